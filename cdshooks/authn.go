@@ -1,0 +1,41 @@
+package cdshooks
+
+import "net/http"
+
+// Caller is who called us, as established by an Authenticator.
+type Caller struct {
+	// Issuer is the verified JWT iss (empty when authentication is disabled).
+	Issuer string
+	// Tenant is the verified tenant claim, if any.
+	Tenant string
+	// FHIRServers lists the fhirServer base URLs this caller may ask us to
+	// fetch from. AnyFHIRServer lifts that restriction (only for trying us out).
+	FHIRServers   []string
+	AnyFHIRServer bool
+}
+
+// Authenticator verifies the caller of one request. audience is the exact URL
+// the caller must have addressed the token to (built from --public-url).
+//
+// On failure it returns an *AuthFailure; the server then answers 401 and never
+// reveals the reason to the caller.
+type Authenticator interface {
+	Authenticate(r *http.Request, audience string) (Caller, error)
+}
+
+// AuthFailure is an authentication failure. Reason is a short, low-cardinality
+// label (for example "expired", "unknown_issuer") that is safe to log and to
+// use as a metric attribute: it never contains token material.
+type AuthFailure struct {
+	Reason string
+	Err    error
+}
+
+func (e *AuthFailure) Error() string {
+	if e.Err != nil {
+		return "authentication failed: " + e.Reason + ": " + e.Err.Error()
+	}
+	return "authentication failed: " + e.Reason
+}
+
+func (e *AuthFailure) Unwrap() error { return e.Err }

@@ -1,0 +1,43 @@
+// Command cramp-cds is the nocturnal-leg-cramps CDS Hooks 2.0 service.
+//
+//	cramp-cds [serve] [flags]        serve the CDS Hooks API (the default)
+//	cramp-cds knowledge [--json]     print the clinical knowledge base for review
+//	cramp-cds evaluate [flags] FILE  run the service on a request or a FHIR Bundle, print the cards
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "cramp-cds:", err)
+		os.Exit(1)
+	}
+}
+
+// run dispatches to a subcommand; everything it needs is passed in so tests can drive it.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return runServe(ctx, args, stdout, stderr)
+	case "knowledge":
+		return runKnowledge(args, stdout, stderr)
+	case "evaluate":
+		return runEvaluate(ctx, args, stdin, stdout, stderr)
+	default:
+		return fmt.Errorf("unknown command %q (want serve, knowledge or evaluate)", cmd)
+	}
+}
