@@ -68,6 +68,8 @@ type Medication struct {
 	Ref string
 	// Status is the FHIR status code as recorded ("active", "stopped", ...).
 	Status string
+	// Intent is a MedicationRequest's intent ("order", "plan", "proposal", ...); "" for a statement.
+	Intent string
 	// Drug is the medication's code and text: medicationCodeableConcept, or the
 	// code of the referenced Medication (contained, in the same Bundle, or read).
 	Drug Concept
@@ -93,10 +95,11 @@ type Condition struct {
 
 // Quantity is a measured value with its unit as the sender wrote it.
 type Quantity struct {
-	Value  float64
-	Unit   string // human unit text, e.g. "mg/dL"
-	System string // usually UCUM
-	Code   string // UCUM code, e.g. "mg/dL", "mmol/L", "meq/L"
+	Value      float64
+	Comparator string // "<", "<=", ">=", ">" when the value is a bound, else ""
+	Unit       string // human unit text, e.g. "mg/dL"
+	System     string // usually UCUM
+	Code       string // UCUM code, e.g. "mg/dL", "mmol/L", "meq/L"
 }
 
 // Range is an Observation reference range; nil bounds are absent.

@@ -1,0 +1,212 @@
+package fhir_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cramp-cds/cramp-cds/fhir"
+)
+
+const maxBundle = 16 << 20
+
+// rawCounts counts the entries of interest in a Bundle file by reading it as
+// plain JSON, independently of the package under test.
+func rawCounts(t *testing.T, data []byte) map[string]int {
+	t.Helper()
+	var b struct {
+		Entry []struct {
+			Resource map[string]any `json:"resource"`
+		} `json:"entry"`
+	}
+	if err := json.Unmarshal(data, &b); err != nil {
+		t.Fatal(err)
+	}
+	n := map[string]int{}
+	for _, e := range b.Entry {
+		n[e.Resource["resourceType"].(string)]++
+	}
+	return n
+}
+
+func TestReadBundleSyntheaLosesNothing(t *testing.T) {
+	t.Parallel()
+	files, err := filepath.Glob("../testdata/synthea/*.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := len(files), 6; got != want {
+		t.Fatalf("found %d Synthea bundles, want %d", got, want)
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f)[:12], func(t *testing.T) {
+			t.Parallel()
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec, err := fhir.ReadBundle(bytes.NewReader(data), maxBundle)
+			if err != nil {
+				t.Fatalf("ReadBundle: %v", err)
+			}
+			n := rawCounts(t, data)
+			// Synthea records only final observations, and no statuses that drop an entry.
+			if got, want := len(rec.Medications), n["MedicationRequest"]+n["MedicationStatement"]; got != want {
+				t.Errorf("medications = %d, want %d", got, want)
+			}
+			if got, want := len(rec.Conditions), n["Condition"]; got != want {
+				t.Errorf("conditions = %d, want %d", got, want)
+			}
+			if got, want := len(rec.Observations), n["Observation"]; got != want {
+				t.Errorf("observations = %d, want %d", got, want)
+			}
+			if rec.Patient == nil || rec.Patient.BirthDate == "" || rec.Patient.Gender == "" {
+				t.Errorf("patient = %+v, want birth date and gender", rec.Patient)
+			}
+			if len(rec.Skipped) != 0 {
+				t.Errorf("skipped = %+v, want none", rec.Skipped)
+			}
+		})
+	}
+}
+
+func readSynthea(t *testing.T, prefix string) *fhir.Record {
+	t.Helper()
+	files, _ := filepath.Glob("../testdata/synthea/" + prefix + "*.json")
+	if len(files) != 1 {
+		t.Fatalf("no single Synthea file %s*", prefix)
+	}
+	f, err := os.Open(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rec, err := fhir.ReadBundle(f, maxBundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rec
+}
+
+func findMedication(rec *fhir.Record, text string) *fhir.Medication {
+	for i, m := range rec.Medications {
+		for _, c := range m.Drug.Codings {
+			if strings.Contains(strings.ToLower(c.Display), text) {
+				return &rec.Medications[i]
+			}
+		}
+	}
+	return nil
+}
+
+func TestReadBundleSyntheaFacts(t *testing.T) {
+	t.Parallel()
+	asOf := time.Date(2021, 6, 1, 0, 0, 0, 0, time.UTC)
+	tests := []struct {
+		patient, drug string
+		rxnorm        string
+		status        string
+		active        bool
+	}{
+		// Values read from the files and README.md beside them.
+		{"Barrett_Douglas", "ibuprofen", "310965", "stopped", false},
+		{"Barrett_Douglas", "verapamil", "897718", "active", true},
+		{"Barrett_Douglas", "furosemide", "1719286", "active", true},
+		{"Adolfo_Marquardt", "fluticasone", "", "active", true},
+		{"Abdul_Koepp", "ibuprofen", "", "stopped", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.patient+"/"+tt.drug, func(t *testing.T) {
+			t.Parallel()
+			m := findMedication(readSynthea(t, tt.patient), tt.drug)
+			if m == nil {
+				t.Fatalf("no %s in %s", tt.drug, tt.patient)
+			}
+			if got, want := m.Status, tt.status; got != want {
+				t.Errorf("status = %q, want %q", got, want)
+			}
+			if got, want := m.ActiveAt(asOf), tt.active; got != want {
+				t.Errorf("ActiveAt(%v) = %v, want %v", asOf, got, want)
+			}
+			if tt.rxnorm != "" {
+				if got, want := m.Drug.Codings[0], (fhir.Coding{System: fhir.SystemRxNorm, Code: tt.rxnorm}); got.System != want.System || got.Code != want.Code {
+					t.Errorf("drug coding = %+v, want %+v", got, want)
+				}
+			}
+			if !strings.HasPrefix(m.Ref, "MedicationRequest/") {
+				t.Errorf("Ref = %q, want MedicationRequest/...", m.Ref)
+			}
+		})
+	}
+}
+
+func TestReadBundleSyntheaConditionsAndLabs(t *testing.T) {
+	t.Parallel()
+	rec := readSynthea(t, "Barrett_Douglas")
+	asOf := time.Date(2021, 6, 1, 0, 0, 0, 0, time.UTC)
+	present := map[string]bool{}
+	for _, c := range rec.Conditions {
+		present[c.Code.Text+c.Code.Codings[0].Display] = c.PresentAt(asOf)
+	}
+	// From the file: heart failure active since 2009, a wrist fracture resolved in 2001.
+	for display, want := range map[string]bool{"Chronic congestive heart failure (disorder)": true, "Fracture subluxation of wrist": false} {
+		found := false
+		for k, got := range present {
+			if strings.Contains(k, display) {
+				found = true
+				if got != want {
+					t.Errorf("%s PresentAt = %v, want %v", display, got, want)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("condition %q not read", display)
+		}
+	}
+	var height *fhir.Observation
+	for i, o := range rec.Observations {
+		if o.Ref == "Observation/50572d96-9566-4e43-86d7-59048f1aa796" {
+			height = &rec.Observations[i]
+		}
+	}
+	if height == nil || height.Value == nil {
+		t.Fatalf("body height observation not read: %+v", height)
+	}
+	if got, want := *height.Value, (fhir.Quantity{Value: 181.76153240895297, Unit: "cm", System: fhir.SystemUCUM, Code: "cm"}); got != want {
+		t.Errorf("height = %+v, want %+v", got, want)
+	}
+	if got, want := height.Effective, time.Date(2000, 4, 15, 19, 20, 6, 0, time.UTC); !got.Equal(want) {
+		t.Errorf("height effective = %v, want %v", got, want)
+	}
+}
+
+func TestReadBundleRejects(t *testing.T) {
+	t.Parallel()
+	tests := map[string]struct {
+		in      string
+		max     int64
+		tooLong bool
+	}{
+		"not json":      {in: "{", max: 100},
+		"not a bundle":  {in: `{"resourceType":"Patient"}`, max: 100},
+		"over the cap":  {in: `{"resourceType":"Bundle","entry":[]}`, max: 10, tooLong: true},
+		"array of junk": {in: `[1,2]`, max: 100},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			_, err := fhir.ReadBundle(strings.NewReader(tt.in), tt.max)
+			if err == nil {
+				t.Fatal("ReadBundle: no error")
+			}
+			if got, want := errors.Is(err, fhir.ErrTooLarge), tt.tooLong; got != want {
+				t.Errorf("errors.Is(err, ErrTooLarge) = %v, want %v (err %v)", got, want, err)
+			}
+		})
+	}
+}

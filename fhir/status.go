@@ -1,0 +1,94 @@
+package fhir
+
+import "time"
+
+// This file is the one place where FHIR status codes get their meaning for the
+// rules. Everything else in the package asks these functions.
+
+// clockSkew is how far in the future a record's authored or asserted time may
+// lie and still count as "already happened": EHR clocks and ours are not in
+// lock step, and an order signed a minute ago must not look like a future one.
+const clockSkew = 5 * time.Minute
+
+// Statuses that say a resource "did not happen". Such resources never enter a
+// Record; they are dropped while normalising and listed in Record.Skipped.
+var (
+	// MedicationRequest: cancelled means it never took effect.
+	requestNeverHappened = map[string]bool{"entered-in-error": true, "cancelled": true}
+	// MedicationStatement: not-taken means the patient is known not to take it.
+	statementNeverHappened = map[string]bool{"entered-in-error": true, "not-taken": true}
+	// Condition.verificationStatus: refuted means "ruled out".
+	conditionNeverHappened = map[string]bool{"entered-in-error": true, "refuted": true}
+)
+
+// currentMedicationStatus lists the statuses under which a medication entry is
+// being taken now. Only "active", for both resource types:
+//   - on-hold (both): the drug is paused, so it is not in the patient now and
+//     cannot explain cramps happening now; a rule that cares about held drugs
+//     can still read Medication.Status.
+//   - intended (MedicationStatement): the patient has not started it yet.
+//   - draft (MedicationRequest): not signed; order hooks read drafts explicitly.
+//   - stopped, completed: finished. unknown: we cannot say, and a card must
+//     not claim a drug is current on a guess.
+var currentMedicationStatus = map[string]bool{"active": true}
+
+// nonPrescribingIntent lists MedicationRequest intents that are not a decision
+// to give the drug: a proposal (e.g. from another CDS system) or one option of
+// a plan. They are kept in the Record but are never current.
+var nonPrescribingIntent = map[string]bool{"proposal": true, "option": true}
+
+// presentClinicalStatus lists the Condition clinical statuses under which the
+// condition is present.
+var presentClinicalStatus = map[string]bool{"active": true, "recurrence": true, "relapse": true}
+
+// resultStatus lists the Observation statuses that make it a result: the only
+// ones kept in a Record. preliminary and registered are not results yet;
+// cancelled and entered-in-error never were; unknown cannot be trusted.
+var resultStatus = map[string]bool{"final": true, "amended": true, "corrected": true}
+
+// IsCurrentStatus reports whether a MedicationRequest or MedicationStatement
+// status means the drug is being taken now (only "active").
+func IsCurrentStatus(status string) bool { return currentMedicationStatus[status] }
+
+// IsResultStatus reports whether an Observation status makes it a result
+// (final, amended or corrected).
+func IsResultStatus(status string) bool { return resultStatus[status] }
+
+// ActiveAt reports whether the medication is being taken at t: its status is
+// current, its intent is a real prescription, it had been authored or asserted
+// by t (allowing a few minutes of clock skew), and t lies inside its effective
+// period (open sides are unbounded).
+func (m Medication) ActiveAt(t time.Time) bool {
+	if !IsCurrentStatus(m.Status) || nonPrescribingIntent[m.Intent] {
+		return false
+	}
+	if !m.Asserted.IsZero() && m.Asserted.After(t.Add(clockSkew)) {
+		return false
+	}
+	return m.Effective.Contains(t)
+}
+
+// Contains reports whether t lies in the period: at or after Start and before
+// End, with a zero side unbounded.
+func (p Period) Contains(t time.Time) bool {
+	if !p.Start.IsZero() && t.Before(p.Start) {
+		return false
+	}
+	return p.End.IsZero() || t.Before(p.End)
+}
+
+// PresentAt reports whether the condition is present at t. The clinical
+// status must be active, recurrence or relapse; a condition with no clinical
+// status (allowed for some EHR diagnosis lists) counts as present unless it has
+// abated. In both cases an onset after t or an abatement at or before t means
+// "not present at t". Refuted and entered-in-error conditions never reach a
+// Record, so the verification status needs no check here.
+func (c Condition) PresentAt(t time.Time) bool {
+	if c.ClinicalStatus != "" && !presentClinicalStatus[c.ClinicalStatus] {
+		return false
+	}
+	if !c.Onset.IsZero() && c.Onset.After(t.Add(clockSkew)) {
+		return false
+	}
+	return c.Abatement.IsZero() || t.Before(c.Abatement)
+}
