@@ -18,13 +18,36 @@ run:
 	$(GO) run ./cmd/cramp-cds serve --trust deploy/trust/sandbox.yaml
 
 ## test: the whole suite, with the race detector.
-test: vet test-go
+test: vet test-go test-deploy
 
 vet:
 	$(GO) vet ./...
 
 test-go:
 	$(GO) test -race -count=1 ./...
+
+## Deployment. The Helm chart is validated offline, without a cluster: helm lint, then Go tests
+## (deploy/chart_test.go) that render it with helm and decode every object strictly into the
+## k8s.io/api types, in deploy's own module so k8s.io stays out of the service's go.mod.
+.PHONY: test-deploy manifests
+HELM_VERSION := v3.22.0
+# One directory per version, so changing HELM_VERSION installs that version.
+HELM  := tools/bin/helm-$(HELM_VERSION)/helm
+CHART := deploy/helm/cramp-cds
+
+$(HELM):
+	GOBIN=$(CURDIR)/$(dir $(HELM)) CGO_ENABLED=0 $(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
+
+## test-deploy: lint the chart and check its renderings with default and production values.
+test-deploy: $(HELM)
+	$(HELM) lint --strict $(CHART)
+	$(HELM) lint --strict $(CHART) -f $(CHART)/ci/production-values.yaml
+	cd deploy && $(GO) vet ./...
+	cd deploy && HELM=$(CURDIR)/$(HELM) $(GO) test -count=1 ./...
+
+## manifests: regenerate deploy/manifests/ (plain YAML for clusters without Helm) from the chart.
+manifests: $(HELM)
+	cd deploy && HELM=$(CURDIR)/$(HELM) $(GO) test -count=1 -run '^TestPlainManifests$$' . -update
 
 clean:
 	rm -rf $(BIN)
