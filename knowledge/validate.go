@@ -1,0 +1,482 @@
+package knowledge
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"regexp"
+	"strings"
+)
+
+var (
+	reSemver     = regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+$`)
+	reSeedFile   = regexp.MustCompile(`^[0-9]{3}_[0-9a-f]{16}\.txt$`)
+	reID         = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
+	reLOINC      = regexp.MustCompile(`^[0-9]{1,7}-[0-9]$`)
+	reSNOMED     = regexp.MustCompile(`^[1-9][0-9]{5,17}$`)
+	reRxCUI      = regexp.MustCompile(`^[1-9][0-9]{0,7}$`)
+	reICDCode    = regexp.MustCompile(`^[A-Z][0-9][0-9A-Z](\.[0-9A-Z]{1,4})?$`)
+	reICDPrefix  = regexp.MustCompile(`^[A-Z]([0-9]([0-9A-Z](\.[0-9A-Z]{1,3})?)?)?$`)
+	reATCCode    = regexp.MustCompile(`^[A-Z][0-9]{2}[A-Z]{2}[0-9]{2}$`)
+	reATCPrefix  = regexp.MustCompile(`^[A-Z]([0-9]{2}([A-Z]{1,2})?)?$`)
+	validOps     = map[string]bool{"<": true, "<=": true, ">": true, ">=": true}
+	validPearlKs = map[string]bool{"pearl": true, "pitfall": true}
+)
+
+// codeSystem names the terminologies the base holds codes of.
+type codeSystem uint8
+
+const (
+	sysUnknown codeSystem = iota
+	sysRxNorm
+	sysATC
+	sysSNOMED
+	sysICD10CM
+	sysLOINC
+)
+
+func (s codeSystem) String() string {
+	switch s {
+	case sysRxNorm:
+		return "RxNorm"
+	case sysATC:
+		return "ATC"
+	case sysSNOMED:
+		return "SNOMED CT"
+	case sysICD10CM:
+		return "ICD-10-CM"
+	case sysLOINC:
+		return "LOINC"
+	}
+	return "unknown"
+}
+
+// checker collects every problem so a reviewer sees them all at once.
+type checker struct {
+	errs    []error
+	sources map[string]map[string]bool // seed -> ref ids
+	claims  map[claimKey]claim
+}
+
+type claimKey struct {
+	sys  codeSystem
+	code string
+}
+
+type claim struct {
+	owner  string
+	shared bool
+}
+
+func (c *checker) fail(format string, args ...any) {
+	c.errs = append(c.errs, fmt.Errorf(format, args...))
+}
+
+// validate checks the decoded content; it reports every problem, joined.
+func validate(ct *content) error {
+	c := &checker{sources: map[string]map[string]bool{}, claims: map[claimKey]claim{}}
+	c.checkSources(&ct.sources)
+	c.checkTriggers(&ct.triggers.Triggers)
+	c.checkMedications(&ct.meds)
+	c.checkLabs(&ct.labs)
+	c.checkConditions(ct.conditions.Conditions)
+	c.checkPearls(ct.pearls.Pearls)
+	return errors.Join(c.errs...)
+}
+
+func (c *checker) checkSources(f *sourcesFile) {
+	if !reSemver.MatchString(f.Version) {
+		c.fail("sources: version %q is not a semantic version like 1.0.0", f.Version)
+	}
+	if len(f.Sources) == 0 {
+		c.fail("sources: no sources")
+	}
+	for _, s := range f.Sources {
+		if !reSeedFile.MatchString(s.Seed) {
+			c.fail("sources: seed %q is not a seed file name like 000_0123456789abcdef.txt", s.Seed)
+		}
+		if c.sources[s.Seed] != nil {
+			c.fail("sources: seed %s listed twice", s.Seed)
+		}
+		if s.Title == "" || s.CiteAs == "" {
+			c.fail("sources: seed %s needs a title and cite_as", s.Seed)
+		}
+		refs := map[string]bool{}
+		for _, r := range s.Refs {
+			if r.ID == "" || refs[r.ID] {
+				c.fail("sources: seed %s has an empty or repeated ref id %q", s.Seed, r.ID)
+			}
+			refs[r.ID] = true
+		}
+		if len(refs) == 0 {
+			c.fail("sources: seed %s has no refs", s.Seed)
+		}
+		c.sources[s.Seed] = refs
+	}
+}
+
+// checkCitations requires at least one citation, each naming a known seed and ref and a line.
+func (c *checker) checkCitations(where string, cs []Citation) {
+	if len(cs) == 0 {
+		c.fail("%s: no evidence (every item must cite a seed)", where)
+	}
+	for _, ct := range cs {
+		refs, ok := c.sources[ct.Seed]
+		switch {
+		case !ok:
+			c.fail("%s: cites unknown seed %q", where, ct.Seed)
+		case !refs[ct.Ref]:
+			c.fail("%s: cites unknown ref %q of seed %s", where, ct.Ref, ct.Seed)
+		}
+		if ct.Line < 1 {
+			c.fail("%s: citation of %s ref %q has no line", where, ct.Seed, ct.Ref)
+		}
+	}
+}
+
+// checkCode validates a code's format and check digit and records who claims it.
+func (c *checker) checkCode(where string, sys codeSystem, code Code) {
+	if code.Source == "" {
+		c.fail("%s: %s code %q has no source", where, sys, code.Code)
+	}
+	if err := checkFormat(sys, code.Code, code.Prefix); err != nil {
+		c.fail("%s: %w", where, err)
+	}
+	c.claim(where, sys, code.Code, code.SharedWith != "")
+}
+
+// claim records that owner holds code; a second claim fails unless one of them says why it is shared.
+func (c *checker) claim(owner string, sys codeSystem, code string, shared bool) {
+	k := claimKey{sys, code}
+	if prev, ok := c.claims[k]; ok && !prev.shared && !shared && prev.owner != owner {
+		c.fail("%s %s is claimed by both %s and %s (add shared_with to say why)", sys, code, prev.owner, owner)
+		return
+	}
+	if _, ok := c.claims[k]; !ok {
+		c.claims[k] = claim{owner: owner, shared: shared}
+	}
+}
+
+// checkFormat validates one code of a system; prefixes are allowed for ICD-10-CM and ATC only.
+func checkFormat(sys codeSystem, code string, prefix bool) error {
+	if prefix && sys != sysICD10CM && sys != sysATC {
+		return fmt.Errorf("%s code %q: prefix matching is only for ICD-10-CM and ATC", sys, code)
+	}
+	switch sys {
+	case sysLOINC:
+		if !reLOINC.MatchString(code) || !loincCheckDigitOK(code) {
+			return fmt.Errorf("LOINC code %q is malformed or fails its mod-10 check digit", code)
+		}
+	case sysSNOMED:
+		if !reSNOMED.MatchString(code) || !verhoeffOK(code) {
+			return fmt.Errorf("SNOMED CT code %q is malformed or fails its Verhoeff check digit", code)
+		}
+	case sysRxNorm:
+		if !reRxCUI.MatchString(code) {
+			return fmt.Errorf("RxNorm code %q is not an RxCUI (1-8 digits)", code)
+		}
+	case sysICD10CM:
+		re := reICDCode
+		if prefix {
+			re = reICDPrefix
+		}
+		if !re.MatchString(code) {
+			return fmt.Errorf("ICD-10-CM code %q is malformed (prefix=%v)", code, prefix)
+		}
+	case sysATC:
+		re := reATCCode
+		if prefix {
+			re = reATCPrefix
+		}
+		if !re.MatchString(code) {
+			return fmt.Errorf("ATC code %q is malformed (prefix=%v)", code, prefix)
+		}
+	default:
+		return fmt.Errorf("code %q of an unknown system", code)
+	}
+	return nil
+}
+
+// loincCheckDigitOK applies LOINC's mod-10 algorithm: from the right, double every other digit starting
+// with the rightmost, sum all digits of the results, and the check digit brings the sum to a multiple of 10.
+func loincCheckDigitOK(code string) bool {
+	dash := strings.IndexByte(code, '-')
+	body, check := code[:dash], int(code[dash+1]-'0')
+	sum := 0
+	for i := 0; i < len(body); i++ {
+		d := int(body[len(body)-1-i] - '0')
+		if i%2 == 0 {
+			d *= 2
+			d = d/10 + d%10
+		}
+		sum += d
+	}
+	return (10-sum%10)%10 == check
+}
+
+// Verhoeff tables (dihedral group D5), used by SNOMED CT identifiers.
+var (
+	verhoeffD = [10][10]uint8{
+		{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, {1, 2, 3, 4, 0, 6, 7, 8, 9, 5}, {2, 3, 4, 0, 1, 7, 8, 9, 5, 6},
+		{3, 4, 0, 1, 2, 8, 9, 5, 6, 7}, {4, 0, 1, 2, 3, 9, 5, 6, 7, 8}, {5, 9, 8, 7, 6, 0, 4, 3, 2, 1},
+		{6, 5, 9, 8, 7, 1, 0, 4, 3, 2}, {7, 6, 5, 9, 8, 2, 1, 0, 4, 3}, {8, 7, 6, 5, 9, 3, 2, 1, 0, 4},
+		{9, 8, 7, 6, 5, 4, 3, 2, 1, 0},
+	}
+	verhoeffP = [8][10]uint8{
+		{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, {1, 5, 7, 6, 2, 8, 3, 0, 9, 4}, {5, 8, 0, 3, 7, 9, 6, 1, 4, 2},
+		{8, 9, 1, 6, 0, 4, 3, 5, 2, 7}, {9, 4, 5, 3, 1, 2, 6, 8, 7, 0}, {4, 2, 8, 6, 5, 7, 3, 9, 0, 1},
+		{2, 7, 9, 3, 8, 0, 6, 4, 1, 5}, {7, 0, 4, 6, 9, 1, 3, 2, 5, 8},
+	}
+)
+
+// verhoeffOK reports whether a digit string, check digit included, passes the Verhoeff check.
+func verhoeffOK(digits string) bool {
+	c := uint8(0)
+	for i := 0; i < len(digits); i++ {
+		d := digits[len(digits)-1-i] - '0'
+		c = verhoeffD[c][verhoeffP[i%8][d]]
+	}
+	return c == 0
+}
+
+func (c *checker) checkID(kind, id string, seen map[string]bool) {
+	if !reID.MatchString(id) {
+		c.fail("%s id %q must be lower-case words joined by hyphens", kind, id)
+	}
+	if seen[id] {
+		c.fail("%s id %q is used twice", kind, id)
+	}
+	seen[id] = true
+}
+
+func (c *checker) checkTriggers(t *TriggerSet) {
+	c.checkCitations("triggers", t.Evidence)
+	if len(t.ICD10CM)+len(t.SNOMED) == 0 {
+		c.fail("triggers: no codes")
+	}
+	for _, code := range t.ICD10CM {
+		if code.Prefix {
+			c.fail("triggers: ICD-10-CM %s must match exactly (G47.6 also holds G47.61 periodic limb movements)", code.Code)
+		}
+		c.checkCode("triggers", sysICD10CM, code)
+	}
+	for _, code := range t.SNOMED {
+		c.checkCode("triggers", sysSNOMED, code)
+	}
+}
+
+func (c *checker) checkMedications(f *medicationsFile) {
+	classIDs, ingIDs := map[string]bool{}, map[string]bool{}
+	names := map[string]string{} // normalised name -> ingredient id
+	for _, cl := range f.Classes {
+		c.checkID("class", cl.ID, classIDs)
+		where := "class " + cl.ID
+		if cl.Name == "" || cl.Group == "" {
+			c.fail("%s: needs a name and a group", where)
+		}
+		c.checkCitations(where, cl.Evidence)
+		for _, p := range cl.ATCPrefixes {
+			c.checkCode(where, sysATC, Code{Code: p.Code, Source: p.Source, Prefix: true})
+			for _, ex := range p.Exclude {
+				if !reATCPrefix.MatchString(ex) || !strings.HasPrefix(ex, p.Code) || ex == p.Code {
+					c.fail("%s: ATC exclusion %q must be a longer root inside %s", where, ex, p.Code)
+				}
+			}
+		}
+		if len(cl.Ingredients) == 0 {
+			c.fail("%s: no ingredients", where)
+		}
+		for _, ing := range cl.Ingredients {
+			c.checkID("ingredient", ing.ID, ingIDs)
+			w := "ingredient " + ing.ID
+			if ing.Name == "" {
+				c.fail("%s: no name", w)
+			}
+			if len(ing.RxNorm)+len(ing.ATC) == 0 {
+				c.fail("%s: needs at least one RxNorm or ATC code", w)
+			}
+			for _, code := range ing.RxNorm {
+				c.checkCode(w, sysRxNorm, code)
+			}
+			for _, code := range ing.ATC {
+				c.checkCode(w, sysATC, code)
+			}
+			all := append(append(append([]string{ing.Name}, ing.Synonyms...), ing.Brands...), ing.BrandsUnverified...)
+			for _, n := range all {
+				c.checkName(w, n, ing.ID, names)
+			}
+		}
+	}
+	for _, cb := range f.CombinationBrands {
+		w := "combination brand " + cb.Name
+		if len(cb.Ingredients) < 2 {
+			c.fail("%s: a combination needs two or more ingredients", w)
+		}
+		for _, id := range cb.Ingredients {
+			if !ingIDs[id] {
+				c.fail("%s: unknown ingredient %q", w, id)
+			}
+		}
+		c.checkName(w, cb.Name, "combination:"+strings.Join(cb.Ingredients, "+"), names)
+	}
+	for _, p := range f.Products {
+		w := "product " + p.RxCUI
+		if p.Display == "" {
+			c.fail("%s: no display", w)
+		}
+		c.checkCode(w, sysRxNorm, Code{Code: p.RxCUI, Source: p.Source, SharedWith: p.SharedWith})
+		if len(p.Ingredients) == 0 {
+			c.fail("%s: no ingredients", w)
+		}
+		for _, id := range p.Ingredients {
+			if !ingIDs[id] {
+				c.fail("%s: unknown ingredient %q", w, id)
+			}
+		}
+	}
+}
+
+// checkName refuses names that are empty after normalising, made only of salt words, or claimed twice.
+func (c *checker) checkName(where, name, owner string, seen map[string]string) {
+	toks := nameTokens(name)
+	if len(toks) == 0 {
+		c.fail("%s: name %q has no matchable words (salt words like sodium or potassium are ignored)", where, name)
+		return
+	}
+	key := strings.Join(toks, " ")
+	if prev, ok := seen[key]; ok && prev != owner {
+		c.fail("%s: name %q is also a name of %s", where, name, prev)
+		return
+	}
+	seen[key] = owner
+}
+
+func (c *checker) checkLabs(f *labsFile) {
+	if f.LookbackMonths < 1 {
+		c.fail("labs: lookback_months must be at least 1")
+	}
+	labIDs, workupIDs := map[string]bool{}, map[string]bool{}
+	inWorkup := map[string]int{}
+	for _, w := range f.Workup {
+		c.checkID("workup", w.ID, workupIDs)
+		where := "workup " + w.ID
+		c.checkCitations(where, w.Evidence)
+		if err := checkFormat(sysLOINC, w.Order.Code, false); err != nil || w.Order.Source == "" {
+			c.fail("%s: order code %q must be a valid LOINC code with a source", where, w.Order.Code)
+		}
+		for _, id := range w.Labs {
+			inWorkup[id]++
+		}
+	}
+	for _, l := range f.Labs {
+		c.checkID("lab", l.ID, labIDs)
+		where := "lab " + l.ID
+		if inWorkup[l.ID] != 1 {
+			c.fail("%s: must belong to exactly one workup item (found %d)", where, inWorkup[l.ID])
+		}
+		if len(l.Results) == 0 {
+			c.fail("%s: no result codes", where)
+		}
+		for _, code := range l.Results {
+			c.checkCode(where, sysLOINC, code)
+		}
+		c.checkUnits(where, l)
+		for _, t := range l.Thresholds {
+			if !validOps[t.Op] || t.Finding == "" || t.Source == "" || math.IsNaN(t.Value) {
+				c.fail("%s: threshold %q needs a finding, an op among < <= > >=, a value and a source", where, t.Finding)
+			}
+		}
+	}
+	for id := range inWorkup {
+		if !labIDs[id] {
+			c.fail("workup: unknown lab %q", id)
+		}
+	}
+}
+
+func (c *checker) checkUnits(where string, l *Lab) {
+	canonicalOK := false
+	for i, u := range l.Units {
+		if u.Code == "" || u.Source == "" || u.Multiply < 0 || u.Divide < 0 {
+			c.fail("%s: unit %q needs a code, a source and non-negative factors", where, u.Code)
+		}
+		if u.Code == l.CanonicalUnit && factor(u.Multiply) == 1 && factor(u.Divide) == 1 && u.Add == 0 {
+			canonicalOK = true
+		}
+		// Units are matched case-insensitively as a fallback, so units equal but for case must convert alike.
+		for _, v := range l.Units[:i] {
+			if strings.EqualFold(u.Code, v.Code) && (factor(u.Multiply) != factor(v.Multiply) ||
+				factor(u.Divide) != factor(v.Divide) || u.Add != v.Add || u.Code == v.Code) {
+				c.fail("%s: units %q and %q collide", where, v.Code, u.Code)
+			}
+		}
+	}
+	if !canonicalOK {
+		c.fail("%s: canonical unit %q must be listed with no conversion", where, l.CanonicalUnit)
+	}
+}
+
+func (c *checker) checkConditions(cs []*Condition) {
+	ids := map[string]bool{}
+	for _, cd := range cs {
+		c.checkID("condition", cd.ID, ids)
+		where := "condition " + cd.ID
+		if cd.Name == "" || cd.Category == "" {
+			c.fail("%s: needs a name and a category", where)
+		}
+		if !cd.Associated && cd.Differential == nil {
+			c.fail("%s: must be associated, a differential, or both", where)
+		}
+		if cd.Associated {
+			c.checkCitations(where, cd.Evidence)
+		} else if len(cd.Evidence) > 0 {
+			c.fail("%s: evidence is for associated conditions; cite a differential in its features", where)
+		}
+		if d := cd.Differential; d != nil {
+			if len(d.Features) == 0 {
+				c.fail("%s: a differential needs distinguishing features", where)
+			}
+			for _, f := range d.Features {
+				c.checkStatement(where, f)
+			}
+			if d.Question != nil {
+				c.checkStatement(where, *d.Question)
+			}
+		}
+		if len(cd.SNOMED)+len(cd.ICD10CM) == 0 {
+			c.fail("%s: no codes", where)
+		}
+		for _, code := range cd.SNOMED {
+			c.checkCode(where, sysSNOMED, code)
+		}
+		for _, code := range cd.ICD10CM {
+			c.checkCode(where, sysICD10CM, code)
+		}
+	}
+}
+
+func (c *checker) checkStatement(where string, s Statement) {
+	if strings.TrimSpace(s.Text) == "" {
+		c.fail("%s: empty statement", where)
+	}
+	c.checkCitations(where, s.Evidence)
+}
+
+func (c *checker) checkPearls(ps []*Pearl) {
+	ids := map[string]bool{}
+	for _, p := range ps {
+		c.checkID("pearl", p.ID, ids)
+		if !validPearlKs[p.Kind] {
+			c.fail("pearl %s: kind %q must be pearl or pitfall", p.ID, p.Kind)
+		}
+		c.checkStatement("pearl "+p.ID, Statement{Text: p.Text, Evidence: p.Evidence})
+	}
+}
+
+// factor turns a factor left out of the file (0) into 1.
+func factor(f float64) float64 {
+	if f == 0 {
+		return 1
+	}
+	return f
+}
