@@ -59,7 +59,14 @@ func (a *assembler) skip(source, ref, reason string) {
 // ignored.
 func (a *assembler) add(source, fullURL string, raw json.RawMessage) {
 	var h resourceHead
-	if err := json.Unmarshal(raw, &h); err != nil || h.ResourceType == "" {
+	err := json.Unmarshal(raw, &h)
+	a.addPeeked(source, fullURL, raw, h, err)
+}
+
+// addPeeked is add for a resource whose head has already been peeked (with
+// peekErr the peek's error), saving a scan of its JSON.
+func (a *assembler) addPeeked(source, fullURL string, raw json.RawMessage, h resourceHead, peekErr error) {
+	if peekErr != nil || h.ResourceType == "" {
 		a.skip(source, "", "entry is not a FHIR resource (no readable resourceType)")
 		return
 	}
@@ -126,7 +133,7 @@ func (a *assembler) addBundle(source string, b *rawBundle) (failed bool) {
 			continue // e.g. a transaction-response entry, or a deleted resource in a history
 		}
 		var h resourceHead
-		_ = json.Unmarshal(e.Resource, &h) // add reports an unreadable head
+		peekErr := json.Unmarshal(e.Resource, &h)
 		if h.ResourceType == "OperationOutcome" || (e.Search != nil && e.Search.Mode == "outcome") {
 			if outcomeFails(e.Resource) {
 				failed = true
@@ -137,7 +144,7 @@ func (a *assembler) addBundle(source string, b *rawBundle) (failed bool) {
 		if entrySource == "" {
 			entrySource = fmt.Sprintf("entry %d", i)
 		}
-		a.add(entrySource, e.FullURL, e.Resource)
+		a.addPeeked(entrySource, e.FullURL, e.Resource, h, peekErr)
 	}
 	return failed
 }

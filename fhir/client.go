@@ -141,6 +141,12 @@ func (f *fetcher) fetchPages(ctx context.Context, key, first string, form []byte
 // parsePage reads a response body: a Bundle, an OperationOutcome (a failure)
 // or a single resource.
 func parsePage(body []byte) (page, error) {
+	// Most bodies are Bundles: read them in one pass, and peek at the
+	// resourceType separately only for the rest.
+	var b rawBundle
+	if err := json.Unmarshal(body, &b); err == nil && b.ResourceType == "Bundle" {
+		return page{bundle: &b}, nil
+	}
 	var h resourceHead
 	if err := json.Unmarshal(body, &h); err != nil || h.ResourceType == "" {
 		return page{}, failf("response is not a FHIR resource")
@@ -149,11 +155,7 @@ func parsePage(body []byte) (page, error) {
 	case "OperationOutcome":
 		return page{}, failf("server answered with an OperationOutcome")
 	case "Bundle":
-		var b rawBundle
-		if err := json.Unmarshal(body, &b); err != nil {
-			return page{}, failf("response Bundle is malformed")
-		}
-		return page{bundle: &b}, nil
+		return page{}, failf("response Bundle is malformed")
 	default:
 		return page{resource: body}, nil
 	}
