@@ -1,0 +1,64 @@
+package auth
+
+import (
+	"container/heap"
+	"sync"
+	"time"
+)
+
+// replayCache remembers the jti of every accepted token until that token could
+// no longer be accepted anyway (exp plus leeway), so a token is usable once.
+//
+// It lives in one process: with several replicas each pod has its own cache,
+// and a token replayed to another pod within its lifetime (minutes) is not
+// caught. The cache is bounded; when full it forgets the entry closest to its
+// expiry, the one an attacker has the least time left to replay.
+type replayCache struct {
+	mu    sync.Mutex
+	max   int
+	live  map[string]struct{}
+	queue expiryQueue
+}
+
+func newReplayCache(max int) *replayCache {
+	return &replayCache{max: max, live: make(map[string]struct{})}
+}
+
+// seen records key until the given time and reports whether it was already
+// recorded (a replay), and whether a live entry had to be evicted to make room.
+func (c *replayCache) seen(key string, until, now time.Time) (replayed, evicted bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for len(c.queue) > 0 && !c.queue[0].until.After(now) {
+		delete(c.live, heap.Pop(&c.queue).(entry).key)
+	}
+	if _, ok := c.live[key]; ok {
+		return true, false
+	}
+	if len(c.queue) >= c.max {
+		delete(c.live, heap.Pop(&c.queue).(entry).key)
+		evicted = true
+	}
+	heap.Push(&c.queue, entry{key: key, until: until})
+	c.live[key] = struct{}{}
+	return false, evicted
+}
+
+type entry struct {
+	key   string
+	until time.Time
+}
+
+// expiryQueue is a min-heap of entries by expiry (container/heap).
+type expiryQueue []entry
+
+func (q expiryQueue) Len() int           { return len(q) }
+func (q expiryQueue) Less(i, j int) bool { return q[i].until.Before(q[j].until) }
+func (q expiryQueue) Swap(i, j int)      { q[i], q[j] = q[j], q[i] }
+func (q *expiryQueue) Push(x any)        { *q = append(*q, x.(entry)) }
+func (q *expiryQueue) Pop() any {
+	old := *q
+	e := old[len(old)-1]
+	*q = old[:len(old)-1]
+	return e
+}
