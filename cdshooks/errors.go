@@ -1,0 +1,136 @@
+package cdshooks
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+)
+
+// Error codes: the one vocabulary every handler and service uses to say what
+// went wrong. writeError maps each to its HTTP status, in one place.
+const (
+	EINVALID            = "invalid"                // 400: malformed JSON, missing or wrong fields, wrong hook
+	ENOTFOUND           = "not_found"              // 404: unknown route or service id
+	EMETHODNOTALLOWED   = "method_not_allowed"     // 405
+	EUNSUPPORTEDMEDIA   = "unsupported_media_type" // 415: body is not JSON
+	ETOOLARGE           = "too_large"              // 413: body over the configured maximum
+	EUNAUTHORIZED       = "unauthorized"           // 401: caller not authenticated
+	EPRECONDITIONFAILED = "precondition_failed"    // 412: needed prefetch data is missing and cannot be fetched
+	EINTERNAL           = "internal"               // 500: our fault; details logged, never returned
+)
+
+// Error is an error the caller may be told about: a code from the vocabulary
+// above and a message that is safe to return. Messages name fields, never
+// their values, so they carry no patient data.
+type Error struct {
+	Code    string
+	Message string
+	// Missing lists the prefetch keys a precondition_failed error is about.
+	Missing []string
+}
+
+// Error returns the message prefixed by the code.
+func (e *Error) Error() string {
+	return e.Code + ": " + e.Message
+}
+
+// Errorf returns an *Error with the given code and a formatted message.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// MissingPrefetch returns the precondition_failed error a service answers when
+// data it needs was not prefetched and cannot be fetched from the FHIR server.
+func MissingPrefetch(keys ...string) *Error {
+	return &Error{
+		Code:    EPRECONDITIONFAILED,
+		Message: "prefetch data missing and the FHIR server cannot be read: " + strings.Join(keys, ", "),
+		Missing: keys,
+	}
+}
+
+// ErrorCode returns the code of err: the *Error's own code (internal if that
+// code is not in the vocabulary), unauthorized for an *AuthFailure, and
+// internal for every other error; nil gives "".
+func ErrorCode(err error) string {
+	var e *Error
+	var af *AuthFailure
+	switch {
+	case err == nil:
+		return ""
+	case errors.As(err, &e):
+		if _, known := statusOf[e.Code]; !known {
+			return EINTERNAL
+		}
+		return e.Code
+	case errors.As(err, &af):
+		return EUNAUTHORIZED
+	default:
+		return EINTERNAL
+	}
+}
+
+// statusOf maps each error code to its HTTP status.
+var statusOf = map[string]int{
+	EINVALID:            http.StatusBadRequest,
+	ENOTFOUND:           http.StatusNotFound,
+	EMETHODNOTALLOWED:   http.StatusMethodNotAllowed,
+	EUNSUPPORTEDMEDIA:   http.StatusUnsupportedMediaType,
+	ETOOLARGE:           http.StatusRequestEntityTooLarge,
+	EUNAUTHORIZED:       http.StatusUnauthorized,
+	EPRECONDITIONFAILED: http.StatusPreconditionFailed,
+	EINTERNAL:           http.StatusInternalServerError,
+}
+
+// issueTypeOf maps each error code to a FHIR IssueType code for the
+// OperationOutcome body (http://hl7.org/fhir/valueset-issue-type.html).
+var issueTypeOf = map[string]string{
+	EINVALID:            "invalid",
+	ENOTFOUND:           "not-found",
+	EMETHODNOTALLOWED:   "not-supported",
+	EUNSUPPORTEDMEDIA:   "not-supported",
+	ETOOLARGE:           "too-costly",
+	EUNAUTHORIZED:       "login",
+	EPRECONDITIONFAILED: "processing",
+	EINTERNAL:           "exception",
+}
+
+// OperationOutcome is the FHIR-shaped body of every error answer, as the
+// CDS Hooks 3.0 ballot recommends for non-2xx responses.
+type OperationOutcome struct {
+	ResourceType string  `json:"resourceType"`
+	Issue        []Issue `json:"issue"`
+}
+
+// Issue is one problem reported in an OperationOutcome.
+type Issue struct {
+	Severity    string `json:"severity"`
+	Code        string `json:"code"`
+	Diagnostics string `json:"diagnostics,omitempty"`
+}
+
+// outcome builds the status and body for err. Internal errors and
+// authentication failures get a fixed message: their detail is only logged.
+func outcome(err error) (int, OperationOutcome) {
+	code := ErrorCode(err)
+	var messages []string
+	var e *Error
+	switch {
+	case code == EINTERNAL:
+		messages = []string{"internal error"}
+	case code == EUNAUTHORIZED:
+		messages = []string{"unauthorized"}
+	case code == EPRECONDITIONFAILED && errors.As(err, &e) && len(e.Missing) > 0:
+		for _, key := range e.Missing {
+			messages = append(messages, fmt.Sprintf("prefetch key %q is missing and the FHIR server cannot be read", key))
+		}
+	case errors.As(err, &e):
+		messages = []string{e.Message}
+	}
+	oo := OperationOutcome{ResourceType: "OperationOutcome"}
+	for _, m := range messages {
+		oo.Issue = append(oo.Issue, Issue{Severity: "error", Code: issueTypeOf[code], Diagnostics: m})
+	}
+	return statusOf[code], oo
+}

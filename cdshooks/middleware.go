@@ -1,0 +1,147 @@
+package cdshooks
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+)
+
+// logRequests writes one line per request: method, route pattern, service id,
+// status, duration and error code. Never the raw path, query, headers or body,
+// which may carry tokens or patient data.
+func (s *Server) logRequests(c *gin.Context) {
+	start := time.Now()
+	c.Next()
+	route := routeOf(c)
+	level := slog.LevelInfo
+	if route == "/healthz" || route == "/readyz" {
+		level = slog.LevelDebug // probes would drown everything else
+	}
+	attrs := []slog.Attr{
+		slog.String("method", c.Request.Method),
+		slog.String("route", route),
+		slog.Int("status", c.Writer.Status()),
+		slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
+	}
+	if id := c.Param("id"); id != "" {
+		attrs = append(attrs, slog.String("service", id))
+	}
+	if code, ok := c.Get(errorCodeKey); ok {
+		attrs = append(attrs, slog.Any("error", code))
+	}
+	s.logger.LogAttrs(c.Request.Context(), level, "request", attrs...)
+}
+
+// recoverPanics turns a panic in any later handler into a logged internal
+// error and a 500, and keeps serving.
+func (s *Server) recoverPanics(c *gin.Context) {
+	defer func() {
+		v := recover()
+		if v == nil {
+			return
+		}
+		if err, ok := v.(error); ok && errors.Is(err, http.ErrAbortHandler) {
+			panic(v) // net/http's way to abort a response on purpose
+		}
+		err := fmt.Errorf("panic: %v\n%s", v, debug.Stack())
+		c.Abort()
+		if c.Writer.Written() {
+			c.Set(errorCodeKey, EINTERNAL)
+			s.logger.ErrorContext(c.Request.Context(), "internal error after the response started", "route", routeOf(c), "error", err.Error())
+			return
+		}
+		s.writeError(c, err)
+	}()
+	c.Next()
+}
+
+// CORS settings: the CDS Hooks sandbox (a browser app) sends Authorization and
+// Content-Type, which both need a preflight.
+const (
+	corsAllowMethods = "GET, POST, OPTIONS"
+	corsAllowHeaders = "Authorization, Content-Type, Accept"
+	corsMaxAge       = "600"
+)
+
+// cors answers every OPTIONS request itself, without authentication (browsers
+// never send credentials on a preflight), and adds the CORS headers for
+// allowed origins, including Chrome's Private Network Access grant so that a
+// public web page (the sandbox) may call us on localhost or a hospital network.
+func (s *Server) cors(c *gin.Context) {
+	origin := c.GetHeader("Origin")
+	allowed := origin != "" && s.originAllowed(origin)
+	if !s.anyOrig {
+		c.Writer.Header().Add("Vary", "Origin")
+	}
+	if allowed {
+		if s.anyOrig {
+			c.Header("Access-Control-Allow-Origin", "*")
+		} else {
+			c.Header("Access-Control-Allow-Origin", origin)
+		}
+	}
+	if c.Request.Method != http.MethodOptions {
+		c.Next()
+		return
+	}
+	c.Header("Allow", corsAllowMethods)
+	if allowed && c.GetHeader("Access-Control-Request-Method") != "" {
+		c.Header("Access-Control-Allow-Methods", corsAllowMethods)
+		c.Header("Access-Control-Allow-Headers", corsAllowHeaders)
+		c.Header("Access-Control-Max-Age", corsMaxAge)
+		if strings.EqualFold(c.GetHeader("Access-Control-Request-Private-Network"), "true") {
+			c.Header("Access-Control-Allow-Private-Network", "true")
+		}
+	}
+	c.AbortWithStatus(http.StatusNoContent)
+}
+
+func (s *Server) originAllowed(origin string) bool {
+	if s.anyOrig {
+		return true
+	}
+	for _, o := range s.cfg.CORSOrigins {
+		if strings.EqualFold(strings.TrimRight(o, "/"), origin) {
+			return true
+		}
+	}
+	return false
+}
+
+// authenticate lets a request through only if the Authenticator accepts its
+// caller for this endpoint's URL, and hands the Caller to the handler. With no
+// Authenticator (--insecure-no-auth) every request passes, loudly.
+func (s *Server) authenticate(c *gin.Context) {
+	if s.auth == nil {
+		s.logger.WarnContext(c.Request.Context(), "authentication is disabled (--insecure-no-auth): caller not verified", "route", routeOf(c))
+		c.Set(callerKey, Caller{})
+		return
+	}
+	caller, err := s.auth.Authenticate(c.Request, s.audience(c.Request))
+	if err != nil {
+		c.Abort()
+		s.writeError(c, err)
+		return
+	}
+	c.Set(callerKey, caller)
+}
+
+// audience is the URL the caller must have addressed its token to: PublicURL
+// plus the path when configured, else rebuilt from the request. X-Forwarded-*
+// headers are never trusted for this: behind a proxy, set PublicURL.
+func (s *Server) audience(r *http.Request) string {
+	if s.cfg.PublicURL != "" {
+		return s.cfg.PublicURL + r.URL.Path
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host + r.URL.Path
+}

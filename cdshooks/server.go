@@ -1,0 +1,331 @@
+package cdshooks
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"slices"
+	"strings"
+	"sync/atomic"
+
+	"github.com/gin-gonic/gin"
+)
+
+// DefaultMaxBody is the request body limit when Config.MaxBody is zero: 5 MiB,
+// room for a generous prefetch.
+const DefaultMaxBody = 5 << 20
+
+// Config holds the server's settings.
+type Config struct {
+	// PublicURL is the base URL callers use to reach us, e.g.
+	// "https://cds.example.org", without /cds-services. The audience a JWT
+	// must carry is PublicURL + the request path. When empty the audience is
+	// built from the request itself (scheme from TLS, host from Host), which
+	// is wrong behind an ingress or proxy: set PublicURL there.
+	PublicURL string
+	// CORSOrigins lists the browser origins allowed to call us; empty or "*"
+	// allows any origin.
+	CORSOrigins []string
+	// MaxBody is the largest request body accepted, in bytes; 0 means DefaultMaxBody.
+	MaxBody int64
+	// AuthDiscovery requires authentication on GET /cds-services too.
+	AuthDiscovery bool
+}
+
+// Deps holds what the server works with.
+type Deps struct {
+	// Services are the CDS services to serve; their ids must differ.
+	Services []Service
+	// Authenticator verifies callers of the service and feedback endpoints
+	// (and of discovery with AuthDiscovery). Nil disables authentication
+	// altogether (--insecure-no-auth): every such request is then logged with
+	// a warning.
+	Authenticator Authenticator
+	// Logger receives one line per request and every error; nil discards.
+	Logger *slog.Logger
+}
+
+// Server is the CDS Hooks HTTP API: discovery, service calls, feedback, CORS,
+// authentication and health. Build it with NewServer and serve Handler.
+type Server struct {
+	cfg      Config
+	auth     Authenticator
+	logger   *slog.Logger
+	services map[string]registered
+	defs     []ServiceDefinition
+	anyOrig  bool
+	draining atomic.Bool
+	engine   *gin.Engine
+}
+
+// Keys under which middleware leaves values for later handlers in a request.
+const (
+	callerKey    = "cdshooks.caller"
+	errorCodeKey = "cdshooks.error"
+)
+
+// NewServer builds the server and its routes. It fails if a service's
+// definitions are inconsistent or two services share an id.
+func NewServer(cfg Config, deps Deps) (*Server, error) {
+	services, defs, err := register(deps.Services)
+	if err != nil {
+		return nil, fmt.Errorf("registering services: %w", err)
+	}
+	if cfg.MaxBody <= 0 {
+		cfg.MaxBody = DefaultMaxBody
+	}
+	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
+	s := &Server{
+		cfg:      cfg,
+		auth:     deps.Authenticator,
+		logger:   deps.Logger,
+		services: services,
+		defs:     defs,
+		anyOrig:  len(cfg.CORSOrigins) == 0 || slices.Contains(cfg.CORSOrigins, "*"),
+	}
+	if s.logger == nil {
+		s.logger = slog.New(slog.DiscardHandler)
+	}
+
+	// gin.New, not gin.Default: we log and recover ourselves, as JSON.
+	e := gin.New()
+	e.HandleMethodNotAllowed = true
+	e.Use(s.logRequests, s.recoverPanics, s.cors)
+	e.NoRoute(func(c *gin.Context) {
+		s.writeError(c, Errorf(ENOTFOUND, "no such endpoint; the services are listed at GET /cds-services"))
+	})
+	e.NoMethod(func(c *gin.Context) {
+		s.writeError(c, Errorf(EMETHODNOTALLOWED, "method %s is not allowed here", c.Request.Method))
+	})
+
+	e.GET("/healthz", gin.WrapF(s.healthz))
+	e.GET("/readyz", gin.WrapF(s.readyz))
+	if cfg.AuthDiscovery {
+		e.GET("/cds-services", s.authenticate, s.handleDiscovery)
+	} else {
+		e.GET("/cds-services", s.handleDiscovery)
+	}
+	e.POST("/cds-services/:id", s.authenticate, s.handleService)
+	e.POST("/cds-services/:id/feedback", s.authenticate, s.handleFeedback)
+	s.engine = e
+	return s, nil
+}
+
+// Handler returns the HTTP handler serving every endpoint.
+func (s *Server) Handler() http.Handler { return s.engine }
+
+// HealthHandler returns a handler serving only /healthz and /readyz, for an
+// admin listener that probes use.
+func (s *Server) HealthHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.HandleFunc("GET /readyz", s.readyz)
+	return mux
+}
+
+// Drain marks the server as shutting down: /readyz answers 503 from now on,
+// so load balancers stop sending traffic while in-flight requests finish.
+func (s *Server) Drain() { s.draining.Store(true) }
+
+func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
+	writeStatus(w, http.StatusOK, `{"status":"ok"}`)
+}
+
+func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
+	if s.draining.Load() {
+		writeStatus(w, http.StatusServiceUnavailable, `{"status":"shutting down"}`)
+		return
+	}
+	writeStatus(w, http.StatusOK, `{"status":"ready"}`)
+}
+
+func writeStatus(w http.ResponseWriter, status int, body string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, body)
+}
+
+// handleDiscovery answers GET /cds-services.
+func (s *Server) handleDiscovery(c *gin.Context) {
+	s.writeJSON(c, http.StatusOK, Discovery{Services: s.defs})
+}
+
+// handleService answers POST /cds-services/{id}: decode, validate, check the
+// hook, evaluate, and refuse to send a response that breaks the card rules.
+func (s *Server) handleService(c *gin.Context) {
+	reg, ok := s.lookup(c)
+	if !ok {
+		return
+	}
+	var req Request
+	if err := s.decodeJSON(c, &req); err != nil {
+		s.writeError(c, err)
+		return
+	}
+	if err := req.Validate(); err != nil {
+		s.writeError(c, err)
+		return
+	}
+	if !slices.Contains(reg.hooks, req.Hook) {
+		s.writeError(c, Errorf(EINVALID, "service %s does not serve hook %q (it serves %s)", reg.id, req.Hook, strings.Join(reg.hooks, ", ")))
+		return
+	}
+	resp, err := reg.service.Evaluate(c.Request.Context(), &req, callerOf(c))
+	if err != nil {
+		s.writeError(c, fmt.Errorf("service %s: %w", reg.id, err))
+		return
+	}
+	if resp == nil {
+		resp = &Response{}
+	}
+	if err := resp.Validate(); err != nil {
+		s.writeError(c, fmt.Errorf("service %s produced an invalid response: %w", reg.id, err))
+		return
+	}
+	s.writeJSON(c, http.StatusOK, resp)
+}
+
+// handleFeedback answers POST /cds-services/{id}/feedback: each valid item is
+// recorded in the log (service, card uuid, outcome; never the user's comment).
+func (s *Server) handleFeedback(c *gin.Context) {
+	reg, ok := s.lookup(c)
+	if !ok {
+		return
+	}
+	var fb FeedbackRequest
+	if err := s.decodeJSON(c, &fb); err != nil {
+		s.writeError(c, err)
+		return
+	}
+	if err := fb.Validate(); err != nil {
+		s.writeError(c, err)
+		return
+	}
+	for _, item := range fb.Feedback {
+		attrs := []any{
+			slog.String("service", reg.id),
+			slog.String("card", item.Card),
+			slog.String("outcome", string(item.Outcome)),
+			slog.Int("accepted_suggestions", len(item.AcceptedSuggestions)),
+		}
+		if o := item.OverrideReason; o != nil && o.Reason != nil {
+			attrs = append(attrs, slog.String("override_reason", o.Reason.Code))
+		}
+		s.logger.InfoContext(c.Request.Context(), "feedback", attrs...)
+	}
+	c.Status(http.StatusOK)
+}
+
+// lookup finds the service named in the path, or answers 404.
+func (s *Server) lookup(c *gin.Context) (registered, bool) {
+	reg, ok := s.services[c.Param("id")]
+	if !ok {
+		s.writeError(c, Errorf(ENOTFOUND, "no CDS service with this id; the services are listed at GET /cds-services"))
+	}
+	return reg, ok
+}
+
+// decodeJSON reads the request body into v: the content type must be JSON
+// (application/json or application/fhir+json, any parameters), the body at
+// most MaxBody bytes and exactly one JSON object.
+func (s *Server) decodeJSON(c *gin.Context, v any) error {
+	r := c.Request
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || (mt != "application/json" && mt != "application/fhir+json") {
+		return Errorf(EUNSUPPORTEDMEDIA, "Content-Type must be application/json")
+	}
+	tooLarge := Errorf(ETOOLARGE, "request body is larger than %d bytes", s.cfg.MaxBody)
+	if r.ContentLength > s.cfg.MaxBody {
+		return tooLarge
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(c.Writer, r.Body, s.cfg.MaxBody))
+	err = dec.Decode(v)
+	if err == nil {
+		// Exactly one value: anything after it is a malformed body.
+		if _, err = dec.Token(); errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err == nil {
+			return Errorf(EINVALID, "request body has data after the JSON object")
+		}
+	}
+	var maxErr *http.MaxBytesError
+	var syntaxErr *json.SyntaxError
+	var typeErr *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &maxErr):
+		return tooLarge
+	case errors.Is(err, io.EOF):
+		return Errorf(EINVALID, "request body is empty")
+	case errors.As(err, &syntaxErr):
+		return Errorf(EINVALID, "request body is not valid JSON (at byte %d)", syntaxErr.Offset)
+	case errors.As(err, &typeErr) && typeErr.Field == "":
+		return Errorf(EINVALID, "request body must be a JSON object")
+	case errors.As(err, &typeErr):
+		return Errorf(EINVALID, "%s has the wrong JSON type", typeErr.Field)
+	default:
+		// io.ErrUnexpectedEOF and the like: the JSON stops early.
+		return Errorf(EINVALID, "request body is not valid JSON")
+	}
+}
+
+// writeError answers with the status and OperationOutcome body for err (see
+// outcome). Internal errors are logged with their detail; authentication
+// failures with their reason only (never the token).
+func (s *Server) writeError(c *gin.Context, err error) {
+	code := ErrorCode(err)
+	c.Set(errorCodeKey, code)
+	ctx := c.Request.Context()
+	var af *AuthFailure
+	switch {
+	case code == EINTERNAL:
+		s.logger.ErrorContext(ctx, "internal error", "route", routeOf(c), "error", err.Error())
+	case errors.As(err, &af):
+		s.logger.WarnContext(ctx, "authentication failed", "route", routeOf(c), "reason", af.Reason)
+	}
+	status, body := outcome(err)
+	if status == http.StatusUnauthorized {
+		c.Header("WWW-Authenticate", `Bearer error="invalid_token"`)
+	}
+	s.writeJSON(c, status, body)
+}
+
+// internalBody is what a client gets when even rendering an answer failed.
+const internalBody = `{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"exception","diagnostics":"internal error"}]}`
+
+// writeJSON marshals v before writing anything, so a marshal failure becomes
+// a clean 500 instead of half a body.
+func (s *Server) writeJSON(c *gin.Context, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		s.logger.ErrorContext(c.Request.Context(), "rendering response", "route", routeOf(c), "error", err.Error())
+		c.Set(errorCodeKey, EINTERNAL)
+		status, body = http.StatusInternalServerError, []byte(internalBody)
+	}
+	// Cards carry patient data: no cache may keep them.
+	c.Header("Cache-Control", "no-store")
+	c.Data(status, "application/json", body)
+}
+
+func callerOf(c *gin.Context) Caller {
+	if v, ok := c.Get(callerKey); ok {
+		if caller, ok := v.(Caller); ok {
+			return caller
+		}
+	}
+	return Caller{}
+}
+
+// routeOf is the matched route pattern, which is safe to log (a raw path
+// that matched nothing might hold anything, so it is never logged).
+func routeOf(c *gin.Context) string {
+	if r := c.FullPath(); r != "" {
+		return r
+	}
+	return "unmatched"
+}

@@ -1,0 +1,311 @@
+package cdshooks
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Validation messages name the offending field but never echo its value:
+// values may be patient identifiers, and these messages go back to the caller
+// and into logs.
+
+// fhirID is the FHIR id datatype. Holding context ids to it also keeps them
+// safe to substitute into prefetch query URLs.
+var fhirID = regexp.MustCompile(`^[A-Za-z0-9\-.]{1,64}$`)
+
+// contextField describes one field of a hook's context.
+type contextField struct {
+	name     string
+	required bool
+	kind     fieldKind
+	// refTypes are the resource types a reference field may point to.
+	refTypes []string
+}
+
+type fieldKind int
+
+const (
+	kindID          fieldKind = iota // a FHIR id
+	kindReference                    // "Type/id"
+	kindStringArray                  // an array of strings
+	kindBundle                       // a FHIR Bundle object
+)
+
+// hookContexts lists the context fields of the hooks we know, from the CDS
+// Hooks library (patient-view, order-select, order-sign). Requests for other
+// hooks get only the generic checks; the service rejects hooks it does not serve.
+var hookContexts = map[string][]contextField{
+	HookPatientView: {
+		{name: "userId", required: true, kind: kindReference, refTypes: []string{"Practitioner", "PractitionerRole", "Patient", "RelatedPerson"}},
+		{name: "patientId", required: true, kind: kindID},
+		{name: "encounterId", kind: kindID},
+	},
+	HookOrderSelect: {
+		{name: "userId", required: true, kind: kindReference, refTypes: []string{"Practitioner", "PractitionerRole"}},
+		{name: "patientId", required: true, kind: kindID},
+		{name: "encounterId", kind: kindID},
+		{name: "selections", required: true, kind: kindStringArray},
+		{name: "draftOrders", required: true, kind: kindBundle},
+	},
+	HookOrderSign: {
+		{name: "userId", required: true, kind: kindReference, refTypes: []string{"Practitioner", "PractitionerRole"}},
+		{name: "patientId", required: true, kind: kindID},
+		{name: "encounterId", kind: kindID},
+		{name: "draftOrders", required: true, kind: kindBundle},
+	},
+}
+
+// Validate checks a decoded request against CDS Hooks 2.0: hook, hookInstance
+// and context are required; the known hooks' context fields are present and
+// well-formed; fhirServer is an absolute http(s) URL and is present whenever
+// fhirAuthorization is, whose fields are all present. It returns an invalid
+// *Error listing every problem, or nil.
+func (r *Request) Validate() error {
+	var problems []string
+	add := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+
+	if r.Hook == "" {
+		add("hook is required")
+	}
+	if r.HookInstance == "" {
+		add("hookInstance is required")
+	}
+	if r.Context == nil {
+		add("context is required")
+	}
+	for _, f := range hookContexts[r.Hook] {
+		if err := f.check(r); err != nil {
+			add("%s", err)
+		}
+	}
+	if r.FHIRServer != "" {
+		if u, err := url.Parse(r.FHIRServer); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			add("fhirServer must be an absolute http or https URL")
+		}
+	}
+	if a := r.FHIRAuthorization; a != nil {
+		if r.FHIRServer == "" {
+			add("fhirServer is required when fhirAuthorization is present")
+		}
+		if a.AccessToken == "" {
+			add("fhirAuthorization.access_token is required")
+		}
+		if !strings.EqualFold(a.TokenType, "Bearer") {
+			add("fhirAuthorization.token_type must be Bearer")
+		}
+		if a.ExpiresIn == nil || *a.ExpiresIn < 0 {
+			add("fhirAuthorization.expires_in is required (seconds, not negative)")
+		}
+		if a.Scope == "" {
+			add("fhirAuthorization.scope is required")
+		}
+		if a.Subject == "" {
+			add("fhirAuthorization.subject is required")
+		}
+	}
+	if len(problems) > 0 {
+		return Errorf(EINVALID, "%s", strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// check validates one context field of r.
+func (f contextField) check(r *Request) error {
+	raw, ok := r.Context[f.name]
+	if !ok || IsNull(raw) {
+		if f.required {
+			return fmt.Errorf("context.%s is required for %s", f.name, r.Hook)
+		}
+		return nil
+	}
+	switch f.kind {
+	case kindID:
+		v, _, err := r.ContextString(f.name)
+		if err != nil {
+			return err
+		}
+		if !fhirID.MatchString(v) {
+			return fmt.Errorf("context.%s must be a FHIR id (letters, digits, '-' and '.', at most 64)", f.name)
+		}
+	case kindReference:
+		v, _, err := r.ContextString(f.name)
+		if err != nil {
+			return err
+		}
+		typ, id, _ := strings.Cut(v, "/")
+		if !slices.Contains(f.refTypes, typ) || !fhirID.MatchString(id) {
+			return fmt.Errorf("context.%s must be a reference like %s/123 (one of %s)", f.name, f.refTypes[0], strings.Join(f.refTypes, ", "))
+		}
+	case kindStringArray:
+		if _, _, err := r.ContextStrings(f.name); err != nil {
+			return err
+		}
+	case kindBundle:
+		var head struct {
+			ResourceType string `json:"resourceType"`
+		}
+		if err := json.Unmarshal(raw, &head); err != nil || head.ResourceType != "Bundle" {
+			return fmt.Errorf("context.%s must be a FHIR Bundle", f.name)
+		}
+	}
+	return nil
+}
+
+// Validate checks a feedback body: at least the feedback array, and for each
+// item a card uuid, an outcome of accepted or overridden, accepted suggestions
+// (each with an id) when accepted, an override reason with a code or a
+// comment when given, and an RFC 3339 outcomeTimestamp. It returns an invalid
+// *Error listing every problem, or nil.
+func (f *FeedbackRequest) Validate() error {
+	if f.Feedback == nil {
+		return Errorf(EINVALID, "feedback is required (an array)")
+	}
+	var problems []string
+	for i, item := range f.Feedback {
+		add := func(format string, args ...any) {
+			problems = append(problems, fmt.Sprintf("feedback[%d].", i)+fmt.Sprintf(format, args...))
+		}
+		if item.Card == "" {
+			add("card is required")
+		}
+		switch item.Outcome {
+		case OutcomeAccepted:
+			if len(item.AcceptedSuggestions) == 0 {
+				add("acceptedSuggestions is required when outcome is accepted")
+			}
+		case OutcomeOverridden:
+		default:
+			add("outcome must be accepted or overridden")
+		}
+		for j, s := range item.AcceptedSuggestions {
+			if s.ID == "" {
+				add("acceptedSuggestions[%d].id is required", j)
+			}
+		}
+		// The sandbox sends reason.code and sometimes reason.system, never
+		// display: be lenient beyond what identifies the reason.
+		if o := item.OverrideReason; o != nil {
+			if (o.Reason == nil || o.Reason.Code == "") && o.UserComment == "" {
+				add("overrideReason needs reason.code or userComment")
+			}
+		}
+		if _, err := time.Parse(time.RFC3339, item.OutcomeTimestamp); err != nil {
+			add("outcomeTimestamp must be an RFC 3339 date-time")
+		}
+	}
+	if len(problems) > 0 {
+		return Errorf(EINVALID, "%s", strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// Validate checks a response against the CDS Hooks 2.0 card rules a client
+// may enforce: each card has a summary under 140 characters, a known
+// indicator and a source label; selectionBehavior is known and present
+// whenever there are suggestions, with at most one recommended suggestion for
+// at-most-one; override reasons have a code, system and display; links have a
+// label, URL and known type, and appContext only on SMART links; actions have a
+// known type and a description. The server refuses to send a response that
+// fails (it answers 500 and logs why), so services can rely on it in tests.
+func (r *Response) Validate() error {
+	var errs []error
+	for i, c := range r.Cards {
+		errs = append(errs, c.validate(fmt.Sprintf("cards[%d]", i)))
+	}
+	for i, a := range r.SystemActions {
+		errs = append(errs, a.validate(fmt.Sprintf("systemActions[%d]", i)))
+	}
+	return errors.Join(errs...)
+}
+
+func (c *Card) validate(at string) error {
+	var errs []error
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s.%s", at, fmt.Sprintf(format, args...)))
+	}
+	if n := utf8.RuneCountInString(c.Summary); n == 0 || n >= 140 {
+		bad("summary must have 1 to 139 characters, has %d", n)
+	}
+	switch c.Indicator {
+	case IndicatorInfo, IndicatorWarning, IndicatorCritical:
+	default:
+		bad("indicator %q is not info, warning or critical", c.Indicator)
+	}
+	if c.Source.Label == "" {
+		bad("source.label is required")
+	}
+	if t := c.Source.Topic; t != nil && (t.Code == "" || t.System == "") {
+		bad("source.topic needs system and code")
+	}
+	switch c.SelectionBehavior {
+	case "":
+		if len(c.Suggestions) > 0 {
+			bad("selectionBehavior is required with suggestions")
+		}
+	case SelectAny, SelectAtMostOne:
+	default:
+		bad("selectionBehavior %q is not at-most-one or any", c.SelectionBehavior)
+	}
+	recommended := 0
+	for j, s := range c.Suggestions {
+		if s.Label == "" {
+			bad("suggestions[%d].label is required", j)
+		}
+		if s.IsRecommended {
+			recommended++
+		}
+		for k, a := range s.Actions {
+			errs = append(errs, a.validate(fmt.Sprintf("%s.suggestions[%d].actions[%d]", at, j, k)))
+		}
+	}
+	if c.SelectionBehavior == SelectAtMostOne && recommended > 1 {
+		bad("at most one suggestion may be recommended with at-most-one")
+	}
+	for j, o := range c.OverrideReasons {
+		if o.Code == "" || o.System == "" || o.Display == "" {
+			bad("overrideReasons[%d] needs system, code and display", j)
+		}
+	}
+	for j, l := range c.Links {
+		if l.Label == "" || l.URL == "" {
+			bad("links[%d] needs label and url", j)
+		}
+		switch l.Type {
+		case LinkAbsolute:
+			if l.AppContext != "" {
+				bad("links[%d].appContext is only allowed on smart links", j)
+			}
+		case LinkSMART:
+		default:
+			bad("links[%d].type %q is not absolute or smart", j, l.Type)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (a *Action) validate(at string) error {
+	var errs []error
+	switch a.Type {
+	case ActionCreate, ActionUpdate:
+		if len(a.Resource) == 0 {
+			errs = append(errs, fmt.Errorf("%s.resource is required for %s", at, a.Type))
+		}
+	case ActionDelete:
+		if a.ResourceID == "" {
+			errs = append(errs, fmt.Errorf("%s.resourceId is required for delete", at))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("%s.type %q is not create, update or delete", at, a.Type))
+	}
+	if a.Description == "" {
+		errs = append(errs, fmt.Errorf("%s.description is required", at))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,315 @@
+package cdshooks
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+)
+
+// This file holds the CDS Hooks 2.0 wire types. The rule the spec sets for all
+// of them: an optional field with no value is omitted, never sent as null or
+// empty, so every optional field carries omitempty, and the two arrays the spec
+// requires (discovery's services, a response's cards) marshal as [] when empty.
+
+// Discovery is the body of GET /cds-services. Services marshals as [] when empty.
+type Discovery struct {
+	Services []ServiceDefinition `json:"services"`
+}
+
+// MarshalJSON guarantees "services" is an array, never null.
+func (d Discovery) MarshalJSON() ([]byte, error) {
+	type plain Discovery
+	if d.Services == nil {
+		d.Services = []ServiceDefinition{}
+	}
+	return json.Marshal(plain(d))
+}
+
+// ServiceDefinition is one discovery entry: one service id serving one hook.
+// A service that serves several hooks under one id has one entry per hook.
+type ServiceDefinition struct {
+	Hook              string            `json:"hook"`
+	Title             string            `json:"title,omitempty"`
+	Description       string            `json:"description"`
+	ID                string            `json:"id"`
+	Prefetch          map[string]string `json:"prefetch,omitempty"`
+	UsageRequirements string            `json:"usageRequirements,omitempty"`
+	Extension         Extension         `json:"extension,omitempty"`
+}
+
+// Extension is the spec's reserved "extension" object: keys we do not
+// understand are kept as raw JSON and otherwise ignored.
+type Extension map[string]json.RawMessage
+
+// Request is the body of POST /cds-services/{id}.
+//
+// Context and Prefetch keep their values as raw JSON: context fields differ by
+// hook (strings for patient-view, a Bundle and an array for the order hooks),
+// and a prefetch key that is absent must stay distinguishable from one whose
+// value is null. See Prefetched and the Context accessors.
+type Request struct {
+	Hook              string                     `json:"hook"`
+	HookInstance      string                     `json:"hookInstance"`
+	FHIRServer        string                     `json:"fhirServer,omitempty"`
+	FHIRAuthorization *FHIRAuthorization         `json:"fhirAuthorization,omitempty"`
+	Context           map[string]json.RawMessage `json:"context"`
+	Prefetch          map[string]json.RawMessage `json:"prefetch,omitempty"`
+	Extension         Extension                  `json:"extension,omitempty"`
+}
+
+// Prefetched returns the raw value the client sent for a prefetch key. ok is
+// false when the key is absent (the client did not, or could not, fill it: the
+// service should fetch it). A key the client sent as null comes back with
+// ok true and a value for which IsNull reports true (the client looked and
+// found nothing: do not fetch it again).
+func (r *Request) Prefetched(key string) (value json.RawMessage, ok bool) {
+	value, ok = r.Prefetch[key]
+	return value, ok
+}
+
+// IsNull reports whether a raw JSON value is the literal null.
+func IsNull(value json.RawMessage) bool {
+	return string(value) == "null"
+}
+
+// ContextString returns a string-valued context field. ok is false when the
+// field is absent; err is set when it is present but not a JSON string.
+func (r *Request) ContextString(name string) (value string, ok bool, err error) {
+	raw, ok := r.Context[name]
+	if !ok {
+		return "", false, nil
+	}
+	if err := json.Unmarshal(raw, &value); err != nil || IsNull(raw) {
+		return "", true, fmt.Errorf("context.%s must be a string", name)
+	}
+	return value, true, nil
+}
+
+// ContextStrings returns an array-of-strings context field (order-select's
+// selections). ok is false when the field is absent; err is set when it is
+// present but not an array of strings.
+func (r *Request) ContextStrings(name string) (values []string, ok bool, err error) {
+	raw, ok := r.Context[name]
+	if !ok {
+		return nil, false, nil
+	}
+	if err := json.Unmarshal(raw, &values); err != nil || IsNull(raw) {
+		return nil, true, fmt.Errorf("context.%s must be an array of strings", name)
+	}
+	return values, true, nil
+}
+
+// ContextRaw returns a context field as raw JSON (order hooks' draftOrders
+// Bundle). ok is false when the field is absent.
+func (r *Request) ContextRaw(name string) (value json.RawMessage, ok bool) {
+	value, ok = r.Context[name]
+	return value, ok
+}
+
+// PatientID returns context.patientId, or "" when it is absent or not a string
+// (a validated request always has it for the hooks this package knows).
+func (r *Request) PatientID() string {
+	v, _, _ := r.ContextString("patientId")
+	return v
+}
+
+// UserID returns context.userId ("Practitioner/123"), or "" when absent.
+func (r *Request) UserID() string {
+	v, _, _ := r.ContextString("userId")
+	return v
+}
+
+// EncounterID returns context.encounterId, or "" when absent.
+func (r *Request) EncounterID() string {
+	v, _, _ := r.ContextString("encounterId")
+	return v
+}
+
+// FHIRAuthorization is the OAuth 2.0 bearer token a client hands over so the
+// service can read its FHIR server. The token is transient and secret: the
+// String and LogValue methods never show it, and nothing may store or log it.
+type FHIRAuthorization struct {
+	AccessToken string `json:"access_token"`
+	TokenType   string `json:"token_type"`
+	// ExpiresIn is a pointer so that an absent value (invalid) differs from 0.
+	ExpiresIn *int64 `json:"expires_in,omitempty"`
+	Scope     string `json:"scope"`
+	Subject   string `json:"subject"`
+	Patient   string `json:"patient,omitempty"`
+}
+
+// String describes the authorization without its access token.
+func (a FHIRAuthorization) String() string {
+	return fmt.Sprintf("FHIRAuthorization{token_type:%q scope:%q subject:%q access_token:[redacted]}", a.TokenType, a.Scope, a.Subject)
+}
+
+// LogValue makes slog print the authorization without its access token.
+func (a FHIRAuthorization) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("token_type", a.TokenType),
+		slog.String("scope", a.Scope),
+		slog.String("subject", a.Subject),
+	)
+}
+
+// Response is the body of a 200 answer to a service call. Cards marshals as []
+// when there is nothing to say; it is never null.
+type Response struct {
+	Cards         []Card         `json:"cards"`
+	SystemActions []SystemAction `json:"systemActions,omitempty"`
+}
+
+// MarshalJSON guarantees "cards" is an array, never null.
+func (r Response) MarshalJSON() ([]byte, error) {
+	type plain Response
+	if r.Cards == nil {
+		r.Cards = []Card{}
+	}
+	return json.Marshal(plain(r))
+}
+
+// Indicator is a card's urgency.
+type Indicator string
+
+// The only indicators CDS Hooks 2.0 allows, in ascending urgency.
+const (
+	IndicatorInfo     Indicator = "info"
+	IndicatorWarning  Indicator = "warning"
+	IndicatorCritical Indicator = "critical"
+)
+
+// SelectionBehavior says how many of a card's suggestions the user may pick.
+type SelectionBehavior string
+
+// The selection behaviours CDS Hooks 2.0 allows.
+const (
+	SelectAtMostOne SelectionBehavior = "at-most-one"
+	SelectAny       SelectionBehavior = "any"
+)
+
+// Card is one piece of guidance shown to the clinician.
+type Card struct {
+	// UUID identifies the card in feedback; without it the client sends none.
+	UUID    string `json:"uuid,omitempty"`
+	Summary string `json:"summary"`
+	// Detail is GitHub-flavoured markdown.
+	Detail    string    `json:"detail,omitempty"`
+	Indicator Indicator `json:"indicator"`
+	Source    Source    `json:"source"`
+	// SelectionBehavior is required whenever Suggestions is not empty.
+	Suggestions       []Suggestion      `json:"suggestions,omitempty"`
+	SelectionBehavior SelectionBehavior `json:"selectionBehavior,omitempty"`
+	// OverrideReasons are offered when the user dismisses the card; each needs a Display.
+	OverrideReasons []Coding  `json:"overrideReasons,omitempty"`
+	Links           []Link    `json:"links,omitempty"`
+	Extension       Extension `json:"extension,omitempty"`
+}
+
+// Source names where a card's guidance comes from.
+type Source struct {
+	Label string `json:"label"`
+	URL   string `json:"url,omitempty"`
+	Icon  string `json:"icon,omitempty"`
+	// Topic says what kind of card this is (see the card topic codes in the design).
+	Topic *Coding `json:"topic,omitempty"`
+}
+
+// Coding is the CDS Hooks 2.0 Coding datatype: a code from a code system.
+type Coding struct {
+	System  string `json:"system"`
+	Code    string `json:"code"`
+	Display string `json:"display,omitempty"`
+}
+
+// Suggestion is a set of actions the user can accept with one click.
+type Suggestion struct {
+	Label         string    `json:"label"`
+	UUID          string    `json:"uuid,omitempty"`
+	IsRecommended bool      `json:"isRecommended,omitempty"`
+	Actions       []Action  `json:"actions,omitempty"`
+	Extension     Extension `json:"extension,omitempty"`
+}
+
+// ActionType is what an Action does to a resource.
+type ActionType string
+
+// The action types CDS Hooks 2.0 allows.
+const (
+	ActionCreate ActionType = "create"
+	ActionUpdate ActionType = "update"
+	ActionDelete ActionType = "delete"
+)
+
+// Action is one change a suggestion (or a system action) proposes.
+type Action struct {
+	Type        ActionType `json:"type"`
+	Description string     `json:"description"`
+	// Resource is the whole FHIR resource to create or update, as JSON we
+	// built ourselves (never a golang-fhir-models struct: see go-stack.md).
+	Resource json.RawMessage `json:"resource,omitempty"`
+	// ResourceID is the relative reference to delete, e.g. "ServiceRequest/1".
+	ResourceID string    `json:"resourceId,omitempty"`
+	Extension  Extension `json:"extension,omitempty"`
+}
+
+// SystemAction is an action the service proposes to apply without user
+// interaction; the spec gives it exactly the shape of Action.
+type SystemAction = Action
+
+// LinkType says how the client opens a link.
+type LinkType string
+
+// The link types CDS Hooks 2.0 allows.
+const (
+	LinkAbsolute LinkType = "absolute"
+	LinkSMART    LinkType = "smart"
+)
+
+// Link is a URL the user can open from a card.
+type Link struct {
+	Label string   `json:"label"`
+	URL   string   `json:"url"`
+	Type  LinkType `json:"type"`
+	// AppContext is only allowed on SMART links.
+	AppContext     string    `json:"appContext,omitempty"`
+	Autolaunchable bool      `json:"autolaunchable,omitempty"`
+	Extension      Extension `json:"extension,omitempty"`
+}
+
+// FeedbackRequest is the body of POST /cds-services/{id}/feedback.
+type FeedbackRequest struct {
+	Feedback []Feedback `json:"feedback"`
+}
+
+// Outcome is what the user did with a card.
+type Outcome string
+
+// The outcomes CDS Hooks 2.0 allows.
+const (
+	OutcomeAccepted   Outcome = "accepted"
+	OutcomeOverridden Outcome = "overridden"
+)
+
+// Feedback reports what the user did with one card.
+type Feedback struct {
+	Card    string  `json:"card"`
+	Outcome Outcome `json:"outcome"`
+	// AcceptedSuggestions is required when Outcome is accepted.
+	AcceptedSuggestions []AcceptedSuggestion `json:"acceptedSuggestions,omitempty"`
+	OverrideReason      *OverrideReason      `json:"overrideReason,omitempty"`
+	// OutcomeTimestamp is an RFC 3339 date-time.
+	OutcomeTimestamp string    `json:"outcomeTimestamp"`
+	Extension        Extension `json:"extension,omitempty"`
+}
+
+// AcceptedSuggestion names one suggestion the user accepted, by its uuid.
+type AcceptedSuggestion struct {
+	ID string `json:"id"`
+}
+
+// OverrideReason is why the user dismissed a card. UserComment is free text
+// the clinician typed: it may hold patient data and is never logged.
+type OverrideReason struct {
+	Reason      *Coding `json:"reason,omitempty"`
+	UserComment string  `json:"userComment,omitempty"`
+}

@@ -1,0 +1,214 @@
+package cdshooks_test
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/cramp-cds/cramp-cds/cdshooks"
+)
+
+// TestMarshalOmitsEmptyOptionals checks the spec's "Use of JSON" rule: an
+// optional field with no value is omitted, never null or empty; cards and
+// services are always arrays. Expected JSON is written from the spec's field
+// tables, in struct order.
+func TestMarshalOmitsEmptyOptionals(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		v    any
+		want string
+	}{
+		{"empty response", cdshooks.Response{}, `{"cards":[]}`},
+		{"empty response pointer", &cdshooks.Response{}, `{"cards":[]}`},
+		{"empty discovery", cdshooks.Discovery{}, `{"services":[]}`},
+		{
+			"minimal card",
+			cdshooks.Response{Cards: []cdshooks.Card{{Summary: "Now seeing: Daniel", Indicator: cdshooks.IndicatorInfo, Source: cdshooks.Source{Label: "Patient greeting service"}}}},
+			`{"cards":[{"summary":"Now seeing: Daniel","indicator":"info","source":{"label":"Patient greeting service"}}]}`,
+		},
+		{
+			"minimal definition",
+			cdshooks.ServiceDefinition{Hook: "patient-view", ID: "x", Description: "d"},
+			`{"hook":"patient-view","description":"d","id":"x"}`,
+		},
+		{
+			"suggestion and action with nothing optional",
+			cdshooks.Suggestion{Label: "Cancel", Actions: []cdshooks.Action{{Type: cdshooks.ActionDelete, Description: "Remove", ResourceID: "ServiceRequest/1"}}},
+			`{"label":"Cancel","actions":[{"type":"delete","description":"Remove","resourceId":"ServiceRequest/1"}]}`,
+		},
+		{
+			"link",
+			cdshooks.Link{Label: "Evidence", URL: "https://example.org", Type: cdshooks.LinkAbsolute},
+			`{"label":"Evidence","url":"https://example.org","type":"absolute"}`,
+		},
+		{
+			"coding without display",
+			cdshooks.Coding{System: "https://cramp-cds.example/topic", Code: "cramp-medication"},
+			`{"system":"https://cramp-cds.example/topic","code":"cramp-medication"}`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := json.Marshal(tt.v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != tt.want {
+				t.Errorf("json = %s\nwant   %s", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestFullCardHasNoNull marshals a card with every field set and checks the
+// spec's field names arrive with no null anywhere.
+func TestFullCardHasNoNull(t *testing.T) {
+	t.Parallel()
+	resp := cdshooks.Response{
+		Cards: []cdshooks.Card{{
+			UUID: "4e0a3a1e-3283-4575-ab82-028d55fe2719", Summary: "s", Detail: "d", Indicator: cdshooks.IndicatorWarning,
+			Source: cdshooks.Source{Label: "l", URL: "https://example.org", Icon: "https://example.org/i.png",
+				Topic: &cdshooks.Coding{System: "https://example.org/topic", Code: "cramp-medication", Display: "Medication"}},
+			Suggestions: []cdshooks.Suggestion{{Label: "Order", UUID: "u", IsRecommended: true, Actions: []cdshooks.Action{
+				{Type: cdshooks.ActionCreate, Description: "Order potassium", Resource: json.RawMessage(`{"resourceType":"ServiceRequest"}`)},
+			}}},
+			SelectionBehavior: cdshooks.SelectAny,
+			OverrideReasons:   []cdshooks.Coding{{System: "https://example.org/o", Code: "reviewed", Display: "Already reviewed"}},
+			Links:             []cdshooks.Link{{Label: "App", URL: "https://example.org/app", Type: cdshooks.LinkSMART, AppContext: "x", Autolaunchable: true}},
+		}},
+		SystemActions: []cdshooks.SystemAction{{Type: cdshooks.ActionUpdate, Description: "u", Resource: json.RawMessage(`{"resourceType":"Patient"}`)}},
+	}
+	if err := resp.Validate(); err != nil {
+		t.Fatalf("Validate: %v", err)
+	}
+	body, err := json.Marshal(resp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := findNull(t, body); p != "" {
+		t.Errorf("null or empty at %s: %s", p, body)
+	}
+	for _, field := range []string{`"uuid"`, `"summary"`, `"detail"`, `"indicator"`, `"source"`, `"label"`, `"url"`, `"icon"`, `"topic"`,
+		`"suggestions"`, `"isRecommended"`, `"actions"`, `"type"`, `"description"`, `"resource"`, `"selectionBehavior"`,
+		`"overrideReasons"`, `"display"`, `"links"`, `"appContext"`, `"autolaunchable"`, `"systemActions"`} {
+		if !strings.Contains(string(body), field) {
+			t.Errorf("marshalled card lacks %s: %s", field, body)
+		}
+	}
+}
+
+func TestResponseValidate(t *testing.T) {
+	t.Parallel()
+	good := func() cdshooks.Card {
+		return cdshooks.Card{Summary: "Hydrochlorothiazide can cause leg cramps", Indicator: cdshooks.IndicatorWarning, Source: cdshooks.Source{Label: "cramp-cds"}}
+	}
+	tests := []struct {
+		name    string
+		edit    func(c *cdshooks.Card)
+		wantErr string // "" means valid
+	}{
+		{"good", func(*cdshooks.Card) {}, ""},
+		{"summary of 139 characters", func(c *cdshooks.Card) { c.Summary = strings.Repeat("é", 139) }, ""},
+		{"summary of 140 characters", func(c *cdshooks.Card) { c.Summary = strings.Repeat("a", 140) }, "summary"},
+		{"empty summary", func(c *cdshooks.Card) { c.Summary = "" }, "summary"},
+		{"success indicator", func(c *cdshooks.Card) { c.Indicator = "success" }, "indicator"},
+		{"no source label", func(c *cdshooks.Card) { c.Source.Label = "" }, "source.label"},
+		{"suggestions without selectionBehavior", func(c *cdshooks.Card) {
+			c.Suggestions = []cdshooks.Suggestion{{Label: "x"}}
+		}, "selectionBehavior is required"},
+		{"unknown selectionBehavior", func(c *cdshooks.Card) {
+			c.Suggestions = []cdshooks.Suggestion{{Label: "x"}}
+			c.SelectionBehavior = "all"
+		}, "selectionBehavior"},
+		{"two recommended with at-most-one", func(c *cdshooks.Card) {
+			c.Suggestions = []cdshooks.Suggestion{{Label: "x", IsRecommended: true}, {Label: "y", IsRecommended: true}}
+			c.SelectionBehavior = cdshooks.SelectAtMostOne
+		}, "at most one"},
+		{"two recommended with any", func(c *cdshooks.Card) {
+			c.Suggestions = []cdshooks.Suggestion{{Label: "x", IsRecommended: true}, {Label: "y", IsRecommended: true}}
+			c.SelectionBehavior = cdshooks.SelectAny
+		}, ""},
+		{"override reason without display", func(c *cdshooks.Card) {
+			c.OverrideReasons = []cdshooks.Coding{{System: "s", Code: "c"}}
+		}, "overrideReasons[0]"},
+		{"appContext on absolute link", func(c *cdshooks.Card) {
+			c.Links = []cdshooks.Link{{Label: "l", URL: "https://x", Type: cdshooks.LinkAbsolute, AppContext: "a"}}
+		}, "appContext"},
+		{"unknown link type", func(c *cdshooks.Card) {
+			c.Links = []cdshooks.Link{{Label: "l", URL: "https://x", Type: "web"}}
+		}, "links[0].type"},
+		{"create without resource", func(c *cdshooks.Card) {
+			c.Suggestions = []cdshooks.Suggestion{{Label: "x", Actions: []cdshooks.Action{{Type: cdshooks.ActionCreate, Description: "d"}}}}
+			c.SelectionBehavior = cdshooks.SelectAny
+		}, "resource is required"},
+		{"action without description", func(c *cdshooks.Card) {
+			c.Suggestions = []cdshooks.Suggestion{{Label: "x", Actions: []cdshooks.Action{{Type: cdshooks.ActionDelete, ResourceID: "ServiceRequest/1"}}}}
+			c.SelectionBehavior = cdshooks.SelectAny
+		}, "description is required"},
+		{"topic without system", func(c *cdshooks.Card) { c.Source.Topic = &cdshooks.Coding{Code: "cramp-medication"} }, "topic"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c := good()
+			tt.edit(&c)
+			err := (&cdshooks.Response{Cards: []cdshooks.Card{c}}).Validate()
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Errorf("Validate: %v, want nil", err)
+			case tt.wantErr != "" && err == nil:
+				t.Errorf("Validate: nil, want an error about %q", tt.wantErr)
+			case tt.wantErr != "" && !strings.Contains(err.Error(), tt.wantErr):
+				t.Errorf("Validate: %v, want an error about %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestNewServerRejectsInconsistentServices(t *testing.T) {
+	t.Parallel()
+	def := func(id, hook string) cdshooks.ServiceDefinition {
+		return cdshooks.ServiceDefinition{ID: id, Hook: hook, Description: "d"}
+	}
+	tests := []struct {
+		name     string
+		services []cdshooks.Service
+	}{
+		{"no definitions", []cdshooks.Service{cdshooks.NoCards{}}},
+		{"mixed ids", []cdshooks.Service{cdshooks.NoCards{Defs: []cdshooks.ServiceDefinition{def("a", "order-sign"), def("b", "order-select")}}}},
+		{"hook twice", []cdshooks.Service{cdshooks.NoCards{Defs: []cdshooks.ServiceDefinition{def("a", "order-sign"), def("a", "order-sign")}}}},
+		{"duplicate id", []cdshooks.Service{cdshooks.NoCards{Defs: []cdshooks.ServiceDefinition{def("a", "patient-view")}}, cdshooks.NoCards{Defs: []cdshooks.ServiceDefinition{def("a", "order-sign")}}}},
+		{"no description", []cdshooks.Service{cdshooks.NoCards{Defs: []cdshooks.ServiceDefinition{{ID: "a", Hook: "patient-view"}}}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if _, err := cdshooks.NewServer(cdshooks.Config{}, cdshooks.Deps{Services: tt.services}); err == nil {
+				t.Errorf("NewServer succeeded, want an error")
+			}
+		})
+	}
+}
+
+func TestErrorCode(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		err  error
+		want string
+	}{
+		{nil, ""},
+		{cdshooks.Errorf(cdshooks.EINVALID, "x"), cdshooks.EINVALID},
+		{cdshooks.MissingPrefetch("patient"), cdshooks.EPRECONDITIONFAILED},
+		{&cdshooks.AuthFailure{Reason: "expired"}, cdshooks.EUNAUTHORIZED},
+		{cdshooks.Errorf("made_up", "x"), cdshooks.EINTERNAL},
+		{errors.ErrUnsupported, cdshooks.EINTERNAL},
+	}
+	for _, tt := range tests {
+		if got := cdshooks.ErrorCode(tt.err); got != tt.want {
+			t.Errorf("ErrorCode(%v) = %q, want %q", tt.err, got, tt.want)
+		}
+	}
+}
