@@ -29,6 +29,9 @@ type fetchFailure struct{ reason string }
 
 func (f *fetchFailure) Error() string { return f.reason }
 
+// errOutcome is parsePage's answer to a body that is an OperationOutcome.
+var errOutcome = &fetchFailure{reason: "server answered with an OperationOutcome"}
+
 func failf(format string, args ...any) error {
 	return &fetchFailure{reason: fmt.Sprintf(format, args...)}
 }
@@ -153,7 +156,7 @@ func parsePage(body []byte) (page, error) {
 	}
 	switch h.ResourceType {
 	case "OperationOutcome":
-		return page{}, failf("server answered with an OperationOutcome")
+		return page{}, errOutcome
 	case "Bundle":
 		return page{}, failf("response Bundle is malformed")
 	default:

@@ -236,9 +236,8 @@ func (g *Gatherer) readPrefetch(a *assembler, j *keyJob, in GatherInput) (fetch 
 		return false
 	}
 	p, err := parsePage(raw)
-	var ff *fetchFailure
 	switch {
-	case errors.As(err, &ff) && strings.Contains(ff.reason, "OperationOutcome"):
+	case errors.Is(err, errOutcome):
 		j.report.Prefetch = "operation-outcome"
 		return expand("prefetch held an OperationOutcome")
 	case err != nil:
