@@ -157,7 +157,9 @@ type keyJob struct {
 // all keys in parallel, with the token, only if AllowedServer allows the
 // server. Medication references that nothing at hand resolves are read from
 // the server too. One malformed resource is skipped and listed in
-// Record.Skipped, never fatal.
+// Record.Skipped, never fatal; so is any resource about another patient than
+// Context["patientId"]. AllowedServer is asked with the fhirServer URL
+// without its trailing slash, before any request is made.
 //
 // When any key cannot be obtained, Gather returns the partial Record, the
 // report, and an *UnavailableError naming the keys: the caller must answer
