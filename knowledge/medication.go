@@ -110,7 +110,7 @@ func (b *Base) appendATC(dst []MedicationMatch, cd fhir.Coding) []MedicationMatc
 	if e, ok := b.atcExact[cd.Code]; ok {
 		return mergeMatch(dst, MedicationMatch{Class: e.class, Ingredient: e.ingredient, Kind: MatchATC, Coding: cd, Matched: cd.Code})
 	}
-	for n := len(cd.Code) - 1; n >= 1; n-- {
+	for n := len(cd.Code); n >= 1; n-- {
 		for _, e := range b.atcPrefix[cd.Code[:n]] {
 			if excluded(cd.Code, e.exclude) {
 				continue
