@@ -760,3 +760,40 @@ func TestGatherSandboxPrefetch(t *testing.T) {
 		}
 	}
 }
+
+func TestGatherMalformedPrefetchIsFetched(t *testing.T) {
+	t.Parallel()
+	srv := newFakeFHIR(t, fullServer())
+	for name, value := range map[string]string{"string": `"oops"`, "array": `[]`, "no resourceType": `{"entry":[]}`} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			rec, rep, err := gather(t, fhir.GathererOptions{}, fhir.GatherInput{
+				Templates:  map[string]string{"observations": crampTemplates["observations"]},
+				Prefetch:   map[string]json.RawMessage{"observations": json.RawMessage(value)},
+				FHIRServer: srv.base(), AllowedServer: allowAll,
+			})
+			if err != nil {
+				t.Fatalf("Gather: %v", err)
+			}
+			if got, want := rep.Keys[0].Prefetch+"/"+string(rep.Keys[0].Status), "malformed/fetched"; got != want {
+				t.Errorf("key = %q, want %q", got, want)
+			}
+			if got, want := len(rec.Observations), 1; got != want {
+				t.Errorf("observations = %d, want %d", got, want)
+			}
+		})
+	}
+}
+
+func TestGatherTemplateWithoutValueIsUnavailable(t *testing.T) {
+	t.Parallel()
+	srv := newFakeFHIR(t, fullServer())
+	_, _, err := gather(t, fhir.GathererOptions{}, fhir.GatherInput{
+		Templates:  map[string]string{"encounterObservations": "Observation?encounter={{context.encounterId}}"},
+		FHIRServer: srv.base(), AllowedServer: allowAll,
+	})
+	wantUnavailable(t, err, "encounterObservations", "no value in the request context")
+	if got := srv.total(); got != 0 {
+		t.Errorf("server received %d requests, want 0", got)
+	}
+}
