@@ -288,6 +288,9 @@ func parseJWKS(raw []byte) (jwkset.Storage, error) {
 	if err := json.Unmarshal(raw, &set); err != nil {
 		return nil, fmt.Errorf("decoding JWK Set: %w", err)
 	}
+	if err := checkYAMLBooleanKeys(raw); err != nil {
+		return nil, err
+	}
 	if len(set.Keys) == 0 {
 		return nil, errors.New(`JWK Set has no "keys"`)
 	}
@@ -312,6 +315,26 @@ func parseJWKS(raw []byte) (jwkset.Storage, error) {
 		return nil, fmt.Errorf("reading JWK Set: %w", err)
 	}
 	return store, nil
+}
+
+// checkYAMLBooleanKeys catches a trap of YAML 1.1 (which sigs.k8s.io/yaml
+// follows): the unquoted mapping keys y (an EC coordinate) and n (an RSA
+// modulus) read as the booleans true and false, so the key loses that member.
+func checkYAMLBooleanKeys(raw []byte) error {
+	var set struct {
+		Keys []map[string]json.RawMessage `json:"keys"`
+	}
+	if err := json.Unmarshal(raw, &set); err != nil {
+		return fmt.Errorf("decoding JWK Set: %w", err)
+	}
+	for i, k := range set.Keys {
+		for boolean, member := range map[string]string{"true": "y", "false": "n"} {
+			if _, ok := k[boolean]; ok {
+				return fmt.Errorf("key %d: in YAML, quote the member %q (a bare %s means %s in YAML 1.1)", i, member, member, boolean)
+			}
+		}
+	}
+	return nil
 }
 
 // checkKeyURL accepts an absolute https URL, or http on a loopback host (tests
