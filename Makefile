@@ -45,6 +45,17 @@ test-deploy: $(HELM)
 	cd deploy && $(GO) vet ./...
 	cd deploy && HELM=$(CURDIR)/$(HELM) $(GO) test -count=1 ./...
 
+## lint-dockerfile: BuildKit's Dockerfile lint rules (as `docker build --check`), offline, from the
+## tools module. Not part of `make test`: its first build takes ~2 minutes on two cores.
+.PHONY: lint-dockerfile
+DOCKERFILELINT := tools/bin/dockerfilelint
+
+$(DOCKERFILELINT): tools/go.mod tools/go.sum tools/dockerfilelint/main.go
+	cd tools && $(GO) build -o bin/dockerfilelint ./dockerfilelint
+
+lint-dockerfile: $(DOCKERFILELINT)
+	$(DOCKERFILELINT) deploy/Dockerfile
+
 ## manifests: regenerate deploy/manifests/ (plain YAML for clusters without Helm) from the chart.
 manifests: $(HELM)
 	cd deploy && HELM=$(CURDIR)/$(HELM) $(GO) test -count=1 -run '^TestPlainManifests$$' . -update

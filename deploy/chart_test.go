@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
@@ -43,10 +44,6 @@ const (
 	nonRootUID = 65532
 	httpPort   = 8080
 	adminPort  = 9090
-
-	// serverShutdownSeconds bounds how long cramp-cds drains in-flight requests after SIGTERM;
-	// the grace period must cover the preStop sleep plus this, or Kubernetes kills requests.
-	serverShutdownSeconds = 15
 
 	// plainManifests is the checked-in rendering for teams without Helm.
 	plainManifests = "manifests/cramp-cds.yaml"
@@ -272,13 +269,18 @@ func checkPod(t *testing.T, r rendered, d *appsv1.Deployment, wantTrustSecret st
 	if c.Lifecycle == nil || c.Lifecycle.PreStop == nil || c.Lifecycle.PreStop.Sleep == nil {
 		t.Error("no preStop sleep: endpoints would still route to a pod that is shutting down")
 	} else {
-		sleep := c.Lifecycle.PreStop.Sleep.Seconds
-		grace := deref(pod.TerminationGracePeriodSeconds)
-		if sleep < 1 {
-			t.Errorf("preStop sleep = %ds, want at least 1s", sleep)
+		// After the sleep, SIGTERM; the server then drains for at most its shutdown timeout.
+		sleep := time.Duration(c.Lifecycle.PreStop.Sleep.Seconds) * time.Second
+		grace := time.Duration(deref(pod.TerminationGracePeriodSeconds)) * time.Second
+		drain, err := time.ParseDuration(env(c, "CRAMP_CDS_SHUTDOWN_TIMEOUT"))
+		if err != nil {
+			t.Errorf("CRAMP_CDS_SHUTDOWN_TIMEOUT: %v (the binary's default might not fit the grace period)", err)
 		}
-		if grace < sleep+serverShutdownSeconds {
-			t.Errorf("terminationGracePeriodSeconds = %d, want at least preStop %d + shutdown %d", grace, sleep, serverShutdownSeconds)
+		if sleep < time.Second {
+			t.Errorf("preStop sleep = %v, want at least 1s", sleep)
+		}
+		if grace <= sleep+drain {
+			t.Errorf("terminationGracePeriodSeconds = %v, want more than preStop %v + shutdown timeout %v", grace, sleep, drain)
 		}
 	}
 
@@ -561,7 +563,7 @@ func TestChartRefusesUnsafeValues(t *testing.T) {
 		{"no trust file", []string{"--set", "trust.content="}, "refuses to start without a trust file"},
 		{"two trust sources", []string{"--set", "trust.existingSecret=a", "--set", "trust.existingConfigMap=b"}, "not both"},
 		{"ingress without public URL", []string{"--set", "ingress.enabled=true"}, "config.publicURL is required"},
-		{"grace shorter than preStop", []string{"--set", "shutdown.terminationGracePeriodSeconds=5"}, "must exceed preStopSleepSeconds"},
+		{"grace not covering preStop and drain", []string{"--set", "shutdown.terminationGracePeriodSeconds=25"}, "must exceed preStopSleepSeconds + serverTimeoutSeconds"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
