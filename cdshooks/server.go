@@ -91,6 +91,11 @@ func NewServer(cfg Config, deps Deps) (*Server, error) {
 		s.logger = slog.New(slog.DiscardHandler)
 	}
 
+	// gin's debug mode prints every route to stdout as plain text, among our
+	// JSON logs, and gin has no per-engine switch for it.
+	if gin.IsDebugging() {
+		gin.SetMode(gin.ReleaseMode)
+	}
 	// gin.New, not gin.Default: we log and recover ourselves, as JSON.
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
@@ -301,7 +306,7 @@ const internalBody = `{"resourceType":"OperationOutcome","issue":[{"severity":"e
 // writeJSON marshals v before writing anything, so a marshal failure becomes
 // a clean 500 instead of half a body.
 func (s *Server) writeJSON(c *gin.Context, status int, v any) {
-	body, err := json.Marshal(v)
+	body, err := marshal(v)
 	if err != nil {
 		s.logger.ErrorContext(c.Request.Context(), "rendering response", "route", routeOf(c), "error", err.Error())
 		c.Set(errorCodeKey, EINTERNAL)

@@ -201,6 +201,9 @@ func TestDiscovery(t *testing.T) {
 	if p := findNull(t, w.Body.Bytes()); p != "" {
 		t.Errorf("discovery has a null or empty value at %s: %s", p, w.Body)
 	}
+	if !strings.Contains(w.Body.String(), "&category=laboratory") {
+		t.Errorf("discovery escapes the prefetch query's & (want it as written): %s", w.Body)
+	}
 	var d struct {
 		Services []map[string]any `json:"services"`
 	}

@@ -1,6 +1,7 @@
 package cdshooks
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -22,7 +23,7 @@ func (d Discovery) MarshalJSON() ([]byte, error) {
 	if d.Services == nil {
 		d.Services = []ServiceDefinition{}
 	}
-	return json.Marshal(plain(d))
+	return marshal(plain(d))
 }
 
 // ServiceDefinition is one discovery entry: one service id serving one hook.
@@ -165,7 +166,19 @@ func (r Response) MarshalJSON() ([]byte, error) {
 	if r.Cards == nil {
 		r.Cards = []Card{}
 	}
-	return json.Marshal(plain(r))
+	return marshal(plain(r))
+}
+
+// marshal is json.Marshal without HTML escaping: cards carry markdown and
+// query URLs, where "&" and "<" should reach the client as written.
+func marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // Indicator is a card's urgency.

@@ -3,10 +3,215 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
+	"fmt"
 	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/cramp-cds/cramp-cds/cdshooks"
+	"github.com/cramp-cds/cramp-cds/cdshooks/auth"
 )
 
-// runServe is a placeholder until the foundation lands.
+// runServe is `cramp-cds serve`: read the configuration, start, and serve
+// until ctx is done (SIGTERM or SIGINT), then shut down gracefully.
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return errors.New("serve: not implemented yet")
+	cfg, err := parseConfig(args, os.Getenv, stdout)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	m := &Main{
+		Config: cfg,
+		Logger: slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel})),
+	}
+	if err := m.Open(ctx); err != nil {
+		return err
+	}
+	return m.Run(ctx)
+}
+
+// HTTP server timeouts. Write covers the whole hook call, FHIR reads included,
+// so it sits well above --fhir-timeout; EHRs give up long before it anyway.
+const (
+	readHeaderTimeout = 5 * time.Second
+	readTimeout       = 15 * time.Second
+	writeTimeout      = 30 * time.Second
+	idleTimeout       = 120 * time.Second
+)
+
+// Main is one running cramp-cds server: its configuration and what is built
+// from it. Open starts it, Run waits for the end, Close shuts it down.
+type Main struct {
+	Config Config
+	// Logger receives the JSON log; nil discards.
+	Logger *slog.Logger
+	// Services replaces the services built from Config (tests use it); nil
+	// means the real ones.
+	Services []cdshooks.Service
+
+	verifier *auth.Verifier
+	server   *cdshooks.Server
+	api      *http.Server
+	admin    *http.Server
+	apiAddr  net.Addr
+	adminAdr net.Addr
+	errc     chan error
+}
+
+// Open builds everything and starts listening; on return the listeners
+// accept connections (Addr and AdminAddr tell where).
+func (m *Main) Open(ctx context.Context) error {
+	if m.Logger == nil {
+		m.Logger = slog.New(slog.DiscardHandler)
+	}
+	cfg := m.Config
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+
+	deps := cdshooks.Deps{Logger: m.Logger, Services: m.Services}
+	if cfg.InsecureNoAuth {
+		m.Logger.Warn("AUTHENTICATION IS DISABLED (--insecure-no-auth): anyone who can reach this server can call it " +
+			"and read the cards it returns. Use this only for a local experiment, never with real patient data.")
+	} else {
+		trust, err := auth.LoadTrustFile(cfg.TrustFile)
+		if err != nil {
+			return fmt.Errorf("loading trust file: %w", err)
+		}
+		m.verifier, err = auth.NewVerifier(ctx, trust, auth.Options{Algorithms: cfg.JWTAlgs, Logger: m.Logger})
+		if err != nil {
+			return fmt.Errorf("setting up JWT verification: %w", err)
+		}
+		deps.Authenticator = m.verifier
+	}
+	if deps.Services == nil {
+		deps.Services = services(cfg)
+	}
+
+	var err error
+	m.server, err = cdshooks.NewServer(cdshooks.Config{
+		PublicURL:     cfg.PublicURL,
+		CORSOrigins:   cfg.CORSOrigins,
+		MaxBody:       cfg.MaxBody,
+		AuthDiscovery: cfg.AuthDiscovery,
+	}, deps)
+	if err != nil {
+		m.closeVerifier()
+		return fmt.Errorf("building the server: %w", err)
+	}
+
+	m.errc = make(chan error, 2)
+	errorLog := slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn)
+	m.api = &http.Server{
+		Handler:           m.server.Handler(),
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		ErrorLog:          errorLog,
+	}
+	if m.apiAddr, err = m.listen(m.api, cfg.Addr, "api"); err != nil {
+		m.closeVerifier()
+		return err
+	}
+	if cfg.AdminAddr != "" {
+		m.admin = &http.Server{
+			Handler:           m.server.HealthHandler(),
+			ReadHeaderTimeout: readHeaderTimeout,
+			ReadTimeout:       readTimeout,
+			WriteTimeout:      writeTimeout,
+			IdleTimeout:       idleTimeout,
+			ErrorLog:          errorLog,
+		}
+		if m.adminAdr, err = m.listen(m.admin, cfg.AdminAddr, "admin"); err != nil {
+			_ = m.api.Close()
+			m.closeVerifier()
+			return err
+		}
+	}
+	return nil
+}
+
+// services builds the CDS services from the configuration.
+//
+// WIRING POINT for the clinical service (issue 5) and the order hooks (issue 9):
+// replace NoCards with the real services here; cfg.Trigger, cfg.FHIRAllow and
+// cfg.FHIRTimeout are parsed and validated for them.
+func services(cfg Config) []cdshooks.Service {
+	return []cdshooks.Service{
+		cdshooks.NoCards{Defs: []cdshooks.ServiceDefinition{
+			cdshooks.NocturnalLegCrampsDefinition(cdshooks.NocturnalLegCrampsPrefetch()),
+		}},
+	}
+}
+
+// listen opens addr and serves srv on it in the background; a serving
+// failure is reported to Run.
+func (m *Main) listen(srv *http.Server, addr, name string) (net.Addr, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listening on %s (%s): %w", addr, name, err)
+	}
+	m.Logger.Info("listening", "listener", name, "addr", ln.Addr().String())
+	go func() {
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			m.errc <- fmt.Errorf("serving %s: %w", name, err)
+		}
+	}()
+	return ln.Addr(), nil
+}
+
+// Addr is the address the API listens on (useful with port 0).
+func (m *Main) Addr() string { return m.apiAddr.String() }
+
+// AdminAddr is the address of the admin listener, "" when it is disabled.
+func (m *Main) AdminAddr() string {
+	if m.adminAdr == nil {
+		return ""
+	}
+	return m.adminAdr.String()
+}
+
+// Run blocks until ctx is done or a listener fails, then shuts down with Close.
+func (m *Main) Run(ctx context.Context) error {
+	var serveErr error
+	select {
+	case <-ctx.Done():
+		m.Logger.Info("shutdown requested")
+	case serveErr = <-m.errc:
+	}
+	return errors.Join(serveErr, m.Close())
+}
+
+// Close shuts down gracefully: readiness fails at once, the API stops
+// accepting connections and lets in-flight requests finish (at most
+// ShutdownTimeout), then the admin listener and the key refresh stop.
+func (m *Main) Close() error {
+	m.server.Drain()
+	ctx, cancel := context.WithTimeout(context.Background(), m.Config.ShutdownTimeout)
+	defer cancel()
+	var errs []error
+	if err := m.api.Shutdown(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("shutting down the API: %w", err))
+	}
+	if m.admin != nil {
+		if err := m.admin.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("shutting down the admin listener: %w", err))
+		}
+	}
+	m.closeVerifier()
+	m.Logger.Info("stopped")
+	return errors.Join(errs...)
+}
+
+func (m *Main) closeVerifier() {
+	if m.verifier != nil {
+		m.verifier.Close()
+	}
 }

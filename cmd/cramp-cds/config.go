@@ -1,0 +1,261 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cramp-cds/cramp-cds/cdshooks"
+	"github.com/cramp-cds/cramp-cds/cdshooks/auth"
+)
+
+// Config is everything `cramp-cds serve` can be told. DefaultConfig gives the
+// defaults; every field has a flag and an environment variable (see options).
+type Config struct {
+	Addr            string
+	PublicURL       string
+	CORSOrigins     []string
+	MaxBody         int64
+	TrustFile       string
+	InsecureNoAuth  bool
+	AuthDiscovery   bool
+	JWTAlgs         []string
+	FHIRAllow       []string
+	FHIRTimeout     time.Duration
+	Trigger         string
+	AdminAddr       string
+	LogLevel        slog.Level
+	ShutdownTimeout time.Duration
+}
+
+// Trigger modes of the nocturnal-leg-cramps service.
+const (
+	TriggerLegCramps = "leg-cramps" // speak only for patients with a leg-cramp condition
+	TriggerAlways    = "always"     // screening mode: speak for every patient
+)
+
+// DefaultConfig returns the configuration used when nothing is set.
+func DefaultConfig() Config {
+	return Config{
+		Addr:            ":8080",
+		CORSOrigins:     []string{"*"},
+		MaxBody:         cdshooks.DefaultMaxBody,
+		JWTAlgs:         auth.DefaultAlgorithms(),
+		FHIRTimeout:     2 * time.Second,
+		Trigger:         TriggerLegCramps,
+		AdminAddr:       ":9090",
+		LogLevel:        slog.LevelInfo,
+		ShutdownTimeout: 25 * time.Second,
+	}
+}
+
+// Validate reports every setting that cannot work, including the refusal to
+// run with neither a trust file nor --insecure-no-auth.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	switch {
+	case c.TrustFile == "" && !c.InsecureNoAuth:
+		bad("refusing to start without caller authentication: give a trust file with --trust FILE " +
+			"(CRAMP_CDS_TRUST_FILE), or --insecure-no-auth for a local experiment")
+	case c.TrustFile != "" && c.InsecureNoAuth:
+		bad("--trust and --insecure-no-auth contradict each other: give one")
+	}
+	if c.Addr == "" {
+		bad("--addr is empty")
+	}
+	if c.PublicURL != "" {
+		if u, err := url.Parse(c.PublicURL); err != nil || !isHTTP(u) || u.RawQuery != "" || u.Fragment != "" {
+			bad("--public-url %q must be an absolute http(s) URL without query, like https://cds.example.org", c.PublicURL)
+		}
+	}
+	for _, o := range c.CORSOrigins {
+		if o == "*" {
+			continue
+		}
+		if u, err := url.Parse(o); err != nil || !isHTTP(u) || strings.Trim(u.Path, "/") != "" {
+			bad("--cors-origins: %q is not * or an origin like https://sandbox.cds-hooks.org", o)
+		}
+	}
+	if c.MaxBody <= 0 {
+		bad("--max-body must be positive")
+	}
+	if len(c.JWTAlgs) == 0 {
+		bad("--jwt-algs is empty")
+	}
+	for _, s := range c.FHIRAllow {
+		if u, err := url.Parse(s); err != nil || !isHTTP(u) {
+			bad("--fhir-allow: %q is not an absolute http(s) URL", s)
+		}
+	}
+	if c.FHIRTimeout <= 0 {
+		bad("--fhir-timeout must be positive")
+	}
+	if c.Trigger != TriggerLegCramps && c.Trigger != TriggerAlways {
+		bad("--trigger %q must be %s or %s", c.Trigger, TriggerLegCramps, TriggerAlways)
+	}
+	if c.ShutdownTimeout <= 0 {
+		bad("--shutdown-timeout must be positive")
+	}
+	return errors.Join(errs...)
+}
+
+func isHTTP(u *url.URL) bool {
+	return (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
+// option is one setting: its flag, environment variable and help.
+type option struct {
+	flag, env, usage string
+}
+
+// bind declares c's flags on fs (defaults taken from c) and returns them with
+// their environment variables, in the order --help lists them.
+func (c *Config) bind(fs *flag.FlagSet) []option {
+	var opts []option
+	add := func(name, env, usage string) {
+		if env == "" {
+			env = "CRAMP_CDS_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+		}
+		opts = append(opts, option{flag: name, env: env, usage: usage})
+	}
+	fs.StringVar(&c.Addr, "addr", c.Addr, "")
+	add("addr", "", "address the CDS Hooks API listens on")
+	fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, "")
+	add("public-url", "", "external base URL callers use (e.g. https://cds.example.org); JWT aud is checked against it. Set it behind any ingress or proxy")
+	fs.Var((*listValue)(&c.CORSOrigins), "cors-origins", "")
+	add("cors-origins", "", "comma-separated browser origins allowed by CORS, or *")
+	fs.Var((*byteSize)(&c.MaxBody), "max-body", "")
+	add("max-body", "", "largest request body accepted: bytes, or with a unit (KiB, MiB, GiB, kB, MB, GB)")
+	fs.StringVar(&c.TrustFile, "trust", c.TrustFile, "")
+	add("trust", "CRAMP_CDS_TRUST_FILE", "trust file (YAML) listing the JWT issuers we accept")
+	fs.BoolVar(&c.InsecureNoAuth, "insecure-no-auth", c.InsecureNoAuth, "")
+	add("insecure-no-auth", "", "accept every caller without a JWT (local experiments only; logs a warning on every request)")
+	fs.BoolVar(&c.AuthDiscovery, "auth-discovery", c.AuthDiscovery, "")
+	add("auth-discovery", "", "require a JWT on GET /cds-services too")
+	fs.Var((*listValue)(&c.JWTAlgs), "jwt-algs", "")
+	add("jwt-algs", "", "comma-separated JWS algorithms accepted (asymmetric only)")
+	fs.Var((*listValue)(&c.FHIRAllow), "fhir-allow", "")
+	add("fhir-allow", "", "comma-separated fhirServer base URLs any caller may ask us to read, besides those the trust file grants")
+	fs.DurationVar(&c.FHIRTimeout, "fhir-timeout", c.FHIRTimeout, "")
+	add("fhir-timeout", "", "time allowed for reading the FHIR server during one request")
+	fs.StringVar(&c.Trigger, "trigger", c.Trigger, "")
+	add("trigger", "", "leg-cramps: cards only for patients with a leg-cramp condition; always: for every patient")
+	fs.StringVar(&c.AdminAddr, "admin-addr", c.AdminAddr, "")
+	add("admin-addr", "", "address of the admin listener (/healthz, /readyz); empty disables it")
+	fs.TextVar(&c.LogLevel, "log-level", c.LogLevel, "")
+	add("log-level", "", "debug, info, warn or error")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "")
+	add("shutdown-timeout", "", "how long in-flight requests may take to finish after SIGTERM")
+	return opts
+}
+
+// parseConfig reads the serve flags, then fills every flag not given from its
+// environment variable (a flag wins over the environment), and validates.
+// --help prints the options to stdout and returns flag.ErrHelp.
+func parseConfig(args []string, getenv func(string) string, stdout io.Writer) (Config, error) {
+	cfg := DefaultConfig()
+	fs := flag.NewFlagSet("cramp-cds serve", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	opts := cfg.bind(fs)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			printUsage(stdout, fs, opts)
+			return cfg, err
+		}
+		return cfg, fmt.Errorf("%w (see cramp-cds serve --help)", err)
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("unexpected arguments %q (see cramp-cds serve --help)", fs.Args())
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	for _, o := range opts {
+		v := getenv(o.env)
+		if given[o.flag] || v == "" {
+			continue
+		}
+		if err := fs.Set(o.flag, v); err != nil {
+			return cfg, fmt.Errorf("%s: %w", o.env, err)
+		}
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, err
+	}
+	return cfg, nil
+}
+
+func printUsage(w io.Writer, fs *flag.FlagSet, opts []option) {
+	fmt.Fprintf(w, "Usage: cramp-cds serve [flags]\n\nServes the CDS Hooks API. Every flag can also be set by its environment variable; a flag wins.\n\n")
+	for _, o := range opts {
+		f := fs.Lookup(o.flag)
+		fmt.Fprintf(w, "  --%s  (%s)\n      %s", o.flag, o.env, o.usage)
+		if f.DefValue != "" && f.DefValue != "false" {
+			fmt.Fprintf(w, " (default %s)", f.DefValue)
+		}
+		fmt.Fprintln(w)
+	}
+}
+
+// listValue is a comma-separated flag; setting it replaces the default.
+type listValue []string
+
+func (l *listValue) String() string { return strings.Join(*l, ",") }
+
+func (l *listValue) Set(s string) error {
+	*l = nil
+	for _, item := range strings.Split(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			*l = append(*l, item)
+		}
+	}
+	return nil
+}
+
+// byteSize is a size flag: plain bytes or a number with a unit.
+type byteSize int64
+
+// byteUnits are the accepted suffixes, longest first so "MiB" is not read as "B".
+var byteUnits = []struct {
+	suffix string
+	factor int64
+}{
+	{"kib", 1 << 10}, {"mib", 1 << 20}, {"gib", 1 << 30},
+	{"kb", 1000}, {"mb", 1000 * 1000}, {"gb", 1000 * 1000 * 1000},
+	{"b", 1},
+}
+
+func (b *byteSize) String() string {
+	for _, u := range []struct {
+		suffix string
+		factor int64
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
+		if int64(*b) >= u.factor && int64(*b)%u.factor == 0 {
+			return strconv.FormatInt(int64(*b)/u.factor, 10) + u.suffix
+		}
+	}
+	return strconv.FormatInt(int64(*b), 10)
+}
+
+func (b *byteSize) Set(s string) error {
+	text := strings.ToLower(strings.TrimSpace(s))
+	factor := int64(1)
+	for _, u := range byteUnits {
+		if strings.HasSuffix(text, u.suffix) {
+			text, factor = strings.TrimSpace(strings.TrimSuffix(text, u.suffix)), u.factor
+			break
+		}
+	}
+	n, err := strconv.ParseInt(text, 10, 64)
+	if err != nil || n <= 0 || n > (1<<40)/factor {
+		return fmt.Errorf("%q is not a size like 5MiB or 1048576", s)
+	}
+	*b = byteSize(n * factor)
+	return nil
+}
