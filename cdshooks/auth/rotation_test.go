@@ -1,7 +1,9 @@
 package auth_test
 
 import (
+	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -140,5 +142,49 @@ func TestKeyServerDownAtStart(t *testing.T) {
 	srv.publish(http.StatusOK, jwksJSON(t, k))
 	if err := tryAuth(v, k.sign(t, claims(), nil)); err != nil {
 		t.Errorf("after the key server came back: %v", err)
+	}
+}
+
+// TestKeyFetchLimits checks that a key server cannot hand us a huge body or
+// redirect us off https.
+func TestKeyFetchLimits(t *testing.T) {
+	t.Parallel()
+	k := newSigner(t, "k", jwt.SigningMethodES384)
+	keys := string(jwksJSON(t, k))
+	padded := keys[:1] + strings.Repeat(" ", 2<<20) + keys[1:] // valid JSON, 2 MiB
+	big := newJWKSServer(t, []byte(padded))
+
+	// Every host name resolves to this server, so that only our redirect rule
+	// can stop the fetch of http://keys.example.test/.
+	mux := http.NewServeMux()
+	mux.Handle("/redirect", http.RedirectHandler("http://keys.example.test/jwks.json", http.StatusFound))
+	mux.Handle("/jwks.json", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte(keys)) }))
+	anyHost := httptest.NewServer(mux)
+	t.Cleanup(anyHost.Close)
+	transport := &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, network, anyHost.Listener.Addr().String())
+	}}
+	t.Cleanup(transport.CloseIdleConnections)
+
+	tests := []struct {
+		name   string
+		uri    string
+		client *http.Client
+	}{
+		{"2 MiB body", big.URL + "/jwks.json", big.Client()},
+		{"redirect to plain http", anyHost.URL + "/redirect", &http.Client{Transport: transport}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var logs logBuffer
+			v := mustVerifier(t, jwksURITrust(tt.uri), auth.Options{HTTPClient: tt.client, Logger: logs.logger()})
+			if got, want := reason(tryAuth(v, k.sign(t, claims(), nil))), auth.ReasonUnknownKID; got != want {
+				t.Errorf("reason = %q, want %q", got, want)
+			}
+			if !strings.Contains(logs.String(), "fetching JWKS failed") {
+				t.Errorf("log = %q, want a fetch failure", logs.String())
+			}
+		})
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"crypto/rsa"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -50,6 +51,9 @@ const (
 // maxTokenBytes bounds the bearer token we are willing to parse; CDS Hooks
 // tokens are well under 2 KB.
 const maxTokenBytes = 16 << 10
+
+// maxJWKSBytes bounds a fetched JWK Set; real ones hold a few keys (a few KB).
+const maxJWKSBytes = 1 << 20
 
 // Options tune a Verifier. The zero value gives the defaults documented on
 // each field.
@@ -223,7 +227,7 @@ func newIssuer(ctx context.Context, ti *Issuer, opts Options) (*issuer, error) {
 	is.jku = append(is.jku, ti.JWKSURI)
 	logger := opts.Logger.With("iss", ti.Iss)
 	kf, err := keyfunc.NewDefaultOverrideCtx(ctx, []string{ti.JWKSURI}, keyfunc.Override{
-		Client:            opts.HTTPClient,
+		Client:            keyFetchClient(opts.HTTPClient),
 		HTTPTimeout:       5 * time.Second,
 		RefreshInterval:   opts.KeyRefreshInterval,
 		RefreshUnknownKID: rate.NewLimiter(rate.Every(opts.UnknownKIDRefreshInterval), 1),
@@ -241,6 +245,40 @@ func newIssuer(ctx context.Context, ti *Issuer, opts Options) (*issuer, error) {
 	}
 	is.keys = kf.Storage()
 	return is, nil
+}
+
+// keyFetchClient copies base so that a key-set response is cut at
+// maxJWKSBytes (keyfunc decodes the body unbounded) and a redirect never leads
+// off https, the same rule as for jwks_uri itself.
+func keyFetchClient(base *http.Client) *http.Client {
+	c := *base
+	next := c.Transport
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	c.Transport = limitBody{next: next}
+	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if len(via) >= 3 {
+			return errors.New("too many redirects")
+		}
+		return checkKeyURL(req.URL.String())
+	}
+	return &c
+}
+
+// limitBody is an http.RoundTripper whose response bodies end after maxJWKSBytes.
+type limitBody struct{ next http.RoundTripper }
+
+func (l limitBody) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := l.next.RoundTrip(r)
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.LimitReader(resp.Body, maxJWKSBytes), resp.Body}
+	return resp, nil
 }
 
 // Close stops the background refresh of jwks_uri key sets. It is safe to call
@@ -330,6 +368,10 @@ func bearerToken(h http.Header) (string, *cdshooks.AuthFailure) {
 func (v *Verifier) issuerFor(t *jwt.Token, c *tokenClaims) (*issuer, *cdshooks.AuthFailure) {
 	if typ, _ := t.Header["typ"].(string); !strings.EqualFold(typ, "JWT") {
 		return nil, failure(ReasonBadTyp, "typ header %s is not JWT", clip(fmt.Sprint(t.Header["typ"])))
+	}
+	if _, ok := t.Header["crit"]; ok {
+		// RFC 7515 4.1.11: extensions named in crit must be understood; we know none.
+		return nil, failure(ReasonMalformed, "crit header names extensions we do not support")
 	}
 	kid, _ := t.Header["kid"].(string)
 	if kid == "" {

@@ -124,6 +124,7 @@ func TestAuthenticate(t *testing.T) {
 		{"ES384 where the issuer allows only ES256", bearer(k.tenant.sign(t, with(jwt.MapClaims{"iss": es256Iss}), nil)), auth.ReasonBadAlg},
 		{"typ missing", bearer(k.es.sign(t, claims(), map[string]any{"typ": nil})), auth.ReasonBadTyp},
 		{"typ not JWT", bearer(k.es.sign(t, claims(), map[string]any{"typ": "at+jwt"})), auth.ReasonBadTyp},
+		{"crit header", bearer(k.es.sign(t, claims(), map[string]any{"crit": []string{"exp"}})), auth.ReasonMalformed},
 		{"kid missing", bearer(k.es.sign(t, claims(), map[string]any{"kid": nil})), auth.ReasonMissingKID},
 		{"unknown iss", bearer(k.es.sign(t, with(jwt.MapClaims{"iss": "https://evil.example.test"}), nil)), auth.ReasonUnknownIssuer},
 		{"iss missing", bearer(k.es.sign(t, with(jwt.MapClaims{"iss": nil}), nil)), auth.ReasonUnknownIssuer},
