@@ -550,9 +550,9 @@ func TestStrictDecodingCatchesTypos(t *testing.T) {
 	})
 }
 
-// TestChartRefusesUnsafeValues checks that helm itself refuses settings that would give a
-// broken or unsafe pod, with a message that says what to fix.
-func TestChartRefusesUnsafeValues(t *testing.T) {
+// TestChartRefusesBadValues checks that helm itself refuses values that are misspelled or would
+// give a broken or unsafe pod, with a message that says what to fix.
+func TestChartRefusesBadValues(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name    string
@@ -563,6 +563,9 @@ func TestChartRefusesUnsafeValues(t *testing.T) {
 		{"no trust file", []string{"--set", "trust.content="}, "refuses to start without a trust file"},
 		{"two trust sources", []string{"--set", "trust.existingSecret=a", "--set", "trust.existingConfigMap=b"}, "not both"},
 		{"ingress without public URL", []string{"--set", "ingress.enabled=true"}, "config.publicURL is required"},
+		// values.schema.json: a misspelled key would otherwise be ignored without a word.
+		{"misspelled values key", []string{"--set", "autoscalling.enabled=false"}, "additional properties 'autoscalling' not allowed"},
+		{"mutable image tag", []string{"--set", "image.tag=latest"}, "/image/tag"},
 		{"grace not covering preStop and drain", []string{"--set", "shutdown.terminationGracePeriodSeconds=25"}, "must exceed preStopSleepSeconds + serverTimeoutSeconds"},
 	}
 	for _, tt := range tests {
