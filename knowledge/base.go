@@ -402,7 +402,8 @@ func (b *Base) Pearls() []*Pearl { return b.pearls }
 
 // AppendConditions appends to dst every condition c codes for and returns the extended slice.
 // SNOMED CT matches exactly; ICD-10-CM matches exactly or under a prefix ("E11.42" finds both diabetes
-// and diabetic neuropathy), dots and case ignored. It does not allocate when dst has room.
+// and diabetic neuropathy), dots and case ignored. A condition already in dst is not added again.
+// It does not allocate when dst has room.
 func (b *Base) AppendConditions(dst []*Condition, c fhir.Coding) []*Condition {
 	switch systemOf(c.System) {
 	case sysSNOMED:

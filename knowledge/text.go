@@ -1,7 +1,5 @@
 package knowledge
 
-import "strings"
-
 // Drug names in EHR texts carry salts, strengths and tall-man capitals ("amLODIPine besylate 5 MG").
 // Matching works on lower-case ASCII letter runs with salt words dropped, so "naproxen sodium" is naproxen
 // and "losartan potassium" or "potassium chloride" never read as potassium.
@@ -116,6 +114,3 @@ func withinOneEdit(a []byte, b string) bool {
 		return string(a[i:]) == b[i+1:]
 	}
 }
-
-// displayName is a name as a clinician reads it (used in messages and tables).
-func displayName(toks []string) string { return strings.Join(toks, " ") }
