@@ -99,6 +99,11 @@ func NewServer(cfg Config, deps Deps) (*Server, error) {
 	// gin.New, not gin.Default: we log and recover ourselves, as JSON.
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
+	// Never believe X-Forwarded-For for the client address: which proxies
+	// to trust is a deployment decision nobody has made here.
+	if err := e.SetTrustedProxies(nil); err != nil {
+		return nil, fmt.Errorf("configuring trusted proxies: %w", err)
+	}
 	e.Use(s.logRequests, s.recoverPanics, s.cors)
 	e.NoRoute(func(c *gin.Context) {
 		s.writeError(c, Errorf(ENOTFOUND, "no such endpoint; the services are listed at GET /cds-services"))

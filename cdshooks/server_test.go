@@ -16,16 +16,10 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/gin-gonic/gin"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/cramp-cds/cramp-cds/cdshooks"
 )
-
-func TestMain(m *testing.M) {
-	gin.SetMode(gin.TestMode) // silence gin's debug-mode banner
-	os.Exit(m.Run())
-}
 
 // A valid patient-view request, as small as the spec allows.
 const validBody = `{"hook":"patient-view","hookInstance":"d1577c69-dfbe-44ad-ba6d-3e05e953b2ea",
