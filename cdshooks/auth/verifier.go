@@ -248,7 +248,8 @@ func bearerToken(h http.Header) (string, *cdshooks.AuthFailure) {
 	}
 	scheme, token, _ := strings.Cut(values[0], " ")
 	if !strings.EqualFold(scheme, "Bearer") {
-		return "", failure(ReasonNotBearer, "Authorization scheme %s is not Bearer", clip(scheme))
+		// The scheme is not echoed: without a space it is the whole credential.
+		return "", failure(ReasonNotBearer, "Authorization scheme is not Bearer")
 	}
 	token = strings.TrimSpace(token)
 	switch {
