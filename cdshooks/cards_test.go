@@ -1,0 +1,147 @@
+package cdshooks_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/uuid"
+
+	"github.com/cramp-cds/cramp-cds/cdshooks"
+	"github.com/cramp-cds/cramp-cds/knowledge"
+)
+
+func TestCardUUIDsAreDeterministicDistinctAndCarryTheTopic(t *testing.T) {
+	t.Parallel()
+	const hook = "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea"
+	topics := []string{
+		cdshooks.TopicMedication, cdshooks.TopicMissingLabs, cdshooks.TopicAbnormalLab,
+		cdshooks.TopicAssociatedCondition, cdshooks.TopicDifferential, cdshooks.TopicInducingOrder,
+	}
+	seen := map[string]string{}
+	for _, topic := range topics {
+		for _, key := range []string{"", "hydrochlorothiazide", "magnesium"} {
+			id := cdshooks.CardUUID(hook, topic, key)
+			if again := cdshooks.CardUUID(hook, topic, key); again != id {
+				t.Errorf("CardUUID(%q, %q) = %s then %s, want the same", topic, key, id, again)
+			}
+			if other, dup := seen[id]; dup {
+				t.Errorf("CardUUID(%q, %q) = %s, same as %s", topic, key, id, other)
+			}
+			seen[id] = topic + "/" + key
+			u, err := uuid.Parse(id)
+			if err != nil {
+				t.Fatalf("CardUUID gave %q, not a UUID: %v", id, err)
+			}
+			if got, want := u.Version(), uuid.Version(8); got != want {
+				t.Errorf("version of %s = %d, want %d", id, got, want)
+			}
+			if got, want := u.Variant(), uuid.RFC4122; got != want {
+				t.Errorf("variant of %s = %v, want %v", id, got, want)
+			}
+			if got, ok := cdshooks.TopicOfCard(id); !ok || got != topic {
+				t.Errorf("TopicOfCard(CardUUID(%q)) = %q, %v; want %q, true", topic, got, ok, topic)
+			}
+			sid := cdshooks.SuggestionUUID(hook, topic, key, "x")
+			if sid == id {
+				t.Errorf("SuggestionUUID equals its card's uuid %s", id)
+			}
+			if got, ok := cdshooks.TopicOfCard(sid); !ok || got != topic {
+				t.Errorf("TopicOfCard(SuggestionUUID(%q)) = %q, %v; want %q, true", topic, got, ok, topic)
+			}
+		}
+	}
+	if a, b := cdshooks.CardUUID(hook, cdshooks.TopicMedication, "x"),
+		cdshooks.CardUUID("another-hook-instance", cdshooks.TopicMedication, "x"); a == b {
+		t.Errorf("two hook instances gave the same card uuid %s", a)
+	}
+}
+
+func TestTopicOfCardRejectsForeignIDs(t *testing.T) {
+	t.Parallel()
+	for _, id := range []string{
+		"", "not-a-uuid", "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea", // v4
+		"urn:uuid:" + cdshooks.CardUUID("h", cdshooks.TopicMedication, "k"),
+		"00000000-0000-8000-8000-00000000c507", // our magic, topic index 7: unknown
+		"00000000-0000-8000-8000-00000000c500", // topic index 0
+		"00000000-0000-8000-8000-00000000aa01", // wrong magic
+	} {
+		if topic, ok := cdshooks.TopicOfCard(id); ok {
+			t.Errorf("TopicOfCard(%q) = %q, true; want false", id, topic)
+		}
+	}
+}
+
+func TestSourceBuilder(t *testing.T) {
+	t.Parallel()
+	kb, err := knowledge.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb := cdshooks.NewSourceBuilder(kb, "https://cds.example.org/")
+	src := sb.Source(cdshooks.TopicInducingOrder, "class-x")
+	if got, want := src.Label, "cramp-cds knowledge "+kb.Version(); got != want {
+		t.Errorf("label = %q, want %q", got, want)
+	}
+	if got, want := src.URL, "https://cds.example.org/knowledge#class-x"; got != want {
+		t.Errorf("url = %q, want %q", got, want)
+	}
+	if src.Topic == nil || src.Topic.System != cdshooks.TopicSystem || src.Topic.Code != "cramp-inducing-order" || src.Topic.Display == "" {
+		t.Errorf("topic = %+v, want system %s, code cramp-inducing-order and a display", src.Topic, cdshooks.TopicSystem)
+	}
+	if got := cdshooks.NewSourceBuilder(kb, "").Source(cdshooks.TopicMedication, "a").URL; got != "" {
+		t.Errorf("url without a public URL = %q, want none", got)
+	}
+}
+
+func TestOverrideReasonsAreValidCodings(t *testing.T) {
+	t.Parallel()
+	rs := cdshooks.MedicationOverrideReasons()
+	if got, want := len(rs), 3; got != want {
+		t.Fatalf("%d medication override reasons, want %d", got, want)
+	}
+	card := cdshooks.Card{Summary: "s", Indicator: cdshooks.IndicatorInfo, Source: cdshooks.Source{Label: "l"}, OverrideReasons: rs}
+	if err := (&cdshooks.Response{Cards: []cdshooks.Card{card}}).Validate(); err != nil {
+		t.Errorf("a card with the medication override reasons is invalid: %v", err)
+	}
+}
+
+func TestMarkdownEscapesRecordText(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ in, want string }{
+		{"Hydrochlorothiazide 25 MG Oral Tablet", "Hydrochlorothiazide 25 MG Oral Tablet"},
+		{"**bold** [link](x)", `\*\*bold\*\* \[link\](x)`},
+		{"# heading", `\# heading`},
+		{"a\nb", "a b"},
+		{"<script>", `\<script\>`},
+	} {
+		if got := cdshooks.Markdown(tc.in); got != tc.want {
+			t.Errorf("Markdown(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestSummaryFitsACard(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("é", 200)
+	if got := []rune(cdshooks.Summary(long)); len(got) != 139 || got[138] != '…' {
+		t.Errorf("Summary of 200 runes has %d runes ending %q, want 139 ending …", len(got), got[len(got)-1])
+	}
+	if got, want := cdshooks.Summary("short"), "short"; got != want {
+		t.Errorf("Summary(short) = %q, want %q", got, want)
+	}
+}
+
+func TestEvidenceCitesSeedAndReference(t *testing.T) {
+	t.Parallel()
+	cs := []knowledge.Citation{
+		{Seed: "001_ef64482ccbaa6c09.txt", Ref: "2", Line: 14, SourceTitle: "What are the causes of nocturnal leg cramps?", RefTitle: "Nocturnal leg cramps."},
+		{Seed: "001_ef64482ccbaa6c09.txt", Ref: "2", Line: 20, SourceTitle: "What are the causes of nocturnal leg cramps?"},
+		{Seed: "004_f1220bcc4d7b13ce.txt", Ref: "Medications", Line: 3, SourceTitle: "Nocturnal Leg Cramps"},
+	}
+	got := cdshooks.Evidence(cs)
+	want := "- *What are the causes of nocturnal leg cramps?*, ref 2 (Nocturnal leg cramps.), seed `001_ef64482ccbaa6c09.txt` line 14\n" +
+		"- *Nocturnal Leg Cramps*, Medications, seed `004_f1220bcc4d7b13ce.txt` line 3\n"
+	if got != want {
+		t.Errorf("Evidence =\n%s\nwant\n%s", got, want)
+	}
+}
