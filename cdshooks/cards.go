@@ -163,7 +163,7 @@ func MedicationOverrideReasons() []Coding {
 // Evidence formats citations as markdown lines for a narrow panel, one per
 // (seed, reference), in the order given:
 //
-//	- *What are the causes of nocturnal leg cramps?*, ref 2 (Nocturnal leg cramps.), seed `001_ef64482ccbaa6c09.txt` line 14
+//   - *What are the causes of nocturnal leg cramps?*, ref 2 (Nocturnal leg cramps.), seed `001_ef64482ccbaa6c09.txt` line 14
 //
 // It returns "" for no citations.
 func Evidence(cs []knowledge.Citation) string {
