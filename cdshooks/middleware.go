@@ -125,6 +125,10 @@ func (s *Server) authenticate(c *gin.Context) {
 	}
 	caller, err := s.auth.Authenticate(c.Request, s.audience(c.Request))
 	if err != nil {
+		var af *AuthFailure
+		if errors.As(err, &af) {
+			s.metrics.JWTRejected(c.Request.Context(), af.Reason)
+		}
 		c.Abort()
 		s.writeError(c, err)
 		return

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 
 	"github.com/gin-gonic/gin"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // DefaultMaxBody is the request body limit when Config.MaxBody is zero: 5 MiB,
@@ -47,6 +48,8 @@ type Deps struct {
 	Authenticator Authenticator
 	// Logger receives one line per request and every error; nil discards.
 	Logger *slog.Logger
+	// Telemetry receives traces and metrics; the zero value records none.
+	Telemetry Telemetry
 }
 
 // Server is the CDS Hooks HTTP API: discovery, service calls, feedback, CORS,
@@ -60,6 +63,8 @@ type Server struct {
 	anyOrig  bool
 	draining atomic.Bool
 	engine   *gin.Engine
+	tracer   trace.Tracer
+	metrics  *Metrics
 }
 
 // Keys under which middleware leaves values for later handlers in a request.
@@ -86,6 +91,8 @@ func NewServer(cfg Config, deps Deps) (*Server, error) {
 		services: services,
 		defs:     defs,
 		anyOrig:  len(cfg.CORSOrigins) == 0 || slices.Contains(cfg.CORSOrigins, "*"),
+		tracer:   deps.Telemetry.tracer(),
+		metrics:  deps.Telemetry.Metrics,
 	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
@@ -103,6 +110,10 @@ func NewServer(cfg Config, deps Deps) (*Server, error) {
 	// to trust is a deployment decision nobody has made here.
 	if err := e.SetTrustedProxies(nil); err != nil {
 		return nil, fmt.Errorf("configuring trusted proxies: %w", err)
+	}
+	// Tracing comes first, so the request log line carries the span's trace id.
+	if tracing := deps.Telemetry.middleware(); tracing != nil {
+		e.Use(tracing)
 	}
 	e.Use(s.logRequests, s.recoverPanics, s.cors)
 	e.NoRoute(func(c *gin.Context) {
@@ -185,7 +196,7 @@ func (s *Server) handleService(c *gin.Context) {
 		s.writeError(c, Errorf(EINVALID, "service %s does not serve hook %q (it serves %s)", reg.id, req.Hook, strings.Join(reg.hooks, ", ")))
 		return
 	}
-	resp, err := reg.service.Evaluate(c.Request.Context(), &req, callerOf(c))
+	resp, err := s.evaluate(c.Request.Context(), reg, &req, callerOf(c))
 	if err != nil {
 		s.writeError(c, fmt.Errorf("service %s: %w", reg.id, err))
 		return
@@ -197,6 +208,7 @@ func (s *Server) handleService(c *gin.Context) {
 		s.writeError(c, fmt.Errorf("service %s produced an invalid response: %w", reg.id, err))
 		return
 	}
+	s.metrics.CardsReturned(c.Request.Context(), reg.id, resp.Cards)
 	s.writeJSON(c, http.StatusOK, resp)
 }
 
@@ -227,6 +239,7 @@ func (s *Server) handleFeedback(c *gin.Context) {
 			attrs = append(attrs, slog.String("override_reason", o.Reason.Code))
 		}
 		s.logger.InfoContext(c.Request.Context(), "feedback", attrs...)
+		s.metrics.FeedbackReceived(c.Request.Context(), reg.id, item)
 	}
 	c.Status(http.StatusOK)
 }

@@ -1,0 +1,118 @@
+package cdshooks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+
+	"github.com/cramp-cds/cramp-cds/fhir"
+)
+
+// Names of the service's own metrics, as OpenTelemetry instruments. The
+// Prometheus exporter turns dots into underscores and adds _total to
+// counters: cramp_cds.cards.returned is scraped as cramp_cds_cards_returned_total.
+// Dashboards and alerts use these names: never rename one.
+const (
+	MetricCardsReturned    = "cramp_cds.cards.returned"
+	MetricPrefetchKeys     = "cramp_cds.prefetch.keys"
+	MetricJWTRejections    = "cramp_cds.jwt.rejections"
+	MetricFeedbackOutcomes = "cramp_cds.feedback.outcomes"
+)
+
+// Label values for what the metrics cannot tell.
+const (
+	// topicNone labels a returned card without a source.topic.
+	topicNone = "none"
+	// topicUnknown labels feedback about a card uuid we did not make.
+	topicUnknown = "unknown"
+)
+
+// Metrics counts what the service does: cards returned by topic, prefetch
+// keys by how their data was obtained, JWT rejections by reason, and feedback
+// outcomes by card topic. Every label value is drawn from a small fixed set
+// (topic codes, prefetch keys and statuses, rejection reasons, service ids),
+// never from patient data or tokens. A nil *Metrics counts nothing, so callers
+// need no check.
+type Metrics struct {
+	cards         metric.Int64Counter
+	prefetchKeys  metric.Int64Counter
+	jwtRejections metric.Int64Counter
+	feedback      metric.Int64Counter
+}
+
+// NewMetrics creates the instruments on meter. It fails only if the meter
+// refuses an instrument (a name clash with a different kind).
+func NewMetrics(meter metric.Meter) (*Metrics, error) {
+	var m Metrics
+	var errs []error
+	counter := func(name, unit, desc string) metric.Int64Counter {
+		c, err := meter.Int64Counter(name, metric.WithUnit(unit), metric.WithDescription(desc))
+		errs = append(errs, err)
+		return c
+	}
+	m.cards = counter(MetricCardsReturned, "{card}",
+		"Cards returned to CDS clients, by service and card topic (source.topic.code; none when absent).")
+	m.prefetchKeys = counter(MetricPrefetchKeys, "{key}",
+		"Prefetch keys gathered, by key and status: prefetched, null (the EHR found nothing), fetched from the FHIR server, or failed.")
+	m.jwtRejections = counter(MetricJWTRejections, "{request}",
+		"Requests refused with 401 because their JWT failed verification, by reason.")
+	m.feedback = counter(MetricFeedbackOutcomes, "{feedback}",
+		"Feedback items received, by service, card topic (unknown when the card uuid is not ours) and outcome.")
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("creating metrics: %w", err)
+	}
+	return &m, nil
+}
+
+// CardsReturned counts the cards of one response by topic.
+func (m *Metrics) CardsReturned(ctx context.Context, service string, cards []Card) {
+	if m == nil {
+		return
+	}
+	for _, c := range cards {
+		topic := topicNone
+		if c.Source.Topic != nil && c.Source.Topic.Code != "" {
+			topic = c.Source.Topic.Code
+		}
+		m.cards.Add(ctx, 1, metric.WithAttributes(attribute.String("service", service), attribute.String("topic", topic)))
+	}
+}
+
+// PrefetchGathered counts each key of one gather report by key and status.
+// Its signature fits the clinical service's OnGather hook.
+func (m *Metrics) PrefetchGathered(ctx context.Context, report *fhir.GatherReport) {
+	if m == nil || report == nil {
+		return
+	}
+	for _, k := range report.Keys {
+		m.prefetchKeys.Add(ctx, 1, metric.WithAttributes(attribute.String("key", k.Key), attribute.String("status", string(k.Status))))
+	}
+}
+
+// JWTRejected counts one request refused for the given AuthFailure reason.
+func (m *Metrics) JWTRejected(ctx context.Context, reason string) {
+	if m == nil {
+		return
+	}
+	m.jwtRejections.Add(ctx, 1, metric.WithAttributes(attribute.String("reason", reason)))
+}
+
+// FeedbackReceived counts one feedback item by the topic its card uuid
+// carries (see TopicOfCard; "unknown" for a uuid we did not make) and outcome.
+func (m *Metrics) FeedbackReceived(ctx context.Context, service string, item Feedback) {
+	if m == nil {
+		return
+	}
+	topic, ok := TopicOfCard(item.Card)
+	if !ok {
+		topic = topicUnknown
+	}
+	m.feedback.Add(ctx, 1, metric.WithAttributes(
+		attribute.String("service", service),
+		attribute.String("topic", topic),
+		attribute.String("outcome", string(item.Outcome)),
+	))
+}
