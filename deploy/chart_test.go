@@ -187,6 +187,9 @@ func checkPod(t *testing.T, r rendered, d *appsv1.Deployment, wantTrustSecret st
 	if pod.AutomountServiceAccountToken == nil || *pod.AutomountServiceAccountToken {
 		t.Error("pod automountServiceAccountToken is not false: the service never calls the Kubernetes API")
 	}
+	if pod.EnableServiceLinks == nil || *pod.EnableServiceLinks {
+		t.Error("pod enableServiceLinks is not false: a Service named cramp-cds would inject CRAMP_CDS_* variables")
+	}
 	if len(r.serviceAccounts) > 0 && pod.ServiceAccountName != r.serviceAccounts[0].Name {
 		t.Errorf("serviceAccountName = %q, want the chart's %q", pod.ServiceAccountName, r.serviceAccounts[0].Name)
 	}
