@@ -50,6 +50,10 @@ type Deps struct {
 	Logger *slog.Logger
 	// Telemetry receives traces and metrics; the zero value records none.
 	Telemetry Telemetry
+	// Knowledge, when set, is served as is (JSON) at GET /knowledge without
+	// authentication: the knowledge base the cards' source.url points at. It
+	// holds no patient data.
+	Knowledge []byte
 }
 
 // Server is the CDS Hooks HTTP API: discovery, service calls, feedback, CORS,
@@ -132,6 +136,9 @@ func NewServer(cfg Config, deps Deps) (*Server, error) {
 	}
 	e.POST("/cds-services/:id", s.authenticate, s.handleService)
 	e.POST("/cds-services/:id/feedback", s.authenticate, s.handleFeedback)
+	if deps.Knowledge != nil {
+		e.GET(KnowledgePath, knowledgeHandler(deps.Knowledge))
+	}
 	s.engine = e
 	return s, nil
 }

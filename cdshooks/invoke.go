@@ -1,0 +1,82 @@
+package cdshooks
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+
+	"github.com/gin-gonic/gin"
+)
+
+// knowledgeHandler serves the knowledge base JSON. Browsers may cache it for
+// a few minutes: it changes only with a new release.
+func knowledgeHandler(body []byte) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		c.Header("Cache-Control", "public, max-age=300")
+		c.Data(http.StatusOK, "application/json", body)
+	}
+}
+
+// Invoke runs one service call, with body as the request body, through
+// exactly the pipeline of POST /cds-services/{serviceID} (decoding,
+// validation, hook check, evaluation, response validation, rendering) without
+// a network, and returns the status and the body the server would send.
+// `cramp-cds evaluate` uses it, so its output is the server's by
+// construction. Authentication applies as configured: build the server
+// without an Authenticator to invoke it locally.
+func (s *Server) Invoke(ctx context.Context, serviceID string, body []byte) (status int, respBody []byte, err error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "/cds-services/"+url.PathEscape(serviceID), bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, fmt.Errorf("building the service call: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	w := &memoryResponse{header: http.Header{}}
+	s.engine.ServeHTTP(w, req)
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.status, w.body.Bytes(), nil
+}
+
+// memoryResponse is an http.ResponseWriter that keeps the answer in memory.
+type memoryResponse struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (w *memoryResponse) Header() http.Header { return w.header }
+
+func (w *memoryResponse) WriteHeader(status int) {
+	if w.status == 0 {
+		w.status = status
+	}
+}
+
+func (w *memoryResponse) Write(p []byte) (int, error) {
+	w.WriteHeader(http.StatusOK)
+	return w.body.Write(p)
+}
+
+// ServiceFor returns the id of the one service that serves hook. It fails
+// when none does, or when several do (the caller must then name one).
+func (s *Server) ServiceFor(hook string) (string, error) {
+	var ids []string
+	for id, reg := range s.services {
+		for _, h := range reg.hooks {
+			if h == hook {
+				ids = append(ids, id)
+			}
+		}
+	}
+	switch len(ids) {
+	case 0:
+		return "", fmt.Errorf("no service serves hook %q", hook)
+	case 1:
+		return ids[0], nil
+	default:
+		return "", fmt.Errorf("several services serve hook %q: name one", hook)
+	}
+}

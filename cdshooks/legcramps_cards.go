@@ -1,0 +1,381 @@
+package cdshooks
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cramp-cds/cramp-cds/fhir"
+	"github.com/cramp-cds/cramp-cds/knowledge"
+)
+
+// This file turns the knowledge rules' Findings into the nocturnal-leg-cramps
+// cards. It decides wording and layout only, never clinical meaning.
+//
+// Cards come most severe first, in a fixed order of topics: medications
+// (warning, one card per ingredient so each can be overridden on its own),
+// abnormal results (warning, one card per analyte), missing work-up labs
+// (info, one card with one order suggestion per lab), associated conditions
+// (info, one card) and differentials (info, one card per disorder). Within a
+// topic the order is the knowledge base's data order.
+//
+// Detail is markdown for a narrow side panel: a short lead sentence, one
+// bullet per record entry with the record's own text in bold and its
+// reference, then the evidence (seed document, reference, line).
+
+// cardRenderer renders the findings of one evaluation.
+type cardRenderer struct {
+	sources      SourceBuilder
+	hookInstance string
+	patientID    string
+	findings     *knowledge.Findings
+}
+
+func (r cardRenderer) cards() []Card {
+	f := r.findings
+	cards := []Card{}
+	if !f.Triggered {
+		return cards
+	}
+	for _, m := range f.Medications {
+		cards = append(cards, r.medicationCard(m))
+	}
+	for _, a := range f.AbnormalLabs {
+		cards = append(cards, r.abnormalLabCard(a))
+	}
+	if len(f.MissingLabs) > 0 {
+		cards = append(cards, r.missingLabsCard(f.MissingLabs))
+	}
+	if len(f.Associated) > 0 {
+		cards = append(cards, r.associatedCard(f.Associated))
+	}
+	for _, d := range f.Differentials {
+		cards = append(cards, r.differentialCard(d))
+	}
+	return cards
+}
+
+func (r cardRenderer) medicationCard(m knowledge.MedicationFinding) Card {
+	name := "A drug of the class " + lowerFirst(m.Class.Name)
+	if m.Ingredient != nil {
+		name = upperFirst(m.Ingredient.Name)
+	}
+	var d strings.Builder
+	if m.Ingredient != nil {
+		fmt.Fprintf(&d, "**%s** (%s) can cause leg cramps.\n\n", Markdown(name), Markdown(lowerFirst(m.Class.Name)))
+	} else {
+		fmt.Fprintf(&d, "The patient takes a drug of the class **%s**, which can cause leg cramps.\n\n", Markdown(lowerFirst(m.Class.Name)))
+	}
+	d.WriteString("Current in the record:\n")
+	for _, e := range m.Entries {
+		fmt.Fprintf(&d, "- **%s** (%s", Markdown(orUnnamed(e.Text)), Markdown(e.Medication.Status))
+		if since := e.Medication.Effective.Start; !since.IsZero() {
+			fmt.Fprintf(&d, " since %s", day(since))
+		} else if asserted := e.Medication.Asserted; !asserted.IsZero() {
+			fmt.Fprintf(&d, ", recorded %s", day(asserted))
+		}
+		fmt.Fprintf(&d, "; %s)%s\n", matchedBy(e.Match), refSuffix(e.Ref))
+	}
+	if m.LowConfidence() {
+		d.WriteString("\nRecognised from the drug's name or an unconfirmed code only: check the drug.\n")
+	}
+	d.WriteString("\nConsider whether it contributes to the cramps before adding a treatment.\n")
+	writeEvidence(&d, m.Evidence())
+	return Card{
+		UUID:            CardUUID(r.hookInstance, TopicMedication, m.Key()),
+		Summary:         Summary(name + " can cause leg cramps: review this drug"),
+		Detail:          d.String(),
+		Indicator:       IndicatorWarning,
+		Source:          r.sources.Source(TopicMedication, "class-"+m.Class.ID),
+		OverrideReasons: MedicationOverrideReasons(),
+	}
+}
+
+// matchedBy says how the drug was recognised, for informaticists checking a card.
+func matchedBy(m knowledge.MedicationMatch) string {
+	switch m.Kind {
+	case knowledge.MatchRxNorm:
+		return "RxNorm " + Markdown(m.Coding.Code)
+	case knowledge.MatchATC:
+		return "ATC " + Markdown(m.Coding.Code)
+	default:
+		return "by name \u201c" + Markdown(m.Matched) + "\u201d"
+	}
+}
+
+func (r cardRenderer) abnormalLabCard(a knowledge.AbnormalLabFinding) Card {
+	o := a.Result.Observation
+	recorded := quantityText(*o.Value)
+	var d strings.Builder
+	fmt.Fprintf(&d, "**%s %s** on %s", Markdown(a.Lab.Name), Markdown(recorded), day(o.Effective))
+	if a.Converted {
+		fmt.Fprintf(&d, " (= %s%s %s)", Markdown(o.Value.Comparator), number(a.Value), Markdown(a.Lab.CanonicalUnit))
+	}
+	fmt.Fprintf(&d, ": %s (%s %s %s).\n\n", Markdown(a.Threshold.Finding), Markdown(a.Threshold.Op), number(a.Threshold.Value), Markdown(a.Lab.CanonicalUnit))
+	fmt.Fprintf(&d, "- Result: **%s**%s\n", Markdown(orUnnamed(a.Result.Text)), refSuffix(a.Result.Ref))
+	if flags := interpretationText(o.Interpretation); flags != "" {
+		fmt.Fprintf(&d, "- Laboratory flag: %s\n", Markdown(flags))
+	}
+	if rng := rangeText(o.ReferenceRange); rng != "" {
+		fmt.Fprintf(&d, "- Reference range: %s\n", Markdown(rng))
+	}
+	fmt.Fprintf(&d, "- Threshold source: %s\n", Markdown(a.Threshold.Source))
+	if a.Threshold.Note != "" {
+		fmt.Fprintf(&d, "- Note: %s\n", Markdown(a.Threshold.Note))
+	}
+	d.WriteString("\nThis is the latest result in the look-back window. " +
+		"Correcting it may help, though correction alone may not resolve cramps.\n")
+	writeEvidence(&d, a.Evidence())
+	return Card{
+		UUID:      CardUUID(r.hookInstance, TopicAbnormalLab, a.Lab.ID),
+		Summary:   Summary(fmt.Sprintf("%s %s on %s: %s", a.Lab.Name, recorded, day(o.Effective), a.Threshold.Finding)),
+		Detail:    d.String(),
+		Indicator: IndicatorWarning,
+		Source:    r.sources.Source(TopicAbnormalLab, "lab-"+a.Lab.ID),
+	}
+}
+
+func (r cardRenderer) missingLabsCard(ms []knowledge.MissingLabFinding) Card {
+	names := make([]string, len(ms))
+	var evidence []knowledge.Citation
+	var d strings.Builder
+	months := ms[0].Workup.LookbackMonths
+	fmt.Fprintf(&d, "No result since **%s** (%d months) for:\n", day(ms[0].Since), months)
+	suggestions := make([]Suggestion, 0, len(ms))
+	for i, m := range ms {
+		wu := m.Workup
+		names[i] = wu.Name
+		evidence = append(evidence, m.Evidence()...)
+		fmt.Fprintf(&d, "- **%s**: ", Markdown(wu.Name))
+		if m.Last != nil {
+			fmt.Fprintf(&d, "last result %s%s\n", day(m.Last.Observation.Effective), refSuffix(m.Last.Ref))
+		} else {
+			d.WriteString("no result in the record\n")
+		}
+		suggestions = append(suggestions, Suggestion{
+			Label: Summary("Order " + wu.Name + " (LOINC " + wu.Order.Code + ")"),
+			UUID:  SuggestionUUID(r.hookInstance, TopicMissingLabs, "", wu.ID),
+			Actions: []Action{{
+				Type:        ActionCreate,
+				Description: "Propose a " + wu.Order.Display + " order (LOINC " + wu.Order.Code + ") for review and signature",
+				Resource:    r.serviceRequest(wu),
+			}},
+		})
+	}
+	d.WriteString("\nEach suggestion proposes a draft order for you to review and sign.\n")
+	writeEvidence(&d, evidence)
+	summary := fmt.Sprintf("Cramp work-up: no result in %d months for %s", months, strings.Join(names, ", "))
+	if len([]rune(summary)) >= 140 {
+		summary = fmt.Sprintf("Cramp work-up: %d labs have no result in %d months", len(ms), months)
+	}
+	return Card{
+		UUID:              CardUUID(r.hookInstance, TopicMissingLabs, ""),
+		Summary:           summary,
+		Detail:            d.String(),
+		Indicator:         IndicatorInfo,
+		Source:            r.sources.Source(TopicMissingLabs, "workup"),
+		Suggestions:       suggestions,
+		SelectionBehavior: SelectAny,
+		OverrideReasons:   OverrideReasons(OverrideOrderedElsewhere, OverrideNotRelevant),
+	}
+}
+
+// serviceRequest is the FHIR R4 ServiceRequest a missing-lab suggestion
+// proposes: built here as plain JSON, never from golang-fhir-models structs.
+type serviceRequest struct {
+	ResourceType string            `json:"resourceType"`
+	Status       string            `json:"status"`
+	Intent       string            `json:"intent"`
+	Category     []codeableConcept `json:"category"`
+	Code         codeableConcept   `json:"code"`
+	Subject      reference         `json:"subject"`
+	ReasonRef    []reference       `json:"reasonReference,omitempty"`
+}
+
+type codeableConcept struct {
+	Coding []coding `json:"coding"`
+	Text   string   `json:"text,omitempty"`
+}
+
+type coding struct {
+	System  string `json:"system"`
+	Code    string `json:"code"`
+	Display string `json:"display,omitempty"`
+}
+
+type reference struct {
+	Reference string `json:"reference"`
+}
+
+func (r cardRenderer) serviceRequest(wu *knowledge.Workup) []byte {
+	sr := serviceRequest{
+		ResourceType: "ServiceRequest",
+		Status:       "draft",
+		Intent:       "proposal",
+		// The FHIR R4 ServiceRequest category example value set's "Laboratory procedure".
+		Category: []codeableConcept{{Coding: []coding{{System: fhir.SystemSNOMED, Code: "108252007", Display: "Laboratory procedure"}}}},
+		Code:     codeableConcept{Coding: []coding{{System: fhir.SystemLOINC, Code: wu.Order.Code, Display: wu.Order.Display}}, Text: wu.Name},
+		Subject:  reference{Reference: "Patient/" + r.patientID},
+	}
+	for _, t := range r.findings.Triggers {
+		if t.Ref != "" {
+			sr.ReasonRef = append(sr.ReasonRef, reference{Reference: t.Ref})
+		}
+	}
+	return marshalResource(sr)
+}
+
+func (r cardRenderer) associatedCard(cs []knowledge.ConditionFinding) Card {
+	names := make([]string, len(cs))
+	var evidence []knowledge.Citation
+	var d strings.Builder
+	d.WriteString("Present in the record, and associated with leg cramps:\n")
+	for i, c := range cs {
+		names[i] = lowerFirst(c.Condition.Name)
+		evidence = append(evidence, c.Evidence(false)...)
+		fmt.Fprintf(&d, "- **%s**: %s\n", Markdown(c.Condition.Name), conditionEntries(c.Entries))
+	}
+	d.WriteString("\nTreating the underlying condition may ease the cramps.\n")
+	writeEvidence(&d, evidence)
+	summary := "Associated with leg cramps: " + strings.Join(names, ", ")
+	if len([]rune(summary)) >= 140 {
+		summary = fmt.Sprintf("%d conditions on record are associated with leg cramps", len(cs))
+	}
+	return Card{
+		UUID:      CardUUID(r.hookInstance, TopicAssociatedCondition, ""),
+		Summary:   summary,
+		Detail:    d.String(),
+		Indicator: IndicatorInfo,
+		Source:    r.sources.Source(TopicAssociatedCondition, "conditions"),
+	}
+}
+
+func (r cardRenderer) differentialCard(c knowledge.ConditionFinding) Card {
+	diff := c.Condition.Differential
+	var d strings.Builder
+	fmt.Fprintf(&d, "**%s** is in the record: %s\n\nIt can be mistaken for, or coexist with, leg cramps. To tell them apart:\n",
+		Markdown(c.Condition.Name), conditionEntries(c.Entries))
+	for _, s := range diff.Features {
+		fmt.Fprintf(&d, "- %s\n", Markdown(s.Text))
+	}
+	if diff.Question != nil {
+		fmt.Fprintf(&d, "\nAsk the patient: *%s*\n", Markdown(diff.Question.Text))
+	}
+	writeEvidence(&d, c.Evidence(true))
+	return Card{
+		UUID:      CardUUID(r.hookInstance, TopicDifferential, c.Condition.ID),
+		Summary:   Summary(c.Condition.Name + " on record: tell it apart from leg cramps"),
+		Detail:    d.String(),
+		Indicator: IndicatorInfo,
+		Source:    r.sources.Source(TopicDifferential, "condition-"+c.Condition.ID),
+	}
+}
+
+// conditionEntries lists record condition entries on one line: their text,
+// onset and reference.
+func conditionEntries(es []knowledge.ConditionEntry) string {
+	parts := make([]string, len(es))
+	for i, e := range es {
+		p := Markdown(orUnnamed(e.Text))
+		if onset := e.Condition.Onset; !onset.IsZero() {
+			p += " (since " + day(onset) + ")"
+		}
+		parts[i] = p + refSuffix(e.Ref)
+	}
+	return strings.Join(parts, "; ")
+}
+
+// writeEvidence appends the evidence section.
+func writeEvidence(d *strings.Builder, cs []knowledge.Citation) {
+	if ev := Evidence(cs); ev != "" {
+		d.WriteString("\n**Evidence**\n")
+		d.WriteString(ev)
+	}
+}
+
+// refSuffix shows a record reference after an entry, as code so it is copied as is.
+func refSuffix(ref string) string {
+	if ref == "" || strings.Contains(ref, "`") {
+		return ""
+	}
+	return " `" + ref + "`"
+}
+
+func orUnnamed(text string) string {
+	if text == "" {
+		return "(unnamed entry)"
+	}
+	return text
+}
+
+// day formats a time as its calendar date where it was recorded.
+func day(t time.Time) string {
+	if t.IsZero() {
+		return "unknown date"
+	}
+	return t.Format(time.DateOnly)
+}
+
+// number formats a computed value with at most two decimals.
+func number(v float64) string {
+	return strconv.FormatFloat(math.Round(v*100)/100, 'f', -1, 64)
+}
+
+// quantityText is a value as the record holds it: comparator, value and unit.
+func quantityText(q fhir.Quantity) string {
+	unit := q.Unit
+	if unit == "" {
+		unit = q.Code
+	}
+	s := q.Comparator + strconv.FormatFloat(q.Value, 'f', -1, 64)
+	if unit != "" {
+		s += " " + unit
+	}
+	return s
+}
+
+func interpretationText(cs []fhir.Coding) string {
+	parts := make([]string, 0, len(cs))
+	for _, c := range cs {
+		switch {
+		case c.Display != "" && c.Code != "":
+			parts = append(parts, c.Display+" ("+c.Code+")")
+		case c.Code != "":
+			parts = append(parts, c.Code)
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+func rangeText(rs []fhir.Range) string {
+	parts := make([]string, 0, len(rs))
+	for _, r := range rs {
+		switch {
+		case r.Low != nil && r.High != nil:
+			parts = append(parts, quantityText(*r.Low)+" to "+quantityText(*r.High))
+		case r.Low != nil:
+			parts = append(parts, "from "+quantityText(*r.Low))
+		case r.High != nil:
+			parts = append(parts, "up to "+quantityText(*r.High))
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// lowerFirst lowercases the first letter unless the first word is an
+// abbreviation ("NSAIDs", "HMG-CoA").
+func lowerFirst(s string) string {
+	if len(s) < 2 || strings.ToUpper(s[:2]) == s[:2] {
+		return s
+	}
+	return strings.ToLower(s[:1]) + s[1:]
+}
