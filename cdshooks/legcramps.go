@@ -99,19 +99,33 @@ func (s *LegCramps) Definitions() []ServiceDefinition { return []ServiceDefiniti
 // naming the keys: the service never answers as if a lab were missing when it
 // could not look.
 func (s *LegCramps) Evaluate(ctx context.Context, req *Request, caller Caller) (*Response, error) {
+	rec, err := gatherRecord(ctx, s.cfg.Gatherer, s.templates, req, FHIRServerAllowed(caller, s.cfg.FHIRAllow), s.cfg.OnGather)
+	if err != nil {
+		return nil, err
+	}
+	return s.Respond(rec, req.HookInstance, req.PatientID()), nil
+}
+
+// gatherRecord reads the patient's record for a request: the prefetch keys of
+// templates, and from the request's FHIR server (with its token) what is
+// missing, when allowed says the server may be read. onGather, when set, is
+// told what happened to each key. Data that cannot be obtained gives the 412
+// *Error naming the keys.
+func gatherRecord(ctx context.Context, g *fhir.Gatherer, templates map[string]string, req *Request,
+	allowed func(base string) bool, onGather func(context.Context, *fhir.GatherReport)) (*fhir.Record, error) {
 	in := fhir.GatherInput{
 		Prefetch:      req.Prefetch,
-		Templates:     s.templates,
+		Templates:     templates,
 		Context:       contextStrings(req),
 		FHIRServer:    req.FHIRServer,
-		AllowedServer: FHIRServerAllowed(caller, s.cfg.FHIRAllow),
+		AllowedServer: allowed,
 	}
 	if req.FHIRAuthorization != nil {
 		in.AccessToken = req.FHIRAuthorization.AccessToken
 	}
-	rec, report, err := s.cfg.Gatherer.Gather(ctx, in)
-	if s.cfg.OnGather != nil && report != nil {
-		s.cfg.OnGather(ctx, report)
+	rec, report, err := g.Gather(ctx, in)
+	if onGather != nil && report != nil {
+		onGather(ctx, report)
 	}
 	var unavailable *fhir.UnavailableError
 	switch {
@@ -120,7 +134,7 @@ func (s *LegCramps) Evaluate(ctx context.Context, req *Request, caller Caller) (
 	case err != nil:
 		return nil, fmt.Errorf("reading the patient's record: %w", err)
 	}
-	return s.Respond(rec, req.HookInstance, req.PatientID()), nil
+	return rec, nil
 }
 
 // Respond renders the cards for a record already read: the findings as of

@@ -597,7 +597,7 @@ func TestOrderHookContextAccessors(t *testing.T) {
 	t.Parallel()
 	var req cdshooks.Request
 	body := `{"hook":"order-select","hookInstance":"1","context":{"userId":"PractitionerRole/r1","patientId":"p1","encounterId":"e1",
-		"selections":["MedicationRequest/m1"],"draftOrders":{"resourceType":"Bundle","entry":[]}}}`
+		"selections":["MedicationRequest/m1"],"draftOrders":{"resourceType":"Bundle","entry":[{"resource":{"resourceType":"MedicationRequest","id":"m1"}}]}}}`
 	if err := json.Unmarshal([]byte(body), &req); err != nil {
 		t.Fatal(err)
 	}

@@ -64,8 +64,10 @@ var hookContexts = map[string][]contextField{
 
 // Validate checks a decoded request against CDS Hooks 2.0: hook, hookInstance
 // and context are required; the known hooks' context fields are present and
-// well-formed; fhirServer is an absolute http(s) URL and is present whenever
-// fhirAuthorization is, whose fields are all present. It returns an invalid
+// well-formed (for the order hooks: every draftOrders entry holds a resource,
+// and every order-select selection references one); fhirServer is an
+// absolute http(s) URL and is present whenever fhirAuthorization is, whose
+// fields are all present. It returns an invalid
 // *Error listing every problem, or nil.
 func (r *Request) Validate() error {
 	var problems []string
@@ -84,6 +86,9 @@ func (r *Request) Validate() error {
 		if err := f.check(r); err != nil {
 			add("%s", err)
 		}
+	}
+	if r.Hook == HookOrderSelect || r.Hook == HookOrderSign {
+		problems = append(problems, checkDraftOrders(r)...)
 	}
 	if r.FHIRServer != "" {
 		if u, err := url.Parse(r.FHIRServer); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {

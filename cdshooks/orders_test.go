@@ -1,0 +1,652 @@
+package cdshooks_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/cramp-cds/cramp-cds/cdshooks"
+	"github.com/cramp-cds/cramp-cds/fhir"
+	"github.com/cramp-cds/cramp-cds/knowledge"
+)
+
+// The order tests run at this time; the fixtures' dates are before it.
+var orderNow = time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
+
+const orderPatient = "pat-1"
+
+// obj is a JSON object under construction.
+type obj = map[string]any
+
+// rxnorm is a medicationCodeableConcept with one RxNorm coding, the way the
+// sandbox writes it (text and display both the RxNorm name).
+func rxnorm(code, name string) obj {
+	return obj{
+		"text":   name,
+		"coding": []obj{{"system": fhir.SystemRxNorm, "code": code, "display": name}},
+	}
+}
+
+// draftMR is a draft MedicationRequest for the order hooks' draftOrders.
+func draftMR(id string, med obj) obj {
+	return obj{
+		"resourceType": "MedicationRequest", "id": id, "status": "draft", "intent": "order",
+		"subject": obj{"reference": "Patient/" + orderPatient}, "authoredOn": "2025-06-01",
+		"medicationCodeableConcept": med,
+	}
+}
+
+// activeMR is a current MedicationRequest of the patient's record.
+func activeMR(id string, med obj) obj {
+	r := draftMR(id, med)
+	r["status"] = "active"
+	r["authoredOn"] = "2024-01-10"
+	return r
+}
+
+// condition is a Condition of the patient's record with one SNOMED CT code.
+func condition(id, snomed, text, clinical string) obj {
+	return obj{
+		"resourceType": "Condition", "id": id,
+		"clinicalStatus": obj{"coding": []obj{{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": clinical}}},
+		"code":           obj{"text": text, "coding": []obj{{"system": fhir.SystemSNOMED, "code": snomed, "display": text}}},
+		"subject":        obj{"reference": "Patient/" + orderPatient}, "onsetDateTime": "2024-11-02",
+	}
+}
+
+// Fixtures. Codes are the knowledge base's (knowledge/data) and the sandbox's
+// RxNorm medication list.
+var (
+	legCramps    = condition("cond-cramps", "449918009", "Cramp in lower leg", "active")
+	oldCramps    = condition("cond-old-cramps", "449918009", "Cramp in lower leg", "resolved")
+	hypertension = condition("cond-htn", "38341003", "Hypertensive disorder", "active")
+
+	hctz        = rxnorm("310798", "Hydrochlorothiazide 25 MG Oral Tablet")
+	hctzTriam   = rxnorm("310818", "Hydrochlorothiazide 50 MG / Triamterene 75 MG Oral Tablet")
+	hctzLisino  = rxnorm("197885", "Hydrochlorothiazide 12.5 MG / Lisinopril 10 MG Oral Tablet")
+	lisinopril  = rxnorm("314076", "Lisinopril 10 MG Oral Tablet")
+	metformin   = rxnorm("860975", "Metformin hydrochloride 500 MG Oral Tablet")
+	furosemide  = rxnorm("313988", "Furosemide 40 MG Oral Tablet")
+	atorvastatn = rxnorm("617314", "atorvastatin 10 MG Oral Tablet [Lipitor]")
+)
+
+// searchset wraps resources in a searchset Bundle, as a prefetch value.
+func searchset(resources ...obj) obj {
+	entries := make([]obj, 0, len(resources))
+	for _, r := range resources {
+		entries = append(entries, obj{"resource": r})
+	}
+	return obj{"resourceType": "Bundle", "type": "searchset", "entry": entries}
+}
+
+// record is the prefetch for the patient's conditions and active
+// medications, every key of CrampInducingOrderPrefetch present.
+func record(conditions []obj, meds ...obj) obj {
+	return obj{
+		cdshooks.PrefetchConditions:           searchset(conditions...),
+		cdshooks.PrefetchMedicationRequests:   searchset(meds...),
+		cdshooks.PrefetchMedicationStatements: searchset(),
+	}
+}
+
+// orderRequest builds an order hook request; selections is only sent for order-select.
+func orderRequest(t *testing.T, hook string, selections []string, prefetch obj, drafts ...obj) string {
+	t.Helper()
+	entries := make([]obj, 0, len(drafts))
+	for _, d := range drafts {
+		entries = append(entries, obj{"resource": d})
+	}
+	ctx := obj{
+		"userId": "Practitioner/doc-1", "patientId": orderPatient,
+		"draftOrders": obj{"resourceType": "Bundle", "type": "collection", "entry": entries},
+	}
+	if hook == cdshooks.HookOrderSelect {
+		ctx["selections"] = selections
+	}
+	req := obj{"hook": hook, "hookInstance": "2d5d9f9a-6f0b-4a55-9b36-7a1c1d3b8e10", "context": ctx}
+	if prefetch != nil {
+		req["prefetch"] = prefetch
+	}
+	body, err := json.Marshal(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(body)
+}
+
+// orderServer is the real server serving only the order service, without
+// authentication and with no FHIR server allowed: the prefetch is all there is.
+func orderServer(t *testing.T) http.Handler {
+	t.Helper()
+	kb, err := knowledge.Load()
+	if err != nil {
+		t.Fatalf("knowledge.Load: %v", err)
+	}
+	svc, err := cdshooks.NewCrampInducingOrder(cdshooks.CrampInducingOrderConfig{
+		Knowledge: kb,
+		Gatherer:  fhir.NewGatherer(fhir.GathererOptions{}),
+		Now:       func() time.Time { return orderNow },
+		PublicURL: "https://cds.example.org",
+	})
+	if err != nil {
+		t.Fatalf("NewCrampInducingOrder: %v", err)
+	}
+	srv, err := cdshooks.NewServer(cdshooks.Config{}, cdshooks.Deps{Services: []cdshooks.Service{svc}})
+	if err != nil {
+		t.Fatalf("NewServer: %v", err)
+	}
+	return srv.Handler()
+}
+
+// post sends a request to the order service and returns the status and body.
+func post(t *testing.T, h http.Handler, body string) (int, []byte) {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodPost, "/cds-services/"+cdshooks.CrampInducingOrderID, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	return w.Code, w.Body.Bytes()
+}
+
+// mustCards posts body, expects 200 and returns the cards.
+func mustCards(t *testing.T, h http.Handler, body string) []cdshooks.Card {
+	t.Helper()
+	status, resp := post(t, h, body)
+	if status != http.StatusOK {
+		t.Fatalf("status = %d, want 200; body %s", status, resp)
+	}
+	var r struct {
+		Cards []cdshooks.Card `json:"cards"`
+	}
+	if err := json.Unmarshal(resp, &r); err != nil {
+		t.Fatalf("response is not JSON: %v: %s", err, resp)
+	}
+	if r.Cards == nil {
+		t.Fatalf("cards is null or missing: %s", resp)
+	}
+	return r.Cards
+}
+
+// deleted returns the resourceIds the cards' delete actions remove, in order.
+func deleted(cards []cdshooks.Card) []string {
+	var ids []string
+	for _, c := range cards {
+		for _, s := range c.Suggestions {
+			for _, a := range s.Actions {
+				if a.Type == cdshooks.ActionDelete {
+					ids = append(ids, a.ResourceID)
+				}
+			}
+		}
+	}
+	return ids
+}
+
+func TestOrderDiscoveryListsBothHooksUnderOneID(t *testing.T) {
+	t.Parallel()
+	h := orderServer(t)
+	req := httptest.NewRequest(http.MethodGet, "/cds-services", nil)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	var d struct {
+		Services []cdshooks.ServiceDefinition `json:"services"`
+	}
+	if err := json.Unmarshal(w.Body.Bytes(), &d); err != nil {
+		t.Fatalf("discovery is not JSON: %v", err)
+	}
+	var hooks []string
+	for _, s := range d.Services {
+		if got, want := s.ID, cdshooks.CrampInducingOrderID; got != want {
+			t.Errorf("service id = %q, want %q", got, want)
+		}
+		hooks = append(hooks, s.Hook)
+		want := map[string]string{
+			"conditions":           "Condition?patient={{context.patientId}}",
+			"medicationRequests":   "MedicationRequest?patient={{context.patientId}}&status=active",
+			"medicationStatements": "MedicationStatement?patient={{context.patientId}}&status=active",
+		}
+		if diff := cmp.Diff(want, s.Prefetch); diff != "" {
+			t.Errorf("%s prefetch (-want +got):\n%s", s.Hook, diff)
+		}
+	}
+	if diff := cmp.Diff([]string{"order-select", "order-sign"}, hooks); diff != "" {
+		t.Errorf("hooks (-want +got):\n%s", diff)
+	}
+}
+
+func TestOrderSelectWarnsOnlyAboutTheSelectedDrafts(t *testing.T) {
+	t.Parallel()
+	h := orderServer(t)
+	rec := record([]obj{legCramps, hypertension})
+	drafts := []obj{draftMR("hctz-1", hctz), draftMR("lis-1", lisinopril)}
+	tests := []struct {
+		name       string
+		selections []string
+		want       []string // resourceIds of the delete actions
+	}{
+		{"cramp drug selected", []string{"MedicationRequest/hctz-1"}, []string{"MedicationRequest/hctz-1"}},
+		// hctz-1 is still in draftOrders, but it was selected earlier: it
+		// had its card then.
+		{"cramp drug not selected", []string{"MedicationRequest/lis-1"}, nil},
+		{"both selected", []string{"MedicationRequest/lis-1", "MedicationRequest/hctz-1"}, []string{"MedicationRequest/hctz-1"}},
+		{"nothing selected", []string{}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			cards := mustCards(t, h, orderRequest(t, cdshooks.HookOrderSelect, tt.selections, rec, drafts...))
+			if diff := cmp.Diff(tt.want, deleted(cards)); diff != "" {
+				t.Errorf("deleted drafts (-want +got):\n%s", diff)
+			}
+			if got, want := len(cards), len(tt.want); got != want {
+				t.Errorf("got %d cards, want %d", got, want)
+			}
+		})
+	}
+}
+
+func TestOrderSignWarnsAboutEachCrampDrugAmongTheDrafts(t *testing.T) {
+	t.Parallel()
+	h := orderServer(t)
+	rec := record([]obj{legCramps})
+	tests := []struct {
+		name   string
+		drafts []obj
+		want   []string
+	}{
+		{"one cramp drug among three", []obj{draftMR("lis-1", lisinopril), draftMR("hctz-1", hctz), draftMR("met-1", metformin)},
+			[]string{"MedicationRequest/hctz-1"}},
+		{"two cramp drugs, in draft order", []obj{draftMR("statin-1", atorvastatn), draftMR("lis-1", lisinopril), draftMR("hctz-1", hctz)},
+			[]string{"MedicationRequest/statin-1", "MedicationRequest/hctz-1"}},
+		{"no cramp drug", []obj{draftMR("lis-1", lisinopril), draftMR("met-1", metformin)}, nil},
+		{"no drafts", nil, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			cards := mustCards(t, h, orderRequest(t, cdshooks.HookOrderSign, nil, rec, tt.drafts...))
+			if diff := cmp.Diff(tt.want, deleted(cards)); diff != "" {
+				t.Errorf("deleted drafts (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestOrderCardSaysWhatIsOrderedWhyAndWhatThePatientTakes(t *testing.T) {
+	t.Parallel()
+	h := orderServer(t)
+	stopped := activeMR("furo-old", rxnorm("197417", "Bumetanide 0.5 MG Oral Tablet"))
+	stopped["status"] = "stopped"
+	rec := record([]obj{legCramps, hypertension}, activeMR("furo-1", furosemide), activeMR("lis-0", lisinopril), stopped)
+	body := orderRequest(t, cdshooks.HookOrderSelect, []string{"MedicationRequest/hctz-1"}, rec, draftMR("hctz-1", hctz))
+	cards := mustCards(t, h, body)
+	if len(cards) != 1 {
+		t.Fatalf("got %d cards, want 1", len(cards))
+	}
+	c := cards[0]
+
+	if got, want := c.Indicator, cdshooks.IndicatorWarning; got != want {
+		t.Errorf("indicator = %q, want %q", got, want)
+	}
+	if !strings.Contains(c.Summary, "Hydrochlorothiazide 25 MG Oral Tablet") {
+		t.Errorf("summary %q does not name the drug as ordered", c.Summary)
+	}
+	if c.Source.Topic == nil || c.Source.Topic.Code != "cramp-inducing-order" {
+		t.Errorf("source.topic = %+v, want code cramp-inducing-order", c.Source.Topic)
+	}
+	if topic, ok := cdshooks.TopicOfCard(c.UUID); !ok || topic != "cramp-inducing-order" {
+		t.Errorf("TopicOfCard(%q) = %q, %v; want cramp-inducing-order", c.UUID, topic, ok)
+	}
+	for _, want := range []string{
+		"**Hydrochlorothiazide 25 MG Oral Tablet** is being ordered", // the drug as ordered
+		// Its ingredient and class (knowledge/data/medications.yaml), and the code that told us.
+		"**hydrochlorothiazide** (thiazide and thiazide-like diuretics; RxNorm 310798)",
+		"Cramp in lower leg (since 2024-11-02) `Condition/cond-cramps`", // the patient's leg cramps
+		// The cramp drug they already take.
+		"**furosemide** (loop diuretics): Furosemide 40 MG Oral Tablet `MedicationRequest/furo-1`",
+		"000_c5ba4de4b750ce3b.txt", // the evidence: the thiazide class cites this seed
+	} {
+		if !strings.Contains(c.Detail, want) {
+			t.Errorf("detail lacks %q:\n%s", want, c.Detail)
+		}
+	}
+	for _, unwanted := range []string{"Lisinopril", "Bumetanide"} {
+		if strings.Contains(c.Detail, unwanted) {
+			t.Errorf("detail names %q (not a current cramp drug):\n%s", unwanted, c.Detail)
+		}
+	}
+
+	if got, want := c.SelectionBehavior, cdshooks.SelectAtMostOne; got != want {
+		t.Errorf("selectionBehavior = %q, want %q", got, want)
+	}
+	if len(c.Suggestions) != 1 || len(c.Suggestions[0].Actions) != 1 {
+		t.Fatalf("suggestions = %+v, want one with one action", c.Suggestions)
+	}
+	s := c.Suggestions[0]
+	if s.UUID == "" || s.Label == "" {
+		t.Errorf("suggestion uuid %q, label %q: want both", s.UUID, s.Label)
+	}
+	a := s.Actions[0]
+	if got, want := a, (cdshooks.Action{Type: "delete", Description: a.Description, ResourceID: "MedicationRequest/hctz-1"}); !cmp.Equal(got, want) {
+		t.Errorf("action = %+v, want %+v", got, want)
+	}
+	if a.Description == "" {
+		t.Errorf("action has no description")
+	}
+	var reasons []string
+	for _, r := range c.OverrideReasons {
+		reasons = append(reasons, r.Code)
+	}
+	if !slices.Contains(reasons, cdshooks.OverrideBenefitOutweighsRisk) {
+		t.Errorf("override reasons %v lack %s", reasons, cdshooks.OverrideBenefitOutweighsRisk)
+	}
+
+	// The same request gives the same card: uuids are derived, not random.
+	if again := mustCards(t, h, body); !cmp.Equal(cards, again) {
+		t.Errorf("second answer differs:\n%s", cmp.Diff(cards, again))
+	}
+}
+
+func TestOrderCardWhenThePatientTakesNoOtherCrampDrug(t *testing.T) {
+	t.Parallel()
+	h := orderServer(t)
+	// On a re-sign the order being revised is already active: it is the
+	// draft, not a drug the patient "already takes".
+	resign := activeMR("hctz-1", hctz)
+	rec := record([]obj{legCramps}, resign, activeMR("lis-0", lisinopril))
+	cards := mustCards(t, h, orderRequest(t, cdshooks.HookOrderSign, nil, rec, resign))
+	if len(cards) != 1 {
+		t.Fatalf("got %d cards, want 1", len(cards))
+	}
+	if want := "No other current drug in the record can cause leg cramps"; !strings.Contains(cards[0].Detail, want) {
+		t.Errorf("detail lacks %q:\n%s", want, cards[0].Detail)
+	}
+}
+
+func TestOrderCombinationProductsCountPerIngredient(t *testing.T) {
+	t.Parallel()
+	h := orderServer(t)
+	rec := record([]obj{legCramps})
+	// A Medication holding the ingredients, referenced from the draft.
+	contained := draftMR("combo-2", nil)
+	delete(contained, "medicationCodeableConcept")
+	contained["medicationReference"] = obj{"reference": "#med"}
+	contained["contained"] = []obj{{
+		"resourceType": "Medication", "id": "med",
+		"code": obj{"text": "Water pill combination"},
+		"ingredient": []obj{
+			{"itemCodeableConcept": obj{"coding": []obj{{"system": fhir.SystemRxNorm, "code": "5487", "display": "hydrochlorothiazide"}}}},
+			{"itemCodeableConcept": obj{"coding": []obj{{"system": fhir.SystemRxNorm, "code": "10763", "display": "triamterene"}}}},
+		},
+	}}
+	tests := []struct {
+		name  string
+		draft obj
+		want  []string // in the detail
+		not   []string
+	}{
+		{"two cramp ingredients", draftMR("combo-1", hctzTriam),
+			[]string{"**hydrochlorothiazide** (thiazide and thiazide-like diuretics", "**triamterene** (potassium-sparing diuretics"}, nil},
+		{"one cramp ingredient beside one that is not", draftMR("combo-1", hctzLisino),
+			[]string{"**hydrochlorothiazide** (thiazide and thiazide-like diuretics"}, []string{"**lisinopril**"}},
+		{"ingredients of a contained Medication", contained,
+			[]string{"**Water pill combination** is being ordered", "**hydrochlorothiazide** (thiazide", "**triamterene** (potassium-sparing"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			cards := mustCards(t, h, orderRequest(t, cdshooks.HookOrderSign, nil, rec, tt.draft))
+			if len(cards) != 1 {
+				t.Fatalf("got %d cards, want one per draft order", len(cards))
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(cards[0].Detail, w) {
+					t.Errorf("detail lacks %q:\n%s", w, cards[0].Detail)
+				}
+			}
+			for _, w := range tt.not {
+				if strings.Contains(cards[0].Detail, w) {
+					t.Errorf("detail has %q:\n%s", w, cards[0].Detail)
+				}
+			}
+		})
+	}
+}
+
+func TestOrderNoCardsWithoutPresentLegCramps(t *testing.T) {
+	t.Parallel()
+	h := orderServer(t)
+	tests := []struct {
+		name       string
+		conditions []obj
+	}{
+		{"no conditions", nil},
+		{"other conditions only", []obj{hypertension}},
+		{"leg cramps resolved", []obj{oldCramps, hypertension}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			rec := record(tt.conditions, activeMR("furo-1", furosemide))
+			for _, hook := range []string{cdshooks.HookOrderSelect, cdshooks.HookOrderSign} {
+				cards := mustCards(t, h, orderRequest(t, hook, []string{"MedicationRequest/hctz-1"}, rec, draftMR("hctz-1", hctz)))
+				if len(cards) != 0 {
+					t.Errorf("%s: got %d cards, want none: %+v", hook, len(cards), cards)
+				}
+			}
+		})
+	}
+}
+
+func TestOrderDraftsThatAreNotBeingOrderedGetNoCard(t *testing.T) {
+	t.Parallel()
+	h := orderServer(t)
+	rec := record([]obj{legCramps})
+	withStatus := func(status string) obj {
+		d := draftMR("hctz-1", hctz)
+		d["status"] = status
+		return d
+	}
+	doNot := draftMR("hctz-1", hctz)
+	doNot["doNotPerform"] = true
+	noDrug := draftMR("hctz-1", nil)
+	delete(noDrug, "medicationCodeableConcept")
+	tests := []struct {
+		name  string
+		draft obj
+		cards int
+	}{
+		{"draft", withStatus("draft"), 1},
+		{"re-signed active order", withStatus("active"), 1},
+		{"cancelled", withStatus("cancelled"), 0},
+		{"entered-in-error", withStatus("entered-in-error"), 0},
+		{"do not perform", doNot, 0},
+		{"no drug chosen yet", noDrug, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			cards := mustCards(t, h, orderRequest(t, cdshooks.HookOrderSign, nil, rec, tt.draft))
+			if got, want := len(cards), tt.cards; got != want {
+				t.Errorf("got %d cards, want %d", got, want)
+			}
+		})
+	}
+}
+
+func TestOrderMalformedDraftOrdersAre400(t *testing.T) {
+	t.Parallel()
+	h := orderServer(t)
+	rec := record([]obj{legCramps})
+	hctzDraft := draftMR("hctz-1", hctz)
+	// withContext replaces context fields of a valid order-select request.
+	withContext := func(fields obj) string {
+		var req obj
+		if err := json.Unmarshal([]byte(orderRequest(t, cdshooks.HookOrderSelect, []string{"MedicationRequest/hctz-1"}, rec, hctzDraft)), &req); err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range fields {
+			req["context"].(obj)[k] = v
+		}
+		b, err := json.Marshal(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	bundle := func(entries ...any) obj { return obj{"resourceType": "Bundle", "entry": entries} }
+	otherPatient := draftMR("hctz-1", hctz)
+	otherPatient["subject"] = obj{"reference": "https://ehr.example.org/fhir/Patient/someone-else"}
+	badConcept := draftMR("hctz-1", nil)
+	badConcept["medicationCodeableConcept"] = "hydrochlorothiazide"
+	badStatus := draftMR("hctz-1", hctz)
+	badStatus["status"] = 7
+	dangling := draftMR("hctz-1", nil)
+	delete(dangling, "medicationCodeableConcept")
+	dangling["medicationReference"] = obj{"reference": "Medication/not-in-the-bundle"}
+
+	tests := []struct {
+		name string
+		body string
+		want string // in the diagnostics
+	}{
+		{"draftOrders not a Bundle", withContext(obj{"draftOrders": obj{"resourceType": "MedicationRequest"}}), "context.draftOrders must be a FHIR Bundle"},
+		{"draftOrders an array", withContext(obj{"draftOrders": []obj{hctzDraft}}), "context.draftOrders must be a FHIR Bundle"},
+		{"entry not an array", withContext(obj{"draftOrders": obj{"resourceType": "Bundle", "entry": hctzDraft}}), "context.draftOrders.entry must be an array"},
+		{"entry without resource", withContext(obj{"draftOrders": bundle(obj{"resource": obj{"resourceType": "MedicationRequest", "id": "hctz-1"}}, obj{"fullUrl": "urn:uuid:1"})}),
+			"context.draftOrders.entry[1].resource is required"},
+		{"entry not an object", withContext(obj{"draftOrders": bundle(obj{"resource": hctzDraft}, "MedicationRequest/x")}), "context.draftOrders.entry[1] must be an object"},
+		{"resource without resourceType", withContext(obj{"draftOrders": bundle(obj{"resource": obj{"id": "hctz-1"}})}), "context.draftOrders.entry[0].resource must be a FHIR resource"},
+		{"selection not among the drafts", withContext(obj{"selections": []string{"MedicationRequest/elsewhere"}}), "context.selections[0] must reference an entry of context.draftOrders"},
+		{"medication concept a string", withContext(obj{"draftOrders": bundle(obj{"resource": badConcept})}), "context.draftOrders.entry[0].resource cannot be read as a MedicationRequest"},
+		{"status a number", withContext(obj{"draftOrders": bundle(obj{"resource": badStatus})}), "context.draftOrders.entry[0].resource.status has the wrong JSON type"},
+		{"medication not in the Bundle", withContext(obj{"draftOrders": bundle(obj{"resource": dangling})}), "medicationReference does not resolve"},
+		{"draft about another patient", withContext(obj{"draftOrders": bundle(obj{"resource": otherPatient})}), "context.draftOrders.entry[0].resource.subject is another patient"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			status, body := post(t, h, tt.body)
+			if got, want := status, http.StatusBadRequest; got != want {
+				t.Fatalf("status = %d, want %d; body %s", got, want, body)
+			}
+			var oo cdshooks.OperationOutcome
+			if err := json.Unmarshal(body, &oo); err != nil || len(oo.Issue) == 0 {
+				t.Fatalf("body is not an OperationOutcome: %s", body)
+			}
+			if !strings.Contains(oo.Issue[0].Diagnostics, tt.want) {
+				t.Errorf("diagnostics %q, want it to contain %q", oo.Issue[0].Diagnostics, tt.want)
+			}
+			if strings.Contains(string(body), "someone-else") {
+				t.Errorf("the answer echoes a value from the request: %s", body)
+			}
+		})
+	}
+}
+
+func TestOrderRecordIsReadOnlyForACrampDrug(t *testing.T) {
+	t.Parallel()
+	h := orderServer(t)
+	// No prefetch and no FHIR server: the record cannot be read.
+	t.Run("cramp drug: 412 naming the keys", func(t *testing.T) {
+		t.Parallel()
+		status, body := post(t, h, orderRequest(t, cdshooks.HookOrderSign, nil, nil, draftMR("hctz-1", hctz)))
+		if got, want := status, http.StatusPreconditionFailed; got != want {
+			t.Fatalf("status = %d, want %d; body %s", got, want, body)
+		}
+		var oo cdshooks.OperationOutcome
+		if err := json.Unmarshal(body, &oo); err != nil {
+			t.Fatalf("body is not an OperationOutcome: %s", body)
+		}
+		var said string
+		for _, is := range oo.Issue {
+			said += is.Diagnostics + "\n"
+		}
+		for _, key := range []string{"conditions", "medicationRequests", "medicationStatements"} {
+			if !strings.Contains(said, fmt.Sprintf("%q", key)) {
+				t.Errorf("412 does not name %q: %s", key, said)
+			}
+		}
+	})
+	t.Run("no cramp drug: no need to read it", func(t *testing.T) {
+		t.Parallel()
+		if cards := mustCards(t, h, orderRequest(t, cdshooks.HookOrderSign, nil, nil, draftMR("lis-1", lisinopril))); len(cards) != 0 {
+			t.Errorf("got %d cards, want none", len(cards))
+		}
+	})
+}
+
+// The sandbox's Rx View (order-select) and Rx Sign (order-sign) send one
+// draft built by createFhirResource (cds-hooks/sandbox master 3b7e255,
+// src/reducers/medication-reducers.js) for an R4 server: id request-123,
+// status draft, an RxNorm-coded medicationCodeableConcept, and category as
+// an object (FHIR R4 has an array). The Bundle has no type; Rx Sign sends no
+// selections; Rx View fires before a drug is chosen too.
+func sandboxDraft(med obj) obj {
+	r := obj{
+		"resourceType": "MedicationRequest", "id": "request-123", "status": "draft",
+		"subject": obj{"reference": "Patient/" + orderPatient}, "authoredOn": "2025-06-01",
+	}
+	if med == nil {
+		return r
+	}
+	r["dosageInstruction"] = []obj{{
+		"timing":      obj{"repeat": obj{"frequency": 1, "period": 1, "periodUnit": "d"}},
+		"doseAndRate": []obj{{"doseQuantity": obj{"value": 1, "system": "http://unitsofmeasure.org", "code": "{pill}"}}},
+	}}
+	r["dispenseRequest"] = obj{"expectedSupplyDuration": obj{"value": 30, "unit": "days", "system": "http://unitsofmeasure.org", "code": "d"}}
+	r["intent"] = "order"
+	r["category"] = obj{"coding": []obj{{"system": "http://terminology.hl7.org/CodeSystem/medicationrequest-category", "code": "community"}}}
+	r["medicationCodeableConcept"] = obj{
+		"text":   med["text"],
+		"coding": []obj{{"display": med["text"], "system": fhir.SystemRxNorm, "code": med["coding"].([]obj)[0]["code"]}},
+	}
+	return r
+}
+
+func sandboxRequest(t *testing.T, hook string, draft obj, prefetch obj) string {
+	t.Helper()
+	ctx := obj{
+		"userId": "Practitioner/COREPRACTITIONER1", "patientId": orderPatient,
+		"draftOrders": obj{"resourceType": "Bundle", "entry": []obj{{"resource": draft}}},
+	}
+	if hook == cdshooks.HookOrderSelect {
+		ctx["selections"] = []string{"MedicationRequest/request-123"}
+	}
+	b, err := json.Marshal(obj{
+		"hookInstance": "9b1e0c1a-5b7e-4f7e-8a51-3c4f0d2a6b11", "hook": hook, "fhirServer": "http://127.0.0.1:8081",
+		"context": ctx, "prefetch": prefetch,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestOrderSandboxRequestsProduceTheCard(t *testing.T) {
+	t.Parallel()
+	h := orderServer(t)
+	rec := record([]obj{legCramps})
+	for _, hook := range []string{cdshooks.HookOrderSelect, cdshooks.HookOrderSign} {
+		t.Run(hook, func(t *testing.T) {
+			t.Parallel()
+			cards := mustCards(t, h, sandboxRequest(t, hook, sandboxDraft(hctz), rec))
+			if diff := cmp.Diff([]string{"MedicationRequest/request-123"}, deleted(cards)); diff != "" {
+				t.Errorf("deleted drafts (-want +got):\n%s", diff)
+			}
+		})
+	}
+	t.Run("Rx View before a drug is chosen", func(t *testing.T) {
+		t.Parallel()
+		if cards := mustCards(t, h, sandboxRequest(t, cdshooks.HookOrderSelect, sandboxDraft(nil), rec)); len(cards) != 0 {
+			t.Errorf("got %d cards, want none", len(cards))
+		}
+	})
+}
