@@ -196,7 +196,7 @@ func Evidence(cs []knowledge.Citation) string {
 // it shows as written in GitHub-flavoured markdown (no emphasis, links, HTML
 // or headings sneak in), and folds line breaks into spaces.
 func Markdown(s string) string {
-	if !strings.ContainsAny(s, "\\`*_{}[]()<>#+-.!|~&\r\n") {
+	if !strings.ContainsAny(s, "\\`*_[]()<>#+-.|~&\r\n") {
 		return s
 	}
 	var sb strings.Builder
@@ -206,7 +206,12 @@ func Markdown(s string) string {
 		case '\r', '\n':
 			sb.WriteByte(' ')
 			continue
-		case '\\', '`', '*', '_', '{', '}', '[', ']', '<', '>', '|', '~', '&', '!':
+		case '_':
+			// GFM never reads an underscore inside a word as emphasis.
+			if !(i > 0 && isWordByte(s[i-1]) && i+1 < len(s) && isWordByte(s[i+1])) {
+				sb.WriteByte('\\')
+			}
+		case '\\', '`', '*', '[', ']', '<', '>', '|', '~', '&':
 			sb.WriteByte('\\')
 		case '#', '+', '-', '.', '(', ')':
 			// Only special at the start of a line (heading, list) or
@@ -218,6 +223,10 @@ func Markdown(s string) string {
 		sb.WriteRune(r)
 	}
 	return sb.String()
+}
+
+func isWordByte(b byte) bool {
+	return b >= '0' && b <= '9' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z'
 }
 
 // Summary returns s cut to fit a card summary (at most 139 runes), ending in

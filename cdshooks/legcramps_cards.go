@@ -63,11 +63,7 @@ func (r cardRenderer) medicationCard(m knowledge.MedicationFinding) Card {
 		name = upperFirst(m.Ingredient.Name)
 	}
 	var d strings.Builder
-	if m.Ingredient != nil {
-		fmt.Fprintf(&d, "**%s** (%s) can cause leg cramps.\n\n", Markdown(name), Markdown(lowerFirst(m.Class.Name)))
-	} else {
-		fmt.Fprintf(&d, "The patient takes a drug of the class **%s**, which can cause leg cramps.\n\n", Markdown(lowerFirst(m.Class.Name)))
-	}
+	fmt.Fprintf(&d, "**%s** can cause leg cramps.\n\nClass: %s.\n\n", Markdown(name), Markdown(m.Class.Name))
 	d.WriteString("Current in the record:\n")
 	for _, e := range m.Entries {
 		fmt.Fprintf(&d, "- **%s** (%s", Markdown(orUnnamed(e.Text)), Markdown(e.Medication.Status))
@@ -109,12 +105,12 @@ func (r cardRenderer) abnormalLabCard(a knowledge.AbnormalLabFinding) Card {
 	o := a.Result.Observation
 	recorded := quantityText(*o.Value)
 	var d strings.Builder
-	fmt.Fprintf(&d, "**%s %s** on %s", Markdown(a.Lab.Name), Markdown(recorded), day(o.Effective))
+	fmt.Fprintf(&d, "**%s %s** on %s: %s.\n\n", Markdown(a.Lab.Name), Markdown(recorded), day(o.Effective), Markdown(a.Threshold.Finding))
+	fmt.Fprintf(&d, "- Threshold: %s %s %s", a.Threshold.Op, number(a.Threshold.Value), Markdown(a.Lab.CanonicalUnit))
 	if a.Converted {
-		fmt.Fprintf(&d, " (= %s%s %s)", Markdown(o.Value.Comparator), number(a.Value), Markdown(a.Lab.CanonicalUnit))
+		fmt.Fprintf(&d, "; this result is %s%s in that unit", o.Value.Comparator, number(a.Value))
 	}
-	fmt.Fprintf(&d, ": %s (%s %s %s).\n\n", Markdown(a.Threshold.Finding), Markdown(a.Threshold.Op), number(a.Threshold.Value), Markdown(a.Lab.CanonicalUnit))
-	fmt.Fprintf(&d, "- Result: **%s**%s\n", Markdown(orUnnamed(a.Result.Text)), refSuffix(a.Result.Ref))
+	fmt.Fprintf(&d, "\n- Result: **%s**%s\n", Markdown(orUnnamed(a.Result.Text)), refSuffix(a.Result.Ref))
 	if flags := interpretationText(o.Interpretation); flags != "" {
 		fmt.Fprintf(&d, "- Laboratory flag: %s\n", Markdown(flags))
 	}
@@ -125,8 +121,7 @@ func (r cardRenderer) abnormalLabCard(a knowledge.AbnormalLabFinding) Card {
 	if a.Threshold.Note != "" {
 		fmt.Fprintf(&d, "- Note: %s\n", Markdown(a.Threshold.Note))
 	}
-	d.WriteString("\nThis is the latest result in the look-back window. " +
-		"Correcting it may help, though correction alone may not resolve cramps.\n")
+	d.WriteString("\nThis is the latest result in the look-back window.\n")
 	writeEvidence(&d, a.Evidence())
 	return Card{
 		UUID:      CardUUID(r.hookInstance, TopicAbnormalLab, a.Lab.ID),
@@ -155,7 +150,7 @@ func (r cardRenderer) missingLabsCard(ms []knowledge.MissingLabFinding) Card {
 			d.WriteString("no result in the record\n")
 		}
 		suggestions = append(suggestions, Suggestion{
-			Label: Summary("Order " + wu.Name + " (LOINC " + wu.Order.Code + ")"),
+			Label: Summary("Order " + wu.Order.Display + " (LOINC " + wu.Order.Code + ")"),
 			UUID:  SuggestionUUID(r.hookInstance, TopicMissingLabs, "", wu.ID),
 			Actions: []Action{{
 				Type:        ActionCreate,
@@ -318,9 +313,11 @@ func day(t time.Time) string {
 	return t.Format(time.DateOnly)
 }
 
-// number formats a computed value with at most two decimals.
+// number formats a value for reading: as written when it has at most three
+// decimals, else rounded to three (never to fewer, so a value just under a
+// threshold does not display as the threshold).
 func number(v float64) string {
-	return strconv.FormatFloat(math.Round(v*100)/100, 'f', -1, 64)
+	return strconv.FormatFloat(math.Round(v*1000)/1000, 'f', -1, 64)
 }
 
 // quantityText is a value as the record holds it: comparator, value and unit.
@@ -329,7 +326,7 @@ func quantityText(q fhir.Quantity) string {
 	if unit == "" {
 		unit = q.Code
 	}
-	s := q.Comparator + strconv.FormatFloat(q.Value, 'f', -1, 64)
+	s := q.Comparator + number(q.Value)
 	if unit != "" {
 		s += " " + unit
 	}

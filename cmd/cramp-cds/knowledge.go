@@ -33,8 +33,8 @@ func runKnowledge(args []string, stdout, stderr io.Writer) error {
 	return writeKnowledgeTables(stdout, kb)
 }
 
-// knowledgeJSON is the machine view: the same fields as the data files, plus the version.
-type knowledgeJSON struct {
+// knowledgeView is the machine view: the same fields as the data files, plus the version.
+type knowledgeView struct {
 	Version           string                       `json:"version"`
 	Sources           []*knowledge.Source          `json:"sources"`
 	Triggers          knowledge.TriggerSet         `json:"triggers"`
@@ -49,16 +49,25 @@ type knowledgeJSON struct {
 }
 
 func writeKnowledgeJSON(w io.Writer, kb *knowledge.Base) error {
-	out, err := json.MarshalIndent(knowledgeJSON{
+	out, err := knowledgeJSON(kb)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(out)
+	return err
+}
+
+// knowledgeJSON is the --json output, also served at GET /knowledge.
+func knowledgeJSON(kb *knowledge.Base) ([]byte, error) {
+	out, err := json.MarshalIndent(knowledgeView{
 		Version: kb.Version(), Sources: kb.Sources(), Triggers: kb.Triggers(), Classes: kb.Classes(),
 		CombinationBrands: kb.CombinationBrands(), Products: kb.Products(), LookbackMonths: kb.LookbackMonths(),
 		Workup: kb.Workups(), Labs: kb.Labs(), Conditions: kb.Conditions(), Pearls: kb.Pearls(),
 	}, "", "  ")
 	if err != nil {
-		return fmt.Errorf("encoding the knowledge base: %w", err)
+		return nil, fmt.Errorf("encoding the knowledge base: %w", err)
 	}
-	_, err = fmt.Fprintf(w, "%s\n", out)
-	return err
+	return append(out, '\n'), nil
 }
 
 // writeKnowledgeTables prints one table per kind of content; "?" marks a code or name no source confirms.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/cramp-cds/cramp-cds/cdshooks"
 	"github.com/cramp-cds/cramp-cds/cdshooks/auth"
+	"github.com/cramp-cds/cramp-cds/knowledge"
 )
 
 // runServe is `cramp-cds serve`: read the configuration, start, and serve
@@ -90,11 +91,23 @@ func (m *Main) Open(ctx context.Context) error {
 		}
 		deps.Authenticator = m.verifier
 	}
+	kb, err := knowledge.Load()
+	if err != nil {
+		m.closeVerifier()
+		return fmt.Errorf("loading the knowledge base: %w", err)
+	}
+	if deps.Knowledge, err = knowledgeJSON(kb); err != nil {
+		m.closeVerifier()
+		return err
+	}
 	if deps.Services == nil {
-		deps.Services = services(cfg)
+		deps.Services, err = services(cfg, serviceDeps{Knowledge: kb, Now: time.Now, Logger: m.Logger})
+		if err != nil {
+			m.closeVerifier()
+			return fmt.Errorf("building the services: %w", err)
+		}
 	}
 
-	var err error
 	m.server, err = cdshooks.NewServer(cdshooks.Config{
 		PublicURL:     cfg.PublicURL,
 		CORSOrigins:   cfg.CORSOrigins,
@@ -136,19 +149,6 @@ func (m *Main) Open(ctx context.Context) error {
 		}
 	}
 	return nil
-}
-
-// services builds the CDS services from the configuration.
-//
-// WIRING POINT for the clinical service (issue 5) and the order hooks (issue 9):
-// replace NoCards with the real services here; cfg.Trigger, cfg.FHIRAllow and
-// cfg.FHIRTimeout are parsed and validated for them.
-func services(cfg Config) []cdshooks.Service {
-	return []cdshooks.Service{
-		cdshooks.NoCards{Defs: []cdshooks.ServiceDefinition{
-			cdshooks.NocturnalLegCrampsDefinition(cdshooks.NocturnalLegCrampsPrefetch()),
-		}},
-	}
 }
 
 // listen opens addr and serves srv on it in the background; a serving
