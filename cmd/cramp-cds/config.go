@@ -148,7 +148,7 @@ func (c *Config) bind(fs *flag.FlagSet) []option {
 	fs.StringVar(&c.Trigger, "trigger", c.Trigger, "")
 	add("trigger", "", "leg-cramps: cards only for patients with a leg-cramp condition; always: for every patient")
 	fs.StringVar(&c.AdminAddr, "admin-addr", c.AdminAddr, "")
-	add("admin-addr", "", "address of the admin listener (/healthz, /readyz); empty disables it")
+	add("admin-addr", "", "address of the admin listener (/metrics, /healthz, /readyz); empty disables it")
 	fs.TextVar(&c.LogLevel, "log-level", c.LogLevel, "")
 	add("log-level", "", "debug, info, warn or error")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "")

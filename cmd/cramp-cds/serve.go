@@ -12,6 +12,8 @@ import (
 	"os"
 	"time"
 
+	"go.opentelemetry.io/otel"
+
 	"github.com/cramp-cds/cramp-cds/cdshooks"
 	"github.com/cramp-cds/cramp-cds/cdshooks/auth"
 	"github.com/cramp-cds/cramp-cds/knowledge"
@@ -27,10 +29,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	m := &Main{
-		Config: cfg,
-		Logger: slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel})),
-	}
+	logger := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	// Failed exports (a collector down) go to OpenTelemetry's one global
+	// error handler, which prints plain text to stderr: log them as JSON.
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
+		logger.Warn("telemetry export failed", "error", err.Error())
+	}))
+	m := &Main{Config: cfg, Logger: logger}
 	if err := m.Open(ctx); err != nil {
 		return err
 	}
@@ -55,14 +60,18 @@ type Main struct {
 	// Services replaces the services built from Config (tests use it); nil
 	// means the real ones.
 	Services []cdshooks.Service
+	// FHIRTransport sends the FHIR fallback reads (tests give one trusting
+	// their TLS server); nil means a clone of http.DefaultTransport.
+	FHIRTransport http.RoundTripper
 
-	verifier *auth.Verifier
-	server   *cdshooks.Server
-	api      *http.Server
-	admin    *http.Server
-	apiAddr  net.Addr
-	adminAdr net.Addr
-	errc     chan error
+	verifier  *auth.Verifier
+	telemetry *telemetry
+	server    *cdshooks.Server
+	api       *http.Server
+	admin     *http.Server
+	apiAddr   net.Addr
+	adminAdr  net.Addr
+	errc      chan error
 }
 
 // Open builds everything and starts listening; on return the listeners
@@ -71,39 +80,52 @@ func (m *Main) Open(ctx context.Context) error {
 	if m.Logger == nil {
 		m.Logger = slog.New(slog.DiscardHandler)
 	}
+	m.Logger = slog.New(traceLogHandler{m.Logger.Handler()})
 	cfg := m.Config
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
 
-	deps := cdshooks.Deps{Logger: m.Logger, Services: m.Services}
+	tel, err := openTelemetry(ctx, os.Getenv)
+	if err != nil {
+		return fmt.Errorf("setting up telemetry: %w", err)
+	}
+	m.telemetry = tel
+	m.Logger.Info("telemetry", "traces", tel.traces, "metrics", "prometheus", "otlp_metrics", tel.otlpMetrics)
+
+	deps := cdshooks.Deps{Logger: m.Logger, Services: m.Services, Telemetry: tel.server()}
 	if cfg.InsecureNoAuth {
 		m.Logger.Warn("AUTHENTICATION IS DISABLED (--insecure-no-auth): anyone who can reach this server can call it " +
 			"and read the cards it returns. Use this only for a local experiment, never with real patient data.")
 	} else {
 		trust, err := auth.LoadTrustFile(cfg.TrustFile)
 		if err != nil {
+			_ = m.release()
 			return fmt.Errorf("loading trust file: %w", err)
 		}
 		m.verifier, err = auth.NewVerifier(ctx, trust, auth.Options{Algorithms: cfg.JWTAlgs, Logger: m.Logger})
 		if err != nil {
+			_ = m.release()
 			return fmt.Errorf("setting up JWT verification: %w", err)
 		}
 		deps.Authenticator = m.verifier
 	}
 	kb, err := knowledge.Load()
 	if err != nil {
-		m.closeVerifier()
+		_ = m.release()
 		return fmt.Errorf("loading the knowledge base: %w", err)
 	}
 	if deps.Knowledge, err = knowledgeJSON(kb); err != nil {
-		m.closeVerifier()
+		_ = m.release()
 		return err
 	}
 	if deps.Services == nil {
-		deps.Services, err = services(cfg, serviceDeps{Knowledge: kb, Now: time.Now, Logger: m.Logger})
+		deps.Services, err = services(cfg, serviceDeps{
+			Knowledge: kb, Now: time.Now, Logger: m.Logger,
+			HTTPClient: tel.fhirClient(m.FHIRTransport), OnGather: tel.metrics.PrefetchGathered,
+		})
 		if err != nil {
-			m.closeVerifier()
+			_ = m.release()
 			return fmt.Errorf("building the services: %w", err)
 		}
 	}
@@ -115,7 +137,7 @@ func (m *Main) Open(ctx context.Context) error {
 		AuthDiscovery: cfg.AuthDiscovery,
 	}, deps)
 	if err != nil {
-		m.closeVerifier()
+		_ = m.release()
 		return fmt.Errorf("building the server: %w", err)
 	}
 
@@ -130,12 +152,12 @@ func (m *Main) Open(ctx context.Context) error {
 		ErrorLog:          errorLog,
 	}
 	if m.apiAddr, err = m.listen(m.api, cfg.Addr, "api"); err != nil {
-		m.closeVerifier()
+		_ = m.release()
 		return err
 	}
 	if cfg.AdminAddr != "" {
 		m.admin = &http.Server{
-			Handler:           m.server.HealthHandler(),
+			Handler:           tel.adminHandler(m.server.HealthHandler(), m.Logger),
 			ReadHeaderTimeout: readHeaderTimeout,
 			ReadTimeout:       readTimeout,
 			WriteTimeout:      writeTimeout,
@@ -144,7 +166,7 @@ func (m *Main) Open(ctx context.Context) error {
 		}
 		if m.adminAdr, err = m.listen(m.admin, cfg.AdminAddr, "admin"); err != nil {
 			_ = m.api.Close()
-			m.closeVerifier()
+			_ = m.release()
 			return err
 		}
 	}
@@ -191,7 +213,8 @@ func (m *Main) Run(ctx context.Context) error {
 
 // Close shuts down gracefully: readiness fails at once, the API stops
 // accepting connections and lets in-flight requests finish (at most
-// ShutdownTimeout), then the admin listener and the key refresh stop.
+// ShutdownTimeout), then the admin listener and the key refresh stop, and
+// telemetry is flushed (at most telemetryFlushTimeout).
 func (m *Main) Close() error {
 	m.server.Drain()
 	ctx, cancel := context.WithTimeout(context.Background(), m.Config.ShutdownTimeout)
@@ -205,13 +228,31 @@ func (m *Main) Close() error {
 			errs = append(errs, fmt.Errorf("shutting down the admin listener: %w", err))
 		}
 	}
-	m.closeVerifier()
+	if err := m.release(); err != nil {
+		errs = append(errs, err)
+	}
 	m.Logger.Info("stopped")
 	return errors.Join(errs...)
 }
 
-func (m *Main) closeVerifier() {
+// telemetryFlushTimeout bounds the last export of spans and metrics at
+// shutdown. It fits in the margin the Helm chart leaves between preStop plus
+// --shutdown-timeout and terminationGracePeriodSeconds.
+const telemetryFlushTimeout = 3 * time.Second
+
+// release stops what Open started besides the listeners: the key refresh,
+// and telemetry, flushing what it still holds to the OTLP exporters.
+func (m *Main) release() error {
 	if m.verifier != nil {
 		m.verifier.Close()
 	}
+	if m.telemetry == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), telemetryFlushTimeout)
+	defer cancel()
+	if err := m.telemetry.shutdown(ctx); err != nil {
+		return fmt.Errorf("shutting down telemetry: %w", err)
+	}
+	return nil
 }

@@ -172,12 +172,15 @@ func (t *telemetry) server() cdshooks.Telemetry {
 	}
 }
 
-// fhirClient returns the HTTP client for FHIR fallback reads: a client span
-// per request (named "GET Observation", its URL stripped of ids and query),
-// the caller's trace context passed on, and http.client.request.duration by
+// fhirClient returns the HTTP client for FHIR fallback reads over base (nil:
+// a clone of http.DefaultTransport): a client span per request (named
+// "GET Observation", its URL stripped of ids and query before export), the
+// caller's trace context passed on, and http.client.request.duration by
 // server and status.
-func (t *telemetry) fhirClient() *http.Client {
-	base := http.DefaultTransport.(*http.Transport).Clone()
+func (t *telemetry) fhirClient(base http.RoundTripper) *http.Client {
+	if base == nil {
+		base = http.DefaultTransport.(*http.Transport).Clone()
+	}
 	return &http.Client{Transport: otelhttp.NewTransport(base,
 		otelhttp.WithTracerProvider(t.tracerProvider),
 		otelhttp.WithMeterProvider(t.meterProvider),
