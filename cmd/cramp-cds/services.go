@@ -28,9 +28,8 @@ type serviceDeps struct {
 
 // services builds the CDS services from the configuration: the one list
 // both `serve` and `evaluate` use, so evaluate answers every hook the server
-// does.
-//
-// WIRING POINT for the order hooks (issue 9): append their service here.
+// does: nocturnal-leg-cramps (patient-view) and cramp-inducing-order
+// (order-select, order-sign).
 func services(cfg Config, deps serviceDeps) ([]cdshooks.Service, error) {
 	gatherer := fhir.NewGatherer(fhir.GathererOptions{
 		HTTPClient: deps.HTTPClient,
@@ -50,5 +49,18 @@ func services(cfg Config, deps serviceDeps) ([]cdshooks.Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []cdshooks.Service{legCramps}, nil
+	// The order hooks have no screening mode: they warn only a patient with
+	// leg cramps (see CrampInducingOrder.Evaluate).
+	orders, err := cdshooks.NewCrampInducingOrder(cdshooks.CrampInducingOrderConfig{
+		Knowledge: deps.Knowledge,
+		Gatherer:  gatherer,
+		Now:       deps.Now,
+		FHIRAllow: cfg.FHIRAllow,
+		PublicURL: cfg.PublicURL,
+		OnGather:  deps.OnGather,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return []cdshooks.Service{legCramps, orders}, nil
 }
