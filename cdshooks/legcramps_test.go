@@ -269,9 +269,11 @@ func TestMissingLabsCardProposesOneOrderPerLab(t *testing.T) {
 		}
 		var sr struct {
 			ResourceType, Status, Intent string
-			Code                         struct{ Coding []struct{ System, Code, Display string } }
-			Subject                      struct{ Reference string }
-			ReasonReference              []struct{ Reference string }
+			Code                         struct {
+				Coding []struct{ System, Code, Display string }
+			}
+			Subject         struct{ Reference string }
+			ReasonReference []struct{ Reference string }
 		}
 		if err := json.Unmarshal(s.Actions[0].Resource, &sr); err != nil {
 			t.Fatalf("suggestion %q: resource is not JSON: %v", s.Label, err)
