@@ -96,11 +96,17 @@ func record(conditions []obj, meds ...obj) obj {
 	}
 }
 
-// orderRequest builds an order hook request; selections is only sent for order-select.
+// orderRequest builds an order hook request; selections is only sent for
+// order-select. Each draft is a resource, or a whole Bundle entry (with
+// "resource" and "fullUrl").
 func orderRequest(t *testing.T, hook string, selections []string, prefetch obj, drafts ...obj) string {
 	t.Helper()
 	entries := make([]obj, 0, len(drafts))
 	for _, d := range drafts {
+		if _, isEntry := d["resource"]; isEntry {
+			entries = append(entries, d) // an entry with its fullUrl
+			continue
+		}
 		entries = append(entries, obj{"resource": d})
 	}
 	ctx := obj{
@@ -649,4 +655,58 @@ func TestOrderSandboxRequestsProduceTheCard(t *testing.T) {
 			t.Errorf("got %d cards, want none", len(cards))
 		}
 	})
+}
+
+func TestOrderDraftsNameTheirDrugInEveryWayFHIRAllows(t *testing.T) {
+	t.Parallel()
+	h := orderServer(t)
+	rec := record([]obj{legCramps})
+	byReference := func(ref string) obj {
+		d := draftMR("ref-1", nil)
+		delete(d, "medicationCodeableConcept")
+		d["medicationReference"] = obj{"reference": ref}
+		return d
+	}
+	furosemideMed := obj{
+		"resourceType": "Medication", "id": "med-furo",
+		"code": obj{"coding": []obj{{"system": fhir.SystemRxNorm, "code": "313988", "display": "Furosemide 40 MG Oral Tablet"}}},
+	}
+	noID := draftMR("", hctz)
+	delete(noID, "id")
+	tests := []struct {
+		name    string
+		entries []obj
+		detail  []string
+		deleted []string
+	}{
+		{"ATC code", []obj{draftMR("atc-1", obj{"coding": []obj{{"system": fhir.SystemATC, "code": "C03CA01", "display": "furosemide"}}})},
+			[]string{"**furosemide** (loop diuretics; ATC C03CA01)"}, []string{"MedicationRequest/atc-1"}},
+		{"brand name in text only", []obj{draftMR("text-1", obj{"text": "Lasix 40 mg tablet"})},
+			[]string{"**furosemide** (loop diuretics; by name", "Recognised from the drug's name"}, []string{"MedicationRequest/text-1"}},
+		{"Medication elsewhere in draftOrders, by Medication/id",
+			[]obj{byReference("Medication/med-furo"), {"fullUrl": "https://ehr.example.org/fhir/Medication/med-furo", "resource": furosemideMed}},
+			[]string{"**Furosemide 40 MG Oral Tablet** is being ordered", "**furosemide** (loop diuretics; RxNorm 313988)"}, []string{"MedicationRequest/ref-1"}},
+		{"Medication elsewhere in draftOrders, by fullUrl",
+			[]obj{byReference("urn:uuid:5a0c7e52-2f4b-4a2e-9d61-0c7f5b8e3a19"), {"fullUrl": "urn:uuid:5a0c7e52-2f4b-4a2e-9d61-0c7f5b8e3a19", "resource": furosemideMed}},
+			[]string{"**furosemide** (loop diuretics; RxNorm 313988)"}, []string{"MedicationRequest/ref-1"}},
+		// Without an id there is nothing to name in a delete action: the card only warns.
+		{"draft without an id", []obj{noID}, []string{"**hydrochlorothiazide** (thiazide"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			cards := mustCards(t, h, orderRequest(t, cdshooks.HookOrderSign, nil, rec, tt.entries...))
+			if len(cards) != 1 {
+				t.Fatalf("got %d cards, want 1", len(cards))
+			}
+			for _, w := range tt.detail {
+				if !strings.Contains(cards[0].Detail, w) {
+					t.Errorf("detail lacks %q:\n%s", w, cards[0].Detail)
+				}
+			}
+			if diff := cmp.Diff(tt.deleted, deleted(cards)); diff != "" {
+				t.Errorf("deleted drafts (-want +got):\n%s", diff)
+			}
+		})
+	}
 }
