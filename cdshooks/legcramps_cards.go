@@ -117,10 +117,8 @@ func (r cardRenderer) abnormalLabCard(a knowledge.AbnormalLabFinding) Card {
 	if rng := rangeText(o.ReferenceRange); rng != "" {
 		fmt.Fprintf(&d, "- Reference range: %s\n", Markdown(rng))
 	}
+	// The threshold's curator note is for reviewers of the knowledge base, not for the panel.
 	fmt.Fprintf(&d, "- Threshold source: %s\n", Markdown(a.Threshold.Source))
-	if a.Threshold.Note != "" {
-		fmt.Fprintf(&d, "- Note: %s\n", Markdown(a.Threshold.Note))
-	}
 	d.WriteString("\nThis is the latest result in the look-back window.\n")
 	writeEvidence(&d, a.Evidence())
 	return Card{

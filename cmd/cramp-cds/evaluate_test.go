@@ -1,0 +1,252 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/cramp-cds/cramp-cds/cdshooks"
+	"github.com/cramp-cds/cramp-cds/knowledge"
+)
+
+// runEval runs `cramp-cds evaluate args...` and returns stdout and the error.
+func runEval(t *testing.T, stdin io.Reader, args ...string) ([]byte, error) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	err := runEvaluate(context.Background(), args, stdin, &stdout, &stderr)
+	return stdout.Bytes(), err
+}
+
+func cardTopics(t *testing.T, body []byte) []string {
+	t.Helper()
+	var resp cdshooks.Response
+	if err := json.Unmarshal(body, &resp); err != nil {
+		t.Fatalf("output is not a response: %v\n%s", err, body)
+	}
+	if err := resp.Validate(); err != nil {
+		t.Errorf("output breaks the card rules: %v", err)
+	}
+	topics := []string{}
+	for _, c := range resp.Cards {
+		topics = append(topics, c.Source.Topic.Code)
+	}
+	return topics
+}
+
+// The patient-view examples are requests in the CDS Hooks sandbox's shape.
+// Their expected cards follow from their content (see each comment) and the
+// knowledge data.
+func TestEvaluatePatientViewExamples(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		file string
+		want []string
+	}{
+		// HCTZ, amlodipine (contained Medication), simvastatin (text only); potassium 3.1 and
+		// magnesium 0.55 mmol/L low; calcium entered in error, TSH, HbA1c (2023) and renal missing;
+		// heart failure; restless legs.
+		{"patient-view-every-card.json", []string{
+			"cramp-medication", "cramp-medication", "cramp-medication", "cramp-abnormal-lab", "cramp-abnormal-lab",
+			"cramp-missing-labs", "cramp-associated-condition", "cramp-differential",
+		}},
+		// Lisinopril/HCTZ and atorvastatin; HbA1c 7.4 % and eGFR 52 abnormal; no magnesium, TSH from 2023; diabetes.
+		{"patient-view-realistic.json", []string{
+			"cramp-medication", "cramp-medication", "cramp-abnormal-lab", "cramp-abnormal-lab",
+			"cramp-missing-labs", "cramp-associated-condition",
+		}},
+		// The same patient without a leg-cramp condition.
+		{"patient-view-no-leg-cramps.json", []string{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			t.Parallel()
+			out, err := runEval(t, nil, "--now", "2025-06-02", filepath.Join("..", "..", "examples", tt.file))
+			if err != nil {
+				t.Fatalf("evaluate: %v\n%s", err, out)
+			}
+			if diff := cmp.Diff(tt.want, cardTopics(t, out)); diff != "" {
+				t.Errorf("card topics (-want +got):\n%s", diff)
+			}
+		})
+	}
+	out, err := runEval(t, nil, "--now", "2025-06-02", filepath.Join("..", "..", "examples", "patient-view-no-leg-cramps.json"))
+	if err != nil || string(out) != `{"cards":[]}` {
+		t.Errorf("no leg cramps: %q, %v; want exactly {\"cards\":[]}", out, err)
+	}
+	if out, _ := runEval(t, nil, "--now", "2025-06-02", "--trigger=always", filepath.Join("..", "..", "examples", "patient-view-no-leg-cramps.json")); len(cardTopics(t, out)) == 0 {
+		t.Error("--trigger=always gave no cards")
+	}
+}
+
+// TestEvaluatePrintsTheServersBytes runs each example through a real server
+// (HTTP, on a port) and through evaluate, with the same clock and public URL:
+// the bodies must be the same bytes, errors included.
+func TestEvaluatePrintsTheServersBytes(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2025, 6, 2, 0, 0, 0, 0, time.UTC)
+	kb, err := knowledge.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig()
+	cfg.PublicURL = "https://cds.example.org"
+	svcs, err := services(cfg, serviceDeps{Knowledge: kb, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &Main{Config: cfg, Services: svcs}
+	if err := m.Open(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = m.Close() })
+
+	absent := filepath.Join(t.TempDir(), "absent-key.json")
+	var req map[string]any
+	data, err := os.ReadFile(filepath.Join("..", "..", "examples", "patient-view-every-card.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &req); err != nil {
+		t.Fatal(err)
+	}
+	delete(req["prefetch"].(map[string]any), cdshooks.PrefetchObservations)
+	data, _ = json.Marshal(req)
+	if err := os.WriteFile(absent, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	files, err := filepath.Glob(filepath.Join("..", "..", "examples", "*.json"))
+	if err != nil || len(files) < 3 {
+		t.Fatalf("examples: %v (%d files)", err, len(files))
+	}
+	for _, file := range append(files, absent) {
+		body, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var head struct{ Hook string }
+		_ = json.Unmarshal(body, &head)
+		id := cdshooks.NocturnalLegCrampsID
+		if head.Hook != cdshooks.HookPatientView {
+			id = cdshooks.CrampInducingOrderID
+		}
+		resp, err := http.Post("http://"+m.Addr()+"/cds-services/"+id, "application/json", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		served, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+
+		out, evalErr := runEval(t, nil, "--now", "2025-06-02", "--public-url", cfg.PublicURL, file)
+		if got, want := evalErr != nil, resp.StatusCode != http.StatusOK; got != want {
+			t.Errorf("%s: evaluate error %v, server status %d", file, evalErr, resp.StatusCode)
+		}
+		if !bytes.Equal(out, served) {
+			t.Errorf("%s: evaluate printed\n%s\nthe server sent\n%s", file, out, served)
+		}
+	}
+}
+
+func TestEvaluateAbsentPrefetchIs412(t *testing.T) {
+	t.Parallel()
+	req := `{"hook":"patient-view","hookInstance":"d1577c69-dfbe-44ad-ba6d-3e05e953b2ea",
+		"fhirServer":"https://ehr.example.org/fhir","context":{"patientId":"p1","userId":"Practitioner/1"}}`
+	out, err := runEval(t, strings.NewReader(req), "-")
+	if err == nil || !strings.Contains(err.Error(), "412") {
+		t.Errorf("error %v, want the 412 answer as an error", err)
+	}
+	var oo cdshooks.OperationOutcome
+	if jerr := json.Unmarshal(out, &oo); jerr != nil || len(oo.Issue) != 5 {
+		t.Errorf("output %s: want an OperationOutcome naming the 5 absent keys", out)
+	}
+	text, _ := runEval(t, strings.NewReader(req), "--format=text", "-")
+	if !strings.HasPrefix(string(text), "412 Precondition Failed\n") {
+		t.Errorf("text output %q", text)
+	}
+}
+
+func TestEvaluateSyntheaBundle(t *testing.T) {
+	t.Parallel()
+	files, err := filepath.Glob(filepath.Join("..", "..", "testdata", "synthea", "Adalberto_Hartmann_*.json"))
+	if err != nil || len(files) != 1 {
+		t.Fatalf("fixture: %v", err)
+	}
+	// The fixture has no leg-cramp condition: no cards unless screening.
+	out, err := runEval(t, nil, "--now", "2021-04-01", files[0])
+	if err != nil || string(out) != `{"cards":[]}` {
+		t.Errorf("without --trigger=always: %q, %v", out, err)
+	}
+	out, err = runEval(t, nil, "--now", "2021-04-01", "--trigger=always", files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	// HCTZ, amlodipine, simvastatin; magnesium and TSH missing; coronary heart disease.
+	// The order subject is the id of the Bundle's Patient resource (ba18818d-...).
+	want := []string{"cramp-medication", "cramp-medication", "cramp-medication", "cramp-missing-labs", "cramp-associated-condition"}
+	if diff := cmp.Diff(want, cardTopics(t, out)); diff != "" {
+		t.Errorf("card topics (-want +got):\n%s", diff)
+	}
+	again, _ := runEval(t, nil, "--now", "2021-04-01", "--trigger=always", files[0])
+	if !bytes.Equal(out, again) {
+		t.Error("the same Bundle gave different output")
+	}
+	var resp cdshooks.Response
+	_ = json.Unmarshal(out, &resp)
+	for _, s := range resp.Cards[3].Suggestions {
+		if !strings.Contains(string(s.Actions[0].Resource), `"subject":{"reference":"Patient/ba18818d-faef-44cd-9744-b12d8973d402"}`) {
+			t.Errorf("order subject is not the Bundle's patient: %s", s.Actions[0].Resource)
+		}
+	}
+}
+
+func TestEvaluateTextFormat(t *testing.T) {
+	t.Parallel()
+	out, err := runEval(t, nil, "--now", "2025-06-02", "--format=text", filepath.Join("..", "..", "examples", "patient-view-realistic.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"1. [WARNING] Hydrochlorothiazide can cause leg cramps", "(cramp-medication; cramp-cds knowledge ", "-> suggestion: Order Magnesium"} {
+		if !strings.Contains(string(out), s) {
+			t.Errorf("text output lacks %q:\n%s", s, out)
+		}
+	}
+	none, _ := runEval(t, nil, "--format=text", filepath.Join("..", "..", "examples", "patient-view-no-leg-cramps.json"))
+	if string(none) != "No cards.\n" {
+		t.Errorf("text output without cards %q", none)
+	}
+}
+
+func TestEvaluateRejectsBadInput(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		args  []string
+		stdin string
+		want  string
+	}{
+		{"no file", nil, "", "exactly one FILE"},
+		{"not JSON", []string{"-"}, "hello", "not a JSON object"},
+		{"another FHIR resource", []string{"-"}, `{"resourceType":"Patient","id":"x"}`, "FHIR Patient"},
+		{"a Bundle without a Patient", []string{"-"}, `{"resourceType":"Bundle","type":"collection","entry":[]}`, "no Patient"},
+		{"an unknown hook", []string{"-"}, `{"hook":"encounter-start","hookInstance":"x","context":{}}`, "no service serves hook"},
+		{"bad --now", []string{"--now", "yesterday", "-"}, "{}", "--now"},
+		{"bad --format", []string{"--format", "xml", "-"}, "{}", "--format"},
+		{"bad --trigger", []string{"--trigger", "sometimes", "-"}, `{"hook":"patient-view"}`, "--trigger"},
+		{"missing file", []string{"/nonexistent/request.json"}, "", "no such file"},
+	}
+	for _, tt := range tests {
+		_, err := runEval(t, strings.NewReader(tt.stdin), tt.args...)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: error %v, want one mentioning %q", tt.name, err, tt.want)
+		}
+	}
+}
