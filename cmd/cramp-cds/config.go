@@ -28,6 +28,7 @@ type Config struct {
 	JWTAlgs         []string
 	FHIRAllow       []string
 	FHIRTimeout     time.Duration
+	FHIRAllowHTTP   bool
 	Trigger         string
 	AdminAddr       string
 	LogLevel        slog.Level
@@ -145,6 +146,8 @@ func (c *Config) bind(fs *flag.FlagSet) []option {
 	add("fhir-allow", "", "comma-separated fhirServer base URLs any caller may ask us to read, besides those the trust file grants")
 	fs.DurationVar(&c.FHIRTimeout, "fhir-timeout", c.FHIRTimeout, "")
 	add("fhir-timeout", "", "time allowed for reading the FHIR server during one request")
+	fs.BoolVar(&c.FHIRAllowHTTP, "fhir-allow-http", c.FHIRAllowHTTP, "")
+	add("fhir-allow-http", "", "let an allowed fhirServer be read over plain http (a local sandbox and FHIR server only: the access token travels unencrypted)")
 	fs.StringVar(&c.Trigger, "trigger", c.Trigger, "")
 	add("trigger", "", "leg-cramps: cards only for patients with a leg-cramp condition; always: for every patient")
 	fs.StringVar(&c.AdminAddr, "admin-addr", c.AdminAddr, "")

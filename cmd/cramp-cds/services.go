@@ -34,6 +34,7 @@ func services(cfg Config, deps serviceDeps) ([]cdshooks.Service, error) {
 	gatherer := fhir.NewGatherer(fhir.GathererOptions{
 		HTTPClient: deps.HTTPClient,
 		Timeout:    cfg.FHIRTimeout,
+		AllowHTTP:  cfg.FHIRAllowHTTP,
 		Logger:     deps.Logger,
 	})
 	legCramps, err := cdshooks.NewLegCramps(cdshooks.LegCrampsConfig{
