@@ -142,6 +142,9 @@ func gatherRecord(ctx context.Context, g *fhir.Gatherer, templates map[string]st
 // proposed orders), with card uuids derived from hookInstance. Evaluate ends
 // here, and `cramp-cds evaluate` calls it for a FHIR Bundle.
 func (s *LegCramps) Respond(rec *fhir.Record, hookInstance, patientID string) *Response {
+	if rec == nil {
+		rec = &fhir.Record{}
+	}
 	asOf := s.cfg.Now()
 	f := s.cfg.Knowledge.Evaluate(rec, asOf, knowledge.Options{Screening: s.cfg.Screening})
 	r := cardRenderer{sources: s.sources, hookInstance: hookInstance, patientID: patientID, findings: &f}

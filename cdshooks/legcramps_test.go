@@ -472,3 +472,24 @@ func TestFHIRServerAllowed(t *testing.T) {
 		}
 	}
 }
+
+func TestClassOnlyMedicationCard(t *testing.T) {
+	t.Parallel()
+	p := everyCardPrefetch()
+	// C03AA08 (methyclothiazide) lies under the thiazide root C03AA; the base lists no such ingredient.
+	p[cdshooks.PrefetchMedicationRequests] = searchset(activeMR("mr-atc", obj{
+		"text":   "Methyclothiazide 5 mg tablet",
+		"coding": []obj{{"system": "http://www.whocc.no/atc", "code": "C03AA08"}},
+	}))
+	p[cdshooks.PrefetchMedicationStatements] = searchset()
+	cards := lcCards(t, lcServer(t, false), lcRequest(t, p))
+	c := cards[0]
+	if want := "A drug of the class thiazide and thiazide-like diuretics can cause leg cramps: review this drug"; c.Summary != want {
+		t.Errorf("summary %q, want %q", c.Summary, want)
+	}
+	for _, s := range []string{"**Methyclothiazide 5 mg tablet**", "ATC C03AA08", "`MedicationRequest/mr-atc`"} {
+		if !strings.Contains(c.Detail, s) {
+			t.Errorf("detail lacks %q:\n%s", s, c.Detail)
+		}
+	}
+}
