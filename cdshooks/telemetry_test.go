@@ -257,3 +257,45 @@ func TestNilMetricsCountsNothing(t *testing.T) {
 	m.JWTRejected(ctx, "expired")
 	m.FeedbackReceived(ctx, "s", cdshooks.Feedback{Card: "c"})
 }
+
+// BenchmarkServiceCallTelemetry measures what telemetry adds to one service
+// call through the real server: none at all, against what the command wires
+// when OTEL_* is unset (spans not recorded, metrics kept for Prometheus).
+func BenchmarkServiceCallTelemetry(b *testing.B) {
+	svc := &fakeService{
+		defs: []cdshooks.ServiceDefinition{cdshooks.NocturnalLegCrampsDefinition(nil)},
+		fn: func(context.Context, *cdshooks.Request, cdshooks.Caller) (*cdshooks.Response, error) {
+			return &cdshooks.Response{Cards: []cdshooks.Card{card("Hydrochlorothiazide can cause leg cramps", cdshooks.TopicMedication)}}, nil
+		},
+	}
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+	metrics, err := cdshooks.NewMetrics(mp.Meter("bench"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, bc := range []struct {
+		name string
+		tel  cdshooks.Telemetry
+	}{
+		{"none", cdshooks.Telemetry{}},
+		{"unset OTEL", cdshooks.Telemetry{
+			TracerProvider: sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.NeverSample()))),
+			MeterProvider:  mp,
+			Metrics:        metrics,
+		}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			srv, err := cdshooks.NewServer(cdshooks.Config{}, cdshooks.Deps{Services: []cdshooks.Service{svc}, Telemetry: bc.tel})
+			if err != nil {
+				b.Fatal(err)
+			}
+			h := harness{h: srv.Handler()}
+			b.ReportAllocs()
+			for b.Loop() {
+				if w := h.do("POST", "/cds-services/nocturnal-leg-cramps", validBody); w.Code != 200 {
+					b.Fatalf("status %d", w.Code)
+				}
+			}
+		})
+	}
+}
