@@ -289,7 +289,7 @@ func (g *Gatherer) fetchKeys(ctx context.Context, f *fetcher, jobs []*keyJob) {
 		}
 		eg.Go(func() error {
 			var n int
-			if strings.Contains(j.start, "://") {
+			if isAbsoluteURL(j.start) {
 				j.pages, n, j.err = f.fetchPages(ctx, j.report.Key, j.start, nil)
 			} else {
 				j.pages, n, j.err = f.fetchRelative(ctx, j.report.Key, j.start)
@@ -365,7 +365,7 @@ func (f *fetcher) medicationURL(ref string) (string, bool) {
 	if typ != "Medication" || id == "" || !validID(id) {
 		return "", false
 	}
-	if strings.Contains(ref, "://") {
+	if isAbsoluteURL(ref) {
 		u, err := url.Parse(ref)
 		if err != nil || !f.sameServer(u) {
 			return "", false
@@ -420,4 +420,12 @@ func (g *Gatherer) finish(ctx context.Context, jobs []*keyJob) (*GatherReport, e
 		return report, unavailable
 	}
 	return report, nil
+}
+
+// isAbsoluteURL tells an absolute URL (a next link, a full reference) from a
+// relative search. Looking for "://" anywhere is not enough: token searches
+// carry a system URI in their query ("code=http://loinc.org|2823-3").
+func isAbsoluteURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && u.Scheme != ""
 }

@@ -797,3 +797,36 @@ func TestGatherTemplateWithoutValueIsUnavailable(t *testing.T) {
 		t.Errorf("server received %d requests, want 0", got)
 	}
 }
+
+// A search whose query names a code system ("code=http://loinc.org|...") is
+// still a relative search on fhirServer, not a link to another server.
+func TestGatherTokenSearchWithSystemURIIsRelative(t *testing.T) {
+	t.Parallel()
+	srv := newFakeFHIR(t, fullServer())
+	templates := map[string]string{
+		"observations": "Observation?patient={{context.patientId}}&code=http://loinc.org|2823-3,http://loinc.org|6298-4",
+	}
+	rec, rep, err := gather(t, fhir.GathererOptions{}, fhir.GatherInput{
+		Templates:     templates,
+		FHIRServer:    srv.base(),
+		AllowedServer: allowAll,
+	})
+	if err != nil {
+		t.Fatalf("Gather: %v", err)
+	}
+	if got, want := statuses(rep)["observations"], fhir.KeyFetched; got != want {
+		t.Errorf("observations status = %q, want %q", got, want)
+	}
+	if got, want := srv.count("Observation"), 1; got != want {
+		t.Fatalf("Observation requests = %d, want %d", got, want)
+	}
+	srv.mu.Lock()
+	q := srv.requests[0].URL.Query().Get("code")
+	srv.mu.Unlock()
+	if want := "http://loinc.org|2823-3,http://loinc.org|6298-4"; q != want {
+		t.Errorf("code parameter = %q, want %q", q, want)
+	}
+	if got, want := len(rec.Observations), 1; got != want {
+		t.Errorf("observations read = %d, want %d", got, want)
+	}
+}
