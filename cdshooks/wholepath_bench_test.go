@@ -1,0 +1,203 @@
+package cdshooks_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+
+	models "github.com/samply/golang-fhir-models/fhir-models/fhir"
+
+	"github.com/cramp-cds/cramp-cds/cdshooks"
+	"github.com/cramp-cds/cramp-cds/fhir"
+	"github.com/cramp-cds/cramp-cds/internal/fixtures"
+	"github.com/cramp-cds/cramp-cds/knowledge"
+)
+
+// benchNow is the clock of the benchmark patients and of the service.
+var benchNow = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+
+// benchMaxBody lets the heavy request in: it is larger than DefaultMaxBody.
+const benchMaxBody = 32 << 20
+
+// benchServer builds the server exactly as cramp-cds serve does, with the
+// real nocturnal-leg-cramps service, but without authentication (its cost
+// is auth's BenchmarkAuthenticate) and without telemetry.
+func benchServer(tb testing.TB) *cdshooks.Server {
+	tb.Helper()
+	kb, err := knowledge.Load()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	svc, err := cdshooks.NewLegCramps(cdshooks.LegCrampsConfig{
+		Knowledge: kb,
+		Gatherer:  fhir.NewGatherer(fhir.GathererOptions{}),
+		Now:       func() time.Time { return benchNow },
+		PublicURL: "https://cds.example.org",
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	srv, err := cdshooks.NewServer(cdshooks.Config{PublicURL: "https://cds.example.org", MaxBody: benchMaxBody},
+		cdshooks.Deps{Services: []cdshooks.Service{svc}})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return srv
+}
+
+// wholePath runs one service call through the server's whole pipeline:
+// decode, validate, read the record, evaluate, render the cards, marshal.
+func wholePath(tb testing.TB, srv *cdshooks.Server, body []byte) []byte {
+	status, resp, err := srv.Invoke(context.Background(), cdshooks.NocturnalLegCrampsID, body)
+	if err != nil || status != http.StatusOK {
+		tb.Fatalf("Invoke = %d, %v: %s", status, err, resp)
+	}
+	return resp
+}
+
+// decodeOnly is the decoding floor over the same bytes: the request into
+// cdshooks.Request, then every prefetch resource into its golang-fhir-models
+// type, entry by entry, and nothing else (no normalising, no rules, no cards).
+func decodeOnly(tb testing.TB, body []byte) int {
+	var req cdshooks.Request
+	if err := json.Unmarshal(body, &req); err != nil {
+		tb.Fatal(err)
+	}
+	n := 0
+	for _, raw := range req.Prefetch {
+		var head struct{ ResourceType string }
+		if err := json.Unmarshal(raw, &head); err != nil {
+			tb.Fatal(err)
+		}
+		if head.ResourceType != "Bundle" {
+			n += decodeResource(tb, head.ResourceType, raw)
+			continue
+		}
+		var b models.Bundle
+		if err := json.Unmarshal(raw, &b); err != nil {
+			tb.Fatal(err)
+		}
+		for _, e := range b.Entry {
+			if err := json.Unmarshal(e.Resource, &head); err != nil {
+				tb.Fatal(err)
+			}
+			n += decodeResource(tb, head.ResourceType, e.Resource)
+		}
+	}
+	return n
+}
+
+func decodeResource(tb testing.TB, resourceType string, raw json.RawMessage) int {
+	var err error
+	switch resourceType {
+	case "Patient":
+		_, err = models.UnmarshalPatient(raw)
+	case "Condition":
+		_, err = models.UnmarshalCondition(raw)
+	case "MedicationRequest":
+		_, err = models.UnmarshalMedicationRequest(raw)
+	case "MedicationStatement":
+		_, err = models.UnmarshalMedicationStatement(raw)
+	case "Observation":
+		_, err = models.UnmarshalObservation(raw)
+	default:
+		tb.Fatalf("unexpected resourceType %q", resourceType)
+	}
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return 1
+}
+
+// BenchmarkWholePath measures, for the typical and the heavy patient, the
+// whole in-process path of a patient-view call next to two floors over the
+// same request bytes: json.Valid (scanning them once) and decodeOnly
+// (decoding them into golang-fhir-models and nothing more). The ratio
+// sub-benchmark runs the whole path and the decoding floor alternately, so
+// that both see the same machine load, and reports whole/decode.
+func BenchmarkWholePath(b *testing.B) {
+	srv := benchServer(b)
+	for _, fx := range []struct {
+		name string
+		size fixtures.Size
+	}{{"typical", fixtures.Typical}, {"heavy", fixtures.Heavy}} {
+		p := fixtures.Generate(1, fx.size, benchNow)
+		body := p.Request(fixtures.RequestOptions{})
+		var resp cdshooks.Response
+		if err := json.Unmarshal(wholePath(b, srv, body), &resp); err != nil {
+			b.Fatal(err)
+		}
+		// The patient is built to get the medication, missing-lab,
+		// abnormal-lab, condition and differential cards.
+		if len(resp.Cards) < 4 {
+			b.Fatalf("%s: %d cards, want at least 4: the fixture no longer exercises the rules", fx.name, len(resp.Cards))
+		}
+		if got := decodeOnly(b, body); got != p.Resources {
+			b.Fatalf("%s: decoded %d resources, want %d", fx.name, got, p.Resources)
+		}
+
+		b.Run(fx.name+"/floor=json.Valid", func(b *testing.B) {
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if !json.Valid(body) {
+					b.Fatal("invalid JSON")
+				}
+			}
+		})
+		b.Run(fx.name+"/floor=decode-models", func(b *testing.B) {
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				decodeOnly(b, body)
+			}
+		})
+		b.Run(fx.name+"/whole-path", func(b *testing.B) {
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				wholePath(b, srv, body)
+			}
+		})
+		b.Run(fx.name+"/ratio", func(b *testing.B) {
+			var whole, decode time.Duration
+			for b.Loop() {
+				start := time.Now()
+				wholePath(b, srv, body)
+				mid := time.Now()
+				decodeOnly(b, body)
+				whole, decode = whole+mid.Sub(start), decode+time.Since(mid)
+			}
+			n := float64(b.N)
+			b.ReportMetric(float64(whole.Microseconds())/n, "whole-µs/op")
+			b.ReportMetric(float64(decode.Microseconds())/n, "decode-µs/op")
+			b.ReportMetric(float64(whole)/float64(decode), "whole/decode")
+		})
+	}
+}
+
+// TestWholePathFixturesGetCards keeps the benchmark honest in every go test
+// run: each fixture must reach the rules and come back with cards.
+func TestWholePathFixturesGetCards(t *testing.T) {
+	t.Parallel()
+	srv := benchServer(t)
+	p := fixtures.Generate(2, fixtures.Typical, benchNow)
+	var resp cdshooks.Response
+	if err := json.Unmarshal(wholePath(t, srv, p.Request(fixtures.RequestOptions{})), &resp); err != nil {
+		t.Fatal(err)
+	}
+	topics := map[string]bool{}
+	for _, c := range resp.Cards {
+		if c.Source.Topic != nil {
+			topics[c.Source.Topic.Code] = true
+		}
+	}
+	for _, want := range []string{"cramp-medication", "cramp-missing-labs", "cramp-abnormal-lab", "cramp-associated-condition"} {
+		if !topics[want] {
+			t.Errorf("no %s card for the typical fixture; topics: %v", want, fmt.Sprint(topics))
+		}
+	}
+}
