@@ -22,30 +22,37 @@ var benchNow = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 // benchMaxBody lets the heavy request in: it is larger than DefaultMaxBody.
 const benchMaxBody = 32 << 20
 
-// benchServer builds the server exactly as cramp-cds serve does, with the
-// real nocturnal-leg-cramps service, but without authentication (its cost
-// is auth's BenchmarkAuthenticate) and without telemetry.
-func benchServer(tb testing.TB) *cdshooks.Server {
+// realServer builds the server as cramp-cds serve does, with the real
+// services (nocturnal-leg-cramps and cramp-inducing-order) evaluating as of
+// benchNow, but without authentication (its cost is auth's
+// BenchmarkAuthenticate) and without telemetry. With no caller and no
+// FHIRAllow no FHIR server is ever allowed, so nothing is fetched.
+func realServer(tb testing.TB, cfg cdshooks.Config) *cdshooks.Server {
 	tb.Helper()
 	kb, err := knowledge.Load()
 	if err != nil {
 		tb.Fatal(err)
 	}
-	svc, err := cdshooks.NewLegCramps(cdshooks.LegCrampsConfig{
-		Knowledge: kb,
-		Gatherer:  fhir.NewGatherer(fhir.GathererOptions{}),
-		Now:       func() time.Time { return benchNow },
-		PublicURL: "https://cds.example.org",
-	})
+	gatherer := fhir.NewGatherer(fhir.GathererOptions{})
+	now := func() time.Time { return benchNow }
+	legCramps, err := cdshooks.NewLegCramps(cdshooks.LegCrampsConfig{Knowledge: kb, Gatherer: gatherer, Now: now, PublicURL: cfg.PublicURL})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	srv, err := cdshooks.NewServer(cdshooks.Config{PublicURL: "https://cds.example.org", MaxBody: benchMaxBody},
-		cdshooks.Deps{Services: []cdshooks.Service{svc}})
+	orders, err := cdshooks.NewCrampInducingOrder(cdshooks.CrampInducingOrderConfig{Knowledge: kb, Gatherer: gatherer, Now: now, PublicURL: cfg.PublicURL})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	srv, err := cdshooks.NewServer(cfg, cdshooks.Deps{Services: []cdshooks.Service{legCramps, orders}})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	return srv
+}
+
+// benchServer is the real server with a body limit the heavy request fits.
+func benchServer(tb testing.TB) *cdshooks.Server {
+	return realServer(tb, cdshooks.Config{PublicURL: "https://cds.example.org", MaxBody: benchMaxBody})
 }
 
 // wholePath runs one service call through the server's whole pipeline:
