@@ -40,6 +40,10 @@ const (
 	// assumes an old version and refuses the chart's kubeVersion.
 	kubeVersion = "1.30.0"
 
+	// telemetryFlush is how long cramp-cds flushes telemetry after its requests drained
+	// (telemetryFlushTimeout in cmd/cramp-cds/serve.go).
+	telemetryFlush = 3 * time.Second
+
 	// The image's user (distroless "nonroot") and the binary's ports, from deploy/Dockerfile.
 	nonRootUID = 65532
 	httpPort   = 8080
@@ -282,8 +286,9 @@ func checkPod(t *testing.T, r rendered, d *appsv1.Deployment, wantTrustSecret st
 		if sleep < time.Second {
 			t.Errorf("preStop sleep = %v, want at least 1s", sleep)
 		}
-		if grace <= sleep+drain {
-			t.Errorf("terminationGracePeriodSeconds = %v, want more than preStop %v + shutdown timeout %v", grace, sleep, drain)
+		// After the drain the binary flushes telemetry for up to telemetryFlush.
+		if grace <= sleep+drain+telemetryFlush {
+			t.Errorf("terminationGracePeriodSeconds = %v, want more than preStop %v + shutdown timeout %v + telemetry flush %v", grace, sleep, drain, telemetryFlush)
 		}
 	}
 
@@ -569,7 +574,7 @@ func TestChartRefusesBadValues(t *testing.T) {
 		// values.schema.json: a misspelled key would otherwise be ignored without a word.
 		{"misspelled values key", []string{"--set", "autoscalling.enabled=false"}, "additional properties 'autoscalling' not allowed"},
 		{"mutable image tag", []string{"--set", "image.tag=latest"}, "/image/tag"},
-		{"grace not covering preStop and drain", []string{"--set", "shutdown.terminationGracePeriodSeconds=25"}, "must exceed preStopSleepSeconds + serverTimeoutSeconds"},
+		{"grace not covering preStop and drain", []string{"--set", "shutdown.terminationGracePeriodSeconds=25"}, "must exceed preStopSleepSeconds + serverTimeoutSeconds + 3"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

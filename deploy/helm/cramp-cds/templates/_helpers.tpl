@@ -83,8 +83,9 @@ Checks of values that would produce a broken or unsafe pod. Helm fails the rende
 {{- fail "config.extraEnv: CRAMP_CDS_INSECURE_NO_AUTH disables authentication and is not allowed in a cluster" }}
 {{- end }}
 {{- end }}
-{{- if le (int .Values.shutdown.terminationGracePeriodSeconds) (add .Values.shutdown.preStopSleepSeconds .Values.shutdown.serverTimeoutSeconds) }}
-{{- fail "shutdown: terminationGracePeriodSeconds must exceed preStopSleepSeconds + serverTimeoutSeconds, or in-flight requests are killed" }}
+{{- /* 3 s: after requests finish, the binary flushes telemetry for at most 3 s (telemetryFlushTimeout). */}}
+{{- if le (int .Values.shutdown.terminationGracePeriodSeconds) (add .Values.shutdown.preStopSleepSeconds .Values.shutdown.serverTimeoutSeconds 3) }}
+{{- fail "shutdown: terminationGracePeriodSeconds must exceed preStopSleepSeconds + serverTimeoutSeconds + 3 (telemetry flush), or in-flight requests or the last telemetry are killed" }}
 {{- end }}
 {{- if and .Values.ingress.enabled (not .Values.config.publicURL) }}
 {{- fail "config.publicURL is required with an ingress: the JWT audience is built from it" }}
