@@ -26,6 +26,34 @@ vet:
 test-go:
 	$(GO) test -race -count=1 ./...
 
+## Performance and robustness (BENCHMARKS.md holds the figures and how to read them).
+## bench: the whole patient-view path on the typical and heavy fixtures beside its floors
+## (json.Valid, golang-fhir-models decoding) with the whole/decode ratio, JWT verification,
+## and the costliest hostile bodies.
+BENCHTIME ?= 2s
+bench:
+	$(GO) test -run '^$$' -bench 'WholePath|HostileElements' -benchmem -benchtime $(BENCHTIME) ./cdshooks/
+	$(GO) test -run '^$$' -bench 'Authenticate' -benchmem -benchtime $(BENCHTIME) ./cdshooks/auth/
+
+## load: start bin/cramp-cds with JWT verification on and drive it with cmd/cramp-load (vegeta)
+## on loopback: fixed rates, saturation, the heavy request, the FHIR fallback and FHIR faults
+## (about 90 s). LOADFLAGS passes options, e.g. LOADFLAGS='--duration 30s --rates 50,200,400'.
+LOADFLAGS ?=
+load: build
+	$(GO) build -o $(BIN)/cramp-load ./cmd/cramp-load
+	$(BIN)/cramp-load --server $(BIN)/cramp-cds $(LOADFLAGS)
+
+## fuzz: run each fuzz target for FUZZTIME (make test runs their seed corpora only).
+FUZZTIME ?= 30s
+FUZZ_TARGETS := cdshooks:FuzzServiceCall cdshooks/auth:FuzzAuthenticate cdshooks/auth:FuzzParseTrust \
+	fhir:FuzzGatherPrefetch fhir:FuzzReadBundle knowledge:FuzzToCanonical
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "== $$name in ./$$pkg for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 100x ./$$pkg/; \
+	done
+
 ## Deployment. The Helm chart is validated offline, without a cluster: helm lint, then Go tests
 ## (deploy/chart_test.go) that render it with helm and decode every object strictly into the
 ## k8s.io/api types, in deploy's own module so k8s.io stays out of the service's go.mod.

@@ -1,0 +1,124 @@
+// Command cramp-load measures the real cramp-cds server under load.
+//
+// It starts the server binary as a separate process, with JWT verification
+// on (a test issuer generated for the run, trusted through a trust file) and
+// a fake FHIR server over TLS on loopback that serves the generated patient
+// and whose certificate the server is told to trust (SSL_CERT_FILE). Then it
+// drives the server with vegeta, phase after phase, each for a bounded time:
+// the typical request at fixed rates and at saturation, the heavy request,
+// the FHIR fallback (four prefetch keys absent, each read delayed), and the
+// FHIR server failing (slow, 500s, connection resets) under load. Every
+// request carries a token with a fresh jti, as the replay cache requires.
+//
+// It prints a Markdown report: latency percentiles, throughput, status
+// codes, errors, the server's CPU per request and its resident memory
+// (VmRSS sampled during each phase, VmHWM at the end), its goroutines before
+// and after the faults, and whether each target was met.
+//
+//	cramp-load --server bin/cramp-cds [--duration 10s] [--rates 50,200] ...
+//
+// Only loopback addresses are ever contacted.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "cramp-load:", err)
+		os.Exit(1)
+	}
+}
+
+// options are the command line.
+type options struct {
+	server             string
+	duration           time.Duration
+	rates              []int
+	saturation         time.Duration
+	saturationWorkers  int
+	heavyRate          int
+	heavy              time.Duration
+	fallbackRate       int
+	fallback           time.Duration
+	fhirDelay          time.Duration
+	faults             time.Duration
+	faultsRate         int
+	seed               uint64
+	saturationTokenCap int
+}
+
+func parseOptions(args []string, stderr io.Writer) (options, error) {
+	o := options{}
+	fs := flag.NewFlagSet("cramp-load", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.server, "server", "bin/cramp-cds", "the cramp-cds binary to start")
+	fs.DurationVar(&o.duration, "duration", 10*time.Second, "length of each fixed-rate phase of the typical request")
+	rates := fs.String("rates", "50,200", "comma-separated fixed rates (requests per second) for the typical request")
+	fs.DurationVar(&o.saturation, "saturation", 10*time.Second, "length of the saturation phase (0 skips it)")
+	fs.IntVar(&o.saturationWorkers, "saturation-workers", 16, "concurrent requests at saturation")
+	fs.IntVar(&o.saturationTokenCap, "saturation-tokens", 40000, "tokens minted for the saturation phase (it ends early when they run out)")
+	fs.IntVar(&o.heavyRate, "heavy-rate", 2, "requests per second of the heavy request")
+	fs.DurationVar(&o.heavy, "heavy", 10*time.Second, "length of the heavy phase (0 skips it)")
+	fs.IntVar(&o.fallbackRate, "fallback-rate", 20, "requests per second in the FHIR fallback phase")
+	fs.DurationVar(&o.fallback, "fallback", 10*time.Second, "length of the FHIR fallback phase (0 skips it)")
+	fs.DurationVar(&o.fhirDelay, "fhir-delay", 100*time.Millisecond, "delay the fake FHIR server adds to every query in the fallback phase")
+	fs.DurationVar(&o.faults, "faults", 5*time.Second, "length of each fault phase (0 skips them)")
+	fs.IntVar(&o.faultsRate, "faults-rate", 50, "requests per second during the fault phases")
+	fs.Uint64Var(&o.seed, "seed", 1, "seed of the generated patients")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	for _, r := range strings.Split(*rates, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(r))
+		if err != nil || n <= 0 {
+			return o, fmt.Errorf("--rates: %q is not a positive number", r)
+		}
+		o.rates = append(o.rates, n)
+	}
+	if o.duration <= 0 || o.heavyRate <= 0 || o.fallbackRate <= 0 || o.faultsRate <= 0 || o.saturationWorkers <= 0 {
+		return o, errors.New("durations, rates and workers must be positive")
+	}
+	// Bounded runs only: this tool is for a developer machine, not a soak test.
+	for _, d := range []time.Duration{o.duration, o.saturation, o.heavy, o.fallback, o.faults} {
+		if d > 5*time.Minute {
+			return o, fmt.Errorf("a phase of %v is longer than the 5m this tool allows", d)
+		}
+	}
+	return o, nil
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	o, err := parseOptions(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	env, err := newEnvironment(ctx, o, stderr)
+	if err != nil {
+		return err
+	}
+	defer env.close()
+	rep, err := env.runPhases(ctx, o)
+	if err != nil {
+		return err
+	}
+	rep.write(stdout)
+	return nil
+}
