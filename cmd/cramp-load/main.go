@@ -5,7 +5,8 @@
 // a fake FHIR server over TLS on loopback that serves the generated patient
 // and whose certificate the server is told to trust (SSL_CERT_FILE). Then it
 // drives the server with vegeta, phase after phase, each for a bounded time:
-// the typical request at fixed rates and at saturation, the heavy request,
+// the typical request at fixed rates and at saturation, the heavy request
+// at a low rate and at saturation,
 // the FHIR fallback (four prefetch keys absent, each read delayed), and the
 // FHIR server failing (slow, 500s, connection resets) under load. Every
 // request carries a token with a fresh jti, as the replay cache requires.
@@ -53,6 +54,8 @@ type options struct {
 	saturationWorkers  int
 	heavyRate          int
 	heavy              time.Duration
+	heavySaturation    time.Duration
+	heavyWorkers       int
 	fallbackRate       int
 	fallback           time.Duration
 	fhirDelay          time.Duration
@@ -74,6 +77,8 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.saturationTokenCap, "saturation-tokens", 40000, "tokens minted for the saturation phase (it ends early when they run out)")
 	fs.IntVar(&o.heavyRate, "heavy-rate", 2, "requests per second of the heavy request")
 	fs.DurationVar(&o.heavy, "heavy", 10*time.Second, "length of the heavy phase (0 skips it)")
+	fs.DurationVar(&o.heavySaturation, "heavy-saturation", 10*time.Second, "length of the heavy saturation phase, the worst case for memory (0 skips it)")
+	fs.IntVar(&o.heavyWorkers, "heavy-workers", 4, "concurrent heavy requests at saturation")
 	fs.IntVar(&o.fallbackRate, "fallback-rate", 20, "requests per second in the FHIR fallback phase")
 	fs.DurationVar(&o.fallback, "fallback", 10*time.Second, "length of the FHIR fallback phase (0 skips it)")
 	fs.DurationVar(&o.fhirDelay, "fhir-delay", 100*time.Millisecond, "delay the fake FHIR server adds to every query in the fallback phase")
@@ -90,11 +95,11 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 		}
 		o.rates = append(o.rates, n)
 	}
-	if o.duration <= 0 || o.heavyRate <= 0 || o.fallbackRate <= 0 || o.faultsRate <= 0 || o.saturationWorkers <= 0 {
+	if o.duration <= 0 || o.heavyRate <= 0 || o.fallbackRate <= 0 || o.faultsRate <= 0 || o.saturationWorkers <= 0 || o.heavyWorkers <= 0 {
 		return o, errors.New("durations, rates and workers must be positive")
 	}
 	// Bounded runs only: this tool is for a developer machine, not a soak test.
-	for _, d := range []time.Duration{o.duration, o.saturation, o.heavy, o.fallback, o.faults} {
+	for _, d := range []time.Duration{o.duration, o.saturation, o.heavy, o.heavySaturation, o.fallback, o.faults} {
 		if d > 5*time.Minute {
 			return o, fmt.Errorf("a phase of %v is longer than the 5m this tool allows", d)
 		}

@@ -41,6 +41,7 @@ const (
 	typicalAt200
 	saturation
 	heavyKind
+	heavySaturationKind
 	fallbackKind
 	faultKind
 )
@@ -82,6 +83,10 @@ func (env *environment) runPhases(ctx context.Context, o options) (*report, erro
 	}
 	if o.heavy > 0 {
 		phases = append(phases, phase{name: fmt.Sprintf("heavy @ %d/s", o.heavyRate), kind: heavyKind, body: heavy, rate: o.heavyRate, duration: o.heavy, expect: ok, before: healthy(0)})
+	}
+	if o.heavySaturation > 0 {
+		phases = append(phases, phase{name: fmt.Sprintf("heavy, saturation (%d concurrent)", o.heavyWorkers), kind: heavySaturationKind,
+			body: heavy, workers: o.heavyWorkers, duration: o.heavySaturation, expect: ok, before: healthy(0)})
 	}
 	if o.fallback > 0 {
 		phases = append(phases, phase{name: fmt.Sprintf("fallback, 4 keys fetched, +%v per query @ %d/s", o.fhirDelay, o.fallbackRate), kind: fallbackKind,
@@ -150,7 +155,10 @@ func (env *environment) snapshot(ctx context.Context, s *snapshot) error {
 func (env *environment) attack(ctx context.Context, ph phase, o options) (result, error) {
 	ph.before()
 	n := ph.rate*int(ph.duration/time.Second) + ph.rate + 16
-	if ph.rate == 0 {
+	switch {
+	case ph.rate == 0 && ph.kind == heavySaturationKind:
+		n = 50 * int(ph.duration/time.Second) // far above what 2 cores get through
+	case ph.rate == 0:
 		n = o.saturationTokenCap
 	}
 	pool, err := env.mint(n)
