@@ -108,8 +108,8 @@ func (e *e2e) call(t *testing.T, body []byte) (int, []byte) {
 
 // TestFaultsUnderLoad keeps calling the real server with four prefetch keys
 // absent, so every call reads the FHIR server, while that server turns slow
-// (slower than --fhir-timeout), then answers 500, then resets connections,
-// then recovers. Every call must be answered: 412 naming the four keys while
+// (slower than --fhir-timeout, 1.5 s), then answers 500, then resets
+// connections, then recovers. Every call must be answered: 412 naming the four keys while
 // the data cannot be had (a 412 while the server is slow proves the deadline
 // cut the reads short: the fake would have answered 200 after 5 s), 200 once
 // it is back. No goroutine may outlive the test, and the heap must not grow.
@@ -119,7 +119,9 @@ func TestFaultsUnderLoad(t *testing.T) {
 	// Registered first, so it runs last: after startE2E's cleanups stop everything.
 	ignore := goleak.IgnoreCurrent()
 	t.Cleanup(func() { goleak.VerifyNone(t, ignore) })
-	e := startE2E(t, 400*time.Millisecond)
+	// The deadline leaves room for a slow -race run on two busy cores: a
+	// healthy read must never hit it.
+	e := startE2E(t, 1500*time.Millisecond)
 	absent := []string{fixtures.KeyConditions, fixtures.KeyMedicationRequests, fixtures.KeyMedicationStatements, fixtures.KeyObservations} // sorted
 	body := e.patient.Request(fixtures.RequestOptions{FHIRServer: e.fhirURL, AccessToken: e2eFHIRToken, Omit: absent})
 
@@ -127,19 +129,20 @@ func TestFaultsUnderLoad(t *testing.T) {
 		name  string
 		fault fixtures.Fault
 		delay time.Duration
+		calls int // made 8 at a time; the slow phase waits the deadline once
 		want  int
 	}{
-		{"healthy", fixtures.Healthy, 0, http.StatusOK},
-		{"slow", fixtures.Healthy, 5 * time.Second, http.StatusPreconditionFailed},
-		{"500s", fixtures.Fail500, 0, http.StatusPreconditionFailed},
-		{"resets", fixtures.Reset, 0, http.StatusPreconditionFailed},
-		{"recovered", fixtures.Healthy, 0, http.StatusOK},
+		{"healthy", fixtures.Healthy, 0, 24, http.StatusOK},
+		{"slow", fixtures.Healthy, 5 * time.Second, 8, http.StatusPreconditionFailed},
+		{"500s", fixtures.Fail500, 0, 24, http.StatusPreconditionFailed},
+		{"resets", fixtures.Reset, 0, 24, http.StatusPreconditionFailed},
+		{"recovered", fixtures.Healthy, 0, 24, http.StatusOK},
 	}
 	var heapBefore uint64
 	for i, ph := range phases {
 		e.fhir.SetFault(ph.fault)
 		e.fhir.SetDelay(ph.delay)
-		statuses := e.burst(t, body, 24, 8)
+		statuses := e.burst(t, body, ph.calls, 8)
 		for j, s := range statuses {
 			if s.status != ph.want {
 				t.Errorf("%s: call %d: status %d, want %d: %.300s", ph.name, j, s.status, ph.want, s.body)
