@@ -339,6 +339,7 @@ func TestErrors(t *testing.T) {
 		{"empty body", "POST", "/cds-services/nocturnal-leg-cramps", ``, "application/json", 400, "invalid", "empty"},
 		{"missing hook", "POST", "/cds-services/nocturnal-leg-cramps", `{"hookInstance":"1","context":{}}`, "", 400, "invalid", "hook is required"},
 		{"missing hookInstance", "POST", "/cds-services/nocturnal-leg-cramps", `{"hook":"patient-view","context":{"userId":"Practitioner/1","patientId":"p"}}`, "", 400, "invalid", "hookInstance is required"},
+		{"hookInstance too long", "POST", "/cds-services/nocturnal-leg-cramps", `{"hook":"patient-view","hookInstance":"` + strings.Repeat("a", 129) + `","context":{"userId":"Practitioner/1","patientId":"p"}}`, "", 400, "invalid", "hookInstance is longer than 128"},
 		{"missing context", "POST", "/cds-services/nocturnal-leg-cramps", `{"hook":"patient-view","hookInstance":"1"}`, "", 400, "invalid", "context is required"},
 		{"missing patientId", "POST", "/cds-services/nocturnal-leg-cramps", withoutPatient, "", 400, "invalid", "context.patientId is required"},
 		{"missing userId", "POST", "/cds-services/nocturnal-leg-cramps", `{"hook":"patient-view","hookInstance":"1","context":{"patientId":"p"}}`, "", 400, "invalid", "context.userId is required"},

@@ -62,6 +62,11 @@ var hookContexts = map[string][]contextField{
 	},
 }
 
+// maxHookInstance bounds hookInstance: the spec makes it a UUID (36
+// characters), and it is echoed into card uuids and logs, so an unbounded
+// value is only a way to make us carry megabytes around.
+const maxHookInstance = 128
+
 // Validate checks a decoded request against CDS Hooks 2.0: hook, hookInstance
 // and context are required; the known hooks' context fields are present and
 // well-formed (for the order hooks: every draftOrders entry holds a resource,
@@ -76,8 +81,11 @@ func (r *Request) Validate() error {
 	if r.Hook == "" {
 		add("hook is required")
 	}
-	if r.HookInstance == "" {
+	switch n := utf8.RuneCountInString(r.HookInstance); {
+	case n == 0:
 		add("hookInstance is required")
+	case n > maxHookInstance:
+		add("hookInstance is longer than %d characters", maxHookInstance)
 	}
 	if r.Context == nil {
 		add("context is required")
