@@ -139,6 +139,12 @@ func TestHostileBodies(t *testing.T) {
 		{"invalid UTF-8 in a resource", replacePrefetch(t, "conditions", "{\"resourceType\":\"Bundle\",\"entry\":[{\"resource\":{\"resourceType\":\"Condition\",\"id\":\"\xfe\",\"code\":{\"text\":\"\xff\"}}}]}"), []int{200}, 0},
 		{"duplicate hook, the last invalid", []byte(`{"hook":"patient-view","hook":"no-such-hook","hookInstance":"x","context":{"userId":"Practitioner/1","patientId":"p"}}`), []int{400}, 0},
 		{"duplicate patientId, the last invalid", []byte(`{"hook":"patient-view","hookInstance":"x","context":{"userId":"Practitioner/1","patientId":"p","patientId":"p/../q"}}`), []int{400}, 0},
+		{"duplicate hook, both valid", []byte(`{"hook":"patient-view","hook":"patient-view","hookInstance":"x","context":{"userId":"Practitioner/1","patientId":"p"}}`), []int{400}, 0},
+		{"duplicate patientId, both valid", []byte(`{"hook":"patient-view","hookInstance":"x","context":{"userId":"Practitioner/1","patientId":"p","patientId":"q"}}`), []int{400}, 0},
+		{"duplicate prefetch key", []byte(`{"hook":"patient-view","hookInstance":"x","context":{"userId":"Practitioner/1","patientId":"p"},"prefetch":{"patient":null,"patient":null}}`), []int{400}, 0},
+		// Inside FHIR resources the last value wins: walking every resource
+		// token by token would cost more than the whole evaluation.
+		{"duplicate member inside a resource", replacePrefetch(t, "conditions", `{"resourceType":"Bundle","type":"searchset","type":"searchset"}`), []int{200}, 0},
 		{"number for the hook", func() []byte { r := hostileBase(); r["hook"] = 42; return mustJSON(t, r) }(), []int{400}, 0},
 		{"number for patientId", replaceContext(t, "patientId", 42), []int{400}, 0},
 		{"number for the prefetch", func() []byte { r := hostileBase(); r["prefetch"] = 42; return mustJSON(t, r) }(), []int{400}, 0},

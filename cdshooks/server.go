@@ -1,6 +1,7 @@
 package cdshooks
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -273,15 +274,24 @@ func (s *Server) decodeJSON(c *gin.Context, v any) error {
 	if r.ContentLength > s.cfg.MaxBody {
 		return tooLarge
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(c.Writer, r.Body, s.cfg.MaxBody))
-	err = dec.Decode(v)
+	// Read the body whole (it is bounded by MaxBody): the duplicate-name check
+	// below needs a second look at the bytes.
+	// Content-Length (already checked against MaxBody) sizes the buffer, so a
+	// large prefetch is not copied again at each doubling.
+	body := bytes.NewBuffer(make([]byte, 0, max(r.ContentLength, 0)+bytes.MinRead))
+	_, err = body.ReadFrom(http.MaxBytesReader(c.Writer, r.Body, s.cfg.MaxBody))
+	data := body.Bytes()
 	if err == nil {
-		// Exactly one value: anything after it is a malformed body.
-		if _, err = dec.Token(); errors.Is(err, io.EOF) {
-			return nil
-		}
+		dec := json.NewDecoder(bytes.NewReader(data))
+		err = dec.Decode(v)
 		if err == nil {
-			return Errorf(EINVALID, "request body has data after the JSON object")
+			// Exactly one value: anything after it is a malformed body.
+			if _, err = dec.Token(); errors.Is(err, io.EOF) {
+				return checkDuplicateNames(data)
+			}
+			if err == nil {
+				return Errorf(EINVALID, "request body has data after the JSON object")
+			}
 		}
 	}
 	var maxErr *http.MaxBytesError
