@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/cramp-cds/cramp-cds/internal/fixtures"
 	"io"
 	"log/slog"
 	"net/http"
@@ -82,28 +83,10 @@ func (a *fakeAuth) lastAudience() string {
 	return a.audiences[len(a.audiences)-1]
 }
 
-// syncBuffer is a log sink that tests read while handlers write.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 type harness struct {
 	srv  *cdshooks.Server
 	h    http.Handler
-	logs *syncBuffer
+	logs *fixtures.LogBuffer
 }
 
 // mustServer builds the real server. With no services given it serves the
@@ -115,7 +98,7 @@ func mustServer(t *testing.T, cfg cdshooks.Config, deps cdshooks.Deps) harness {
 			cdshooks.NocturnalLegCrampsDefinition(cdshooks.NocturnalLegCrampsPrefetch()),
 		}}}
 	}
-	logs := &syncBuffer{}
+	logs := &fixtures.LogBuffer{}
 	deps.Logger = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	srv, err := cdshooks.NewServer(cfg, deps)
 	if err != nil {

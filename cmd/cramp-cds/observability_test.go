@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"github.com/cramp-cds/cramp-cds/internal/fixtures"
 	"io"
 	"log/slog"
 	"maps"
@@ -187,24 +188,6 @@ func slogJSON(w io.Writer, cfg Config) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: cfg.LogLevel}))
 }
 
-// syncBuffer is a log sink the test reads while the server writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // clearOTEL unsets every OTEL_* variable that could make the server export,
 // so that the tests see the defaults whatever the machine sets. Tests that
 // call it cannot run in parallel.
@@ -219,7 +202,7 @@ func clearOTEL(t *testing.T) {
 // session is one real server with a trusted EHR and its FHIR server.
 type session struct {
 	main   *Main
-	logs   *syncBuffer
+	logs   *fixtures.LogBuffer
 	fhir   *fakeFHIR
 	issuer *testIssuer
 	stop   func() error
@@ -231,7 +214,7 @@ type session struct {
 // real services and JWT verification.
 func startSession(t *testing.T) *session {
 	t.Helper()
-	s := &session{logs: &syncBuffer{}, fhir: newFakeFHIR(t), issuer: newTestIssuer(t)}
+	s := &session{logs: &fixtures.LogBuffer{}, fhir: newFakeFHIR(t), issuer: newTestIssuer(t)}
 	cfg := testConfig()
 	cfg.InsecureNoAuth = false
 	cfg.TrustFile = s.issuer.trustFile(t, s.fhir.URL)
@@ -562,7 +545,7 @@ func TestLogOfOneSessionLeaksNothing(t *testing.T) {
 // Not parallel: it clears OTEL_* (t.Setenv).
 func TestStartsWithoutExportersWhenOTELUnset(t *testing.T) {
 	clearOTEL(t)
-	logs := &syncBuffer{}
+	logs := &fixtures.LogBuffer{}
 	cfg := testConfig()
 	m := &Main{Config: cfg, Logger: slogJSON(logs, cfg)}
 	ctx, cancel := context.WithCancel(context.Background())
