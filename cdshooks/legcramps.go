@@ -103,7 +103,7 @@ func (s *LegCramps) Evaluate(ctx context.Context, req *Request, caller Caller) (
 	if err != nil {
 		return nil, err
 	}
-	return s.Respond(rec, req.HookInstance, req.PatientID()), nil
+	return s.Respond(ctx, rec, req.HookInstance, req.PatientID()), nil
 }
 
 // gatherRecord reads the patient's record for a request: the prefetch keys of
@@ -137,11 +137,12 @@ func gatherRecord(ctx context.Context, g *fhir.Gatherer, templates map[string]st
 	return rec, nil
 }
 
-// Respond renders the cards for a record already read: the findings as of
+// Respond renders the cards for a record already read (ctx carries the
+// request's trace for the log line): the findings as of
 // the clock's time, for patientID (its bare id, used as the subject of
 // proposed orders), with card uuids derived from hookInstance. Evaluate ends
 // here, and `cramp-cds evaluate` calls it for a FHIR Bundle.
-func (s *LegCramps) Respond(rec *fhir.Record, hookInstance, patientID string) *Response {
+func (s *LegCramps) Respond(ctx context.Context, rec *fhir.Record, hookInstance, patientID string) *Response {
 	if rec == nil {
 		rec = &fhir.Record{}
 	}
@@ -149,7 +150,7 @@ func (s *LegCramps) Respond(rec *fhir.Record, hookInstance, patientID string) *R
 	f := s.cfg.Knowledge.Evaluate(rec, asOf, knowledge.Options{Screening: s.cfg.Screening})
 	r := cardRenderer{sources: s.sources, hookInstance: hookInstance, patientID: patientID, findings: &f}
 	cards := r.cards()
-	s.cfg.Logger.Debug("nocturnal-leg-cramps evaluated",
+	s.cfg.Logger.DebugContext(ctx, "nocturnal-leg-cramps evaluated",
 		slog.Bool("triggered", f.Triggered), slog.Int("cards", len(cards)), slog.Int("skipped_resources", len(rec.Skipped)))
 	return &Response{Cards: cards}
 }

@@ -173,7 +173,7 @@ func evaluate(ctx context.Context, opts evaluateOptions, input []byte) (int, []b
 	}
 
 	if head.ResourceType == "Bundle" {
-		return evaluateBundle(svcs, input)
+		return evaluateBundle(ctx, svcs, input)
 	}
 	if head.ResourceType != "" {
 		return 0, nil, fmt.Errorf("evaluate: %s is a FHIR %s; want a CDS Hooks request or a Bundle", opts.file, head.ResourceType)
@@ -201,7 +201,7 @@ func (c Config) validateEvaluate() error {
 // evaluateBundle evaluates a whole-patient Bundle as a patient-view call of
 // nocturnal-leg-cramps. Card uuids derive from the Bundle's bytes, so the same
 // file gives the same output.
-func evaluateBundle(svcs []cdshooks.Service, input []byte) (int, []byte, error) {
+func evaluateBundle(ctx context.Context, svcs []cdshooks.Service, input []byte) (int, []byte, error) {
 	var legCramps *cdshooks.LegCramps
 	for _, s := range svcs {
 		if lc, ok := s.(*cdshooks.LegCramps); ok {
@@ -220,7 +220,7 @@ func evaluateBundle(svcs []cdshooks.Service, input []byte) (int, []byte, error) 
 	}
 	patientID := strings.TrimPrefix(rec.Patient.Ref, "Patient/")
 	hookInstance := uuid.NewSHA1(uuid.NameSpaceURL, input).String()
-	body, err := cdshooks.EncodeResponse(legCramps.Respond(rec, hookInstance, patientID))
+	body, err := cdshooks.EncodeResponse(legCramps.Respond(ctx, rec, hookInstance, patientID))
 	if err != nil {
 		return 0, nil, fmt.Errorf("evaluate: %w", err)
 	}
