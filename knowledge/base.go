@@ -33,6 +33,7 @@ type Base struct {
 
 	lookback   int
 	workups    []*Workup
+	panels     []*Panel
 	labs       []*Lab
 	labByID    map[string]*Lab
 	labByLOINC map[string]*Lab
@@ -147,6 +148,7 @@ func newBase(c *content, version string) (*Base, error) {
 		names:        map[string][]nameEntry{},
 		lookback:     c.labs.LookbackMonths,
 		workups:      c.labs.Workup,
+		panels:       c.labs.Panels,
 		labs:         c.labs.Labs,
 		labByID:      map[string]*Lab{},
 		labByLOINC:   map[string]*Lab{},
@@ -185,9 +187,13 @@ func (b *Base) resolveCitations(c *content) {
 		for i := range cs {
 			s := b.sourceBySeed[cs[i].Seed]
 			cs[i].SourceTitle = s.Title
+			cs[i].Cite = s.Cite
 			for _, r := range s.Refs {
 				if r.ID == cs[i].Ref {
 					cs[i].RefTitle = r.Title
+					if r.Cite != "" {
+						cs[i].Cite = r.Cite
+					}
 				}
 			}
 		}
@@ -304,6 +310,16 @@ func (b *Base) indexLabs() {
 			l.Units[i].Divide = factor(l.Units[i].Divide)
 		}
 	}
+	workupByID := make(map[string]*Workup, len(b.workups))
+	for _, w := range b.workups {
+		workupByID[w.ID] = w
+	}
+	for _, p := range b.panels {
+		p.Resolved = make([]*Workup, len(p.Covers))
+		for i, id := range p.Covers {
+			p.Resolved[i] = workupByID[id]
+		}
+	}
 	for _, w := range b.workups {
 		w.LookbackMonths = b.lookback
 		w.Resolved = make([]*Lab, len(w.Labs))
@@ -376,6 +392,9 @@ func (b *Base) LookbackMonths() int { return b.lookback }
 
 // Workups lists the work-up tests in data order.
 func (b *Base) Workups() []*Workup { return b.workups }
+
+// Panels lists the laboratory panels that cover several work-up tests, in data order.
+func (b *Base) Panels() []*Panel { return b.panels }
 
 // Labs lists every analyte in data order.
 func (b *Base) Labs() []*Lab { return b.labs }

@@ -52,6 +52,7 @@ type medicationsFile struct {
 type labsFile struct {
 	LookbackMonths int       `json:"lookback_months"`
 	Workup         []*Workup `json:"workup"`
+	Panels         []*Panel  `json:"panels"`
 	Labs           []*Lab    `json:"labs"`
 }
 

@@ -11,6 +11,10 @@ type Source struct {
 	CiteAs       string   `json:"cite_as"` // how ref ids are formed for this document
 	Refs         []Ref    `json:"refs"`
 	Bibliography []string `json:"bibliography,omitempty"` // reference list not tied to statements (seed 004)
+	// Cite names the document for a clinician in a few words, for refs whose primary source it does not name.
+	Cite string `json:"cite"`
+	// Kind says what sort of document it is (clinical summary, patient information page...).
+	Kind string `json:"kind"`
 }
 
 // Ref is one citable reference (a numbered reference, a list item or a section) of a Source.
@@ -18,6 +22,9 @@ type Ref struct {
 	ID     string `json:"id"`
 	Title  string `json:"title,omitempty"`
 	Detail string `json:"detail,omitempty"`
+	// Cite is the primary source the document names for this reference, in a few words
+	// ("Am Fam Physician 2012"); empty when the document does not name one.
+	Cite string `json:"cite,omitempty"`
 }
 
 // Citation points at the statement in a seed that supports an item.
@@ -29,6 +36,9 @@ type Citation struct {
 	// SourceTitle and RefTitle are filled in at load from the Source, for display.
 	SourceTitle string `json:"-"`
 	RefTitle    string `json:"-"`
+	// Cite is filled in at load: the primary source the seed names for the ref (Ref.Cite), else the
+	// document itself (Source.Cite). It is how a card names the source to a clinician.
+	Cite string `json:"-"`
 }
 
 // Code is one code of a terminology with where it was checked.
@@ -114,8 +124,10 @@ type Product struct {
 
 // Workup is one test a clinician orders for cramps; a recent result of any of its Labs satisfies it.
 type Workup struct {
-	ID       string     `json:"id"`
-	Name     string     `json:"name"`
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	// Short is the test's everyday name for an order button ("Order TSH").
+	Short    string     `json:"short"`
 	Labs     []string   `json:"labs"`  // lab ids
 	Order    Code       `json:"order"` // the LOINC code to order
 	Evidence []Citation `json:"evidence"`
@@ -123,6 +135,19 @@ type Workup struct {
 	LookbackMonths int `json:"-"`
 	// Resolved holds the labs, set at load.
 	Resolved []*Lab `json:"-"`
+}
+
+// Panel is one order a laboratory runs as several work-up tests (a basic metabolic panel covers
+// potassium, calcium and creatinine).
+type Panel struct {
+	ID    string `json:"id"`
+	Name  string `json:"name"`
+	Order Code   `json:"order"` // the LOINC code to order
+	// Also are other panel codes that, already ordered, cover the same tests (the panel in blood, a larger panel).
+	Also   []Code   `json:"also,omitempty"`
+	Covers []string `json:"covers"` // workup ids
+	// Resolved holds the covered work-up tests, set at load.
+	Resolved []*Workup `json:"-"`
 }
 
 // Lab is one analyte: every LOINC result code that counts, its units and its abnormal thresholds.

@@ -98,8 +98,8 @@ func (c *checker) checkSources(f *sourcesFile) {
 		if c.sources[s.Seed] != nil {
 			c.fail("sources: seed %s listed twice", s.Seed)
 		}
-		if s.Title == "" || s.CiteAs == "" {
-			c.fail("sources: seed %s needs a title and cite_as", s.Seed)
+		if s.Title == "" || s.CiteAs == "" || s.Cite == "" || s.Kind == "" {
+			c.fail("sources: seed %s needs a title, cite_as, cite and kind", s.Seed)
 		}
 		refs := map[string]bool{}
 		for _, r := range s.Refs {
@@ -364,8 +364,29 @@ func (c *checker) checkLabs(f *labsFile) {
 		if err := checkFormat(sysLOINC, w.Order.Code, false); err != nil || w.Order.Source == "" {
 			c.fail("%s: order code %q must be a valid LOINC code with a source", where, w.Order.Code)
 		}
+		if w.Short == "" {
+			c.fail("%s: no short name for its order button", where)
+		}
 		for _, id := range w.Labs {
 			inWorkup[id]++
+		}
+	}
+	panelIDs := map[string]bool{}
+	for _, p := range f.Panels {
+		c.checkID("panel", p.ID, panelIDs)
+		where := "panel " + p.ID
+		for _, code := range append([]Code{p.Order}, p.Also...) {
+			if err := checkFormat(sysLOINC, code.Code, false); err != nil || code.Source == "" {
+				c.fail("%s: code %q must be a valid LOINC code with a source", where, code.Code)
+			}
+		}
+		if p.Name == "" || len(p.Covers) < 2 {
+			c.fail("%s: needs a name and at least two work-up tests it covers", where)
+		}
+		for _, id := range p.Covers {
+			if !workupIDs[id] {
+				c.fail("%s: covers unknown workup %q", where, id)
+			}
 		}
 	}
 	for _, l := range f.Labs {
