@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -10,6 +9,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/cramp-cds/cramp-cds/knowledge"
+	"github.com/cramp-cds/cramp-cds/knowledge/page"
 )
 
 // runKnowledge prints the clinical knowledge base: a table for clinicians to review, or JSON with --json.
@@ -33,41 +33,13 @@ func runKnowledge(args []string, stdout, stderr io.Writer) error {
 	return writeKnowledgeTables(stdout, kb)
 }
 
-// knowledgeView is the machine view: the same fields as the data files, plus the version.
-type knowledgeView struct {
-	Version           string                       `json:"version"`
-	Sources           []*knowledge.Source          `json:"sources"`
-	Triggers          knowledge.TriggerSet         `json:"triggers"`
-	Classes           []*knowledge.DrugClass       `json:"classes"`
-	CombinationBrands []knowledge.CombinationBrand `json:"combination_brands"`
-	Products          []*knowledge.Product         `json:"products"`
-	LookbackMonths    int                          `json:"lookback_months"`
-	Workup            []*knowledge.Workup          `json:"workup"`
-	Labs              []*knowledge.Lab             `json:"labs"`
-	Conditions        []*knowledge.Condition       `json:"conditions"`
-	Pearls            []*knowledge.Pearl           `json:"pearls"`
-}
-
 func writeKnowledgeJSON(w io.Writer, kb *knowledge.Base) error {
-	out, err := knowledgeJSON(kb)
+	out, err := page.JSON(kb)
 	if err != nil {
 		return err
 	}
 	_, err = w.Write(out)
 	return err
-}
-
-// knowledgeJSON is the --json output, also served at GET /knowledge.
-func knowledgeJSON(kb *knowledge.Base) ([]byte, error) {
-	out, err := json.MarshalIndent(knowledgeView{
-		Version: kb.Version(), Sources: kb.Sources(), Triggers: kb.Triggers(), Classes: kb.Classes(),
-		CombinationBrands: kb.CombinationBrands(), Products: kb.Products(), LookbackMonths: kb.LookbackMonths(),
-		Workup: kb.Workups(), Labs: kb.Labs(), Conditions: kb.Conditions(), Pearls: kb.Pearls(),
-	}, "", "  ")
-	if err != nil {
-		return nil, fmt.Errorf("encoding the knowledge base: %w", err)
-	}
-	return append(out, '\n'), nil
 }
 
 // writeKnowledgeTables prints one table per kind of content; "?" marks a code or name no source confirms.

@@ -17,6 +17,7 @@ import (
 	"github.com/cramp-cds/cramp-cds/cdshooks"
 	"github.com/cramp-cds/cramp-cds/cdshooks/auth"
 	"github.com/cramp-cds/cramp-cds/knowledge"
+	"github.com/cramp-cds/cramp-cds/knowledge/page"
 )
 
 // runServe is `cramp-cds serve`: read the configuration, start, and serve
@@ -115,7 +116,7 @@ func (m *Main) Open(ctx context.Context) error {
 		_ = m.release()
 		return fmt.Errorf("loading the knowledge base: %w", err)
 	}
-	if deps.Knowledge, err = knowledgeJSON(kb); err != nil {
+	if deps.Knowledge, err = page.JSON(kb); err != nil {
 		_ = m.release()
 		return err
 	}
