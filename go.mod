@@ -15,6 +15,7 @@ require (
 	github.com/prometheus/common v0.70.1
 	github.com/samply/golang-fhir-models/fhir-models v0.3.2
 	github.com/tsenart/vegeta/v12 v12.12.0
+	github.com/yuin/goldmark v1.8.7
 	go.opentelemetry.io/contrib/instrumentation/github.com/gin-gonic/gin/otelgin v0.71.0
 	go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp v0.71.0
 	go.opentelemetry.io/otel v1.46.0
