@@ -209,6 +209,11 @@ func (a *assembler) build(patientID string) (*Record, []pendingMedication) {
 			if o, err = normaliseObservation(r.raw); err == nil {
 				rec.Observations = append(rec.Observations, o)
 			}
+		case "ServiceRequest":
+			var sr ServiceRequest
+			if sr, err = normaliseServiceRequest(r.raw); err == nil {
+				rec.ServiceRequests = append(rec.ServiceRequests, sr)
+			}
 		}
 		if err != nil {
 			rec.Skipped = append(rec.Skipped, Skipped{Source: r.source, Ref: refOr(r), Reason: err.Error()})

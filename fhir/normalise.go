@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 
 	models "github.com/samply/golang-fhir-models/fhir-models/fhir"
 )
@@ -241,6 +242,41 @@ func normaliseObservation(raw json.RawMessage) (Observation, error) {
 		if r.Low != nil || r.High != nil {
 			out.ReferenceRange = append(out.ReferenceRange, r)
 		}
+	}
+	return out, nil
+}
+
+// serviceRequest is the part of a FHIR R4 ServiceRequest the rules read. It
+// is decoded on its own rather than through golang-fhir-models, whose status
+// enumeration reads a missing status as "draft".
+type serviceRequest struct {
+	ID           *string                 `json:"id"`
+	Status       string                  `json:"status"`
+	Code         *models.CodeableConcept `json:"code"`
+	AuthoredOn   *string                 `json:"authoredOn"`
+	DoNotPerform *bool                   `json:"doNotPerform"`
+}
+
+// pendingRequestStatus are the ServiceRequest statuses of a test on its way.
+var pendingRequestStatus = map[string]bool{"active": true, "on-hold": true, "draft": true}
+
+func normaliseServiceRequest(raw json.RawMessage) (ServiceRequest, error) {
+	r, err := decodeInto[serviceRequest](raw)
+	if err != nil {
+		return ServiceRequest{}, err
+	}
+	if !pendingRequestStatus[r.Status] {
+		return ServiceRequest{}, errDropped{"status " + strconv.Quote(r.Status) + " is not a pending order"}
+	}
+	if r.DoNotPerform != nil && *r.DoNotPerform {
+		return ServiceRequest{}, errDropped{"doNotPerform request"}
+	}
+	out := ServiceRequest{Ref: relRef("ServiceRequest", r.ID), Status: r.Status}
+	if r.Code != nil {
+		out.Code = conceptOf(*r.Code)
+	}
+	if out.Authored, err = startOf(r.AuthoredOn); err != nil {
+		return ServiceRequest{}, fmt.Errorf("authoredOn: %w", err)
 	}
 	return out, nil
 }

@@ -31,6 +31,9 @@ type Record struct {
 	Conditions []Condition
 	// Observations holds Observation entries whose status makes them a result.
 	Observations []Observation
+	// ServiceRequests holds orders for tests (ServiceRequest entries) that are
+	// active, on hold or still a draft: tests on their way.
+	ServiceRequests []ServiceRequest
 	// Skipped lists resources that were read but could not be used, with why.
 	Skipped []Skipped
 }
@@ -119,6 +122,15 @@ type Observation struct {
 	Value          *Quantity
 	Interpretation []Coding
 	ReferenceRange []Range
+}
+
+// ServiceRequest is an order of a test that has not ended.
+type ServiceRequest struct {
+	Ref    string
+	Status string // "active", "on-hold" or "draft" (the only statuses kept)
+	Code   Concept
+	// Authored is authoredOn, zero when absent.
+	Authored time.Time
 }
 
 // Skipped is a resource that was read but left out of the Record, and why.
