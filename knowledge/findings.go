@@ -121,6 +121,15 @@ type MissingLabFinding struct {
 	// Last is the most recent result of the work-up before the window, nil
 	// when the record holds none.
 	Last *ObservationEntry
+	// Ordered is an order of the test still on its way (of its own code or of
+	// a panel covering it), nil when none: the test is then not proposed again.
+	Ordered *ServiceRequestEntry
+}
+
+// ServiceRequestEntry is one order of a test in the record.
+type ServiceRequestEntry struct {
+	Entry
+	ServiceRequest fhir.ServiceRequest
 }
 
 // Evidence is the citations for ordering the test.

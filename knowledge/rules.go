@@ -182,6 +182,7 @@ func (b *Base) labFindings(rec *fhir.Record, asOf time.Time) (abnormal []Abnorma
 			if last != nil {
 				m.Last = &ObservationEntry{Entry: Entry{Ref: last.Ref, Text: ConceptText(last.Code)}, Observation: *last}
 			}
+			m.Ordered = b.pendingOrder(rec, wu)
 			missing = append(missing, m)
 		}
 	}
@@ -328,4 +329,37 @@ func (b *Base) conditionFindings(rec *fhir.Record, asOf time.Time) (associated, 
 		}
 	}
 	return associated, differentials
+}
+
+// pendingOrder returns the first order of the record still on its way that
+// covers the work-up test: an order of its own code or of one of its result
+// codes, or of a panel covering it. Nil when there is none.
+func (b *Base) pendingOrder(rec *fhir.Record, wu *Workup) *ServiceRequestEntry {
+	for _, sr := range rec.ServiceRequests {
+		for _, cd := range sr.Code.Codings {
+			if systemOf(cd.System) == sysLOINC && b.orderCovers(cd.Code, wu) {
+				return &ServiceRequestEntry{Entry: Entry{Ref: sr.Ref, Text: ConceptText(sr.Code)}, ServiceRequest: sr}
+			}
+		}
+	}
+	return nil
+}
+
+// orderCovers reports whether ordering the LOINC code loinc orders the work-up test.
+func (b *Base) orderCovers(loinc string, wu *Workup) bool {
+	if loinc == wu.Order.Code {
+		return true
+	}
+	if lab := b.labByLOINC[loinc]; lab != nil && lab.Workup == wu {
+		return true
+	}
+	for _, p := range b.panels {
+		if !slices.Contains(p.Resolved, wu) {
+			continue
+		}
+		if p.Order.Code == loinc || slices.ContainsFunc(p.Also, func(c Code) bool { return c.Code == loinc }) {
+			return true
+		}
+	}
+	return false
 }
