@@ -7,17 +7,13 @@
 package cardcheck
 
 import (
-	"bytes"
 	"fmt"
-	"html"
 	"regexp"
 	"strings"
 	"unicode/utf8"
 
-	"github.com/yuin/goldmark"
-	"github.com/yuin/goldmark/extension"
-
 	"github.com/cramp-cds/cramp-cds/cdshooks"
+	"github.com/cramp-cds/cramp-cds/internal/panel"
 )
 
 // Budget is how much a panel can show.
@@ -34,25 +30,6 @@ type Budget struct {
 // Panel is the budget the product promises: a summary on one line of a
 // narrow panel, a detail read without scrolling, three cards at most.
 func Panel() Budget { return Budget{Summary: 90, Detail: 600, Cards: 3} }
-
-var markdown = goldmark.New(goldmark.WithExtensions(extension.GFM))
-
-var (
-	reTag    = regexp.MustCompile(`<[^>]*>`)
-	reSpaces = regexp.MustCompile(`\s+`)
-)
-
-// RenderedText returns the text a GitHub-flavoured markdown renderer shows
-// for md: no markup, link labels without their targets, entities decoded,
-// runs of white space as one space.
-func RenderedText(md string) (string, error) {
-	var b bytes.Buffer
-	if err := markdown.Convert([]byte(md), &b); err != nil {
-		return "", fmt.Errorf("rendering markdown: %w", err)
-	}
-	text := html.UnescapeString(reTag.ReplaceAllString(b.String(), " "))
-	return strings.TrimSpace(reSpaces.ReplaceAllString(text, " ")), nil
-}
 
 // Internal text that must not reach the panel.
 var (
@@ -88,7 +65,7 @@ func Card(c cdshooks.Card, b Budget, longNames ...string) []Problem {
 	if n := utf8.RuneCountInString(c.Summary); n > b.Summary {
 		add("summary is %d characters, budget %d", n, b.Summary)
 	}
-	detail, err := RenderedText(c.Detail)
+	detail, err := panel.RenderedText(c.Detail)
 	if err != nil {
 		add("%v", err)
 	}

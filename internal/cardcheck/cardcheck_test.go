@@ -8,20 +8,6 @@ import (
 	"github.com/cramp-cds/cramp-cds/internal/cardcheck"
 )
 
-func TestRenderedTextCountsWhatTheReaderSees(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct{ md, want string }{
-		{"**Furosemide 40 MG** since 2024-01-02", "Furosemide 40 MG since 2024-01-02"},
-		{"Sources: [Am Fam Physician 2012](https://cds.example.org/knowledge#ref-001-2)", "Sources: Am Fam Physician 2012"},
-		{"- one\n- two\n\nK &lt; 3.5 \\*", "one two K < 3.5 *"},
-	} {
-		got, err := cardcheck.RenderedText(tc.md)
-		if err != nil || got != tc.want {
-			t.Errorf("RenderedText(%q) = %q, %v; want %q", tc.md, got, err, tc.want)
-		}
-	}
-}
-
 func TestCardFindsEachProblem(t *testing.T) {
 	t.Parallel()
 	clean := cdshooks.Card{
