@@ -192,7 +192,7 @@ func (b *Base) resolveCitations(c *content) {
 				if r.ID == cs[i].Ref {
 					cs[i].RefTitle = r.Title
 					if r.Cite != "" {
-						cs[i].Cite = r.Cite
+						cs[i].Cite, cs[i].Primary = r.Cite, true
 					}
 				}
 			}

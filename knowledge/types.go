@@ -39,6 +39,8 @@ type Citation struct {
 	// Cite is filled in at load: the primary source the seed names for the ref (Ref.Cite), else the
 	// document itself (Source.Cite). It is how a card names the source to a clinician.
 	Cite string `json:"-"`
+	// Primary is true when Cite names a primary source the seed lists (Ref.Cite), not the seed itself.
+	Primary bool `json:"-"`
 }
 
 // Code is one code of a terminology with where it was checked.
