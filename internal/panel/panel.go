@@ -78,8 +78,9 @@ func PlainText(md string) (string, error) {
 }
 
 // WriteText writes cards as a panel shows them, for a terminal: per card its
-// indicator and summary, the rendered detail, the suggestion buttons (a star
-// marks a recommended one) and the link labels.
+// number, indicator and summary, the rendered detail, the suggestion buttons
+// (a star marks a recommended one), the link labels, the source and the
+// reasons offered on dismissal.
 func WriteText(w io.Writer, cards []cdshooks.Card) error {
 	var b strings.Builder
 	if len(cards) == 0 {
@@ -89,14 +90,14 @@ func WriteText(w io.Writer, cards []cdshooks.Card) error {
 		if i > 0 {
 			b.WriteString("\n")
 		}
-		fmt.Fprintf(&b, "[%s] %s\n", strings.ToUpper(string(c.Indicator)), c.Summary)
+		fmt.Fprintf(&b, "%d. [%s] %s\n", i+1, strings.ToUpper(string(c.Indicator)), c.Summary)
 		if c.Detail != "" {
 			text, err := PlainText(c.Detail)
 			if err != nil {
 				return fmt.Errorf("card %d: %w", i+1, err)
 			}
 			for _, l := range strings.Split(text, "\n") {
-				fmt.Fprintf(&b, "  %s\n", l)
+				fmt.Fprintf(&b, "   %s\n", l)
 			}
 		}
 		for _, s := range c.Suggestions {
@@ -107,9 +108,16 @@ func WriteText(w io.Writer, cards []cdshooks.Card) error {
 			fmt.Fprintf(&b, "  %s[ %s ]\n", mark, s.Label)
 		}
 		for _, l := range c.Links {
-			fmt.Fprintf(&b, "  -> %s\n", l.Label)
+			fmt.Fprintf(&b, "   -> %s\n", l.Label)
 		}
-		fmt.Fprintf(&b, "  Source: %s\n", c.Source.Label)
+		fmt.Fprintf(&b, "   Source: %s\n", c.Source.Label)
+		if len(c.OverrideReasons) > 0 {
+			reasons := make([]string, len(c.OverrideReasons))
+			for j, r := range c.OverrideReasons {
+				reasons[j] = r.Display
+			}
+			fmt.Fprintf(&b, "   Dismiss: %s\n", strings.Join(reasons, "; "))
+		}
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

@@ -46,21 +46,23 @@ func TestWriteTextShowsThePanel(t *testing.T) {
 			{Label: "Order cramp work-up", IsRecommended: true},
 			{Label: "Order magnesium"},
 		},
-		Links: []cdshooks.Link{{Label: "Why this card", URL: "https://x.org/k#lab-potassium", Type: cdshooks.LinkAbsolute}},
+		Links:           []cdshooks.Link{{Label: "Why this card", URL: "https://x.org/k#lab-potassium", Type: cdshooks.LinkAbsolute}},
+		OverrideReasons: []cdshooks.Coding{{System: "s", Code: "n", Display: "Not relevant"}},
 	}}
 	var b bytes.Buffer
 	if err := panel.WriteText(&b, cards); err != nil {
 		t.Fatal(err)
 	}
-	want := `[CRITICAL] Potassium 3.1 mmol/L on 2026-11-02: low
-  Potassium 3.1 mmol/L on 2026-11-02.
-  • one
-  • two
-  Sources: Am Fam Physician 2012
+	want := `1. [CRITICAL] Potassium 3.1 mmol/L on 2026-11-02: low
+   Potassium 3.1 mmol/L on 2026-11-02.
+   • one
+   • two
+   Sources: Am Fam Physician 2012
   *[ Order cramp work-up ]
    [ Order magnesium ]
-  -> Why this card
-  Source: cramp-cds knowledge 1.0.0
+   -> Why this card
+   Source: cramp-cds knowledge 1.0.0
+   Dismiss: Not relevant
 `
 	if got := b.String(); got != want {
 		t.Errorf("WriteText:\n%s\nwant:\n%s", got, want)
