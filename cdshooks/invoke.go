@@ -6,18 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-
-	"github.com/gin-gonic/gin"
 )
-
-// knowledgeHandler serves the knowledge base JSON. Browsers may cache it for
-// a few minutes: it changes only with a new release.
-func knowledgeHandler(body []byte) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		c.Header("Cache-Control", "public, max-age=300")
-		c.Data(http.StatusOK, "application/json", body)
-	}
-}
 
 // Invoke runs one service call, with body as the request body, through
 // exactly the pipeline of POST /cds-services/{serviceID} (decoding,
