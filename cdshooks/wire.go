@@ -195,6 +195,18 @@ const (
 	IndicatorCritical Indicator = "critical"
 )
 
+// Urgency ranks an indicator as the spec orders them: 2 for critical, 1 for
+// warning, 0 for info (and for anything else).
+func (i Indicator) Urgency() int {
+	switch i {
+	case IndicatorCritical:
+		return 2
+	case IndicatorWarning:
+		return 1
+	}
+	return 0
+}
+
 // SelectionBehavior says how many of a card's suggestions the user may pick.
 type SelectionBehavior string
 

@@ -213,3 +213,12 @@ func TestErrorCode(t *testing.T) {
 		}
 	}
 }
+
+func TestIndicatorUrgencyFollowsTheSpec(t *testing.T) {
+	t.Parallel()
+	if !(cdshooks.IndicatorCritical.Urgency() > cdshooks.IndicatorWarning.Urgency() &&
+		cdshooks.IndicatorWarning.Urgency() > cdshooks.IndicatorInfo.Urgency() &&
+		cdshooks.Indicator("success").Urgency() == cdshooks.IndicatorInfo.Urgency()) {
+		t.Error("urgency is not critical > warning > info (= anything else)")
+	}
+}

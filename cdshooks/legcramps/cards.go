@@ -3,7 +3,6 @@ package legcramps
 import (
 	"crypto/sha256"
 	"encoding/binary"
-	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -99,7 +98,7 @@ func NewSourceBuilder(kb *knowledge.Base, publicURL string) SourceBuilder {
 	return sb
 }
 
-// KnowledgePath is the route serving the knowledge base as JSON.
+// KnowledgePath is the route serving the knowledge page (HTML, or JSON on request).
 const KnowledgePath = "/knowledge"
 
 // Label returns the source label, "cramp-cds knowledge <version>".
@@ -170,38 +169,6 @@ func OverrideReasons(codes ...string) []cdshooks.Coding {
 // patient takes or is being ordered.
 func MedicationOverrideReasons() []cdshooks.Coding {
 	return OverrideReasons(OverrideBenefitOutweighsRisk, OverrideAlreadyReviewed, OverridePatientNotTaking)
-}
-
-// Evidence formats citations as markdown lines for a narrow panel, one per
-// (seed, reference), in the order given:
-//
-//   - *What are the causes of nocturnal leg cramps?*, ref 2 (Nocturnal leg cramps.), seed `001_ef64482ccbaa6c09.txt` line 14
-//
-// It returns "" for no citations.
-func Evidence(cs []knowledge.Citation) string {
-	var sb strings.Builder
-	seen := make(map[[2]string]bool, len(cs))
-	for _, c := range cs {
-		key := [2]string{c.Seed, c.Ref}
-		if seen[key] {
-			continue
-		}
-		seen[key] = true
-		sb.WriteString("- *")
-		sb.WriteString(cdshooks.Markdown(c.SourceTitle))
-		sb.WriteString("*, ")
-		ref := c.Ref
-		if _, err := strconv.Atoi(ref); err == nil {
-			ref = "ref " + ref
-		}
-		sb.WriteString(cdshooks.Markdown(ref))
-		if c.RefTitle != "" {
-			sb.WriteString(" (" + cdshooks.Markdown(c.RefTitle) + ")")
-		}
-		// Seed names are ours (no backticks): a code span shows them as written.
-		fmt.Fprintf(&sb, ", seed `%s` line %d\n", c.Seed, c.Line)
-	}
-	return sb.String()
 }
 
 // Card and suggestion uuids are UUIDv8 (RFC 9562 section 5.8) derived from

@@ -131,18 +131,3 @@ func TestSummaryFitsACard(t *testing.T) {
 		t.Errorf("Summary(short) = %q, want %q", got, want)
 	}
 }
-
-func TestEvidenceCitesSeedAndReference(t *testing.T) {
-	t.Parallel()
-	cs := []knowledge.Citation{
-		{Seed: "001_ef64482ccbaa6c09.txt", Ref: "2", Line: 14, SourceTitle: "What are the causes of nocturnal leg cramps?", RefTitle: "Nocturnal leg cramps."},
-		{Seed: "001_ef64482ccbaa6c09.txt", Ref: "2", Line: 20, SourceTitle: "What are the causes of nocturnal leg cramps?"},
-		{Seed: "004_f1220bcc4d7b13ce.txt", Ref: "Medications", Line: 3, SourceTitle: "Nocturnal Leg Cramps"},
-	}
-	got := legcramps.Evidence(cs)
-	want := "- *What are the causes of nocturnal leg cramps?*, ref 2 (Nocturnal leg cramps.), seed `001_ef64482ccbaa6c09.txt` line 14\n" +
-		"- *Nocturnal Leg Cramps*, Medications, seed `004_f1220bcc4d7b13ce.txt` line 3\n"
-	if got != want {
-		t.Errorf("Evidence =\n%s\nwant\n%s", got, want)
-	}
-}

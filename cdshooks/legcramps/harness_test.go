@@ -16,6 +16,7 @@ import (
 	"github.com/cramp-cds/cramp-cds/cdshooks/legcramps"
 	"github.com/cramp-cds/cramp-cds/fhir"
 	"github.com/cramp-cds/cramp-cds/knowledge"
+	"github.com/cramp-cds/cramp-cds/knowledge/page"
 )
 
 // testNow is the services' clock in the tests; the fixtures' dates are before it.
@@ -35,7 +36,7 @@ type serverOptions struct {
 }
 
 // newServer builds the real server serving both services, evaluating as of
-// opts.now, with the knowledge base served as {"version":"test"}. With no
+// opts.now, with the knowledge page at /knowledge. With no
 // caller and no FHIRAllow no FHIR server is ever allowed: the prefetch is
 // all there is.
 func newServer(tb testing.TB, opts serverOptions) *cdshooks.Server {
@@ -62,11 +63,15 @@ func newServer(tb testing.TB, opts serverOptions) *cdshooks.Server {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	knowledgePage, err := page.New(kb)
+	if err != nil {
+		tb.Fatal(err)
+	}
 	srv, err := cdshooks.NewServer(opts.config, cdshooks.Deps{
 		Services:  []cdshooks.Service{patientView, orders},
 		IsFHIRID:  fhir.ValidID,
 		CardTopic: legcramps.TopicOfCard,
-		Documents: map[string]http.Handler{legcramps.KnowledgePath: http.NotFoundHandler()},
+		Documents: map[string]http.Handler{legcramps.KnowledgePath: knowledgePage},
 	})
 	if err != nil {
 		tb.Fatal(err)

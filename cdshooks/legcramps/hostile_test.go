@@ -49,6 +49,7 @@ func hostileBase() map[string]any {
 			"medicationStatements": nil,
 			"medicationRequests":   nil,
 			"observations":         nil,
+			"serviceRequests":      nil,
 		},
 	}
 }
@@ -301,7 +302,7 @@ func BenchmarkHostileElements(b *testing.B) {
 	} {
 		n := (cdshooks.DefaultMaxBody - 1024) / (len(tt.element) + 1)
 		body := []byte(`{"hook":"patient-view","hookInstance":"x","context":{"userId":"Practitioner/1","patientId":"p"},` +
-			`"prefetch":{"patient":null,"conditions":null,"medicationStatements":null,"medicationRequests":null,` +
+			`"prefetch":{"patient":null,"conditions":null,"medicationStatements":null,"medicationRequests":null,"serviceRequests":null,` +
 			`"observations":{"resourceType":"Bundle","entry":[` + strings.TrimSuffix(strings.Repeat(tt.element+",", n), ",") + `]}}}`)
 		b.Run(fmt.Sprintf("%s-%dk", tt.name, n/1000), func(b *testing.B) {
 			b.SetBytes(int64(len(body)))

@@ -3,11 +3,13 @@ package legcramps
 import (
 	"context"
 	"fmt"
-	"github.com/cramp-cds/cramp-cds/cdshooks"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
+	"github.com/cramp-cds/cramp-cds/cdshooks"
 	"github.com/cramp-cds/cramp-cds/knowledge"
+	"github.com/cramp-cds/cramp-cds/knowledge/page"
 )
 
 // InducingOrderID is the id of the order-select and order-sign service
@@ -175,60 +177,76 @@ func matchName(ing *knowledge.Ingredient, class *knowledge.DrugClass) string {
 
 // card renders the warning for one cramp-inducing draft order: what is
 // ordered and why it matters, the patient's leg cramps, the cramp-inducing
-// drugs they already take, the evidence, and a suggestion deleting the draft.
+// drugs they already take, the sources, and a suggestion deleting the draft.
 func (s *InducingOrder) card(hookInstance string, o orderedDrug, cramps []knowledge.ConditionEntry, taking []knowledge.MedicationFinding) cdshooks.Card {
 	name := o.drugName()
 	key := o.draft.Ref
 	if key == "" {
 		key = fmt.Sprintf("entry-%d", o.draft.Index)
 	}
-	var d strings.Builder
-	fmt.Fprintf(&d, "**%s** is being ordered%s. It can cause leg cramps, and the patient has them.\n\n",
-		cdshooks.Markdown(name), refSuffix(o.draft.Ref))
-	d.WriteString("Can cause leg cramps:\n")
+	// What can cause cramps in it: each ingredient with its class (a
+	// combination product holds several).
+	var parts []string
 	lowConfidence := false
 	var evidence []knowledge.Citation
 	for _, m := range o.matches {
-		fmt.Fprintf(&d, "- **%s** (%s; %s)\n", cdshooks.Markdown(matchName(m.Ingredient, m.Class)), cdshooks.Markdown(lowerFirst(m.Class.Name)), matchedBy(m))
+		part := matchName(m.Ingredient, m.Class)
+		if m.Ingredient != nil {
+			part += " (" + className(m.Class) + ")"
+		}
+		if !slices.Contains(parts, part) {
+			parts = append(parts, part)
+		}
 		lowConfidence = lowConfidence || m.LowConfidence
 		evidence = append(evidence, m.Evidence()...)
 	}
+	var d strings.Builder
+	fmt.Fprintf(&d, "**%s** is being ordered: %s can cause leg cramps, and the patient has them (%s).",
+		recordText(name), cdshooks.Markdown(strings.Join(parts, " and ")), conditionTexts(cramps))
 	if lowConfidence {
-		d.WriteString("\nRecognised from the drug's name or an unconfirmed code only: check the order.\n")
+		d.WriteString(" Recognised by name only: check the order.")
 	}
-	fmt.Fprintf(&d, "\nLeg cramps in the record: %s\n\n", conditionEntries(cramps))
+	d.WriteString("\n\n")
 	if len(taking) == 0 {
-		d.WriteString("No other current drug in the record can cause leg cramps.\n")
+		d.WriteString("No other current drug on record can cause leg cramps.")
 	} else {
-		d.WriteString("Already taking drugs that can cause leg cramps:\n")
+		var texts []string
 		for _, m := range taking {
-			texts := make([]string, len(m.Entries))
-			for i, e := range m.Entries {
-				texts[i] = cdshooks.Markdown(orUnnamed(e.Text)) + refSuffix(e.Ref)
+			for _, e := range m.Entries {
+				t := "**" + recordText(e.Text) + "** (" + cdshooks.Markdown(className(m.Class)) + ")"
+				if !slices.Contains(texts, t) {
+					texts = append(texts, t)
+				}
 			}
-			fmt.Fprintf(&d, "- **%s** (%s): %s\n", cdshooks.Markdown(matchName(m.Ingredient, m.Class)), cdshooks.Markdown(lowerFirst(m.Class.Name)), strings.Join(texts, "; "))
 		}
+		if len(texts) > maxDrugsShown {
+			texts = append(texts[:maxDrugsShown], fmt.Sprintf("and %d more", len(texts)-maxDrugsShown))
+		}
+		fmt.Fprintf(&d, "Already taking drugs that can cause cramps: %s.", strings.Join(texts, ", "))
 	}
-	d.WriteString("\nConsider whether the benefit outweighs the risk of more cramps before ordering it.\n")
-	writeEvidence(&d, evidence)
+	d.WriteString(" Consider whether the benefit outweighs more cramps.\n")
+	d.WriteString(sourcesLine(s.sources, evidence))
 
-	c := cdshooks.Card{
-		UUID:            CardUUID(hookInstance, TopicInducingOrder, key),
-		Summary:         cdshooks.Summary(name + " can worsen this patient's leg cramps"),
-		Detail:          d.String(),
-		Indicator:       cdshooks.IndicatorWarning,
-		Source:          s.sources.Source(TopicInducingOrder, "class-"+o.matches[0].Class.ID),
-		OverrideReasons: OverrideReasons(OverrideBenefitOutweighsRisk, OverrideAlreadyReviewed, OverrideNotRelevant),
+	summary := name + " can worsen this patient's leg cramps"
+	if utf8.RuneCountInString(summary) > maxSummary {
+		names := make([]string, len(o.matches))
+		for i, m := range o.matches {
+			names[i] = matchName(m.Ingredient, m.Class)
+		}
+		summary = upperFirst(strings.Join(names, " / ")) + " can worsen this patient's leg cramps"
 	}
+	c := newCard(s.sources, hookInstance, TopicInducingOrder, key, summary, d.String(),
+		cdshooks.IndicatorWarning, page.ClassAnchor(o.matches[0].Class.ID), "Why this drug can cause cramps")
+	c.OverrideReasons = OverrideReasons(OverrideBenefitOutweighsRisk, OverrideAlreadyReviewed, OverrideNotRelevant)
 	// A draft without an id cannot be named in a delete action: the card
 	// then only warns.
 	if o.draft.Ref != "" {
 		c.Suggestions = []cdshooks.Suggestion{{
-			Label: cdshooks.Summary("Remove the order for " + name),
+			Label: fitSummary("Remove the order for " + name),
 			UUID:  SuggestionUUID(hookInstance, TopicInducingOrder, key, "delete"),
 			Actions: []cdshooks.Action{{
 				Type:        cdshooks.ActionDelete,
-				Description: cdshooks.Summary("Remove the draft order for " + name),
+				Description: fitSummary("Remove the draft order for " + name),
 				ResourceID:  o.draft.Ref,
 			}},
 		}}

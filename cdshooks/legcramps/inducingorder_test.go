@@ -202,18 +202,18 @@ func TestOrderCardSaysWhatIsOrderedWhyAndWhatThePatientTakes(t *testing.T) {
 	}
 	for _, want := range []string{
 		"**Hydrochlorothiazide 25 MG Oral Tablet** is being ordered", // the drug as ordered
-		// Its ingredient and class (knowledge/data/medications.yaml), and the code that told us.
-		"**hydrochlorothiazide** (thiazide and thiazide-like diuretics; RxNorm 310798)",
-		"Cramp in lower leg (since 2024-11-02) `Condition/cond-cramps`", // the patient's leg cramps
-		// The cramp drug they already take.
-		"**furosemide** (loop diuretics): Furosemide 40 MG Oral Tablet `MedicationRequest/furo-1`",
-		"000_c5ba4de4b750ce3b.txt", // the evidence: the thiazide class cites this seed
+		// Its ingredient and class (knowledge/data/medications.yaml), and the patient's leg cramps.
+		"hydrochlorothiazide (thiazide and thiazide-like diuretics) can cause leg cramps, and the patient has them (Cramp in lower leg).",
+		// The cramp drug they already take, as the record names it.
+		"Already taking drugs that can cause cramps: **Furosemide 40 MG Oral Tablet** (loop diuretics).",
+		// The sources: the thiazide class cites seed 000 (no named references) first.
+		"Sources: [Review: causes of nocturnal cramps](" + testPublicURL + "/knowledge#ref-000-3)",
 	} {
 		if !strings.Contains(c.Detail, want) {
 			t.Errorf("detail lacks %q:\n%s", want, c.Detail)
 		}
 	}
-	for _, unwanted := range []string{"Lisinopril", "Bumetanide"} {
+	for _, unwanted := range []string{"Lisinopril", "Bumetanide", "MedicationRequest/", "Condition/", ".txt"} {
 		if strings.Contains(c.Detail, unwanted) {
 			t.Errorf("detail names %q (not a current cramp drug):\n%s", unwanted, c.Detail)
 		}
@@ -261,7 +261,7 @@ func TestOrderCardWhenThePatientTakesNoOtherCrampDrug(t *testing.T) {
 	if len(cards) != 1 {
 		t.Fatalf("got %d cards, want 1", len(cards))
 	}
-	if want := "No other current drug in the record can cause leg cramps"; !strings.Contains(cards[0].Detail, want) {
+	if want := "No other current drug on record can cause leg cramps"; !strings.Contains(cards[0].Detail, want) {
 		t.Errorf("detail lacks %q:\n%s", want, cards[0].Detail)
 	}
 }
@@ -289,11 +289,11 @@ func TestOrderCombinationProductsCountPerIngredient(t *testing.T) {
 		not   []string
 	}{
 		{"two cramp ingredients", draftMR("combo-1", hctzTriam),
-			[]string{"**hydrochlorothiazide** (thiazide and thiazide-like diuretics", "**triamterene** (potassium-sparing diuretics"}, nil},
+			[]string{"hydrochlorothiazide (thiazide and thiazide-like diuretics) and triamterene (potassium-sparing diuretics) can cause"}, nil},
 		{"one cramp ingredient beside one that is not", draftMR("combo-1", hctzLisino),
-			[]string{"**hydrochlorothiazide** (thiazide and thiazide-like diuretics"}, []string{"**lisinopril**"}},
+			[]string{"hydrochlorothiazide (thiazide and thiazide-like diuretics) can cause"}, []string{"lisinopril ("}},
 		{"ingredients of a contained Medication", contained,
-			[]string{"**Water pill combination** is being ordered", "**hydrochlorothiazide** (thiazide", "**triamterene** (potassium-sparing"}, nil},
+			[]string{"**Water pill combination** is being ordered", "hydrochlorothiazide (thiazide", "triamterene (potassium-sparing"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -570,17 +570,17 @@ func TestOrderDraftsNameTheirDrugInEveryWayFHIRAllows(t *testing.T) {
 		deleted []string
 	}{
 		{"ATC code", []obj{draftMR("atc-1", obj{"coding": []obj{{"system": fhir.SystemATC, "code": "C03CA01", "display": "furosemide"}}})},
-			[]string{"**furosemide** (loop diuretics; ATC C03CA01)"}, []string{"MedicationRequest/atc-1"}},
+			[]string{"furosemide (loop diuretics) can cause"}, []string{"MedicationRequest/atc-1"}},
 		{"brand name in text only", []obj{draftMR("text-1", obj{"text": "Lasix 40 mg tablet"})},
-			[]string{"**furosemide** (loop diuretics; by name", "Recognised from the drug's name"}, []string{"MedicationRequest/text-1"}},
+			[]string{"**Lasix 40 mg tablet** is being ordered: furosemide (loop diuretics)", "Recognised by name only"}, []string{"MedicationRequest/text-1"}},
 		{"Medication elsewhere in draftOrders, by Medication/id",
 			[]obj{byReference("Medication/med-furo"), {"fullUrl": "https://ehr.example.org/fhir/Medication/med-furo", "resource": furosemideMed}},
-			[]string{"**Furosemide 40 MG Oral Tablet** is being ordered", "**furosemide** (loop diuretics; RxNorm 313988)"}, []string{"MedicationRequest/ref-1"}},
+			[]string{"**Furosemide 40 MG Oral Tablet** is being ordered: furosemide (loop diuretics)"}, []string{"MedicationRequest/ref-1"}},
 		{"Medication elsewhere in draftOrders, by fullUrl",
 			[]obj{byReference("urn:uuid:5a0c7e52-2f4b-4a2e-9d61-0c7f5b8e3a19"), {"fullUrl": "urn:uuid:5a0c7e52-2f4b-4a2e-9d61-0c7f5b8e3a19", "resource": furosemideMed}},
-			[]string{"**furosemide** (loop diuretics; RxNorm 313988)"}, []string{"MedicationRequest/ref-1"}},
+			[]string{"furosemide (loop diuretics) can cause"}, []string{"MedicationRequest/ref-1"}},
 		// Without an id there is nothing to name in a delete action: the card only warns.
-		{"draft without an id", []obj{noID}, []string{"**hydrochlorothiazide** (thiazide"}, nil},
+		{"draft without an id", []obj{noID}, []string{"hydrochlorothiazide (thiazide"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -24,13 +24,17 @@ const (
 	PrefetchMedicationStatements = "medicationStatements"
 	PrefetchMedicationRequests   = "medicationRequests"
 	PrefetchObservations         = "observations"
+	// PrefetchServiceRequests holds the patient's active and draft orders, so
+	// that a test already ordered is not proposed again.
+	PrefetchServiceRequests = "serviceRequests"
 )
 
 // PatientViewPrefetch returns the patient-view service's prefetch templates:
-// the patient, all their conditions, medication statements and requests, and
+// the patient, all their conditions, medication statements and requests,
 // their laboratory observations narrowed to the LOINC result codes of the
 // knowledge base's work-up labs, so the EHR sends (and we read) only results
-// the rules look at. Only CDS Hooks 2.0 tokens are used.
+// the rules look at, and their active and draft orders (so that nothing
+// already ordered is proposed). Only CDS Hooks 2.0 tokens are used.
 func PatientViewPrefetch(kb *knowledge.Base) map[string]string {
 	var codes []string
 	for _, lab := range kb.Labs() {
@@ -44,6 +48,7 @@ func PatientViewPrefetch(kb *knowledge.Base) map[string]string {
 		PrefetchMedicationStatements: "MedicationStatement?patient={{context.patientId}}",
 		PrefetchMedicationRequests:   "MedicationRequest?patient={{context.patientId}}",
 		PrefetchObservations:         "Observation?patient={{context.patientId}}&code=" + strings.Join(codes, ","),
+		PrefetchServiceRequests:      "ServiceRequest?patient={{context.patientId}}&status=active,draft",
 	}
 }
 
@@ -58,9 +63,10 @@ func patientViewDefinition(prefetch map[string]string) cdshooks.ServiceDefinitio
 			"missing or abnormal work-up labs (potassium, magnesium, calcium, TSH, HbA1c, renal function), " +
 			"associated conditions, and disorders that mimic cramps.",
 		Prefetch: prefetch,
-		UsageRequirements: "Uses the prefetched patient, conditions, medications and laboratory observations. " +
-			"For any key not prefetched it reads the EHR's FHIR server (fhirServer with fhirAuthorization granting " +
-			"read access to Patient, Condition, MedicationStatement, MedicationRequest and Observation); " +
+		UsageRequirements: "Uses the prefetched patient, conditions, medications, laboratory observations and " +
+			"active or draft orders. For any key not prefetched it reads the EHR's FHIR server (fhirServer with " +
+			"fhirAuthorization granting read access to Patient, Condition, MedicationStatement, MedicationRequest, " +
+			"Observation and ServiceRequest); " +
 			"without either it answers 412.",
 	}
 }
@@ -127,7 +133,7 @@ func (s *PatientView) Respond(ctx context.Context, rec *fhir.Record, hookInstanc
 	}
 	asOf := s.env.Now()
 	f := s.env.Knowledge.Evaluate(rec, asOf, knowledge.Options{Screening: s.screening})
-	r := cardRenderer{sources: s.sources, hookInstance: hookInstance, patientID: patientID, findings: &f}
+	r := cardRenderer{sources: s.sources, hookInstance: hookInstance, patientID: patientID, findings: &f, panels: s.env.Knowledge.Panels()}
 	cards := r.cards()
 	s.env.Logger.DebugContext(ctx, PatientViewID+" evaluated",
 		slog.Bool("triggered", f.Triggered), slog.Int("cards", len(cards)), slog.Int("skipped_resources", len(rec.Skipped)))

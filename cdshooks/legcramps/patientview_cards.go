@@ -1,30 +1,56 @@
 package legcramps
 
 import (
+	"cmp"
 	"fmt"
-	"github.com/cramp-cds/cramp-cds/cdshooks"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
+	"github.com/cramp-cds/cramp-cds/cdshooks"
 	"github.com/cramp-cds/cramp-cds/fhir"
 	"github.com/cramp-cds/cramp-cds/knowledge"
+	"github.com/cramp-cds/cramp-cds/knowledge/page"
 )
 
 // This file turns the knowledge rules' Findings into the nocturnal-leg-cramps
 // cards. It decides wording and layout only, never clinical meaning.
 //
-// Cards come most severe first, in a fixed order of topics: medications
-// (warning, one card per ingredient so each can be overridden on its own),
-// abnormal results (warning, one card per analyte), missing work-up labs
-// (info, one card with one order suggestion per lab), associated conditions
-// (info, one card) and differentials (info, one card per disorder). Within a
-// topic the order is the knowledge base's data order.
+// A clinician reads the cards in a narrow side panel, in about five seconds
+// each, so every card keeps to a budget (tests measure it over every fixture):
+// a summary of at most maxSummary characters, a detail of at most 600
+// characters of rendered text, and at most three cards for a typical patient.
+// So the cards are few and consolidated:
+//   - abnormal results: one card per analyte, the most urgent first;
+//   - medications: one card naming every current drug that can cause cramps;
+//   - look-alike disorders on record: one card, as they change the history to take;
+//   - missing work-up labs: one card with one "Order cramp work-up" suggestion
+//     (a panel where one covers several tests) and one per test;
+//   - associated conditions: one line on another card (they rarely change
+//     what is done today); a card of their own only when no other card speaks.
 //
-// Detail is markdown for a narrow side panel: a short lead sentence, one
-// bullet per record entry with the record's own text in bold and its
-// reference, then the evidence (seed document, reference, line).
+// Cards are ordered critical, then warning, then info. Each names what it is
+// about in the record's own words (drug text, condition text, value with unit
+// and date), never by FHIR id, and ends with one line naming the primary
+// sources, each linked to its entry on the knowledge page, where the seed
+// document, reference and line are.
+
+// maxSummary is the panel's budget for a summary, in characters: one line of
+// a narrow side panel (the protocol allows up to cdshooks.MaxSummary).
+const maxSummary = 90
+
+// Caps on how much of a list a card shows; the knowledge page and the record
+// hold the rest.
+const (
+	maxDrugsShown      = 4
+	maxSourcesShown    = 3
+	maxFeaturesShown   = 1
+	maxConditionsShown = 4
+	maxRecordTextRunes = 60
+)
 
 // cardRenderer renders the findings of one evaluation.
 type cardRenderer struct {
@@ -32,6 +58,8 @@ type cardRenderer struct {
 	hookInstance string
 	patientID    string
 	findings     *knowledge.Findings
+	// panels are the laboratory panels the work-up may be ordered as.
+	panels []*knowledge.Panel
 }
 
 func (r cardRenderer) cards() []cdshooks.Card {
@@ -40,144 +68,489 @@ func (r cardRenderer) cards() []cdshooks.Card {
 	if !f.Triggered {
 		return cards
 	}
-	for _, m := range f.Medications {
-		cards = append(cards, r.medicationCard(m))
+	cards = append(cards, r.abnormalLabCards(f.AbnormalLabs)...)
+	if len(f.Medications) > 0 {
+		cards = append(cards, r.medicationsCard(f.Medications))
 	}
-	for _, a := range f.AbnormalLabs {
-		cards = append(cards, r.abnormalLabCard(a))
+	if len(f.Differentials) > 0 {
+		cards = append(cards, r.differentialsCard(f.Differentials))
 	}
-	if len(f.MissingLabs) > 0 {
-		cards = append(cards, r.missingLabsCard(f.MissingLabs))
+	if c, ok := r.missingLabsCard(f.MissingLabs); ok {
+		cards = append(cards, c)
 	}
 	if len(f.Associated) > 0 {
-		cards = append(cards, r.associatedCard(f.Associated))
+		cards = r.withAssociated(cards, f.Associated)
 	}
-	for _, d := range f.Differentials {
-		cards = append(cards, r.differentialCard(d))
+	// Most urgent first; within an urgency, the order above.
+	slices.SortStableFunc(cards, func(a, b cdshooks.Card) int { return cmp.Compare(b.Indicator.Urgency(), a.Indicator.Urgency()) })
+	return cards
+}
+
+// card assembles a card of this evaluation about one knowledge-page entry.
+func (r cardRenderer) card(topic, key, summary, detail string, indicator cdshooks.Indicator, anchor, linkLabel string) cdshooks.Card {
+	return newCard(r.sources, r.hookInstance, topic, key, summary, detail, indicator, anchor, linkLabel)
+}
+
+// newCard assembles a card about one knowledge-page entry (anchor): its
+// source and its one link point there.
+func newCard(sources SourceBuilder, hookInstance, topic, key, summary, detail string, indicator cdshooks.Indicator, anchor, linkLabel string) cdshooks.Card {
+	c := cdshooks.Card{
+		UUID:      CardUUID(hookInstance, topic, key),
+		Summary:   fitSummary(summary),
+		Detail:    detail,
+		Indicator: indicator,
+		Source:    sources.Source(topic, anchor),
+	}
+	if c.Source.URL != "" {
+		c.Links = []cdshooks.Link{{Label: linkLabel, URL: c.Source.URL, Type: cdshooks.LinkAbsolute}}
+	}
+	return c
+}
+
+// abnormalLabCards gives each critical result a card of its own, and puts
+// the other results that can explain cramps together in one card.
+func (r cardRenderer) abnormalLabCards(as []knowledge.AbnormalLabFinding) []cdshooks.Card {
+	var cards []cdshooks.Card
+	var rest []knowledge.AbnormalLabFinding
+	for _, a := range as {
+		if resultIndicator(a) == cdshooks.IndicatorCritical {
+			cards = append(cards, r.abnormalLabCard(a.Lab.ID, []knowledge.AbnormalLabFinding{a}))
+		} else {
+			rest = append(rest, a)
+		}
+	}
+	if len(rest) > 0 {
+		cards = append(cards, r.abnormalLabCard("", rest))
 	}
 	return cards
 }
 
-func (r cardRenderer) medicationCard(m knowledge.MedicationFinding) cdshooks.Card {
-	name := "A drug of the class " + lowerFirst(m.Class.Name)
-	if m.Ingredient != nil {
-		name = upperFirst(m.Ingredient.Name)
-	}
+// resultIndicator is how urgent one abnormal result is.
+func resultIndicator(knowledge.AbnormalLabFinding) cdshooks.Indicator {
+	return cdshooks.IndicatorWarning
+}
+
+// abnormalLabCard shows results beyond a threshold that matters for cramps,
+// each with its value, unit, date, what it means, and the laboratory's own
+// range and flag when it gave them.
+func (r cardRenderer) abnormalLabCard(key string, as []knowledge.AbnormalLabFinding) cdshooks.Card {
 	var d strings.Builder
-	fmt.Fprintf(&d, "**%s** can cause leg cramps.\n\nClass: %s.\n\n", cdshooks.Markdown(name), cdshooks.Markdown(m.Class.Name))
-	d.WriteString("Current in the record:\n")
-	for _, e := range m.Entries {
-		fmt.Fprintf(&d, "- **%s** (%s", cdshooks.Markdown(orUnnamed(e.Text)), cdshooks.Markdown(e.Medication.Status))
-		if since := e.Medication.Effective.Start; !since.IsZero() {
-			fmt.Fprintf(&d, " since %s", day(since))
-		} else if asserted := e.Medication.Asserted; !asserted.IsZero() {
-			fmt.Fprintf(&d, ", recorded %s", day(asserted))
+	var evidence []knowledge.Citation
+	values := make([]string, len(as))
+	indicator := cdshooks.IndicatorInfo
+	for i, a := range as {
+		o := a.Result.Observation
+		value := quantityText(*o.Value)
+		values[i] = lowerFirst(a.Lab.Name) + " " + value
+		evidence = append(evidence, a.Evidence()...)
+		if ind := resultIndicator(a); ind.Urgency() > indicator.Urgency() {
+			indicator = ind
 		}
-		fmt.Fprintf(&d, "; %s)%s\n", matchedBy(e.Match), refSuffix(e.Ref))
+		if len(as) > 1 {
+			d.WriteString("- ")
+		}
+		fmt.Fprintf(&d, "**%s %s** on %s: %s (threshold %s %s %s", cdshooks.Markdown(a.Lab.Name), cdshooks.Markdown(value),
+			day(o.Effective), cdshooks.Markdown(a.Threshold.Finding), a.Threshold.Op, number(a.Threshold.Value), cdshooks.Markdown(a.Lab.CanonicalUnit))
+		if a.Converted {
+			fmt.Fprintf(&d, "; %s%s %s here", o.Value.Comparator, number(a.Value), cdshooks.Markdown(a.Lab.CanonicalUnit))
+		}
+		if rng := rangeText(o.ReferenceRange); rng != "" {
+			fmt.Fprintf(&d, "; laboratory range %s", cdshooks.Markdown(rng))
+		}
+		if flags := interpretationText(o.Interpretation); flags != "" {
+			fmt.Fprintf(&d, "; flagged %s", cdshooks.Markdown(flags))
+		}
+		d.WriteString(")\n")
 	}
-	if m.LowConfidence() {
-		d.WriteString("\nRecognised from the drug's name or an unconfirmed code only: check the drug.\n")
+	d.WriteString("\nThe latest result in the look-back window; correcting it may ease the cramps.\n")
+	r.writeSources(&d, evidence)
+	a := as[0]
+	summary := fmt.Sprintf("%s %s on %s: %s", a.Lab.Name, quantityText(*a.Result.Observation.Value), day(a.Result.Observation.Effective), a.Threshold.Finding)
+	anchor, link := page.LabAnchor(a.Lab.ID), "About "+lowerFirst(a.Lab.Name)+" and cramps"
+	if len(as) > 1 {
+		summary = listSummary("Results that can explain cramps: ", values, " results can explain the cramps")
+		anchor, link = page.AnchorWorkup, "About these results and cramps"
 	}
-	d.WriteString("\nConsider whether it contributes to the cramps before adding a treatment.\n")
-	writeEvidence(&d, m.Evidence())
-	return cdshooks.Card{
-		UUID:            CardUUID(r.hookInstance, TopicMedication, m.Key()),
-		Summary:         cdshooks.Summary(name + " can cause leg cramps: review this drug"),
-		Detail:          d.String(),
-		Indicator:       cdshooks.IndicatorWarning,
-		Source:          r.sources.Source(TopicMedication, "class-"+m.Class.ID),
-		OverrideReasons: MedicationOverrideReasons(),
-	}
+	return r.card(TopicAbnormalLab, key, summary, d.String(), indicator, anchor, link)
 }
 
-// matchedBy says how the drug was recognised, for informaticists checking a card.
-func matchedBy(m knowledge.MedicationMatch) string {
-	switch m.Kind {
-	case knowledge.MatchRxNorm:
-		return "RxNorm " + cdshooks.Markdown(m.Coding.Code)
-	case knowledge.MatchATC:
-		return "ATC " + cdshooks.Markdown(m.Coding.Code)
-	default:
-		return "by name \u201c" + cdshooks.Markdown(m.Matched) + "\u201d"
+// medicationsCard names every current drug that can cause cramps, one line
+// per drug as the record names it, so the clinician reviews the list once.
+func (r cardRenderer) medicationsCard(ms []knowledge.MedicationFinding) cdshooks.Card {
+	names := make([]string, 0, len(ms))
+	var evidence []knowledge.Citation
+	lowConfidence := false
+	// One line per distinct record text: a combination product holds several
+	// cramp-inducing drugs, and a long record repeats the same prescription.
+	type drugLine struct {
+		text, classes, date string
+		byName              bool
+		entries             int
 	}
-}
-
-func (r cardRenderer) abnormalLabCard(a knowledge.AbnormalLabFinding) cdshooks.Card {
-	o := a.Result.Observation
-	recorded := quantityText(*o.Value)
+	var lines []*drugLine
+	for _, m := range ms {
+		names = append(names, drugName(m))
+		evidence = append(evidence, m.Evidence()...)
+		lowConfidence = lowConfidence || m.LowConfidence()
+		for _, e := range m.Entries {
+			i := slices.IndexFunc(lines, func(l *drugLine) bool { return strings.EqualFold(l.text, e.Text) })
+			if i < 0 {
+				l := &drugLine{text: e.Text, classes: className(m.Class)}
+				if since := e.Medication.Effective.Start; !since.IsZero() {
+					l.date = "since " + day(since)
+				} else if asserted := e.Medication.Asserted; !asserted.IsZero() {
+					l.date = "recorded " + day(asserted)
+				}
+				lines = append(lines, l)
+				i = len(lines) - 1
+			}
+			l := lines[i]
+			if c := className(m.Class); !strings.Contains(l.classes, c) {
+				l.classes += ", " + c
+			}
+			l.byName = l.byName || e.Match.LowConfidence
+			l.entries++
+		}
+	}
 	var d strings.Builder
-	fmt.Fprintf(&d, "**%s %s** on %s: %s.\n\n", cdshooks.Markdown(a.Lab.Name), cdshooks.Markdown(recorded), day(o.Effective), cdshooks.Markdown(a.Threshold.Finding))
-	fmt.Fprintf(&d, "- Threshold: %s %s %s", a.Threshold.Op, number(a.Threshold.Value), cdshooks.Markdown(a.Lab.CanonicalUnit))
-	if a.Converted {
-		fmt.Fprintf(&d, "; this result is %s%s in that unit", o.Value.Comparator, number(a.Value))
+	d.WriteString("Current drugs that can cause leg cramps:\n")
+	for i, l := range lines {
+		if i == maxDrugsShown {
+			fmt.Fprintf(&d, "- and %d more on the medication list\n", len(lines)-i)
+			break
+		}
+		fmt.Fprintf(&d, "- **%s** (%s", recordText(l.text), cdshooks.Markdown(l.classes))
+		switch {
+		case l.entries > 1:
+			fmt.Fprintf(&d, ", %d entries", l.entries)
+		case l.date != "":
+			d.WriteString(", " + l.date)
+		}
+		if l.byName {
+			d.WriteString("; recognised by name only")
+		}
+		d.WriteString(")\n")
 	}
-	fmt.Fprintf(&d, "\n- Result: **%s**%s\n", cdshooks.Markdown(orUnnamed(a.Result.Text)), refSuffix(a.Result.Ref))
-	if flags := interpretationText(o.Interpretation); flags != "" {
-		fmt.Fprintf(&d, "- Laboratory flag: %s\n", cdshooks.Markdown(flags))
+	d.WriteString("\nReview whether one contributes before treating the cramps.")
+	if lowConfidence {
+		d.WriteString(" Check the drugs recognised by name.")
 	}
-	if rng := rangeText(o.ReferenceRange); rng != "" {
-		fmt.Fprintf(&d, "- Reference range: %s\n", cdshooks.Markdown(rng))
+	d.WriteString("\n")
+	r.writeSources(&d, evidence)
+
+	summary := upperFirst(names[0]) + " can cause leg cramps: review it"
+	anchor := page.ClassAnchor(ms[0].Class.ID)
+	if len(ms) > 1 {
+		summary = listSummary("Drugs that can cause leg cramps: ", names, " drugs on record can cause leg cramps")
+		anchor = page.AnchorMedications
 	}
-	// The threshold's curator note is for reviewers of the knowledge base, not for the panel.
-	fmt.Fprintf(&d, "- Threshold source: %s\n", cdshooks.Markdown(a.Threshold.Source))
-	d.WriteString("\nThis is the latest result in the look-back window.\n")
-	writeEvidence(&d, a.Evidence())
-	return cdshooks.Card{
-		UUID:      CardUUID(r.hookInstance, TopicAbnormalLab, a.Lab.ID),
-		Summary:   cdshooks.Summary(fmt.Sprintf("%s %s on %s: %s", a.Lab.Name, recorded, day(o.Effective), a.Threshold.Finding)),
-		Detail:    d.String(),
-		Indicator: cdshooks.IndicatorWarning,
-		Source:    r.sources.Source(TopicAbnormalLab, "lab-"+a.Lab.ID),
-	}
+	c := r.card(TopicMedication, "", summary, d.String(), cdshooks.IndicatorWarning, anchor, "Drugs that cause cramps: evidence")
+	c.OverrideReasons = MedicationOverrideReasons()
+	return c
 }
 
-func (r cardRenderer) missingLabsCard(ms []knowledge.MissingLabFinding) cdshooks.Card {
-	names := make([]string, len(ms))
+// drugName names a cramp-inducing ingredient, or its class when only the class is known.
+func drugName(m knowledge.MedicationFinding) string {
+	if m.Ingredient != nil {
+		return m.Ingredient.Name
+	}
+	return lowerFirst(m.Class.Name)
+}
+
+// withoutGloss drops a trailing parenthesised gloss from a name.
+func withoutGloss(name string) string {
+	if i := strings.Index(name, " ("); i > 0 {
+		return name[:i]
+	}
+	return name
+}
+
+// className is a drug class's name for a panel line: lower-cased, without
+// its parenthesised gloss ("statins", not "Statins (HMG-CoA reductase
+// inhibitors)").
+func className(c *knowledge.DrugClass) string {
+	return lowerFirst(withoutGloss(c.Name))
+}
+
+// differentialsCard lists the look-alike disorders on record, with what
+// tells each apart from cramps.
+func (r cardRenderer) differentialsCard(cs []knowledge.ConditionFinding) cdshooks.Card {
+	names := make([]string, len(cs))
+	var evidence []knowledge.Citation
+	var d strings.Builder
+	for i, c := range cs {
+		names[i] = c.Condition.Name
+		diff := c.Condition.Differential
+		evidence = append(evidence, c.Evidence(true)...)
+		fmt.Fprintf(&d, "**%s** is on record (%s).", cdshooks.Markdown(c.Condition.Name), conditionEntries(c.Entries))
+		for _, s := range diff.Features[:min(len(diff.Features), maxFeaturesShown)] {
+			fmt.Fprintf(&d, " %s", cdshooks.Markdown(s.Text))
+		}
+		if diff.Question != nil && len(cs) == 1 {
+			fmt.Fprintf(&d, " Ask: *%s*", cdshooks.Markdown(diff.Question.Text))
+		}
+		d.WriteString("\n")
+	}
+	r.writeSources(&d, evidence)
+	summary := names[0] + " on record: tell it apart from leg cramps"
+	anchor := page.ConditionAnchor(cs[0].Condition.ID)
+	if len(cs) > 1 {
+		summary = listSummary("Tell apart from leg cramps: ", names, " look-alike disorders on record")
+		anchor = page.AnchorDifferentials
+	}
+	return r.card(TopicDifferential, "", summary, d.String(), cdshooks.IndicatorInfo, anchor, "How to tell them apart")
+}
+
+// missingLabsCard proposes the work-up tests with no recent result that are
+// not already ordered. ok is false when there is nothing to propose.
+func (r cardRenderer) missingLabsCard(ms []knowledge.MissingLabFinding) (cdshooks.Card, bool) {
+	var orderable []knowledge.MissingLabFinding
+	for _, m := range ms {
+		if m.Ordered == nil {
+			orderable = append(orderable, m)
+		}
+	}
+	if len(orderable) == 0 {
+		return cdshooks.Card{}, false
+	}
 	var evidence []knowledge.Citation
 	var d strings.Builder
 	months := ms[0].Workup.LookbackMonths
-	fmt.Fprintf(&d, "No result since **%s** (%d months) for:\n", day(ms[0].Since), months)
-	suggestions := make([]cdshooks.Suggestion, 0, len(ms))
+	fmt.Fprintf(&d, "No result under the recognised codes since %s (%d months):\n", day(ms[0].Since), months)
+	names := make([]string, 0, len(orderable))
+	for _, m := range ms {
+		wu := m.Workup
+		evidence = append(evidence, m.Evidence()...)
+		fmt.Fprintf(&d, "- %s: ", cdshooks.Markdown(withoutGloss(wu.Name)))
+		switch {
+		case m.Ordered != nil:
+			d.WriteString("already ordered")
+			if t := m.Ordered.ServiceRequest.Authored; !t.IsZero() {
+				d.WriteString(" " + day(t))
+			}
+		case m.Last != nil:
+			d.WriteString("last ")
+			if v := m.Last.Observation.Value; v != nil {
+				d.WriteString(cdshooks.Markdown(quantityText(*v)) + " ")
+			}
+			d.WriteString("on " + day(m.Last.Observation.Effective))
+		default:
+			d.WriteString("none on record")
+		}
+		d.WriteString("\n")
+		if m.Ordered == nil {
+			names = append(names, wu.Short)
+		}
+	}
+	r.writeSources(&d, evidence)
+	summary := listSummary("Consider cramp work-up: no recent ", names, " cramp work-up tests without a recent result")
+	c := r.card(TopicMissingLabs, "", summary, d.String(), cdshooks.IndicatorInfo, page.AnchorWorkup, "Why these tests")
+	c.Suggestions = r.orderSuggestions(orderable)
+	c.SelectionBehavior = cdshooks.SelectAny
+	c.OverrideReasons = OverrideReasons(OverrideOrderedElsewhere, OverrideNotRelevant)
+	return c, true
+}
+
+// orderSuggestions are "Order cramp work-up" (recommended: every orderable
+// test, a panel in place of the tests it covers when it covers two or more)
+// followed by one suggestion per test. With a single test there is only its
+// own suggestion, recommended.
+func (r cardRenderer) orderSuggestions(ms []knowledge.MissingLabFinding) []cdshooks.Suggestion {
+	single := make([]cdshooks.Suggestion, len(ms))
 	for i, m := range ms {
 		wu := m.Workup
-		names[i] = wu.Name
-		evidence = append(evidence, m.Evidence()...)
-		fmt.Fprintf(&d, "- **%s**: ", cdshooks.Markdown(wu.Name))
-		if m.Last != nil {
-			fmt.Fprintf(&d, "last result %s%s\n", day(m.Last.Observation.Effective), refSuffix(m.Last.Ref))
-		} else {
-			d.WriteString("no result in the record\n")
-		}
-		suggestions = append(suggestions, cdshooks.Suggestion{
-			Label: cdshooks.Summary("Order " + wu.Order.Display + " (LOINC " + wu.Order.Code + ")"),
+		single[i] = cdshooks.Suggestion{
+			Label: "Order " + wu.Short,
 			UUID:  SuggestionUUID(r.hookInstance, TopicMissingLabs, "", wu.ID),
 			Actions: []cdshooks.Action{{
 				Type:        cdshooks.ActionCreate,
-				Description: "Propose a " + wu.Order.Display + " order (LOINC " + wu.Order.Code + ") for review and signature",
-				Resource:    r.serviceRequest(wu),
+				Description: "Propose a draft order for " + wu.Short + ", for review and signature",
+				Resource:    r.serviceRequest(wu.Order, wu.Name),
 			}},
+		}
+	}
+	if len(ms) == 1 {
+		single[0].IsRecommended = true
+		return single
+	}
+	workup := cdshooks.Suggestion{
+		Label:         "Order cramp work-up",
+		UUID:          SuggestionUUID(r.hookInstance, TopicMissingLabs, "", "workup"),
+		IsRecommended: true,
+	}
+	covered := map[*knowledge.Workup]bool{}
+	for _, p := range r.panels {
+		var tests []string
+		for _, m := range ms {
+			if slices.Contains(p.Resolved, m.Workup) && !covered[m.Workup] {
+				tests = append(tests, m.Workup.Short)
+			}
+		}
+		if len(tests) < 2 {
+			continue
+		}
+		for _, m := range ms {
+			if slices.Contains(p.Resolved, m.Workup) {
+				covered[m.Workup] = true
+			}
+		}
+		workup.Actions = append(workup.Actions, cdshooks.Action{
+			Type:        cdshooks.ActionCreate,
+			Description: "Propose a draft order for a " + lowerFirst(p.Name) + " (" + strings.Join(tests, ", ") + "), for review and signature",
+			Resource:    r.serviceRequest(p.Order, p.Name),
 		})
 	}
-	d.WriteString("\nEach suggestion proposes a draft order for you to review and sign.\n")
-	writeEvidence(&d, evidence)
-	summary := fmt.Sprintf("Cramp work-up: no result in %d months for %s", months, strings.Join(names, ", "))
-	if !cdshooks.FitsSummary(summary) {
-		summary = fmt.Sprintf("Cramp work-up: %d labs have no result in %d months", len(ms), months)
+	for i, m := range ms {
+		if !covered[m.Workup] {
+			workup.Actions = append(workup.Actions, single[i].Actions...)
+		}
 	}
-	return cdshooks.Card{
-		UUID:              CardUUID(r.hookInstance, TopicMissingLabs, ""),
-		Summary:           summary,
-		Detail:            d.String(),
-		Indicator:         cdshooks.IndicatorInfo,
-		Source:            r.sources.Source(TopicMissingLabs, "workup"),
-		Suggestions:       suggestions,
-		SelectionBehavior: cdshooks.SelectAny,
-		OverrideReasons:   OverrideReasons(OverrideOrderedElsewhere, OverrideNotRelevant),
-	}
+	return append([]cdshooks.Suggestion{workup}, single...)
 }
 
-// serviceRequest is the FHIR R4 ServiceRequest a missing-lab suggestion
-// proposes: built here as plain JSON, never from golang-fhir-models structs.
+// withAssociated puts the associated conditions on record in one line on the
+// first info card (else the last card), or in a card of their own when no
+// other card speaks.
+func (r cardRenderer) withAssociated(cards []cdshooks.Card, cs []knowledge.ConditionFinding) []cdshooks.Card {
+	var texts []string
+	names := make([]string, len(cs))
+	for i, c := range cs {
+		names[i] = lowerFirst(c.Condition.Name)
+		for _, e := range c.Entries {
+			if t := recordText(e.Text); !slices.Contains(texts, t) {
+				texts = append(texts, t)
+			}
+		}
+	}
+	if len(texts) > maxConditionsShown {
+		texts = append(texts[:maxConditionsShown], fmt.Sprintf("and %d more", len(texts)-maxConditionsShown))
+	}
+	line := "Also on record, associated with cramps: " + strings.Join(texts, "; ") + "."
+	if len(cards) == 0 {
+		var d strings.Builder
+		d.WriteString(line + "\n\nTreating the underlying condition may ease the cramps.\n")
+		var evidence []knowledge.Citation
+		for _, c := range cs {
+			evidence = append(evidence, c.Evidence(false)...)
+		}
+		r.writeSources(&d, evidence)
+		summary := listSummary("Associated with leg cramps: ", names, " conditions on record are associated with leg cramps")
+		return []cdshooks.Card{r.card(TopicAssociatedCondition, "", summary, d.String(), cdshooks.IndicatorInfo,
+			page.AnchorConditions, "Conditions associated with cramps")}
+	}
+	host := len(cards) - 1
+	for i, c := range cards {
+		if c.Indicator == cdshooks.IndicatorInfo {
+			host = i
+			break
+		}
+	}
+	cards[host].Detail = insertBeforeSources(cards[host].Detail, line)
+	return cards
+}
+
+// sourcesLead starts the sources line of every card.
+const sourcesLead = "Sources: "
+
+// insertBeforeSources adds a paragraph to a detail, before its sources line.
+func insertBeforeSources(detail, paragraph string) string {
+	if i := strings.LastIndex(detail, "\n"+sourcesLead); i >= 0 {
+		return detail[:i] + "\n" + paragraph + "\n" + detail[i:]
+	}
+	return detail + "\n" + paragraph + "\n"
+}
+
+// writeSources appends the sources line of cs to a detail.
+func (r cardRenderer) writeSources(d *strings.Builder, cs []knowledge.Citation) {
+	d.WriteString(sourcesLine(r.sources, cs))
+}
+
+// sourcesLine is the last paragraph of a card: the distinct short citations
+// of cs (primary sources a seed's reference list names first), at most
+// maxSourcesShown, each linked to its reference on the knowledge page when the
+// page has a public URL. It is "" without citations.
+func sourcesLine(sources SourceBuilder, cs []knowledge.Citation) string {
+	cites := page.Cites(cs)
+	if len(cites) == 0 {
+		return ""
+	}
+	// A named primary source first: what a clinician recognises.
+	slices.SortStableFunc(cites, func(a, b knowledge.Citation) int {
+		return cmp.Compare(boolRank(a.Primary), boolRank(b.Primary))
+	})
+	cites = cites[:min(len(cites), maxSourcesShown)]
+	parts := make([]string, len(cites))
+	for i, c := range cites {
+		parts[i] = cdshooks.Markdown(c.Cite)
+		if sources.KnowledgeURL != "" {
+			parts[i] = "[" + parts[i] + "](" + page.URL(sources.KnowledgeURL, page.CitationAnchor(c)) + ")"
+		}
+	}
+	return "\n" + sourcesLead + strings.Join(parts, "; ") + "\n"
+}
+
+func boolRank(first bool) int {
+	if first {
+		return 0
+	}
+	return 1
+}
+
+// listSummary is lead followed by the names, when that fits maxSummary;
+// otherwise the count followed by countTail.
+func listSummary(lead string, names []string, countTail string) string {
+	s := lead + strings.Join(names, ", ")
+	if utf8.RuneCountInString(s) <= maxSummary {
+		return s
+	}
+	return strconv.Itoa(len(names)) + countTail
+}
+
+// fitSummary cuts a summary to maxSummary characters, ending in "…".
+func fitSummary(s string) string {
+	if utf8.RuneCountInString(s) <= maxSummary {
+		return s
+	}
+	runes := []rune(s)
+	return strings.TrimRight(string(runes[:maxSummary-1]), " ,;:") + "…"
+}
+
+// recordText is how the record names an entry, escaped for markdown and cut
+// to a panel line.
+func recordText(text string) string {
+	if text == "" {
+		return "(unnamed entry)"
+	}
+	if utf8.RuneCountInString(text) > maxRecordTextRunes {
+		text = strings.TrimSpace(string([]rune(text)[:maxRecordTextRunes-1])) + "…"
+	}
+	return cdshooks.Markdown(text)
+}
+
+// conditionEntries lists record condition entries on one line: their text
+// and onset.
+func conditionEntries(es []knowledge.ConditionEntry) string {
+	parts := make([]string, len(es))
+	for i, e := range es {
+		parts[i] = recordText(e.Text)
+		if onset := e.Condition.Onset; !onset.IsZero() {
+			parts[i] += " since " + day(onset)
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
+// conditionTexts lists record condition entries by their text only.
+func conditionTexts(es []knowledge.ConditionEntry) string {
+	parts := make([]string, len(es))
+	for i, e := range es {
+		parts[i] = recordText(e.Text)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// serviceRequest is the FHIR R4 ServiceRequest a suggestion proposes: built
+// here as plain JSON, never from golang-fhir-models structs.
 type serviceRequest struct {
 	ResourceType string            `json:"resourceType"`
 	Status       string            `json:"status"`
@@ -203,14 +576,15 @@ type reference struct {
 	Reference string `json:"reference"`
 }
 
-func (r cardRenderer) serviceRequest(wu *knowledge.Workup) []byte {
+// serviceRequest builds the draft order of a LOINC code, named text.
+func (r cardRenderer) serviceRequest(order knowledge.Code, text string) []byte {
 	sr := serviceRequest{
 		ResourceType: "ServiceRequest",
 		Status:       "draft",
 		Intent:       "proposal",
 		// The FHIR R4 ServiceRequest category example value set's "Laboratory procedure".
 		Category: []codeableConcept{{Coding: []coding{{System: fhir.SystemSNOMED, Code: "108252007", Display: "Laboratory procedure"}}}},
-		Code:     codeableConcept{Coding: []coding{{System: fhir.SystemLOINC, Code: wu.Order.Code, Display: wu.Order.Display}}, Text: wu.Name},
+		Code:     codeableConcept{Coding: []coding{{System: fhir.SystemLOINC, Code: order.Code, Display: order.Display}}, Text: text},
 		Subject:  reference{Reference: "Patient/" + r.patientID},
 	}
 	for _, t := range r.findings.Triggers {
@@ -219,89 +593,6 @@ func (r cardRenderer) serviceRequest(wu *knowledge.Workup) []byte {
 		}
 	}
 	return marshalResource(sr)
-}
-
-func (r cardRenderer) associatedCard(cs []knowledge.ConditionFinding) cdshooks.Card {
-	names := make([]string, len(cs))
-	var evidence []knowledge.Citation
-	var d strings.Builder
-	d.WriteString("Present in the record, and associated with leg cramps:\n")
-	for i, c := range cs {
-		names[i] = lowerFirst(c.Condition.Name)
-		evidence = append(evidence, c.Evidence(false)...)
-		fmt.Fprintf(&d, "- **%s**: %s\n", cdshooks.Markdown(c.Condition.Name), conditionEntries(c.Entries))
-	}
-	d.WriteString("\nTreating the underlying condition may ease the cramps.\n")
-	writeEvidence(&d, evidence)
-	summary := "Associated with leg cramps: " + strings.Join(names, ", ")
-	if !cdshooks.FitsSummary(summary) {
-		summary = fmt.Sprintf("%d conditions on record are associated with leg cramps", len(cs))
-	}
-	return cdshooks.Card{
-		UUID:      CardUUID(r.hookInstance, TopicAssociatedCondition, ""),
-		Summary:   summary,
-		Detail:    d.String(),
-		Indicator: cdshooks.IndicatorInfo,
-		Source:    r.sources.Source(TopicAssociatedCondition, "conditions"),
-	}
-}
-
-func (r cardRenderer) differentialCard(c knowledge.ConditionFinding) cdshooks.Card {
-	diff := c.Condition.Differential
-	var d strings.Builder
-	fmt.Fprintf(&d, "**%s** is in the record: %s\n\nIt can be mistaken for, or coexist with, leg cramps. To tell them apart:\n",
-		cdshooks.Markdown(c.Condition.Name), conditionEntries(c.Entries))
-	for _, s := range diff.Features {
-		fmt.Fprintf(&d, "- %s\n", cdshooks.Markdown(s.Text))
-	}
-	if diff.Question != nil {
-		fmt.Fprintf(&d, "\nAsk the patient: *%s*\n", cdshooks.Markdown(diff.Question.Text))
-	}
-	writeEvidence(&d, c.Evidence(true))
-	return cdshooks.Card{
-		UUID:      CardUUID(r.hookInstance, TopicDifferential, c.Condition.ID),
-		Summary:   cdshooks.Summary(c.Condition.Name + " on record: tell it apart from leg cramps"),
-		Detail:    d.String(),
-		Indicator: cdshooks.IndicatorInfo,
-		Source:    r.sources.Source(TopicDifferential, "condition-"+c.Condition.ID),
-	}
-}
-
-// conditionEntries lists record condition entries on one line: their text,
-// onset and reference.
-func conditionEntries(es []knowledge.ConditionEntry) string {
-	parts := make([]string, len(es))
-	for i, e := range es {
-		p := cdshooks.Markdown(orUnnamed(e.Text))
-		if onset := e.Condition.Onset; !onset.IsZero() {
-			p += " (since " + day(onset) + ")"
-		}
-		parts[i] = p + refSuffix(e.Ref)
-	}
-	return strings.Join(parts, "; ")
-}
-
-// writeEvidence appends the evidence section.
-func writeEvidence(d *strings.Builder, cs []knowledge.Citation) {
-	if ev := Evidence(cs); ev != "" {
-		d.WriteString("\n**Evidence**\n")
-		d.WriteString(ev)
-	}
-}
-
-// refSuffix shows a record reference after an entry, as code so it is copied as is.
-func refSuffix(ref string) string {
-	if ref == "" || strings.Contains(ref, "`") {
-		return ""
-	}
-	return " `" + ref + "`"
-}
-
-func orUnnamed(text string) string {
-	if text == "" {
-		return "(unnamed entry)"
-	}
-	return text
 }
 
 // day formats a time as its calendar date where it was recorded.
@@ -336,8 +627,8 @@ func interpretationText(cs []fhir.Coding) string {
 	parts := make([]string, 0, len(cs))
 	for _, c := range cs {
 		switch {
-		case c.Display != "" && c.Code != "":
-			parts = append(parts, c.Display+" ("+c.Code+")")
+		case c.Display != "":
+			parts = append(parts, c.Display)
 		case c.Code != "":
 			parts = append(parts, c.Code)
 		}
@@ -368,9 +659,10 @@ func upperFirst(s string) string {
 }
 
 // lowerFirst lowercases the first letter unless the first word is an
-// abbreviation ("NSAIDs", "HMG-CoA").
+// abbreviation or a name with capitals inside ("NSAIDs", "TSH", "HbA1c").
 func lowerFirst(s string) string {
-	if len(s) < 2 || strings.ToUpper(s[:2]) == s[:2] {
+	word, _, _ := strings.Cut(s, " ")
+	if len(word) < 2 || strings.ToLower(word[1:]) != word[1:] {
 		return s
 	}
 	return strings.ToLower(s[:1]) + s[1:]

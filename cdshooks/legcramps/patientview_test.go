@@ -52,7 +52,77 @@ func everyCardPrefetch() obj {
 			lcObservation("obs-k", "2823-3", 4.2, "mmol/L", "2025-05-20"),
 			calciumInError,
 		),
+		legcramps.PrefetchServiceRequests: searchset(),
 	}
+}
+
+// labOrder is an active order of a LOINC code, as the EHR returns it for the
+// serviceRequests prefetch.
+func labOrder(id, loinc, text string) obj {
+	return obj{
+		"resourceType": "ServiceRequest", "id": id, "status": "active", "intent": "order",
+		"code":       obj{"coding": []obj{{"system": fhir.SystemLOINC, "code": loinc}}, "text": text},
+		"subject":    obj{"reference": "Patient/" + orderPatient},
+		"authoredOn": "2025-05-30",
+	}
+}
+
+// cardOf returns the one card of the topic, failing the test when there is
+// not exactly one.
+func cardOf(t *testing.T, cards []cdshooks.Card, topic string) cdshooks.Card {
+	t.Helper()
+	var found []cdshooks.Card
+	for _, c := range cards {
+		if c.Source.Topic.Code == topic {
+			found = append(found, c)
+		}
+	}
+	if len(found) != 1 {
+		t.Fatalf("%d %s cards, want 1 (topics %v)", len(found), topic, topicsOf(cards))
+	}
+	return found[0]
+}
+
+// serviceRequestOf decodes the ServiceRequest an action creates.
+type proposedOrder struct {
+	ResourceType, Status, Intent string
+	Code                         struct {
+		Coding []struct{ System, Code, Display string }
+		Text   string
+	}
+	Subject         struct{ Reference string }
+	ReasonReference []struct{ Reference string }
+}
+
+func orderOf(t *testing.T, a cdshooks.Action) proposedOrder {
+	t.Helper()
+	var sr proposedOrder
+	if err := json.Unmarshal(a.Resource, &sr); err != nil {
+		t.Fatalf("action %q: resource is not JSON: %v", a.Description, err)
+	}
+	if a.Type != cdshooks.ActionCreate || sr.ResourceType != "ServiceRequest" || sr.Status != "draft" || sr.Intent != "proposal" {
+		t.Errorf("action %q: %s %s/%s/%s, want create ServiceRequest/draft/proposal", a.Description, a.Type, sr.ResourceType, sr.Status, sr.Intent)
+	}
+	if got, want := sr.Subject.Reference, "Patient/"+orderPatient; got != want {
+		t.Errorf("subject %q, want %q", got, want)
+	}
+	if len(sr.Code.Coding) != 1 || sr.Code.Coding[0].System != fhir.SystemLOINC || sr.Code.Coding[0].Display == "" {
+		t.Fatalf("code %+v, want one LOINC coding with a display", sr.Code)
+	}
+	if len(sr.ReasonReference) != 1 || sr.ReasonReference[0].Reference != "Condition/cond-cramps" {
+		t.Errorf("reasonReference %+v, want the leg-cramp condition", sr.ReasonReference)
+	}
+	return sr
+}
+
+// orderedCodes lists the LOINC codes a suggestion's actions order.
+func orderedCodes(t *testing.T, s cdshooks.Suggestion) []string {
+	t.Helper()
+	var codes []string
+	for _, a := range s.Actions {
+		codes = append(codes, orderOf(t, a).Code.Coding[0].Code)
+	}
+	return codes
 }
 
 func lcRequest(t *testing.T, prefetch obj) []byte {
@@ -94,13 +164,10 @@ func topicsOf(cards []cdshooks.Card) []string {
 func TestEveryCardTypeInOrderMostSevereFirst(t *testing.T) {
 	t.Parallel()
 	cards := patientViewCards(t, newServer(t, serverOptions{}), lcRequest(t, everyCardPrefetch()))
-	want := []string{
-		"cramp-medication", "cramp-medication", "cramp-medication", // thiazide, calcium channel blocker, statin: data order
-		"cramp-abnormal-lab",
-		"cramp-missing-labs",
-		"cramp-associated-condition",
-		"cramp-differential",
-	}
+	// Warnings (the low magnesium, then every drug in one card) before
+	// information (the look-alike disorder, then the work-up); heart failure
+	// is a line on the first information card, not a card of its own.
+	want := []string{"cramp-abnormal-lab", "cramp-medication", "cramp-differential", "cramp-missing-labs"}
 	if diff := cmp.Diff(want, topicsOf(cards)); diff != "" {
 		t.Fatalf("card topics (-want +got):\n%s", diff)
 	}
@@ -113,146 +180,212 @@ func TestEveryCardTypeInOrderMostSevereFirst(t *testing.T) {
 			t.Errorf("card %d: uuid %s used twice", i, c.UUID)
 		}
 		seen[c.UUID] = true
-		if !strings.HasPrefix(c.Source.Label, "cramp-cds knowledge ") || !strings.HasPrefix(c.Source.URL, "https://cds.example.org/knowledge#") {
+		if !strings.HasPrefix(c.Source.Label, "cramp-cds knowledge ") || !strings.HasPrefix(c.Source.URL, testPublicURL+"/knowledge#") {
 			t.Errorf("card %d: source %q %q, want the knowledge label and URL", i, c.Source.Label, c.Source.URL)
 		}
-		if c.Source.Topic.System != legcramps.TopicSystem {
-			t.Errorf("card %d: topic system %q", i, c.Source.Topic.System)
+		if len(c.Links) != 1 || c.Links[0].URL != c.Source.URL || c.Links[0].Type != cdshooks.LinkAbsolute || c.Links[0].Label == "" {
+			t.Errorf("card %d: links %+v, want one absolute link to source.url %s", i, c.Links, c.Source.URL)
 		}
-		if !strings.Contains(c.Detail, "**Evidence**") || !strings.Contains(c.Detail, "seed `00") {
-			t.Errorf("card %d (%s) cites no seed:\n%s", i, c.Summary, c.Detail)
+		// One sources line linking to the knowledge page; no seed file on the card.
+		if !strings.Contains(c.Detail, "\nSources: [") || !strings.Contains(c.Detail, "]("+testPublicURL+"/knowledge#ref-") {
+			t.Errorf("card %d (%s) has no linked sources line:\n%s", i, c.Summary, c.Detail)
+		}
+		if strings.Contains(c.Detail, ".txt") || strings.Contains(c.Detail, "seed") {
+			t.Errorf("card %d (%s) shows a seed file:\n%s", i, c.Summary, c.Detail)
 		}
 	}
-	if cards[0].Indicator != cdshooks.IndicatorWarning || cards[len(cards)-1].Indicator != cdshooks.IndicatorInfo {
-		t.Errorf("indicators %s ... %s, want warning first and info last", cards[0].Indicator, cards[len(cards)-1].Indicator)
+	for i := 1; i < len(cards); i++ {
+		if cards[i-1].Indicator == cdshooks.IndicatorInfo && cards[i].Indicator != cdshooks.IndicatorInfo {
+			t.Errorf("a %s card after an info card", cards[i].Indicator)
+		}
 	}
 }
 
-func TestMedicationCardsNameTheRecordTextAndTheIngredient(t *testing.T) {
+func TestMedicationCardNamesEveryDrugAsTheRecordDoes(t *testing.T) {
 	t.Parallel()
-	cards := patientViewCards(t, newServer(t, serverOptions{}), lcRequest(t, everyCardPrefetch()))
-	tests := []struct {
-		summary  string // prefix
-		inDetail []string
-	}{
-		{"Hydrochlorothiazide can cause leg cramps", []string{"**Hydrochlorothiazide 25 MG Oral Tablet**", "Thiazide and thiazide-like diuretics", "RxNorm 310798", "`MedicationRequest/mr-hctz`"}},
+	c := cardOf(t, patientViewCards(t, newServer(t, serverOptions{}), lcRequest(t, everyCardPrefetch())), legcramps.TopicMedication)
+	if want := "Drugs that can cause leg cramps: hydrochlorothiazide, amlodipine, simvastatin"; c.Summary != want {
+		t.Errorf("summary %q, want %q", c.Summary, want)
+	}
+	for _, s := range []string{
+		"**Hydrochlorothiazide 25 MG Oral Tablet** (thiazide and thiazide-like diuretics",
 		// medicationReference to a contained Medication.
-		{"Amlodipine can cause leg cramps", []string{"**Amlodipine 5 MG Oral Tablet**", "Calcium channel blockers", "`MedicationRequest/mr-aml`"}},
+		"**Amlodipine 5 MG Oral Tablet** (calcium channel blockers",
 		// Text only: flagged, and said to be recognised by name.
-		{"Simvastatin can cause leg cramps", []string{"**Simvastatin 20mg at night**", "by name", "Recognised from the drug's name", "`MedicationStatement/ms-simva`"}},
-	}
-	for i, tt := range tests {
-		c := cards[i]
-		if !strings.HasPrefix(c.Summary, tt.summary) {
-			t.Errorf("card %d summary %q, want it to start %q", i, c.Summary, tt.summary)
-		}
-		for _, s := range tt.inDetail {
-			if !strings.Contains(c.Detail, s) {
-				t.Errorf("card %d detail lacks %q:\n%s", i, s, c.Detail)
-			}
-		}
-		if c.Indicator != cdshooks.IndicatorWarning {
-			t.Errorf("card %d indicator %s, want warning", i, c.Indicator)
-		}
-		if diff := cmp.Diff(legcramps.MedicationOverrideReasons(), c.OverrideReasons); diff != "" {
-			t.Errorf("card %d override reasons (-want +got):\n%s", i, diff)
+		"**Simvastatin 20mg at night** (statins, recorded 2024-02-01; recognised by name only)",
+	} {
+		if !strings.Contains(c.Detail, s) {
+			t.Errorf("detail lacks %q:\n%s", s, c.Detail)
 		}
 	}
-	for _, c := range cards {
-		if strings.Contains(c.Detail, "Ibuprofen") || strings.Contains(c.Detail, "mr-ibu") {
-			t.Errorf("the stopped ibuprofen is on a card: %s", c.Summary)
+	for _, s := range []string{"Ibuprofen", "MedicationRequest/", "MedicationStatement/", "RxNorm"} {
+		if strings.Contains(c.Detail, s) {
+			t.Errorf("detail shows %q (a stopped drug or internal text):\n%s", s, c.Detail)
 		}
+	}
+	if c.Indicator != cdshooks.IndicatorWarning || !strings.HasSuffix(c.Source.URL, "#medications") {
+		t.Errorf("indicator %s, source.url %s; want warning and the medications section", c.Indicator, c.Source.URL)
+	}
+	if diff := cmp.Diff(legcramps.MedicationOverrideReasons(), c.OverrideReasons); diff != "" {
+		t.Errorf("override reasons (-want +got):\n%s", diff)
 	}
 }
 
 func TestAbnormalLabCardShowsTheRecordedAndConvertedValue(t *testing.T) {
 	t.Parallel()
-	cards := patientViewCards(t, newServer(t, serverOptions{}), lcRequest(t, everyCardPrefetch()))
-	c := cards[3]
+	c := cardOf(t, patientViewCards(t, newServer(t, serverOptions{}), lcRequest(t, everyCardPrefetch())), legcramps.TopicAbnormalLab)
 	if want := "Magnesium 0.5 mmol/L on 2025-05-20: hypomagnesemia"; c.Summary != want {
 		t.Errorf("summary %q, want %q", c.Summary, want)
 	}
 	// 0.5 mmol/L x 2.431 = 1.2155 mg/dL (labs.yaml); the threshold is < 1.6 mg/dL.
-	for _, s := range []string{"< 1.6 mg/dL", "1.21", "`Observation/obs-mg`"} {
+	for _, s := range []string{"**Magnesium 0.5 mmol/L** on 2025-05-20", "threshold < 1.6 mg/dL", "1.21"} {
 		if !strings.Contains(c.Detail, s) {
 			t.Errorf("detail lacks %q:\n%s", s, c.Detail)
 		}
+	}
+	if strings.Contains(c.Detail, "Observation/") || strings.Contains(c.Detail, "terminology.md") {
+		t.Errorf("detail shows a FHIR id or a curator's source:\n%s", c.Detail)
 	}
 	if !strings.HasSuffix(c.Source.URL, "#lab-magnesium") {
 		t.Errorf("source.url %q, want the magnesium lab", c.Source.URL)
 	}
 }
 
-func TestMissingLabsCardProposesOneOrderPerLab(t *testing.T) {
+func TestMissingLabsCardOrdersTheWorkupAsALabWould(t *testing.T) {
 	t.Parallel()
-	cards := patientViewCards(t, newServer(t, serverOptions{}), lcRequest(t, everyCardPrefetch()))
-	c := cards[4]
+	c := cardOf(t, patientViewCards(t, newServer(t, serverOptions{}), lcRequest(t, everyCardPrefetch())), legcramps.TopicMissingLabs)
 	if c.Indicator != cdshooks.IndicatorInfo || c.SelectionBehavior != cdshooks.SelectAny {
 		t.Errorf("indicator %s, selectionBehavior %s; want info, any", c.Indicator, c.SelectionBehavior)
 	}
 	// Magnesium and potassium have results; the calcium result was entered in error.
-	wantCodes := []string{"17861-6", "3016-3", "4548-4", "2160-0"} // calcium, TSH, HbA1c, creatinine (labs.yaml order codes)
-	var gotCodes []string
+	type want struct {
+		label       string
+		recommended bool
+		codes       []string
+	}
+	wants := []want{
+		// Calcium and creatinine in one basic metabolic panel (24321-2), TSH and HbA1c on their own.
+		{"Order cramp work-up", true, []string{"24321-2", "3016-3", "4548-4"}},
+		{"Order calcium", false, []string{"17861-6"}},
+		{"Order TSH", false, []string{"3016-3"}},
+		{"Order HbA1c", false, []string{"4548-4"}},
+		{"Order creatinine", false, []string{"2160-0"}},
+	}
+	var got []want
 	uuids := map[string]bool{}
 	for _, s := range c.Suggestions {
-		if s.UUID == "" || uuids[s.UUID] || s.Label == "" {
+		if s.UUID == "" || uuids[s.UUID] {
 			t.Errorf("suggestion %q: uuid %q missing or repeated", s.Label, s.UUID)
 		}
 		uuids[s.UUID] = true
-		if len(s.Actions) != 1 || s.Actions[0].Type != cdshooks.ActionCreate {
-			t.Fatalf("suggestion %q: actions %+v, want one create", s.Label, s.Actions)
-		}
-		var sr struct {
-			ResourceType, Status, Intent string
-			Code                         struct {
-				Coding []struct{ System, Code, Display string }
-			}
-			Subject         struct{ Reference string }
-			ReasonReference []struct{ Reference string }
-		}
-		if err := json.Unmarshal(s.Actions[0].Resource, &sr); err != nil {
-			t.Fatalf("suggestion %q: resource is not JSON: %v", s.Label, err)
-		}
-		if sr.ResourceType != "ServiceRequest" || sr.Status != "draft" || sr.Intent != "proposal" {
-			t.Errorf("resource %s/%s/%s, want ServiceRequest/draft/proposal", sr.ResourceType, sr.Status, sr.Intent)
-		}
-		if got, want := sr.Subject.Reference, "Patient/"+orderPatient; got != want {
-			t.Errorf("subject %q, want %q", got, want)
-		}
-		if len(sr.Code.Coding) != 1 || sr.Code.Coding[0].System != fhir.SystemLOINC || sr.Code.Coding[0].Display == "" {
-			t.Fatalf("code %+v, want one LOINC coding with a display", sr.Code)
-		}
-		if len(sr.ReasonReference) != 1 || sr.ReasonReference[0].Reference != "Condition/cond-cramps" {
-			t.Errorf("reasonReference %+v, want the leg-cramp condition", sr.ReasonReference)
-		}
-		gotCodes = append(gotCodes, sr.Code.Coding[0].Code)
+		got = append(got, want{s.Label, s.IsRecommended, orderedCodes(t, s)})
 	}
-	if diff := cmp.Diff(wantCodes, gotCodes); diff != "" {
-		t.Errorf("ordered LOINC codes (-want +got):\n%s", diff)
+	if diff := cmp.Diff(wants, got, cmp.AllowUnexported(want{})); diff != "" {
+		t.Errorf("suggestions (-want +got):\n%s", diff)
 	}
-	if !strings.Contains(c.Detail, "since **2024-06-01** (12 months)") {
-		t.Errorf("detail does not give the window:\n%s", c.Detail)
+	for _, s := range []string{
+		"No result under the recognised codes since 2024-06-01 (12 months):",
+		"- Calcium: none on record", "- Thyroid function: none on record", "- Renal function: none on record",
+	} {
+		if !strings.Contains(c.Detail, s) {
+			t.Errorf("detail lacks %q:\n%s", s, c.Detail)
+		}
 	}
 }
 
-func TestConditionCards(t *testing.T) {
+// TestMissingLabsCardProposesNothingAlreadyOrdered: an active order of a
+// panel covers its tests, and an order of a test's own code covers it.
+func TestMissingLabsCardProposesNothingAlreadyOrdered(t *testing.T) {
+	t.Parallel()
+	p := everyCardPrefetch()
+	p[legcramps.PrefetchServiceRequests] = searchset(labOrder("sr-bmp", "24321-2", "Basic metabolic panel"))
+	c := cardOf(t, patientViewCards(t, newServer(t, serverOptions{}), lcRequest(t, p)), legcramps.TopicMissingLabs)
+	var labels []string
+	for _, s := range c.Suggestions {
+		labels = append(labels, s.Label)
+	}
+	if diff := cmp.Diff([]string{"Order cramp work-up", "Order TSH", "Order HbA1c"}, labels); diff != "" {
+		t.Errorf("suggestions (-want +got):\n%s", diff)
+	}
+	if got := orderedCodes(t, c.Suggestions[0]); !slices.Equal(got, []string{"3016-3", "4548-4"}) {
+		t.Errorf("the work-up orders %v, want TSH and HbA1c only", got)
+	}
+	for _, s := range []string{"- Calcium: already ordered 2025-05-30", "- Renal function: already ordered 2025-05-30"} {
+		if !strings.Contains(c.Detail, s) {
+			t.Errorf("detail lacks %q:\n%s", s, c.Detail)
+		}
+	}
+
+	// One test left to order: its own suggestion, recommended.
+	p[legcramps.PrefetchServiceRequests] = searchset(labOrder("sr-bmp", "24321-2", "BMP"), labOrder("sr-tsh", "3016-3", "TSH"))
+	c = cardOf(t, patientViewCards(t, newServer(t, serverOptions{}), lcRequest(t, p)), legcramps.TopicMissingLabs)
+	if len(c.Suggestions) != 1 || c.Suggestions[0].Label != "Order HbA1c" || !c.Suggestions[0].IsRecommended {
+		t.Errorf("suggestions %+v, want only a recommended Order HbA1c", c.Suggestions)
+	}
+
+	// Everything on order: nothing to propose, no card.
+	p[legcramps.PrefetchServiceRequests] = searchset(labOrder("sr-bmp", "24321-2", "BMP"), labOrder("sr-tsh", "3016-3", "TSH"),
+		labOrder("sr-a1c", "4548-4", "HbA1c"))
+	for _, card := range patientViewCards(t, newServer(t, serverOptions{}), lcRequest(t, p)) {
+		if card.Source.Topic.Code == legcramps.TopicMissingLabs {
+			t.Errorf("a missing-labs card with every test on order:\n%s", card.Detail)
+		}
+	}
+}
+
+// TestMissingLabsCardShowsTheOlderResultsValue: a result before the window
+// is shown with its value and date.
+func TestMissingLabsCardShowsTheOlderResultsValue(t *testing.T) {
+	t.Parallel()
+	p := everyCardPrefetch()
+	p[legcramps.PrefetchObservations] = searchset(
+		lcObservation("obs-mg", "19123-9", 0.5, "mmol/L", "2025-05-20"),
+		lcObservation("obs-k-old", "2823-3", 3.9, "mmol/L", "2023-03-14"),
+	)
+	c := cardOf(t, patientViewCards(t, newServer(t, serverOptions{}), lcRequest(t, p)), legcramps.TopicMissingLabs)
+	if want := "- Potassium: last 3.9 mmol/L on 2023-03-14"; !strings.Contains(c.Detail, want) {
+		t.Errorf("detail lacks %q:\n%s", want, c.Detail)
+	}
+}
+
+func TestConditionsAreALineUnlessNothingElseSpeaks(t *testing.T) {
 	t.Parallel()
 	cards := patientViewCards(t, newServer(t, serverOptions{}), lcRequest(t, everyCardPrefetch()))
-	assoc, diff := cards[5], cards[6]
-	if want := "Associated with leg cramps: heart failure"; assoc.Summary != want {
-		t.Errorf("associated summary %q, want %q", assoc.Summary, want)
+	diff := cardOf(t, cards, legcramps.TopicDifferential)
+	if want := "Restless legs syndrome on record: tell it apart from leg cramps"; diff.Summary != want {
+		t.Errorf("differential summary %q, want %q", diff.Summary, want)
 	}
-	if !strings.Contains(assoc.Detail, "Chronic congestive heart failure") || !strings.Contains(assoc.Detail, "`Condition/cond-hf`") {
-		t.Errorf("associated detail does not name the record entry:\n%s", assoc.Detail)
-	}
-	if strings.Contains(assoc.Detail, "Hypertensive") {
-		t.Errorf("hypertension is not associated with cramps in the knowledge base:\n%s", assoc.Detail)
-	}
-	// The distinguishing features of conditions.yaml.
-	for _, s := range []string{"Restless legs syndrome", "`Condition/cond-rls`", "an urge to move the legs rather than painful muscle contractions"} {
+	// The distinguishing feature of conditions.yaml, and heart failure as a line.
+	for _, s := range []string{"**Restless legs syndrome** is on record (Restless legs since 2024-11-02)", "an urge to move",
+		"Also on record, associated with cramps: Chronic congestive heart failure."} {
 		if !strings.Contains(diff.Detail, s) {
 			t.Errorf("differential detail lacks %q:\n%s", s, diff.Detail)
 		}
+	}
+	for _, c := range cards {
+		if strings.Contains(c.Detail, "Hypertensive") {
+			t.Errorf("hypertension is not associated with cramps in the knowledge base:\n%s", c.Detail)
+		}
+	}
+
+	// Every work-up test recent and normal, no drug, no look-alike: heart
+	// failure is all there is to say, on a card of its own.
+	p := everyCardPrefetch()
+	p[legcramps.PrefetchConditions] = searchset(legCramps, condition("cond-hf", "88805009", "Chronic congestive heart failure", "active"))
+	p[legcramps.PrefetchMedicationRequests] = searchset()
+	p[legcramps.PrefetchMedicationStatements] = searchset()
+	p[legcramps.PrefetchObservations] = searchset(
+		lcObservation("obs-k", "2823-3", 4.2, "mmol/L", "2025-05-20"),
+		lcObservation("obs-mg", "19123-9", 2.0, "mg/dL", "2025-05-20"),
+		lcObservation("obs-ca", "17861-6", 9.5, "mg/dL", "2025-05-20"),
+		lcObservation("obs-tsh", "3016-3", 2.0, "m[IU]/L", "2025-05-20"),
+		lcObservation("obs-a1c", "4548-4", 5.4, "%", "2025-05-20"),
+		lcObservation("obs-cr", "2160-0", 0.9, "mg/dL", "2025-05-20"),
+	)
+	cards = patientViewCards(t, newServer(t, serverOptions{}), lcRequest(t, p))
+	assoc := cardOf(t, cards, legcramps.TopicAssociatedCondition)
+	if len(cards) != 1 || assoc.Summary != "Associated with leg cramps: heart failure" {
+		t.Errorf("cards %v, summary %q; want one card, Associated with leg cramps: heart failure", topicsOf(cards), assoc.Summary)
 	}
 }
 
@@ -260,13 +393,9 @@ func TestDifferentialCardAsksTheScreeningQuestion(t *testing.T) {
 	t.Parallel()
 	p := everyCardPrefetch()
 	p[legcramps.PrefetchConditions] = searchset(legCramps, condition("cond-plm", "418763003", "Periodic limb movement disorder", "active"))
-	cards := patientViewCards(t, newServer(t, serverOptions{}), lcRequest(t, p))
-	last := cards[len(cards)-1]
-	if last.Source.Topic.Code != legcramps.TopicDifferential {
-		t.Fatalf("last card is %s, want a differential", last.Source.Topic.Code)
-	}
-	if want := "Ask the patient: *Does your bed partner complain that you have twitchy legs or make kicking movements in your sleep?*"; !strings.Contains(last.Detail, want) {
-		t.Errorf("detail lacks the screening question of conditions.yaml:\n%s", last.Detail)
+	c := cardOf(t, patientViewCards(t, newServer(t, serverOptions{}), lcRequest(t, p)), legcramps.TopicDifferential)
+	if want := "Ask: *Does your bed partner complain that you have twitchy legs or make kicking movements in your sleep?*"; !strings.Contains(c.Detail, want) {
+		t.Errorf("detail lacks the screening question of conditions.yaml:\n%s", c.Detail)
 	}
 }
 
@@ -280,7 +409,7 @@ func TestNoLegCrampsNoCardsUnlessScreening(t *testing.T) {
 		t.Errorf("without leg cramps: %d %s, want 200 {\"cards\":[]}", status, resp)
 	}
 	cards := patientViewCards(t, newServer(t, serverOptions{screening: true}), body)
-	if diff := cmp.Diff([]string{"cramp-medication", "cramp-medication", "cramp-medication", "cramp-abnormal-lab", "cramp-missing-labs"}, topicsOf(cards)); diff != "" {
+	if diff := cmp.Diff([]string{"cramp-abnormal-lab", "cramp-medication", "cramp-missing-labs"}, topicsOf(cards)); diff != "" {
 		t.Errorf("screening card topics (-want +got):\n%s", diff)
 	}
 }
@@ -302,16 +431,27 @@ func TestNullObservationsMeanNoResults(t *testing.T) {
 	t.Parallel()
 	p := everyCardPrefetch()
 	p[legcramps.PrefetchObservations] = nil // the EHR looked and found nothing
-	cards := patientViewCards(t, newServer(t, serverOptions{}), lcRequest(t, p))
-	for _, c := range cards {
-		if c.Source.Topic.Code == legcramps.TopicMissingLabs {
-			if got, want := len(c.Suggestions), 6; got != want {
-				t.Errorf("%d order suggestions, want all %d work-ups", got, want)
-			}
-			return
-		}
+	c := cardOf(t, patientViewCards(t, newServer(t, serverOptions{}), lcRequest(t, p)), legcramps.TopicMissingLabs)
+	// The work-up (a panel for potassium, calcium and creatinine; magnesium,
+	// TSH and HbA1c on their own), then each of the six tests.
+	if got, want := len(c.Suggestions), 7; got != want {
+		t.Fatalf("%d order suggestions, want the work-up and all 6 tests", got)
 	}
-	t.Error("no missing-labs card")
+	if got, want := orderedCodes(t, c.Suggestions[0]), []string{"24321-2", "19123-9", "3016-3", "4548-4"}; !slices.Equal(got, want) {
+		t.Errorf("the work-up orders %v, want %v", got, want)
+	}
+}
+
+// TestAbsentServiceRequestsWithoutAReadableServerIs412: without the orders we
+// could propose one already placed.
+func TestAbsentServiceRequestsWithoutAReadableServerIs412(t *testing.T) {
+	t.Parallel()
+	p := everyCardPrefetch()
+	delete(p, legcramps.PrefetchServiceRequests)
+	status, resp := invokePatientView(t, newServer(t, serverOptions{}), lcRequest(t, p))
+	if status != http.StatusPreconditionFailed || !strings.Contains(string(resp), `prefetch key \"serviceRequests\" is missing`) {
+		t.Errorf("status %d (%s), want 412 naming serviceRequests", status, resp)
+	}
 }
 
 func TestSameRequestSameBytesAndUUIDsPerHookInstance(t *testing.T) {
@@ -353,9 +493,12 @@ func TestLegCrampsDiscoveryNarrowsObservationsToWorkupCodes(t *testing.T) {
 			t.Errorf("template %s: %v", key, err)
 		}
 	}
+	if got, want := p[legcramps.PrefetchServiceRequests], "ServiceRequest?patient={{context.patientId}}&status=active,draft"; got != want {
+		t.Errorf("serviceRequests template %q, want %q", got, want)
+	}
 	keys := slices.Sorted(maps.Keys(p))
 	want := []string{legcramps.PrefetchConditions, legcramps.PrefetchMedicationRequests, legcramps.PrefetchMedicationStatements,
-		legcramps.PrefetchObservations, legcramps.PrefetchPatient}
+		legcramps.PrefetchObservations, legcramps.PrefetchPatient, legcramps.PrefetchServiceRequests}
 	if diff := cmp.Diff(want, keys); diff != "" {
 		t.Errorf("prefetch keys (-want +got):\n%s", diff)
 	}
@@ -364,10 +507,20 @@ func TestLegCrampsDiscoveryNarrowsObservationsToWorkupCodes(t *testing.T) {
 func TestKnowledgeIsServedWithoutAuthentication(t *testing.T) {
 	t.Parallel()
 	srv := newServer(t, serverOptions{})
-	w := httptest.NewRecorder()
-	srv.Handler().ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/knowledge", nil))
-	if w.Code != http.StatusOK || w.Body.String() != `{"version":"test"}` || w.Header().Get("Content-Type") != "application/json" {
-		t.Errorf("GET /knowledge = %d %q (%s)", w.Code, w.Body.String(), w.Header().Get("Content-Type"))
+	for _, tc := range []struct{ target, accept, contentType string }{
+		{"/knowledge", "text/html", "text/html; charset=utf-8"},
+		{"/knowledge", "application/json", "application/json"},
+		{"/knowledge?format=json", "", "application/json"},
+	} {
+		w := httptest.NewRecorder()
+		req := httptest.NewRequest(http.MethodGet, tc.target, nil)
+		if tc.accept != "" {
+			req.Header.Set("Accept", tc.accept)
+		}
+		srv.Handler().ServeHTTP(w, req)
+		if w.Code != http.StatusOK || w.Header().Get("Content-Type") != tc.contentType || !strings.Contains(w.Body.String(), "thiazide") {
+			t.Errorf("GET %s (Accept %q) = %d (%s), want 200 %s with the knowledge base", tc.target, tc.accept, w.Code, w.Header().Get("Content-Type"), tc.contentType)
+		}
 	}
 }
 
@@ -402,14 +555,14 @@ func TestClassOnlyMedicationCard(t *testing.T) {
 		"coding": []obj{{"system": "http://www.whocc.no/atc", "code": "C03AA08"}},
 	}))
 	p[legcramps.PrefetchMedicationStatements] = searchset()
-	cards := patientViewCards(t, newServer(t, serverOptions{}), lcRequest(t, p))
-	c := cards[0]
-	if want := "A drug of the class thiazide and thiazide-like diuretics can cause leg cramps: review this drug"; c.Summary != want {
+	c := cardOf(t, patientViewCards(t, newServer(t, serverOptions{}), lcRequest(t, p)), legcramps.TopicMedication)
+	if want := "Thiazide and thiazide-like diuretics can cause leg cramps: review it"; c.Summary != want {
 		t.Errorf("summary %q, want %q", c.Summary, want)
 	}
-	for _, s := range []string{"**Methyclothiazide 5 mg tablet**", "ATC C03AA08", "`MedicationRequest/mr-atc`"} {
-		if !strings.Contains(c.Detail, s) {
-			t.Errorf("detail lacks %q:\n%s", s, c.Detail)
-		}
+	if want := "**Methyclothiazide 5 mg tablet** (thiazide and thiazide-like diuretics"; !strings.Contains(c.Detail, want) {
+		t.Errorf("detail lacks %q:\n%s", want, c.Detail)
+	}
+	if !strings.HasSuffix(c.Source.URL, "#class-thiazide-diuretic") {
+		t.Errorf("source.url %q, want the thiazide class", c.Source.URL)
 	}
 }

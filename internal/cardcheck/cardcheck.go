@@ -101,18 +101,6 @@ func Card(c cdshooks.Card, b Budget, longNames ...string) []Problem {
 	return ps
 }
 
-// rank orders indicators: critical first.
-func rank(i cdshooks.Indicator) int {
-	switch i {
-	case cdshooks.IndicatorCritical:
-		return 0
-	case cdshooks.IndicatorWarning:
-		return 1
-	default:
-		return 2
-	}
-}
-
 // Response checks every card of one response with Card, that the cards come
 // critical, then warning, then info, and, when typical is true (a patient
 // whose record is not unusually long), that there are at most b.Cards.
@@ -120,7 +108,7 @@ func Response(cards []cdshooks.Card, b Budget, typical bool, longNames ...string
 	var ps []Problem
 	for i, c := range cards {
 		ps = append(ps, Card(c, b, longNames...)...)
-		if i > 0 && rank(c.Indicator) < rank(cards[i-1].Indicator) {
+		if i > 0 && c.Indicator.Urgency() > cards[i-1].Indicator.Urgency() {
 			ps = append(ps, Problem{Card: c.Summary, Problem: fmt.Sprintf("%s card after a %s one", c.Indicator, cards[i-1].Indicator)})
 		}
 	}
