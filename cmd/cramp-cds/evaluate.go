@@ -19,6 +19,7 @@ import (
 	"github.com/cramp-cds/cramp-cds/cdshooks"
 	"github.com/cramp-cds/cramp-cds/cdshooks/legcramps"
 	"github.com/cramp-cds/cramp-cds/fhir"
+	"github.com/cramp-cds/cramp-cds/internal/panel"
 	"github.com/cramp-cds/cramp-cds/knowledge"
 )
 
@@ -228,7 +229,7 @@ func evaluateBundle(ctx context.Context, svcs []cdshooks.Service, input []byte) 
 	return http.StatusOK, body, nil
 }
 
-// writeText prints a response (or an error answer) for a human.
+// writeText prints a response as the panel shows it (or an error answer) for a human.
 func writeText(w io.Writer, status int, body []byte) error {
 	if status != http.StatusOK {
 		var oo cdshooks.OperationOutcome
@@ -245,32 +246,8 @@ func writeText(w io.Writer, status int, body []byte) error {
 	if err := json.Unmarshal(body, &resp); err != nil {
 		return fmt.Errorf("evaluate: reading the response: %w", err)
 	}
-	if len(resp.Cards) == 0 {
-		_, err := fmt.Fprintln(w, "No cards.")
-		return err
-	}
-	for i, c := range resp.Cards {
-		if i > 0 {
-			fmt.Fprintln(w)
-		}
-		topic := ""
-		if c.Source.Topic != nil {
-			topic = c.Source.Topic.Code
-		}
-		fmt.Fprintf(w, "%d. [%s] %s\n   (%s; %s)\n", i+1, strings.ToUpper(string(c.Indicator)), c.Summary, topic, c.Source.Label)
-		for _, line := range strings.Split(strings.TrimRight(c.Detail, "\n"), "\n") {
-			fmt.Fprintf(w, "   %s\n", line)
-		}
-		for _, s := range c.Suggestions {
-			fmt.Fprintf(w, "   -> suggestion: %s\n", s.Label)
-		}
-		if len(c.OverrideReasons) > 0 {
-			reasons := make([]string, len(c.OverrideReasons))
-			for j, r := range c.OverrideReasons {
-				reasons[j] = r.Display
-			}
-			fmt.Fprintf(w, "   override reasons: %s\n", strings.Join(reasons, "; "))
-		}
+	if err := panel.WriteText(w, resp.Cards); err != nil {
+		return fmt.Errorf("evaluate: %w", err)
 	}
 	return nil
 }

@@ -52,18 +52,16 @@ func TestEvaluatePatientViewExamples(t *testing.T) {
 		file string
 		want []string
 	}{
-		// HCTZ, amlodipine (contained Medication), simvastatin (text only); potassium 3.1 and
-		// magnesium 0.55 mmol/L low; calcium entered in error, TSH, HbA1c (2023) and renal missing;
-		// heart failure; restless legs.
+		// HCTZ, amlodipine (contained Medication), simvastatin (text only): one card; potassium 3.1 and
+		// magnesium 0.55 mmol/L low: one card; restless legs, with heart failure as a line; calcium
+		// entered in error, TSH, HbA1c (2023) and renal missing, calcium and renal on order in a basic
+		// metabolic panel.
 		{"patient-view-every-card.json", []string{
-			"cramp-medication", "cramp-medication", "cramp-medication", "cramp-abnormal-lab", "cramp-abnormal-lab",
-			"cramp-missing-labs", "cramp-associated-condition", "cramp-differential",
+			"cramp-abnormal-lab", "cramp-medication", "cramp-differential", "cramp-missing-labs",
 		}},
-		// Lisinopril/HCTZ and atorvastatin; HbA1c 7.4 % and eGFR 52 abnormal; no magnesium, TSH from 2023; diabetes.
-		{"patient-view-realistic.json", []string{
-			"cramp-medication", "cramp-medication", "cramp-abnormal-lab", "cramp-abnormal-lab",
-			"cramp-missing-labs", "cramp-associated-condition",
-		}},
+		// Lisinopril/HCTZ and atorvastatin; HbA1c 7.4 % and eGFR 52 abnormal; no magnesium, TSH from
+		// 2023; diabetes as a line on the work-up card.
+		{"patient-view-realistic.json", []string{"cramp-abnormal-lab", "cramp-medication", "cramp-missing-labs"}},
 		// The same patient without a leg-cramp condition.
 		{"patient-view-no-leg-cramps.json", []string{}},
 	}
@@ -166,8 +164,8 @@ func TestEvaluateAbsentPrefetchIs412(t *testing.T) {
 		t.Errorf("error %v, want the 412 answer as an error", err)
 	}
 	var oo cdshooks.OperationOutcome
-	if jerr := json.Unmarshal(out, &oo); jerr != nil || len(oo.Issue) != 5 {
-		t.Errorf("output %s: want an OperationOutcome naming the 5 absent keys", out)
+	if jerr := json.Unmarshal(out, &oo); jerr != nil || len(oo.Issue) != 6 {
+		t.Errorf("output %s: want an OperationOutcome naming the 6 absent keys", out)
 	}
 	text, _ := runEval(t, strings.NewReader(req), "--format=text", "-")
 	if !strings.HasPrefix(string(text), "412 Precondition Failed\n") {
@@ -190,9 +188,9 @@ func TestEvaluateSyntheaBundle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// HCTZ, amlodipine, simvastatin; magnesium and TSH missing; coronary heart disease.
-	// The order subject is the id of the Bundle's Patient resource (ba18818d-...).
-	want := []string{"cramp-medication", "cramp-medication", "cramp-medication", "cramp-missing-labs", "cramp-associated-condition"}
+	// HCTZ, amlodipine, simvastatin in one card; magnesium and TSH missing, with coronary heart
+	// disease as a line. The order subject is the id of the Bundle's Patient resource (ba18818d-...).
+	want := []string{"cramp-medication", "cramp-missing-labs"}
 	if diff := cmp.Diff(want, cardTopics(t, out)); diff != "" {
 		t.Errorf("card topics (-want +got):\n%s", diff)
 	}
@@ -202,22 +200,38 @@ func TestEvaluateSyntheaBundle(t *testing.T) {
 	}
 	var resp cdshooks.Response
 	_ = json.Unmarshal(out, &resp)
-	for _, s := range resp.Cards[3].Suggestions {
-		if !strings.Contains(string(s.Actions[0].Resource), `"subject":{"reference":"Patient/ba18818d-faef-44cd-9744-b12d8973d402"}`) {
-			t.Errorf("order subject is not the Bundle's patient: %s", s.Actions[0].Resource)
+	for _, s := range resp.Cards[1].Suggestions {
+		for _, a := range s.Actions {
+			if !strings.Contains(string(a.Resource), `"subject":{"reference":"Patient/ba18818d-faef-44cd-9744-b12d8973d402"}`) {
+				t.Errorf("order subject is not the Bundle's patient: %s", a.Resource)
+			}
 		}
 	}
 }
 
+// TestEvaluateTextFormat: the text is the panel's, rendered (no markdown
+// syntax, no link targets), with the buttons.
 func TestEvaluateTextFormat(t *testing.T) {
 	t.Parallel()
-	out, err := runEval(t, nil, "--now", "2025-06-02", "--format=text", filepath.Join("..", "..", "examples", "patient-view-realistic.json"))
+	out, err := runEval(t, nil, "--now", "2025-06-02", "--format=text", "--public-url", "https://cds.example.org",
+		filepath.Join("..", "..", "examples", "patient-view-realistic.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []string{"1. [WARNING] Hydrochlorothiazide can cause leg cramps", "(cramp-medication; cramp-cds knowledge ", "-> suggestion: Order Magnesium"} {
+	for _, s := range []string{
+		"1. [WARNING] Results that can explain cramps: HbA1c 7.4 %, eGFR 52 mL/min/{1.73_m2}\n",
+		"\n   • hydrochlorothiazide 12.5 MG / lisinopril 10 MG Oral Tablet (thiazide and thiazide-like diuretics, recorded 2022-08-30)\n",
+		"\n  *[ Order cramp work-up ]\n   [ Order magnesium ]\n   [ Order TSH ]\n",
+		"\n   Sources: Review: causes of nocturnal cramps; Patient leaflet: nocturnal leg cramps\n",
+		"\n   -> Why these tests\n",
+	} {
 		if !strings.Contains(string(out), s) {
 			t.Errorf("text output lacks %q:\n%s", s, out)
+		}
+	}
+	for _, s := range []string{"**", "](", "https://"} {
+		if strings.Contains(string(out), s) {
+			t.Errorf("text output shows markdown or a link target %q:\n%s", s, out)
 		}
 	}
 	none, _ := runEval(t, nil, "--format=text", filepath.Join("..", "..", "examples", "patient-view-no-leg-cramps.json"))

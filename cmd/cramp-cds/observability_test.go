@@ -72,6 +72,7 @@ func obsPrefetch() string {
    "medicationCodeableConcept":{"coding":[{"system":"http://www.nlm.nih.gov/research/umls/rxnorm","code":"310798","display":"Hydrochlorothiazide 25 MG Oral Tablet"}]},
    "subject":{"reference":"Patient/pt-7f3c9e1a"},"authoredOn":"2026-01-10"}}]},
  "medicationStatements": null,
+ "serviceRequests": {"resourceType":"Bundle","type":"searchset","total":0},
  "observations": {"resourceType":"Bundle","type":"searchset","entry":[{"resource":{"resourceType":"Observation","id":"obs-k-55120","status":"final",
    "category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/observation-category","code":"laboratory"}]}],
    "code":{"coding":[{"system":"http://loinc.org","code":"2823-3","display":"Potassium [Moles/volume] in Serum or Plasma"}]},
