@@ -130,7 +130,7 @@ func TestToCanonicalAndThresholds(t *testing.T) {
 		if math.Abs(got-tt.want) > 1e-3 {
 			t.Errorf("%s ToCanonical(%+v) = %.4f, want %.4f", tt.lab, tt.q, got, tt.want)
 		}
-		th, crossed := l.Assess(got)
+		th, crossed := assess(l, got)
 		if gotF := map[bool]string{true: th.Finding}[crossed]; gotF != tt.finding {
 			t.Errorf("%s Assess(%.4f) = %q, want %q", tt.lab, got, gotF, tt.finding)
 		}
@@ -197,6 +197,17 @@ func BenchmarkLabForAndConvert(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		l.Assess(v)
+		assess(l, v)
 	}
+}
+
+// assess returns the first threshold of l that value (in the canonical unit)
+// crosses, as the rules judge a result once converted.
+func assess(l *knowledge.Lab, value float64) (knowledge.Threshold, bool) {
+	for _, t := range l.Thresholds {
+		if t.Crossed(value) {
+			return t, true
+		}
+	}
+	return knowledge.Threshold{}, false
 }
