@@ -103,7 +103,7 @@ func TestDiscovery(t *testing.T) {
 			t.Errorf("%s is missing", field)
 		}
 	}
-	// The keys and templates the FHIR record issue relies on, as the brief fixes them.
+	// The sample templates as written: their keys, and the & of a query unescaped.
 	want := map[string]any{
 		"patient":              "Patient/{{context.patientId}}",
 		"conditions":           "Condition?patient={{context.patientId}}",

@@ -83,7 +83,9 @@ func TestWorkups(t *testing.T) {
 	}
 }
 
-// TestToCanonicalAndThresholds uses values and factors from terminology.md C, computed by hand.
+// TestToCanonicalAndThresholds uses values and factors computed by hand: molar masses (magnesium
+// 24.305, calcium 40.078 g/mol), creatinine 88.42 umol/L per mg/dL, and the NGSP/IFCC master
+// equation for HbA1c (https://ngsp.org/ifccngsp.asp); unit codes are UCUM (https://ucum.org).
 func TestToCanonicalAndThresholds(t *testing.T) {
 	t.Parallel()
 	b := mustLoad(t)

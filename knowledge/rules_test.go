@@ -375,7 +375,7 @@ func TestAbnormalLabFindingCarriesTheConversion(t *testing.T) {
 		t.Fatalf("%d abnormal findings, want 1", len(f.AbnormalLabs))
 	}
 	a := f.AbnormalLabs[0]
-	// 1 mmol/L = 2.431 mg/dL (labs.yaml, terminology.md C).
+	// 1 mmol/L = 2.431 mg/dL (labs.yaml: magnesium 24.305 g/mol).
 	if !a.Converted || a.Value < 1.2155-1e-9 || a.Value > 1.2155+1e-9 {
 		t.Errorf("Converted %v, Value %g; want true, 1.2155", a.Converted, a.Value)
 	}
