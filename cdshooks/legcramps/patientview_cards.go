@@ -24,7 +24,8 @@ import (
 // a summary of at most maxSummary characters, a detail of at most 600
 // characters of rendered text, and at most three cards for a typical patient.
 // So the cards are few and consolidated:
-//   - abnormal results: one card per analyte, the most urgent first;
+//   - abnormal results: one card for them all, except that a critical
+//     result gets a card of its own, first;
 //   - medications: one card naming every current drug that can cause cramps;
 //   - look-alike disorders on record: one card, as they change the history to take;
 //   - missing work-up labs: one card with one "Order cramp work-up" suggestion
@@ -125,7 +126,9 @@ func (r cardRenderer) abnormalLabCards(as []knowledge.AbnormalLabFinding) []cdsh
 	return cards
 }
 
-// resultIndicator is how urgent one abnormal result is.
+// resultIndicator is how urgent one abnormal result is. Every result the
+// rules call abnormal is a warning today; a rule that grades severity (a
+// critical potassium) changes only this function.
 func resultIndicator(knowledge.AbnormalLabFinding) cdshooks.Indicator {
 	return cdshooks.IndicatorWarning
 }
