@@ -70,6 +70,9 @@ type Server struct {
 	engine   *gin.Engine
 	tracer   trace.Tracer
 	metrics  *Metrics
+	// requestRules and feedbackRules hold the member names each body may
+	// use (see checkMembers).
+	requestRules, feedbackRules *memberRules
 }
 
 // Keys under which middleware leaves values for later handlers in a request.
@@ -98,6 +101,9 @@ func NewServer(cfg Config, deps Deps) (*Server, error) {
 		anyOrig:  len(cfg.CORSOrigins) == 0 || slices.Contains(cfg.CORSOrigins, "*"),
 		tracer:   deps.Telemetry.tracer(),
 		metrics:  deps.Telemetry.Metrics,
+
+		requestRules:  requestMembers(),
+		feedbackRules: feedbackMembers(),
 	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
@@ -192,7 +198,7 @@ func (s *Server) handleService(c *gin.Context) {
 		return
 	}
 	var req Request
-	if err := s.decodeJSON(c, &req); err != nil {
+	if err := s.decodeJSON(c, &req, s.requestRules); err != nil {
 		s.writeError(c, err)
 		return
 	}
@@ -228,7 +234,7 @@ func (s *Server) handleFeedback(c *gin.Context) {
 		return
 	}
 	var fb FeedbackRequest
-	if err := s.decodeJSON(c, &fb); err != nil {
+	if err := s.decodeJSON(c, &fb, s.feedbackRules); err != nil {
 		s.writeError(c, err)
 		return
 	}
@@ -263,8 +269,9 @@ func (s *Server) lookup(c *gin.Context) (registered, bool) {
 
 // decodeJSON reads the request body into v: the content type must be JSON
 // (application/json or application/fhir+json, any parameters), the body at
-// most MaxBody bytes and exactly one JSON object.
-func (s *Server) decodeJSON(c *gin.Context, v any) error {
+// most MaxBody bytes and exactly one JSON object, whose members pass rules
+// (see checkMembers).
+func (s *Server) decodeJSON(c *gin.Context, v any, rules *memberRules) error {
 	r := c.Request
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || (mt != "application/json" && mt != "application/fhir+json") {
@@ -287,7 +294,7 @@ func (s *Server) decodeJSON(c *gin.Context, v any) error {
 		if err == nil {
 			// Exactly one value: anything after it is a malformed body.
 			if _, err = dec.Token(); errors.Is(err, io.EOF) {
-				return checkDuplicateNames(data)
+				return checkMembers(data, rules)
 			}
 			if err == nil {
 				return Errorf(EINVALID, "request body has data after the JSON object")
