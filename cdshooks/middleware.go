@@ -24,12 +24,16 @@ func (s *Server) logRequests(c *gin.Context) {
 		level = slog.LevelDebug // probes would drown everything else
 	}
 	attrs := []slog.Attr{
-		slog.String("method", c.Request.Method),
+		slog.String("method", LogString(c.Request.Method)),
 		slog.String("route", route),
 		slog.Int("status", c.Writer.Status()),
 		slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
 	}
 	if id := c.Param("id"); id != "" {
+		// The id comes from the path: a service of ours, or "unknown".
+		if _, ours := s.services[id]; !ours {
+			id = "unknown"
+		}
 		attrs = append(attrs, slog.String("service", id))
 	}
 	if code, ok := c.Get(errorCodeKey); ok {

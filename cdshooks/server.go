@@ -131,7 +131,7 @@ func NewServer(cfg Config, deps Deps) (*Server, error) {
 		s.writeError(c, Errorf(ENOTFOUND, "no such endpoint; the services are listed at GET /cds-services"))
 	})
 	e.NoMethod(func(c *gin.Context) {
-		s.writeError(c, Errorf(EMETHODNOTALLOWED, "method %s is not allowed here", c.Request.Method))
+		s.writeError(c, Errorf(EMETHODNOTALLOWED, "%s is not allowed here (see the Allow header)", methodName(c.Request.Method)))
 	})
 
 	e.GET("/healthz", gin.WrapF(s.healthz))
@@ -207,7 +207,7 @@ func (s *Server) handleService(c *gin.Context) {
 		return
 	}
 	if !slices.Contains(reg.hooks, req.Hook) {
-		s.writeError(c, Errorf(EINVALID, "service %s does not serve hook %q (it serves %s)", reg.id, req.Hook, strings.Join(reg.hooks, ", ")))
+		s.writeError(c, Errorf(EINVALID, "service %s does not serve %s (it serves %s)", reg.id, hookName(req.Hook), strings.Join(reg.hooks, ", ")))
 		return
 	}
 	resp, err := s.evaluate(c.Request.Context(), reg, &req, callerOf(c))
@@ -245,17 +245,29 @@ func (s *Server) handleFeedback(c *gin.Context) {
 	for _, item := range fb.Feedback {
 		attrs := []any{
 			slog.String("service", reg.id),
-			slog.String("card", item.Card),
+			slog.String("card", item.Card), // a uuid: Validate checked it
 			slog.String("outcome", string(item.Outcome)),
 			slog.Int("accepted_suggestions", len(item.AcceptedSuggestions)),
 		}
 		if o := item.OverrideReason; o != nil && o.Reason != nil {
-			attrs = append(attrs, slog.String("override_reason", o.Reason.Code))
+			attrs = append(attrs, slog.String("override_reason", LogString(o.Reason.Code)))
 		}
 		s.logger.InfoContext(c.Request.Context(), "feedback", attrs...)
 		s.metrics.FeedbackReceived(c.Request.Context(), reg.id, item)
 	}
 	c.Status(http.StatusOK)
+}
+
+// methodName names a request's method in a message: as sent when it is one
+// of HTTP's own, else "this method" (any token is a method, and messages
+// never echo caller values).
+func methodName(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodConnect, http.MethodOptions, http.MethodTrace:
+		return "method " + method
+	}
+	return "this method"
 }
 
 // lookup finds the service named in the path, or answers 404.

@@ -13,6 +13,16 @@ const (
 	HookOrderSign   = "order-sign"
 )
 
+// hookName names a request's hook in a message: quoted when it is one of the
+// hooks this package knows, else "this hook" (the value is the caller's, and
+// messages never echo caller values).
+func hookName(hook string) string {
+	if _, known := hookContexts[hook]; known {
+		return fmt.Sprintf("hook %q", hook)
+	}
+	return "this hook"
+}
+
 // Service is one CDS service the server dispatches to. One id may serve
 // several hooks (CDS Hooks 2.0 lets a service refresh its guidance that way);
 // the server answers 400 to a request whose hook the service does not serve.
