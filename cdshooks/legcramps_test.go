@@ -114,7 +114,7 @@ func lcServer(t *testing.T, screening bool) *cdshooks.Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := cdshooks.NewServer(cdshooks.Config{PublicURL: "https://cds.example.org"},
+	srv, err := cdshooks.NewServer(cdshooks.Config{PublicURLs: []string{"https://cds.example.org"}},
 		cdshooks.Deps{Services: []cdshooks.Service{svc}, Knowledge: []byte(`{"version":"test"}`)})
 	if err != nil {
 		t.Fatal(err)

@@ -23,12 +23,16 @@ const DefaultMaxBody = 5 << 20
 
 // Config holds the server's settings.
 type Config struct {
-	// PublicURL is the base URL callers use to reach us, e.g.
-	// "https://cds.example.org", without /cds-services. The audience a JWT
-	// must carry is PublicURL + the request path. When empty the audience is
-	// built from the request itself (scheme from TLS, host from Host), which
-	// is wrong behind an ingress or proxy: set PublicURL there.
-	PublicURL string
+	// PublicURLs are the base URLs callers use to reach us, e.g.
+	// "https://cds.example.org", without /cds-services (several when callers
+	// reach us by more than one name, as "http://localhost:8080" and
+	// "http://127.0.0.1:8080" locally). The audience a JWT must carry is one
+	// of them + the request path: the one whose host is the request's Host
+	// header, else the first. The Host header only picks among these; it
+	// never makes an audience, so a token minted for any other URL is
+	// refused. With none, there is no audience and an Authenticator refuses
+	// every token.
+	PublicURLs []string
 	// CORSOrigins lists the browser origins allowed to call us; empty or "*"
 	// allows any origin.
 	CORSOrigins []string
@@ -66,10 +70,12 @@ type Server struct {
 	services map[string]registered
 	defs     []ServiceDefinition
 	anyOrig  bool
-	draining atomic.Bool
-	engine   *gin.Engine
-	tracer   trace.Tracer
-	metrics  *Metrics
+	// publicURLs are Config.PublicURLs, parsed once for the audience.
+	publicURLs []publicURL
+	draining   atomic.Bool
+	engine     *gin.Engine
+	tracer     trace.Tracer
+	metrics    *Metrics
 	// requestRules and feedbackRules hold the member names each body may
 	// use (see checkMembers).
 	requestRules, feedbackRules *memberRules
@@ -91,7 +97,10 @@ func NewServer(cfg Config, deps Deps) (*Server, error) {
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = DefaultMaxBody
 	}
-	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
+	publicURLs, err := parsePublicURLs(cfg.PublicURLs)
+	if err != nil {
+		return nil, err
+	}
 	s := &Server{
 		cfg:      cfg,
 		auth:     deps.Authenticator,
@@ -99,8 +108,10 @@ func NewServer(cfg Config, deps Deps) (*Server, error) {
 		services: services,
 		defs:     defs,
 		anyOrig:  len(cfg.CORSOrigins) == 0 || slices.Contains(cfg.CORSOrigins, "*"),
-		tracer:   deps.Telemetry.tracer(),
-		metrics:  deps.Telemetry.Metrics,
+
+		publicURLs: publicURLs,
+		tracer:     deps.Telemetry.tracer(),
+		metrics:    deps.Telemetry.Metrics,
 
 		requestRules:  requestMembers(),
 		feedbackRules: feedbackMembers(),

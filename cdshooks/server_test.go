@@ -55,7 +55,8 @@ func (f *fakeService) got() (*cdshooks.Request, cdshooks.Caller, int) {
 	return f.req, f.caller, f.calls
 }
 
-// fakeAuth is an Authenticator that accepts exactly one token.
+// fakeAuth is an Authenticator that accepts exactly one token, for any
+// audience but none (as the real one refuses every token without one).
 type fakeAuth struct {
 	token  string
 	caller cdshooks.Caller
@@ -68,6 +69,9 @@ func (a *fakeAuth) Authenticate(r *http.Request, audience string) (cdshooks.Call
 	a.mu.Lock()
 	a.audiences = append(a.audiences, audience)
 	a.mu.Unlock()
+	if audience == "" {
+		return cdshooks.Caller{}, &cdshooks.AuthFailure{Reason: "bad_audience", Err: errors.New("no audience")}
+	}
 	if r.Header.Get("Authorization") != "Bearer "+a.token {
 		return cdshooks.Caller{}, &cdshooks.AuthFailure{Reason: "bad_token", Err: errors.New("token mismatch")}
 	}

@@ -36,7 +36,7 @@ func mustTelemetryServer(t *testing.T, deps cdshooks.Deps) telemetryHarness {
 		t.Fatalf("NewMetrics: %v", err)
 	}
 	deps.Telemetry = cdshooks.Telemetry{TracerProvider: tp, MeterProvider: mp, Metrics: metrics}
-	return telemetryHarness{harness: mustServer(t, cdshooks.Config{}, deps), spans: spans, reader: reader, metrics: metrics}
+	return telemetryHarness{harness: mustServer(t, cdshooks.Config{PublicURLs: []string{"https://cds.example.org"}}, deps), spans: spans, reader: reader, metrics: metrics}
 }
 
 // counters returns the sums of the counter name by attribute set, each set

@@ -35,11 +35,15 @@ func realServer(tb testing.TB, cfg cdshooks.Config) *cdshooks.Server {
 	}
 	gatherer := fhir.NewGatherer(fhir.GathererOptions{})
 	now := func() time.Time { return benchNow }
-	legCramps, err := cdshooks.NewLegCramps(cdshooks.LegCrampsConfig{Knowledge: kb, Gatherer: gatherer, Now: now, PublicURL: cfg.PublicURL})
+	var publicURL string // the cards link the knowledge base under the first public URL
+	if len(cfg.PublicURLs) > 0 {
+		publicURL = cfg.PublicURLs[0]
+	}
+	legCramps, err := cdshooks.NewLegCramps(cdshooks.LegCrampsConfig{Knowledge: kb, Gatherer: gatherer, Now: now, PublicURL: publicURL})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	orders, err := cdshooks.NewCrampInducingOrder(cdshooks.CrampInducingOrderConfig{Knowledge: kb, Gatherer: gatherer, Now: now, PublicURL: cfg.PublicURL})
+	orders, err := cdshooks.NewCrampInducingOrder(cdshooks.CrampInducingOrderConfig{Knowledge: kb, Gatherer: gatherer, Now: now, PublicURL: publicURL})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -52,7 +56,7 @@ func realServer(tb testing.TB, cfg cdshooks.Config) *cdshooks.Server {
 
 // benchServer is the real server with a body limit the heavy request fits.
 func benchServer(tb testing.TB) *cdshooks.Server {
-	return realServer(tb, cdshooks.Config{PublicURL: "https://cds.example.org", MaxBody: benchMaxBody})
+	return realServer(tb, cdshooks.Config{PublicURLs: []string{"https://cds.example.org"}, MaxBody: benchMaxBody})
 }
 
 // wholePath runs one service call through the server's whole pipeline:

@@ -160,7 +160,10 @@ func evaluate(ctx context.Context, opts evaluateOptions, input []byte) (int, []b
 		return 0, nil, fmt.Errorf("loading the knowledge base: %w", err)
 	}
 	cfg := DefaultConfig()
-	cfg.Trigger, cfg.PublicURL = opts.trigger, opts.publicURL
+	cfg.Trigger = opts.trigger
+	if opts.publicURL != "" {
+		cfg.PublicURLs = []string{opts.publicURL}
+	}
 	// No --fhir-allow and no caller: evaluate never reads a FHIR server.
 	cfg.FHIRAllow = nil
 	if err := cfg.validateEvaluate(); err != nil {
@@ -178,7 +181,7 @@ func evaluate(ctx context.Context, opts evaluateOptions, input []byte) (int, []b
 	if head.ResourceType != "" {
 		return 0, nil, fmt.Errorf("evaluate: %s is a FHIR %s; want a CDS Hooks request or a Bundle", opts.file, head.ResourceType)
 	}
-	srv, err := cdshooks.NewServer(cdshooks.Config{PublicURL: cfg.PublicURL, MaxBody: maxEvaluateInput},
+	srv, err := cdshooks.NewServer(cdshooks.Config{PublicURLs: cfg.PublicURLs, MaxBody: maxEvaluateInput},
 		cdshooks.Deps{Services: svcs, Logger: logger})
 	if err != nil {
 		return 0, nil, fmt.Errorf("building the server: %w", err)

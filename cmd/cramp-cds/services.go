@@ -43,7 +43,7 @@ func services(cfg Config, deps serviceDeps) ([]cdshooks.Service, error) {
 		Now:       deps.Now,
 		Screening: cfg.Trigger == TriggerAlways,
 		FHIRAllow: cfg.FHIRAllow,
-		PublicURL: cfg.PublicURL,
+		PublicURL: cfg.PublicURL(),
 		Logger:    deps.Logger,
 		OnGather:  deps.OnGather,
 	})
@@ -57,7 +57,7 @@ func services(cfg Config, deps serviceDeps) ([]cdshooks.Service, error) {
 		Gatherer:  gatherer,
 		Now:       deps.Now,
 		FHIRAllow: cfg.FHIRAllow,
-		PublicURL: cfg.PublicURL,
+		PublicURL: cfg.PublicURL(),
 		OnGather:  deps.OnGather,
 	})
 	if err != nil {
