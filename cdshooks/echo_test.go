@@ -19,14 +19,14 @@ func TestCallerValuesAreNeitherEchoedNorLoggedWhole(t *testing.T) {
 		name, method, path, body string
 		status                   int
 	}{
-		{"a huge hook", http.MethodPost, "/cds-services/nocturnal-leg-cramps", `{"hook":"` + huge + `",` + inst + `}`, http.StatusBadRequest},
-		{"a huge unknown member, twice", http.MethodPost, "/cds-services/nocturnal-leg-cramps",
+		{"a huge hook", http.MethodPost, "/cds-services/" + sampleID + "", `{"hook":"` + huge + `",` + inst + `}`, http.StatusBadRequest},
+		{"a huge unknown member, twice", http.MethodPost, "/cds-services/" + sampleID + "",
 			`{"hook":"patient-view",` + inst + `,"` + huge + `":1,"` + huge + `":2}`, http.StatusBadRequest},
-		{"a huge method", strings.Repeat("M", 64<<10), "/cds-services/nocturnal-leg-cramps", "", http.StatusMethodNotAllowed},
+		{"a huge method", strings.Repeat("M", 64<<10), "/cds-services/" + sampleID + "", "", http.StatusMethodNotAllowed},
 		{"a huge service id", http.MethodPost, "/cds-services/" + strings.Repeat("s", 64<<10), `{}`, http.StatusNotFound},
-		{"a huge feedback card", http.MethodPost, "/cds-services/nocturnal-leg-cramps/feedback",
+		{"a huge feedback card", http.MethodPost, "/cds-services/" + sampleID + "/feedback",
 			`{"feedback":[{"card":"` + strings.Repeat("C", 200<<10) + `","outcome":"overridden","outcomeTimestamp":"2025-06-02T10:00:00Z"}]}`, http.StatusBadRequest},
-		{"a huge override reason code", http.MethodPost, "/cds-services/nocturnal-leg-cramps/feedback",
+		{"a huge override reason code", http.MethodPost, "/cds-services/" + sampleID + "/feedback",
 			`{"feedback":[{"card":"4e0a3a1e-3283-4575-ab82-028d55fe2719","outcome":"overridden","overrideReason":{"reason":{"code":"` + huge + `"}},"outcomeTimestamp":"2025-06-02T10:00:00Z"}]}`, http.StatusOK},
 	}
 	for _, tt := range tests {
@@ -56,7 +56,7 @@ func TestFeedbackCardMustBeAUUID(t *testing.T) {
 	h := mustServer(t, cdshooks.Config{}, cdshooks.Deps{})
 	for _, card := range []string{"c1", "4e0a3a1e32834575ab82028d55fe2719", "urn:uuid:4e0a3a1e-3283-4575-ab82-028d55fe2719",
 		"{4e0a3a1e-3283-4575-ab82-028d55fe2719}", "4e0a3a1e-3283-4575-ab82-028d55fe271g", "<img src=x>"} {
-		w := h.do(http.MethodPost, "/cds-services/nocturnal-leg-cramps/feedback",
+		w := h.do(http.MethodPost, "/cds-services/"+sampleID+"/feedback",
 			`{"feedback":[{"card":"`+card+`","outcome":"overridden","outcomeTimestamp":"2025-06-02T10:00:00Z"}]}`)
 		if w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), "feedback[0].card must be the uuid of a card") {
 			t.Errorf("card %q: got %d %s, want 400 saying the card must be a uuid", card, w.Code, w.Body)

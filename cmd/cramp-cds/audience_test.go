@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cramp-cds/cramp-cds/cdshooks"
+	"github.com/cramp-cds/cramp-cds/cdshooks/legcramps"
 	"github.com/cramp-cds/cramp-cds/internal/fixtures"
 )
 
@@ -19,7 +19,7 @@ import (
 func TestTokenForAnotherHostIsRefused(t *testing.T) {
 	t.Parallel()
 	e := startE2E(t, 2*time.Second)
-	path := "/cds-services/" + cdshooks.NocturnalLegCrampsID
+	path := "/cds-services/" + legcramps.PatientViewID
 	body := e.patient.Request(fixtures.RequestOptions{})
 	tests := []struct {
 		name, aud, host string
