@@ -204,9 +204,9 @@ func TestOrderCardSaysWhatIsOrderedWhyAndWhatThePatientTakes(t *testing.T) {
 		"**Hydrochlorothiazide 25 MG Oral Tablet** is being ordered", // the drug as ordered
 		// Its ingredient and class (knowledge/data/medications.yaml), and the code that told us.
 		"**hydrochlorothiazide** (thiazide and thiazide-like diuretics; RxNorm 310798)",
-		"Cramp in lower leg (since 2024-11-02) `Condition/cond-cramps`", // the patient's leg cramps
+		"Cramp in lower leg (since 2024-11-02) (Condition/cond-cramps)", // the patient's leg cramps
 		// The cramp drug they already take.
-		"**furosemide** (loop diuretics): Furosemide 40 MG Oral Tablet `MedicationRequest/furo-1`",
+		"**furosemide** (loop diuretics): Furosemide 40 MG Oral Tablet (MedicationRequest/furo-1)",
 		"000_c5ba4de4b750ce3b.txt", // the evidence: the thiazide class cites this seed
 	} {
 		if !strings.Contains(c.Detail, want) {

@@ -107,9 +107,9 @@ func (r cardRenderer) abnormalLabCard(a knowledge.AbnormalLabFinding) cdshooks.C
 	recorded := quantityText(*o.Value)
 	var d strings.Builder
 	fmt.Fprintf(&d, "**%s %s** on %s: %s.\n\n", cdshooks.Markdown(a.Lab.Name), cdshooks.Markdown(recorded), day(o.Effective), cdshooks.Markdown(a.Threshold.Finding))
-	fmt.Fprintf(&d, "- Threshold: %s %s %s", a.Threshold.Op, number(a.Threshold.Value), cdshooks.Markdown(a.Lab.CanonicalUnit))
+	fmt.Fprintf(&d, "- Threshold: %s %s %s", cdshooks.Markdown(a.Threshold.Op), number(a.Threshold.Value), cdshooks.Markdown(a.Lab.CanonicalUnit))
 	if a.Converted {
-		fmt.Fprintf(&d, "; this result is %s%s in that unit", o.Value.Comparator, number(a.Value))
+		fmt.Fprintf(&d, "; this result is %s%s in that unit", cdshooks.Markdown(o.Value.Comparator), number(a.Value))
 	}
 	fmt.Fprintf(&d, "\n- Result: **%s**%s\n", cdshooks.Markdown(orUnnamed(a.Result.Text)), refSuffix(a.Result.Ref))
 	if flags := interpretationText(o.Interpretation); flags != "" {
@@ -153,14 +153,14 @@ func (r cardRenderer) missingLabsCard(ms []knowledge.MissingLabFinding) cdshooks
 			UUID:  SuggestionUUID(r.hookInstance, TopicMissingLabs, "", wu.ID),
 			Actions: []cdshooks.Action{{
 				Type:        cdshooks.ActionCreate,
-				Description: "Propose a " + wu.Order.Display + " order (LOINC " + wu.Order.Code + ") for review and signature",
+				Description: cdshooks.PlainText("Propose a " + wu.Order.Display + " order (LOINC " + wu.Order.Code + ") for review and signature"),
 				Resource:    r.serviceRequest(wu),
 			}},
 		})
 	}
 	d.WriteString("\nEach suggestion proposes a draft order for you to review and sign.\n")
 	writeEvidence(&d, evidence)
-	summary := fmt.Sprintf("Cramp work-up: no result in %d months for %s", months, strings.Join(names, ", "))
+	summary := cdshooks.PlainText(fmt.Sprintf("Cramp work-up: no result in %d months for %s", months, strings.Join(names, ", ")))
 	if !cdshooks.FitsSummary(summary) {
 		summary = fmt.Sprintf("Cramp work-up: %d labs have no result in %d months", len(ms), months)
 	}
@@ -233,7 +233,7 @@ func (r cardRenderer) associatedCard(cs []knowledge.ConditionFinding) cdshooks.C
 	}
 	d.WriteString("\nTreating the underlying condition may ease the cramps.\n")
 	writeEvidence(&d, evidence)
-	summary := "Associated with leg cramps: " + strings.Join(names, ", ")
+	summary := cdshooks.PlainText("Associated with leg cramps: " + strings.Join(names, ", "))
 	if !cdshooks.FitsSummary(summary) {
 		summary = fmt.Sprintf("%d conditions on record are associated with leg cramps", len(cs))
 	}
@@ -289,12 +289,12 @@ func writeEvidence(d *strings.Builder, cs []knowledge.Citation) {
 	}
 }
 
-// refSuffix shows a record reference after an entry, as code so it is copied as is.
+// refSuffix shows a record reference after an entry, in parentheses.
 func refSuffix(ref string) string {
-	if ref == "" || strings.Contains(ref, "`") {
+	if ref == "" {
 		return ""
 	}
-	return " `" + ref + "`"
+	return " (" + cdshooks.Markdown(ref) + ")"
 }
 
 func orUnnamed(text string) string {
