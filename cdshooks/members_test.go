@@ -83,3 +83,38 @@ func TestCaseVariantsInFeedbackAreRefused(t *testing.T) {
 		})
 	}
 }
+
+// A draft order's id is what a delete suggestion names and what an
+// order-select selection points at, and the product shows it: one outside
+// the FHIR id grammar (a blank line and an <img> once became an HTML block in
+// the card) is refused, never echoed.
+func TestDraftOrderIDsMustBeFHIRIDs(t *testing.T) {
+	t.Parallel()
+	svc := &fakeService{defs: []cdshooks.ServiceDefinition{{Hook: cdshooks.HookOrderSign, ID: "svc", Description: "d"}}}
+	h := mustServer(t, cdshooks.Config{}, cdshooks.Deps{Services: []cdshooks.Service{svc}})
+	body := func(id string) string {
+		b, err := json.Marshal(map[string]any{
+			"hook": "order-sign", "hookInstance": "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea",
+			"context": map[string]any{"userId": "Practitioner/1", "patientId": "p1", "draftOrders": map[string]any{
+				"resourceType": "Bundle", "entry": []any{map[string]any{"resource": map[string]any{"resourceType": "MedicationRequest", "id": id}}},
+			}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	for _, id := range []string{"x\n\n<img src=x onerror=alert(2)>", "a/b", "", strings.Repeat("a", 65), "request 123"} {
+		w := h.do(http.MethodPost, "/cds-services/svc", body(id))
+		want := id == ""
+		if got := w.Code == http.StatusOK; got != want {
+			t.Errorf("draft id %q: status %d, want 200 %v: %s", id, w.Code, want, w.Body)
+		}
+		if !want && (!strings.Contains(w.Body.String(), "context.draftOrders.entry[0].resource.id must be a FHIR id") || strings.Contains(w.Body.String(), "img")) {
+			t.Errorf("draft id %q: body %s, want it to name the entry and not echo the id", id, w.Body)
+		}
+	}
+	if w := h.do(http.MethodPost, "/cds-services/svc", body("request-123.v2")); w.Code != http.StatusOK {
+		t.Errorf("a FHIR id: status %d: %s", w.Code, w.Body)
+	}
+}

@@ -95,7 +95,7 @@ func (r *Request) Validate(isFHIRID func(string) bool) error {
 		}
 	}
 	if r.Hook == HookOrderSelect || r.Hook == HookOrderSign {
-		problems = append(problems, checkDraftOrders(r)...)
+		problems = append(problems, checkDraftOrders(r, isFHIRID)...)
 	}
 	if r.FHIRServer != "" {
 		if u, err := url.Parse(r.FHIRServer); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
