@@ -1,6 +1,7 @@
 package cdshooks_test
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
@@ -61,5 +62,26 @@ func TestFeedbackCardMustBeAUUID(t *testing.T) {
 		if w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), "feedback[0].card must be the uuid of a card") {
 			t.Errorf("card %q: got %d %s, want 400 saying the card must be a uuid", card, w.Code, w.Body)
 		}
+	}
+}
+
+// Services bound their answers; one that does not is stopped at the door
+// with a 500 (its bug, logged), rather than sending megabytes to the EHR.
+func TestAnswerOverMaxResponseIsNotSent(t *testing.T) {
+	t.Parallel()
+	svc := &fakeService{
+		defs: []cdshooks.ServiceDefinition{{Hook: cdshooks.HookPatientView, ID: "svc", Description: "d"}},
+		fn: func(context.Context, *cdshooks.Request, cdshooks.Caller) (*cdshooks.Response, error) {
+			return &cdshooks.Response{Cards: []cdshooks.Card{{Summary: "s", Indicator: cdshooks.IndicatorInfo,
+				Source: cdshooks.Source{Label: "l"}, Detail: strings.Repeat("x", 2<<20)}}}, nil
+		},
+	}
+	h := mustServer(t, cdshooks.Config{}, cdshooks.Deps{Services: []cdshooks.Service{svc}})
+	w := h.do(http.MethodPost, "/cds-services/svc", validBody)
+	if w.Code != http.StatusInternalServerError || w.Body.Len() > 1024 {
+		t.Fatalf("got %d with %d bytes, want a short 500", w.Code, w.Body.Len())
+	}
+	if !strings.Contains(h.logs.String(), "over the 1048576-byte limit") {
+		t.Errorf("the log does not say why:\n%.500s", h.logs)
 	}
 }

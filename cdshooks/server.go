@@ -21,6 +21,10 @@ import (
 // room for a generous prefetch.
 const DefaultMaxBody = 5 << 20
 
+// DefaultMaxResponse is the response body limit when Config.MaxResponse is
+// zero: 1 MiB, far more than a side panel of cards needs.
+const DefaultMaxResponse = 1 << 20
+
 // Config holds the server's settings.
 type Config struct {
 	// PublicURLs are the base URLs callers use to reach us, e.g.
@@ -38,6 +42,10 @@ type Config struct {
 	CORSOrigins []string
 	// MaxBody is the largest request body accepted, in bytes; 0 means DefaultMaxBody.
 	MaxBody int64
+	// MaxResponse is the largest answer sent, in bytes; 0 means
+	// DefaultMaxResponse. Services bound what they say; a larger answer is
+	// their bug, answered 500 and logged, never sent.
+	MaxResponse int
 	// AuthDiscovery requires authentication on GET /cds-services too.
 	AuthDiscovery bool
 }
@@ -108,6 +116,9 @@ func NewServer(cfg Config, deps Deps) (*Server, error) {
 	}
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = DefaultMaxBody
+	}
+	if cfg.MaxResponse <= 0 {
+		cfg.MaxResponse = DefaultMaxResponse
 	}
 	publicURLs, err := parsePublicURLs(cfg.PublicURLs)
 	if err != nil {
@@ -392,10 +403,13 @@ func (s *Server) writeError(c *gin.Context, err error) {
 // internalBody is what a client gets when even rendering an answer failed.
 const internalBody = `{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"exception","diagnostics":"internal error"}]}`
 
-// writeJSON marshals v before writing anything, so a marshal failure becomes
-// a clean 500 instead of half a body.
+// writeJSON marshals v before writing anything, so a marshal failure (or an
+// answer over MaxResponse) becomes a clean 500 instead of half a body.
 func (s *Server) writeJSON(c *gin.Context, status int, v any) {
 	body, err := Marshal(v)
+	if err == nil && len(body) > s.cfg.MaxResponse {
+		err = fmt.Errorf("the answer is %d bytes, over the %d-byte limit", len(body), s.cfg.MaxResponse)
+	}
 	if err != nil {
 		s.logger.ErrorContext(c.Request.Context(), "rendering response", "route", routeOf(c), "error", err.Error())
 		c.Set(errorCodeKey, EINTERNAL)

@@ -94,6 +94,17 @@ type orderedDrug struct {
 	matches []knowledge.MedicationMatch
 }
 
+// Bounds on what one order hook request may cost (issue 13: 20 drafts
+// repeating a 4.5 MB record text made a 90 MB answer).
+const (
+	// MaxDraftOrders is the most entries context.draftOrders may have; more
+	// gives a 400. An order session of a hundred orders is already rare.
+	MaxDraftOrders = 100
+	// MaxOrderCards is the most cards one request gets: the first drafts of
+	// cramp-inducing drugs, in Bundle order.
+	MaxOrderCards = 20
+)
+
 // Evaluate answers an order-select or order-sign request: one warning card
 // per draft order being placed (the selected ones on order-select, all on
 // order-sign) whose drug can cause leg cramps, when the patient has a present
@@ -105,6 +116,9 @@ type orderedDrug struct {
 // they warn only a patient who has leg cramps, since a warning on every
 // diuretic or statin order would teach clinicians to ignore them all.
 func (s *InducingOrder) Evaluate(ctx context.Context, req *cdshooks.Request, caller cdshooks.Caller) (*cdshooks.Response, error) {
+	if all, err := req.DraftOrders(); err == nil && len(all) > MaxDraftOrders {
+		return nil, cdshooks.Errorf(cdshooks.EINVALID, "context.draftOrders has %d entries; at most %d are read", len(all), MaxDraftOrders)
+	}
 	drafts, err := draftMedications(req)
 	if err != nil {
 		return nil, err
@@ -127,6 +141,9 @@ func (s *InducingOrder) Evaluate(ctx context.Context, req *cdshooks.Request, cal
 	if len(f.Triggers) == 0 {
 		return &cdshooks.Response{Cards: []cdshooks.Card{}}, nil
 	}
+	// At most MaxOrderCards warnings, in Bundle order: more would not be
+	// read in a side panel, and each costs the answer's size.
+	flagged = flagged[:min(len(flagged), MaxOrderCards)]
 	taking := otherThanDrafts(f.Medications, drafts)
 	cards := make([]cdshooks.Card, 0, len(flagged))
 	for _, o := range flagged {
@@ -202,9 +219,13 @@ func (s *InducingOrder) card(hookInstance string, o orderedDrug, cramps []knowle
 	} else {
 		d.WriteString("Already taking drugs that can cause leg cramps:\n")
 		for _, m := range taking {
-			texts := make([]string, len(m.Entries))
-			for i, e := range m.Entries {
+			shown, more := listed(len(m.Entries))
+			texts := make([]string, shown, shown+1)
+			for i, e := range m.Entries[:shown] {
 				texts[i] = cdshooks.Markdown(orUnnamed(e.Text)) + refSuffix(e.Ref)
+			}
+			if more > 0 {
+				texts = append(texts, fmt.Sprintf("and %d more", more))
 			}
 			fmt.Fprintf(&d, "- **%s** (%s): %s\n", cdshooks.Markdown(matchName(m.Ingredient, m.Class)), cdshooks.Markdown(lowerFirst(m.Class.Name)), strings.Join(texts, "; "))
 		}

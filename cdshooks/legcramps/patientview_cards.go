@@ -66,7 +66,8 @@ func (r cardRenderer) medicationCard(m knowledge.MedicationFinding) cdshooks.Car
 	var d strings.Builder
 	fmt.Fprintf(&d, "**%s** can cause leg cramps.\n\nClass: %s.\n\n", cdshooks.Markdown(name), cdshooks.Markdown(m.Class.Name))
 	d.WriteString("Current in the record:\n")
-	for _, e := range m.Entries {
+	shown, more := listed(len(m.Entries))
+	for _, e := range m.Entries[:shown] {
 		fmt.Fprintf(&d, "- **%s** (%s", cdshooks.Markdown(orUnnamed(e.Text)), cdshooks.Markdown(e.Medication.Status))
 		if since := e.Medication.Effective.Start; !since.IsZero() {
 			fmt.Fprintf(&d, " since %s", day(since))
@@ -74,6 +75,9 @@ func (r cardRenderer) medicationCard(m knowledge.MedicationFinding) cdshooks.Car
 			fmt.Fprintf(&d, ", recorded %s", day(asserted))
 		}
 		fmt.Fprintf(&d, "; %s)%s\n", matchedBy(e.Match), refSuffix(e.Ref))
+	}
+	if more > 0 {
+		fmt.Fprintf(&d, "- and %d more in the record\n", more)
 	}
 	if m.LowConfidence() {
 		d.WriteString("\nRecognised from the drug's name or an unconfirmed code only: check the drug.\n")
@@ -270,15 +274,33 @@ func (r cardRenderer) differentialCard(c knowledge.ConditionFinding) cdshooks.Ca
 // conditionEntries lists record condition entries on one line: their text,
 // onset and reference.
 func conditionEntries(es []knowledge.ConditionEntry) string {
-	parts := make([]string, len(es))
-	for i, e := range es {
+	shown, more := listed(len(es))
+	parts := make([]string, shown, shown+1)
+	for i, e := range es[:shown] {
 		p := cdshooks.Markdown(orUnnamed(e.Text))
 		if onset := e.Condition.Onset; !onset.IsZero() {
 			p += " (since " + day(onset) + ")"
 		}
 		parts[i] = p + refSuffix(e.Ref)
 	}
+	if more > 0 {
+		parts = append(parts, fmt.Sprintf("and %d more", more))
+	}
 	return strings.Join(parts, "; ")
+}
+
+// maxListed is the most record entries a card lists in one place; the rest
+// are counted. A card is read in a narrow panel, and a record with thousands
+// of matching entries must not make an answer of megabytes.
+const maxListed = 10
+
+// listed returns how many of n entries a card lists, and how many more it
+// only counts.
+func listed(n int) (shown, more int) {
+	if n <= maxListed {
+		return n, 0
+	}
+	return maxListed, n - maxListed
 }
 
 // writeEvidence appends the evidence section.
