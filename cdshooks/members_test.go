@@ -18,7 +18,6 @@ func TestCaseVariantsOfKnownMembersAreRefused(t *testing.T) {
 	t.Parallel()
 	svc := &fakeService{defs: []cdshooks.ServiceDefinition{
 		{Hook: cdshooks.HookPatientView, ID: "svc", Description: "d"},
-		{Hook: cdshooks.HookOrderSign, ID: "svc", Description: "d"},
 	}}
 	h := mustServer(t, cdshooks.Config{}, cdshooks.Deps{Services: []cdshooks.Service{svc}})
 	const ctx = `"context":{"userId":"Practitioner/example","patientId":"1288992"}`
@@ -26,7 +25,7 @@ func TestCaseVariantsOfKnownMembersAreRefused(t *testing.T) {
 	tests := []struct {
 		name, body, known string
 	}{
-		{"HOOK beside hook", `{"hook":"order-sign","HOOK":"patient-view",` + inst + `,` + ctx + `}`, "hook"},
+		{"HOOK beside hook", `{"hook":"patient-view","HOOK":"order-sign",` + inst + `,` + ctx + `}`, "hook"},
 		{"Hook alone", `{"Hook":"patient-view",` + inst + `,` + ctx + `}`, "hook"},
 		{"HookInstance", `{"hook":"patient-view","HookInstance":"d1577c69-dfbe-44ad-ba6d-3e05e953b2ea",` + ctx + `}`, "hookInstance"},
 		{"FHIRSERVER", `{"hook":"patient-view",` + inst + `,"FHIRSERVER":"https://ehr.example.org/fhir",` + ctx + `}`, "fhirServer"},

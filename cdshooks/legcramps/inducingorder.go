@@ -10,10 +10,18 @@ import (
 	"github.com/cramp-cds/cramp-cds/knowledge"
 )
 
-// InducingOrderID is the id of the order-select and order-sign service
-// that warns when a drug that can cause leg cramps is being ordered for a
-// patient who has them. EHRs are configured with it: never rename it.
-const InducingOrderID = "cramp-inducing-order"
+// The ids of the service that warns when a drug that can cause leg cramps is
+// being ordered for a patient who has them: one per hook, as CDS Hooks
+// clients key services by id. EHRs are configured with them: never rename one.
+const (
+	// InducingOrderSelectID answers order-select.
+	InducingOrderSelectID = "cramp-inducing-order-select"
+	// InducingOrderSignID answers order-sign.
+	InducingOrderSignID = "cramp-inducing-order-sign"
+	// InducingOrderID is the id both hooks once shared, kept as an alias
+	// answering both for EHRs configured with it; discovery no longer lists it.
+	InducingOrderID = "cramp-inducing-order"
+)
 
 // InducingOrderPrefetch returns the order hooks' prefetch templates: the
 // patient's conditions (to find a present leg-cramp condition) and their
@@ -29,8 +37,9 @@ func InducingOrderPrefetch() map[string]string {
 	}
 }
 
-// CrampInducingOrderDefinitions returns the service's two discovery entries,
-// order-select and order-sign, sharing one id and the given prefetch templates.
+// inducingOrderDefinitions returns the service's two discovery entries,
+// order-select and order-sign, each with its own id, and the given prefetch
+// templates.
 func inducingOrderDefinitions(prefetch map[string]string) []cdshooks.ServiceDefinition {
 	usage := "Reads context.draftOrders (MedicationRequests coded with RxNorm or ATC, or named in text; a " +
 		"medicationReference must point to a Medication contained in the order or in draftOrders) and the " +
@@ -40,7 +49,7 @@ func inducingOrderDefinitions(prefetch map[string]string) []cdshooks.ServiceDefi
 	return []cdshooks.ServiceDefinition{
 		{
 			Hook:  cdshooks.HookOrderSelect,
-			ID:    InducingOrderID,
+			ID:    InducingOrderSelectID,
 			Title: "Leg cramps: cramp-inducing drug selected",
 			Description: "When a drug that can cause leg cramps (a diuretic, a statin, a calcium channel blocker...) " +
 				"is selected for a patient with leg cramps: a warning naming the drug, its class and the evidence, " +
@@ -50,7 +59,7 @@ func inducingOrderDefinitions(prefetch map[string]string) []cdshooks.ServiceDefi
 		},
 		{
 			Hook:  cdshooks.HookOrderSign,
-			ID:    InducingOrderID,
+			ID:    InducingOrderSignID,
 			Title: "Leg cramps: cramp-inducing drug about to be signed",
 			Description: "Before signing, for a patient with leg cramps: a warning for each draft order of a drug that " +
 				"can cause leg cramps, naming the drug, its class and the evidence, with a suggestion to remove it.",
@@ -86,6 +95,9 @@ func NewInducingOrder(env Env) (*InducingOrder, error) {
 
 // Definitions returns the order-select and order-sign entries.
 func (s *InducingOrder) Definitions() []cdshooks.ServiceDefinition { return s.defs }
+
+// Aliases returns InducingOrderID, the id the two hooks once shared.
+func (s *InducingOrder) Aliases() []string { return []string{InducingOrderID} }
 
 // orderedDrug is a draft order of a cramp-inducing drug: the draft and the
 // cramp-inducing ingredients (or classes) the knowledge base found in it.
