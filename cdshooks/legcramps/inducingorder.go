@@ -149,17 +149,18 @@ func (s *InducingOrder) Evaluate(ctx context.Context, req *cdshooks.Request, cal
 	if err != nil {
 		return nil, err
 	}
-	f := s.env.Knowledge.Evaluate(rec, s.env.Now(), knowledge.Options{})
-	if len(f.Triggers) == 0 {
+	asOf := s.env.Now()
+	cramps := s.env.Knowledge.TriggerEntries(rec, asOf)
+	if len(cramps) == 0 {
 		return &cdshooks.Response{Cards: []cdshooks.Card{}}, nil
 	}
 	// At most MaxOrderCards warnings, in Bundle order: more would not be
 	// read in a side panel, and each costs the answer's size.
 	flagged = flagged[:min(len(flagged), MaxOrderCards)]
-	taking := otherThanDrafts(f.Medications, drafts)
+	taking := otherThanDrafts(s.env.Knowledge.MedicationFindings(rec, asOf), drafts)
 	cards := make([]cdshooks.Card, 0, len(flagged))
 	for _, o := range flagged {
-		cards = append(cards, s.card(req.HookInstance, o, f.Triggers, taking))
+		cards = append(cards, s.card(req.HookInstance, o, cramps, taking))
 	}
 	return &cdshooks.Response{Cards: cards}, nil
 }
