@@ -111,3 +111,28 @@ func TestOrderSignAmplificationIsBounded(t *testing.T) {
 		})
 	}
 }
+
+// A record with many entries of one cramp-inducing drug gets one card that
+// lists the first ten and counts the rest: a side panel shows no more, and
+// thousands of entries must not make an answer of megabytes.
+func TestMedicationCardListsTenEntriesAndCountsTheRest(t *testing.T) {
+	t.Parallel()
+	meds := make([]obj, 25)
+	for i := range meds {
+		meds[i] = activeMR(fmt.Sprintf("mr-hctz-%d", i), hctz)
+	}
+	prefetch := record([]obj{legCramps}, meds...)
+	prefetch[legcramps.PrefetchPatient] = obj{"resourceType": "Patient", "id": orderPatient}
+	prefetch[legcramps.PrefetchObservations] = searchset()
+	cards := patientViewCards(t, newServer(t, serverOptions{}), lcRequest(t, prefetch))
+	if len(cards) == 0 || cards[0].Source.Topic.Code != legcramps.TopicMedication {
+		t.Fatalf("want a medication card first, got %v", topicsOf(cards))
+	}
+	d := cards[0].Detail
+	if got, want := strings.Count(d, "**Hydrochlorothiazide 25 MG Oral Tablet**"), 10; got != want {
+		t.Errorf("the card lists %d entries, want %d:\n%s", got, want, d)
+	}
+	if !strings.Contains(d, "- and 15 more in the record") {
+		t.Errorf("the card does not count the other 15:\n%s", d)
+	}
+}
