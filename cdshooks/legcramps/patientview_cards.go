@@ -153,9 +153,9 @@ func (r cardRenderer) abnormalLabCard(key string, as []knowledge.AbnormalLabFind
 			d.WriteString("- ")
 		}
 		fmt.Fprintf(&d, "**%s %s** on %s: %s (threshold %s %s %s", cdshooks.Markdown(a.Lab.Name), cdshooks.Markdown(value),
-			day(o.Effective), cdshooks.Markdown(a.Threshold.Finding), a.Threshold.Op, number(a.Threshold.Value), cdshooks.Markdown(a.Lab.CanonicalUnit))
+			day(o.Effective), cdshooks.Markdown(a.Threshold.Finding), cdshooks.Markdown(a.Threshold.Op), number(a.Threshold.Value), cdshooks.Markdown(a.Lab.CanonicalUnit))
 		if a.Converted {
-			fmt.Fprintf(&d, "; %s%s %s here", o.Value.Comparator, number(a.Value), cdshooks.Markdown(a.Lab.CanonicalUnit))
+			fmt.Fprintf(&d, "; %s%s %s here", cdshooks.Markdown(o.Value.Comparator), number(a.Value), cdshooks.Markdown(a.Lab.CanonicalUnit))
 		}
 		if rng := rangeText(o.ReferenceRange); rng != "" {
 			fmt.Fprintf(&d, "; laboratory range %s", cdshooks.Markdown(rng))
@@ -191,12 +191,19 @@ func (r cardRenderer) medicationsCard(ms []knowledge.MedicationFinding) cdshooks
 		entries             int
 	}
 	var lines []*drugLine
+	moreEntries := 0 // entries of drugs beyond the lines shown
 	for _, m := range ms {
 		names = append(names, drugName(m))
 		evidence = append(evidence, m.Evidence()...)
 		lowConfidence = lowConfidence || m.LowConfidence()
 		for _, e := range m.Entries {
 			i := slices.IndexFunc(lines, func(l *drugLine) bool { return strings.EqualFold(l.text, e.Text) })
+			if i < 0 && len(lines) == maxDrugsShown {
+				// Only counted: the card shows no more lines, and a record of
+				// thousands of entries must cost no more than a short one.
+				moreEntries++
+				continue
+			}
 			if i < 0 {
 				l := &drugLine{text: e.Text, classes: className(m.Class)}
 				if since := e.Medication.Effective.Start; !since.IsZero() {
@@ -217,11 +224,7 @@ func (r cardRenderer) medicationsCard(ms []knowledge.MedicationFinding) cdshooks
 	}
 	var d strings.Builder
 	d.WriteString("Current drugs that can cause leg cramps:\n")
-	for i, l := range lines {
-		if i == maxDrugsShown {
-			fmt.Fprintf(&d, "- and %d more on the medication list\n", len(lines)-i)
-			break
-		}
+	for _, l := range lines {
 		fmt.Fprintf(&d, "- **%s** (%s", recordText(l.text), cdshooks.Markdown(l.classes))
 		switch {
 		case l.entries > 1:
@@ -233,6 +236,9 @@ func (r cardRenderer) medicationsCard(ms []knowledge.MedicationFinding) cdshooks
 			d.WriteString("; recognised by name only")
 		}
 		d.WriteString(")\n")
+	}
+	if moreEntries > 0 {
+		fmt.Fprintf(&d, "- and %d more entries on the medication list\n", moreEntries)
 	}
 	d.WriteString("\nReview whether one contributes before treating the cramps.")
 	if lowConfidence {
@@ -363,11 +369,11 @@ func (r cardRenderer) orderSuggestions(ms []knowledge.MissingLabFinding) []cdsho
 	for i, m := range ms {
 		wu := m.Workup
 		single[i] = cdshooks.Suggestion{
-			Label: "Order " + wu.Short,
+			Label: fitSummary("Order " + wu.Short),
 			UUID:  SuggestionUUID(r.hookInstance, TopicMissingLabs, "", wu.ID),
 			Actions: []cdshooks.Action{{
 				Type:        cdshooks.ActionCreate,
-				Description: "Propose a draft order for " + wu.Short + ", for review and signature",
+				Description: fitSummary("Propose a draft order for " + wu.Short + ", for review and signature"),
 				Resource:    r.serviceRequest(wu.Order, wu.Name),
 			}},
 		}
@@ -399,7 +405,7 @@ func (r cardRenderer) orderSuggestions(ms []knowledge.MissingLabFinding) []cdsho
 		}
 		workup.Actions = append(workup.Actions, cdshooks.Action{
 			Type:        cdshooks.ActionCreate,
-			Description: "Propose a draft order for a " + lowerFirst(p.Name) + " (" + strings.Join(tests, ", ") + "), for review and signature",
+			Description: fitSummary("Propose a draft order for a " + lowerFirst(p.Name) + " (" + strings.Join(tests, ", ") + "), for review and signature"),
 			Resource:    r.serviceRequest(p.Order, p.Name),
 		})
 	}
@@ -416,17 +422,22 @@ func (r cardRenderer) orderSuggestions(ms []knowledge.MissingLabFinding) []cdsho
 // other card speaks.
 func (r cardRenderer) withAssociated(cards []cdshooks.Card, cs []knowledge.ConditionFinding) []cdshooks.Card {
 	var texts []string
+	more := 0
 	names := make([]string, len(cs))
 	for i, c := range cs {
 		names[i] = lowerFirst(c.Condition.Name)
 		for _, e := range c.Entries {
-			if t := recordText(e.Text); !slices.Contains(texts, t) {
+			switch t := recordText(e.Text); {
+			case slices.Contains(texts, t):
+			case len(texts) == maxConditionsShown:
+				more++
+			default:
 				texts = append(texts, t)
 			}
 		}
 	}
-	if len(texts) > maxConditionsShown {
-		texts = append(texts[:maxConditionsShown], fmt.Sprintf("and %d more", len(texts)-maxConditionsShown))
+	if more > 0 {
+		texts = append(texts, fmt.Sprintf("and %d more entries", more))
 	}
 	line := "Also on record, associated with cramps: " + strings.Join(texts, "; ") + "."
 	if len(cards) == 0 {
@@ -509,45 +520,70 @@ func listSummary(lead string, names []string, countTail string) string {
 	return strconv.Itoa(len(names)) + countTail
 }
 
-// fitSummary cuts a summary to maxSummary characters, ending in "…".
+// fitSummary makes a summary, label or description of outside text (see
+// cdshooks.PlainText) fit maxSummary characters, ending in "…" when cut.
 func fitSummary(s string) string {
-	if utf8.RuneCountInString(s) <= maxSummary {
-		return s
-	}
-	runes := []rune(s)
-	return strings.TrimRight(string(runes[:maxSummary-1]), " ,;:") + "…"
+	return cutRunes(cdshooks.PlainText(s), maxSummary)
 }
 
-// recordText is how the record names an entry, escaped for markdown and cut
-// to a panel line.
+// cutRunes returns s cut to at most n characters, ending in "…" when cut. It
+// reads no further into s than it keeps.
+func cutRunes(s string, n int) string {
+	count := 0
+	for i := range s {
+		if count == n-1 {
+			if _, size := utf8.DecodeRuneInString(s[i:]); i+size == len(s) {
+				return s // exactly n characters
+			}
+			return strings.TrimRight(s[:i], " ,;:") + "…"
+		}
+		count++
+	}
+	return s
+}
+
+// recordText is how the record names an entry, cut to a panel line and
+// escaped for markdown (cdshooks.Markdown).
 func recordText(text string) string {
 	if text == "" {
 		return "(unnamed entry)"
 	}
-	if utf8.RuneCountInString(text) > maxRecordTextRunes {
-		text = strings.TrimSpace(string([]rune(text)[:maxRecordTextRunes-1])) + "…"
-	}
-	return cdshooks.Markdown(text)
+	return cdshooks.Markdown(cutRunes(text, maxRecordTextRunes))
 }
 
 // conditionEntries lists record condition entries on one line: their text
-// and onset.
+// and onset, the first maxConditionsShown of them, the rest counted.
 func conditionEntries(es []knowledge.ConditionEntry) string {
-	parts := make([]string, len(es))
-	for i, e := range es {
-		parts[i] = recordText(e.Text)
+	parts := make([]string, 0, min(len(es), maxConditionsShown)+1)
+	for _, e := range es[:min(len(es), maxConditionsShown)] {
+		p := recordText(e.Text)
 		if onset := e.Condition.Onset; !onset.IsZero() {
-			parts[i] += " since " + day(onset)
+			p += " since " + day(onset)
 		}
+		parts = append(parts, p)
+	}
+	if more := len(es) - maxConditionsShown; more > 0 {
+		parts = append(parts, fmt.Sprintf("and %d more", more))
 	}
 	return strings.Join(parts, "; ")
 }
 
-// conditionTexts lists record condition entries by their text only.
+// conditionTexts lists record condition entries by their distinct texts, the
+// first maxConditionsShown of them, the rest counted.
 func conditionTexts(es []knowledge.ConditionEntry) string {
-	parts := make([]string, len(es))
-	for i, e := range es {
-		parts[i] = recordText(e.Text)
+	var parts []string
+	more := 0
+	for _, e := range es {
+		switch t := recordText(e.Text); {
+		case slices.Contains(parts, t):
+		case len(parts) == maxConditionsShown:
+			more++
+		default:
+			parts = append(parts, t)
+		}
+	}
+	if more > 0 {
+		parts = append(parts, fmt.Sprintf("and %d more", more))
 	}
 	return strings.Join(parts, ", ")
 }

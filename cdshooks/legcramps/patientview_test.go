@@ -238,7 +238,7 @@ func TestAbnormalLabCardShowsTheRecordedAndConvertedValue(t *testing.T) {
 		t.Errorf("summary %q, want %q", c.Summary, want)
 	}
 	// 0.5 mmol/L x 2.431 = 1.2155 mg/dL (labs.yaml); the threshold is < 1.6 mg/dL.
-	for _, s := range []string{"**Magnesium 0.5 mmol/L** on 2025-05-20", "threshold < 1.6 mg/dL", "1.21"} {
+	for _, s := range []string{"**Magnesium 0.5 mmol/L** on 2025-05-20", "threshold \\< 1.6 mg/dL", "1.21"} {
 		if !strings.Contains(c.Detail, s) {
 			t.Errorf("detail lacks %q:\n%s", s, c.Detail)
 		}
