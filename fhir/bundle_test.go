@@ -152,6 +152,10 @@ func TestReadBundleSyntheaConditionsAndLabs(t *testing.T) {
 	present := map[string]bool{}
 	for _, c := range rec.Conditions {
 		present[c.Code.Text+c.Code.Codings[0].Display] = c.PresentAt(asOf)
+		// This (older) Synthea export gives conditions no category.
+		if len(c.Categories) != 0 {
+			t.Errorf("%s: categories %q, want none", c.Ref, c.Categories)
+		}
 	}
 	// From the file: heart failure active since 2009, a wrist fracture resolved in 2001.
 	for display, want := range map[string]bool{"Chronic congestive heart failure (disorder)": true, "Fracture subluxation of wrist": false} {
@@ -208,5 +212,21 @@ func TestReadBundleRejects(t *testing.T) {
 				t.Errorf("errors.Is(err, ErrTooLarge) = %v, want %v (err %v)", got, want, err)
 			}
 		})
+	}
+}
+
+func TestReadBundleKeepsConditionCategories(t *testing.T) {
+	t.Parallel()
+	const bundle = `{"resourceType":"Bundle","type":"collection","entry":[{"resource":{"resourceType":"Condition","id":"c",` +
+		`"category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/condition-category","code":"problem-list-item"}]},` +
+		`{"coding":[{"system":"http://hl7.org/fhir/us/core/CodeSystem/condition-category","code":"health-concern"}]}],` +
+		`"code":{"coding":[{"system":"http://hl7.org/fhir/sid/icd-10-cm","code":"G47.62"}]},"subject":{"reference":"Patient/p"}}}]}`
+	rec, err := fhir.ReadBundle(strings.NewReader(bundle), 1<<20)
+	if err != nil || len(rec.Conditions) != 1 {
+		t.Fatalf("ReadBundle: %v, %d conditions", err, len(rec.Conditions))
+	}
+	c := rec.Conditions[0]
+	if !c.HasCategory("problem-list-item") || !c.HasCategory("health-concern") || c.HasCategory("encounter-diagnosis") {
+		t.Errorf("categories %q, want problem-list-item and health-concern", c.Categories)
 	}
 }

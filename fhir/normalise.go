@@ -173,6 +173,13 @@ func normaliseCondition(raw json.RawMessage) (Condition, error) {
 		return Condition{}, errors.New("Condition has no code")
 	}
 	out.Code = conceptOf(*c.Code)
+	for _, cc := range c.Category {
+		for _, cd := range cc.Coding {
+			if cd.Code != nil && *cd.Code != "" {
+				out.Categories = append(out.Categories, *cd.Code)
+			}
+		}
+	}
 	switch {
 	case c.OnsetDateTime != nil:
 		out.Onset, err = startOf(c.OnsetDateTime)

@@ -88,6 +88,9 @@ type Condition struct {
 	Code               Concept
 	ClinicalStatus     string // "active", "recurrence", "relapse", "inactive", "remission", "resolved", or ""
 	VerificationStatus string // "confirmed", "provisional", "differential", "unconfirmed", or ""
+	// Categories are the category codes as recorded ("problem-list-item",
+	// "encounter-diagnosis", "health-concern"...), whatever their code system.
+	Categories []string
 	Onset              time.Time
 	Abatement          time.Time
 	Recorded           time.Time

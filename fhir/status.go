@@ -92,3 +92,18 @@ func (c Condition) PresentAt(t time.Time) bool {
 	}
 	return c.Abatement.IsZero() || t.Before(c.Abatement)
 }
+
+// HasCategory reports whether the condition carries the category code (for
+// example "problem-list-item" or "encounter-diagnosis").
+func (c Condition) HasCategory(code string) bool {
+	for _, have := range c.Categories {
+		if have == code {
+			return true
+		}
+	}
+	return false
+}
+
+// IsPresentStatus reports whether a Condition clinical status says the
+// condition is present (active, recurrence or relapse); "" is not a status.
+func IsPresentStatus(status string) bool { return presentClinicalStatus[status] }
