@@ -91,9 +91,9 @@ type Condition struct {
 	// Categories are the category codes as recorded ("problem-list-item",
 	// "encounter-diagnosis", "health-concern"...), whatever their code system.
 	Categories []string
-	Onset              time.Time
-	Abatement          time.Time
-	Recorded           time.Time
+	Onset      time.Time
+	Abatement  time.Time
+	Recorded   time.Time
 }
 
 // Quantity is a measured value with its unit as the sender wrote it.
