@@ -107,3 +107,28 @@ func (c Condition) HasCategory(code string) bool {
 // IsPresentStatus reports whether a Condition clinical status says the
 // condition is present (active, recurrence or relapse); "" is not a status.
 func IsPresentStatus(status string) bool { return presentClinicalStatus[status] }
+
+// LastTaken reports when the medication was last being taken (or given) as of
+// t, for an entry whose status says it was taken: active or completed, and a
+// real prescription (not a proposal or an option of a plan). For an entry
+// ActiveAt(t) it is t. Otherwise it is the end of its effective period, else
+// its start, else when it was asserted: the first of these that is known and
+// not after t (with clock skew). ok is false when none is, or the status or
+// intent says the drug was not taken (stopped, on-hold, not-taken...).
+//
+// Rules use it for drugs given in courses rather than daily, such as an iron
+// infusion completed last week.
+func (m Medication) LastTaken(t time.Time) (last time.Time, ok bool) {
+	if m.ActiveAt(t) {
+		return t, true
+	}
+	if (m.Status != "active" && m.Status != "completed") || nonPrescribingIntent[m.Intent] {
+		return time.Time{}, false
+	}
+	for _, d := range []time.Time{m.Effective.End, m.Effective.Start, m.Asserted} {
+		if !d.IsZero() && !d.After(t.Add(clockSkew)) {
+			return d, true
+		}
+	}
+	return time.Time{}, false
+}

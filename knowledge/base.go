@@ -36,6 +36,9 @@ type Base struct {
 	labs       []*Lab
 	labByID    map[string]*Lab
 	labByLOINC map[string]*Lab
+	classByID  map[string]*DrugClass
+	condByID   map[string]*Condition
+	pearlByID  map[string]*Pearl
 
 	conditions    []*Condition
 	condSNOMED    map[string][]*Condition
@@ -147,9 +150,12 @@ func newBase(c *content, version string) (*Base, error) {
 		names:        map[string][]nameEntry{},
 		lookback:     c.labs.LookbackMonths,
 		workups:      c.labs.Workup,
-		labs:         c.labs.Labs,
+		labs:         append(append([]*Lab(nil), c.labs.Labs...), c.labs.Adjuncts...),
 		labByID:      map[string]*Lab{},
 		labByLOINC:   map[string]*Lab{},
+		classByID:    map[string]*DrugClass{},
+		condByID:     map[string]*Condition{},
+		pearlByID:    map[string]*Pearl{},
 		conditions:   c.conditions.Conditions,
 		condSNOMED:   map[string][]*Condition{},
 		condICD:      map[icdKey][]icdEntry{},
@@ -176,6 +182,9 @@ func newBase(c *content, version string) (*Base, error) {
 	}
 	b.indexLabs()
 	b.indexConditions()
+	for _, p := range b.pearls {
+		b.pearlByID[p.ID] = p
+	}
 	return b, nil
 }
 
@@ -196,6 +205,8 @@ func (b *Base) resolveCitations(c *content) {
 	b.triggers.Evidence = c.triggers.Triggers.Evidence
 	for _, cl := range b.classes {
 		fill(cl.Evidence)
+		fill(cl.StrengthEvidence)
+		fill(cl.AlsoTreatment)
 	}
 	for _, w := range b.workups {
 		fill(w.Evidence)
@@ -219,6 +230,7 @@ func (b *Base) resolveCitations(c *content) {
 func (b *Base) indexMedications() error {
 	for ci, cl := range b.classes {
 		b.classOrder[cl] = ci
+		b.classByID[cl.ID] = cl
 		for _, p := range cl.ATCPrefixes {
 			b.atcPrefix[p.Code] = append(b.atcPrefix[p.Code], atcEntry{class: cl, code: p.Code, exclude: p.Exclude})
 		}
@@ -316,6 +328,7 @@ func (b *Base) indexLabs() {
 
 func (b *Base) indexConditions() {
 	for _, cd := range b.conditions {
+		b.condByID[cd.ID] = cd
 		for _, code := range cd.SNOMED {
 			b.condSNOMED[code.Code] = append(b.condSNOMED[code.Code], cd)
 		}
@@ -377,8 +390,18 @@ func (b *Base) LookbackMonths() int { return b.lookback }
 // Workups lists the work-up tests in data order.
 func (b *Base) Workups() []*Workup { return b.workups }
 
-// Labs lists every analyte in data order.
+// Labs lists every analyte in data order: the work-up labs, then the adjuncts
+// (albumin), whose Workup is nil.
 func (b *Base) Labs() []*Lab { return b.labs }
+
+// Class returns the drug class with the given id (e.g. "loop-diuretic"), or nil.
+func (b *Base) Class(id string) *DrugClass { return b.classByID[id] }
+
+// Condition returns the condition with the given id (e.g. "pregnancy"), or nil.
+func (b *Base) Condition(id string) *Condition { return b.condByID[id] }
+
+// Pearl returns the pearl with the given id (e.g. "labs-when-suspected"), or nil.
+func (b *Base) Pearl(id string) *Pearl { return b.pearlByID[id] }
 
 // Lab returns the analyte with the given id (e.g. "magnesium"), or nil.
 func (b *Base) Lab(id string) *Lab { return b.labByID[id] }

@@ -55,7 +55,7 @@ func TestWorkups(t *testing.T) {
 	}{
 		"potassium":      {"2823-3", []string{"potassium"}},
 		"magnesium":      {"19123-9", []string{"magnesium"}},
-		"calcium":        {"17861-6", []string{"calcium"}},
+		"calcium":        {"17861-6", []string{"calcium", "calcium-ionized"}},
 		"thyroid":        {"3016-3", []string{"tsh"}},
 		"hba1c":          {"4548-4", []string{"hba1c"}},
 		"renal-function": {"2160-0", []string{"creatinine", "egfr"}},
@@ -116,9 +116,16 @@ func TestToCanonicalAndThresholds(t *testing.T) {
 		{"hba1c", fhir.Quantity{Value: 39, Code: "mmol/mol"}, 39/10.929 + 2.15, ""},
 		{"creatinine", fhir.Quantity{Value: 150, Code: "umol/L"}, 150 / 88.42, "creatinine above the reference range"},
 		{"creatinine", fhir.Quantity{Value: 1.0, Code: "mg/dL"}, 1.0, ""},
-		{"egfr", fhir.Quantity{Value: 45, Code: "mL/min/{1.73_m2}"}, 45, "eGFR below 60 (CKD stage 3 or worse)"},
-		{"egfr", fhir.Quantity{Value: 45, Code: "mL/min"}, 45, "eGFR below 60 (CKD stage 3 or worse)"},
+		{"egfr", fhir.Quantity{Value: 45, Code: "mL/min/{1.73_m2}"}, 45, "reduced eGFR"},
+		{"egfr", fhir.Quantity{Value: 45, Code: "mL/min"}, 45, "reduced eGFR"},
 		{"egfr", fhir.Quantity{Value: 75, Code: "mL/min/{1.73_m2}"}, 75, ""},
+		// Ionized calcium: 1 mmol/L = 4.008 mg/dL; low below 1.12 mmol/L (terminology.md C, common range).
+		{"calcium-ionized", fhir.Quantity{Value: 1.0, Code: "mmol/L"}, 1.0, "low ionized calcium"},
+		{"calcium-ionized", fhir.Quantity{Value: 1.12, Code: "mmol/L"}, 1.12, ""},
+		{"calcium-ionized", fhir.Quantity{Value: 4.8, Code: "mg/dL"}, 4.8 / 4.008, ""},
+		// Albumin: 1 g/dL = 10 g/L; it has no threshold of its own.
+		{"albumin", fhir.Quantity{Value: 35, Code: "g/L"}, 3.5, ""},
+		{"albumin", fhir.Quantity{Value: 2.1, Code: "g/dL"}, 2.1, ""},
 	}
 	for _, tt := range tests {
 		l := b.Lab(tt.lab)

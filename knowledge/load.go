@@ -53,6 +53,8 @@ type labsFile struct {
 	LookbackMonths int       `json:"lookback_months"`
 	Workup         []*Workup `json:"workup"`
 	Labs           []*Lab    `json:"labs"`
+	// Adjuncts are labs that interpret others (albumin for calcium) and are no work-up item.
+	Adjuncts []*Lab `json:"adjuncts,omitempty"`
 }
 
 type conditionsFile struct {

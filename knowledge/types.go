@@ -52,6 +52,10 @@ type TriggerSet struct {
 	Evidence []Citation `json:"evidence"`
 	ICD10CM  []Code     `json:"icd10cm"`
 	SNOMED   []Code     `json:"snomed"`
+	// RecentMonths is how recent (recorded, else onset) a trigger condition
+	// must be when it is not an active problem-list entry: an encounter
+	// diagnosis from years ago does not make the patient have cramps now.
+	RecentMonths int `json:"recent_months"`
 }
 
 // DrugClass is a class of cramp-inducing drugs with its evidence and ingredients.
@@ -62,9 +66,43 @@ type DrugClass struct {
 	Note  string `json:"note,omitempty"`
 	// Evidence cites the seeds naming the class; it applies to every ingredient.
 	Evidence []Citation `json:"evidence"`
+	// Strength is how strongly the seeds tie the class to cramps: StrengthStrong
+	// for the guideline-backed list that "strongly predispose", StrengthReported
+	// for classes named only by patient-information pages.
+	Strength Strength `json:"strength"`
+	// StrengthEvidence cites the statement that sets the strength.
+	StrengthEvidence []Citation `json:"strength_evidence"`
+	// AlsoTreatment cites seeds that list the class as a treatment for cramps
+	// (calcium channel blockers, seed 004): such a drug is never proposed for removal.
+	AlsoTreatment []Citation `json:"also_treatment,omitempty"`
+	// LabEffects are the abnormal results the class is known to cause, so an
+	// abnormal result can name the drug that may explain it.
+	LabEffects []LabEffect `json:"lab_effects,omitempty"`
+	// RecentDays, when set, makes an entry that is no longer active still
+	// count when it was given within that many days (an intermittent infusion).
+	RecentDays int `json:"recent_days,omitempty"`
 	// ATCPrefixes match any ATC code under the root (except Exclude) when the ingredient is not known.
 	ATCPrefixes []ATCPrefix   `json:"atc_prefixes,omitempty"`
 	Ingredients []*Ingredient `json:"ingredients"`
+}
+
+// Strength is the strength of evidence tying a drug class (or condition) to cramps.
+type Strength string
+
+// The strengths of evidence.
+const (
+	// StrengthStrong: named by the guideline-backed seed statements as strongly predisposing.
+	StrengthStrong Strength = "strong"
+	// StrengthReported: named only by patient-information pages; cards say "reported".
+	StrengthReported Strength = "reported"
+)
+
+// LabEffect is an abnormal result a drug class is known to cause.
+type LabEffect struct {
+	Lab        string `json:"lab"`       // lab id, e.g. "potassium"
+	Direction  string `json:"direction"` // "low" or "high"
+	Source     string `json:"source"`
+	Unverified bool   `json:"unverified,omitempty"`
 }
 
 // ATCPrefix is an ATC class root that identifies a drug class, minus excluded sub-roots.
@@ -119,10 +157,26 @@ type Workup struct {
 	Labs     []string   `json:"labs"`  // lab ids
 	Order    Code       `json:"order"` // the LOINC code to order
 	Evidence []Citation `json:"evidence"`
+	// RecommendWhen says what in the record makes the test matter for this
+	// patient (the suggestion is then marked recommended).
+	RecommendWhen *Recommendation `json:"recommend_when,omitempty"`
 	// LookbackMonths is how old a result may be and still count; set at load from the file default.
 	LookbackMonths int `json:"-"`
 	// Resolved holds the labs, set at load.
 	Resolved []*Lab `json:"-"`
+}
+
+// Recommendation lists what in a record points to a work-up test.
+type Recommendation struct {
+	// DrugClasses: a current drug of one of these classes (ids).
+	DrugClasses []string `json:"drug_classes,omitempty"`
+	// Conditions: one of these conditions (ids) present at the evaluation time.
+	Conditions []string `json:"conditions,omitempty"`
+	// History: one of these conditions (ids) anywhere in the record, whatever its status.
+	History []string `json:"history,omitempty"`
+	// PriorResult: an earlier result of the work-up beyond this threshold.
+	PriorResult *Threshold `json:"prior_result,omitempty"`
+	Source      string     `json:"source"`
 }
 
 // Lab is one analyte: every LOINC result code that counts, its units and its abnormal thresholds.
@@ -134,8 +188,41 @@ type Lab struct {
 	Results       []Code      `json:"results"`
 	Units         []Unit      `json:"units"`
 	Thresholds    []Threshold `json:"thresholds"`
+	// Critical are the critical limits: a result beyond one is a critical value
+	// whatever the laboratory's range says.
+	Critical []Threshold `json:"critical,omitempty"`
+	// AlbuminCorrection, for total calcium, corrects the value for albumin before it is judged.
+	AlbuminCorrection *AlbuminCorrection `json:"albumin_correction,omitempty"`
+	// NeverCorrected marks a lab that must not be corrected (ionized calcium).
+	NeverCorrected bool `json:"never_corrected,omitempty"`
+	// Chronic, for eGFR, says when a reduced result means chronic kidney disease.
+	Chronic *Chronicity `json:"chronic,omitempty"`
+	// DefersTo names a lab of the same work-up that, when it has a result of the
+	// same draw, is judged instead of this one (creatinine defers to eGFR).
+	DefersTo string `json:"defers_to,omitempty"`
 	// Workup is the workup item this lab belongs to, set at load.
 	Workup *Workup `json:"-"`
+}
+
+// Chronicity says when an abnormal result is a chronic disease: an earlier
+// result beyond the same threshold at least Months before the latest, with none
+// inside it between, or one of Conditions (ids) present.
+type Chronicity struct {
+	Months     int      `json:"months"`
+	Finding    string   `json:"finding"`
+	Conditions []string `json:"conditions"`
+	Source     string   `json:"source"`
+}
+
+// AlbuminCorrection is the albumin correction of total calcium:
+// corrected = measured + Factor * (Reference - albumin), albumin in g/dL, taken
+// from a result within WithinDays of the calcium result.
+type AlbuminCorrection struct {
+	Albumin    string  `json:"albumin"` // lab id of albumin
+	Factor     float64 `json:"factor"`
+	Reference  float64 `json:"reference"`
+	WithinDays int     `json:"within_days"`
+	Source     string  `json:"source"`
 }
 
 // Unit is a unit a lab may arrive in: canonical = value * Multiply / Divide + Add.
@@ -157,6 +244,12 @@ type Threshold struct {
 	Source     string  `json:"source"`
 	Unverified bool    `json:"unverified,omitempty"`
 	Note       string  `json:"note,omitempty"`
+	// Sex limits the threshold to one administrative gender ("male", "female");
+	// for a patient of unknown sex the least sensitive threshold of the lab applies.
+	Sex string `json:"sex,omitempty"`
+	// KnownBy lists conditions (ids) that already explain a result beyond the
+	// threshold: with one present, the result is not reported again.
+	KnownBy []string `json:"known_by,omitempty"`
 }
 
 // Condition is an associated condition, a differential diagnosis, or both.
@@ -172,6 +265,22 @@ type Condition struct {
 	Differential *Differential `json:"differential,omitempty"`
 	SNOMED       []Code        `json:"snomed,omitempty"`
 	ICD10CM      []Code        `json:"icd10cm,omitempty"`
+	// RecentMonths, when set, makes an entry count only when recorded or with
+	// onset within that many months (pregnancy: 10).
+	RecentMonths int `json:"recent_months,omitempty"`
+	// Plausible, when set, limits the condition to patients for whom it is possible.
+	Plausible *Plausibility `json:"plausible,omitempty"`
+	// Strength is how strongly the seeds tie the condition to cramps; empty means strong.
+	Strength Strength `json:"strength,omitempty"`
+}
+
+// Plausibility is who a condition is possible for. A patient of unknown sex
+// or age is given the benefit of the doubt.
+type Plausibility struct {
+	Sex    string `json:"sex,omitempty"` // administrative gender, e.g. "female"
+	MinAge int    `json:"min_age,omitempty"`
+	MaxAge int    `json:"max_age,omitempty"`
+	Source string `json:"source"`
 }
 
 // Differential holds what distinguishes a mimic from true cramps.

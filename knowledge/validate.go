@@ -81,6 +81,7 @@ func validate(ct *content) error {
 	c.checkLabs(&ct.labs)
 	c.checkConditions(ct.conditions.Conditions)
 	c.checkPearls(ct.pearls.Pearls)
+	c.checkRules(ct)
 	return errors.Join(c.errs...)
 }
 
@@ -251,6 +252,9 @@ func (c *checker) checkID(kind, id string, seen map[string]bool) {
 
 func (c *checker) checkTriggers(t *TriggerSet) {
 	c.checkCitations("triggers", t.Evidence)
+	if t.RecentMonths < 1 {
+		c.fail("triggers: recent_months must be at least 1")
+	}
 	if len(t.ICD10CM)+len(t.SNOMED) == 0 {
 		c.fail("triggers: no codes")
 	}
@@ -275,6 +279,16 @@ func (c *checker) checkMedications(f *medicationsFile) {
 			c.fail("%s: needs a name and a group", where)
 		}
 		c.checkCitations(where, cl.Evidence)
+		if cl.Strength != StrengthStrong && cl.Strength != StrengthReported {
+			c.fail("%s: strength %q must be %s or %s", where, cl.Strength, StrengthStrong, StrengthReported)
+		}
+		c.checkCitations(where+" strength", cl.StrengthEvidence)
+		if len(cl.AlsoTreatment) > 0 {
+			c.checkCitations(where+" also_treatment", cl.AlsoTreatment)
+		}
+		if cl.RecentDays < 0 {
+			c.fail("%s: recent_days must not be negative", where)
+		}
 		for _, p := range cl.ATCPrefixes {
 			c.checkCode(where, sysATC, Code{Code: p.Code, Source: p.Source, Prefix: true})
 			for _, ex := range p.Exclude {
@@ -368,11 +382,11 @@ func (c *checker) checkLabs(f *labsFile) {
 			inWorkup[id]++
 		}
 	}
-	for _, l := range f.Labs {
+	for _, l := range append(append([]*Lab(nil), f.Labs...), f.Adjuncts...) {
 		c.checkID("lab", l.ID, labIDs)
 		where := "lab " + l.ID
-		if inWorkup[l.ID] != 1 {
-			c.fail("%s: must belong to exactly one workup item (found %d)", where, inWorkup[l.ID])
+		if want := adjunctCount(f, l); inWorkup[l.ID] != want {
+			c.fail("%s: must belong to %d workup items (found %d); adjuncts belong to none", where, want, inWorkup[l.ID])
 		}
 		if len(l.Results) == 0 {
 			c.fail("%s: no result codes", where)
@@ -381,10 +395,22 @@ func (c *checker) checkLabs(f *labsFile) {
 			c.checkCode(where, sysLOINC, code)
 		}
 		c.checkUnits(where, l)
-		for _, t := range l.Thresholds {
+		for _, t := range append(append([]Threshold(nil), l.Thresholds...), l.Critical...) {
 			if !validOps[t.Op] || t.Finding == "" || t.Source == "" || math.IsNaN(t.Value) {
 				c.fail("%s: threshold %q needs a finding, an op among < <= > >=, a value and a source", where, t.Finding)
 			}
+			if t.Sex != "" && t.Sex != "male" && t.Sex != "female" {
+				c.fail("%s: threshold %q: sex %q must be male or female", where, t.Finding, t.Sex)
+			}
+		}
+		if a := l.AlbuminCorrection; a != nil && (a.Factor <= 0 || a.Reference <= 0 || a.WithinDays < 0 || a.Source == "") {
+			c.fail("%s: albumin_correction needs a positive factor and reference, a window and a source", where)
+		}
+		if l.AlbuminCorrection != nil && l.NeverCorrected {
+			c.fail("%s: cannot be both corrected and never corrected", where)
+		}
+		if ch := l.Chronic; ch != nil && (ch.Months < 1 || ch.Finding == "" || ch.Source == "") {
+			c.fail("%s: chronic needs months, a finding and a source", where)
 		}
 	}
 	for id := range inWorkup {
@@ -471,6 +497,113 @@ func (c *checker) checkPearls(ps []*Pearl) {
 		}
 		c.checkStatement("pearl "+p.ID, Statement{Text: p.Text, Evidence: p.Evidence})
 	}
+}
+
+// adjunctCount is how many work-up items a lab must belong to: none for an adjunct, else one.
+func adjunctCount(f *labsFile, l *Lab) int {
+	for _, a := range f.Adjuncts {
+		if a == l {
+			return 0
+		}
+	}
+	return 1
+}
+
+// checkRules checks the references the rules follow between files: lab,
+// drug class and condition ids named by lab effects, recommendations,
+// thresholds, corrections and chronicity.
+func (c *checker) checkRules(ct *content) {
+	labs, classes, conds := map[string]*Lab{}, map[string]bool{}, map[string]bool{}
+	for _, l := range append(append([]*Lab(nil), ct.labs.Labs...), ct.labs.Adjuncts...) {
+		labs[l.ID] = l
+	}
+	for _, cl := range ct.meds.Classes {
+		classes[cl.ID] = true
+	}
+	for _, cd := range ct.conditions.Conditions {
+		conds[cd.ID] = true
+		if p := cd.Plausible; p != nil && (p.Source == "" || (p.Sex != "" && p.Sex != "male" && p.Sex != "female") || p.MinAge < 0 || (p.MaxAge != 0 && p.MaxAge < p.MinAge)) {
+			c.fail("condition %s: plausible needs a source, a sex of male or female, and ages in order", cd.ID)
+		}
+		if cd.RecentMonths < 0 {
+			c.fail("condition %s: recent_months must not be negative", cd.ID)
+		}
+		if cd.Strength != "" && cd.Strength != StrengthStrong && cd.Strength != StrengthReported {
+			c.fail("condition %s: strength %q must be %s or %s", cd.ID, cd.Strength, StrengthStrong, StrengthReported)
+		}
+	}
+	need := func(where, kind, id string, ok bool) {
+		if !ok {
+			c.fail("%s: unknown %s %q", where, kind, id)
+		}
+	}
+	for _, cl := range ct.meds.Classes {
+		for _, e := range cl.LabEffects {
+			_, ok := labs[e.Lab]
+			need("class "+cl.ID+" lab_effects", "lab", e.Lab, ok)
+			if (e.Direction != "low" && e.Direction != "high") || e.Source == "" {
+				c.fail("class %s: lab effect on %s needs a direction (low or high) and a source", cl.ID, e.Lab)
+			}
+		}
+	}
+	for _, w := range ct.labs.Workup {
+		r := w.RecommendWhen
+		if r == nil {
+			continue
+		}
+		where := "workup " + w.ID + " recommend_when"
+		if r.Source == "" || len(r.DrugClasses)+len(r.Conditions)+len(r.History) == 0 && r.PriorResult == nil {
+			c.fail("%s: needs a source and at least one reason", where)
+		}
+		for _, id := range r.DrugClasses {
+			need(where, "drug class", id, classes[id])
+		}
+		for _, id := range append(append([]string(nil), r.Conditions...), r.History...) {
+			need(where, "condition", id, conds[id])
+		}
+		if t := r.PriorResult; t != nil && (!validOps[t.Op] || t.Finding == "" || t.Source == "") {
+			c.fail("%s: prior_result needs a finding, an op and a source", where)
+		}
+	}
+	for _, l := range labs {
+		where := "lab " + l.ID
+		for _, t := range l.Thresholds {
+			for _, id := range t.KnownBy {
+				need(where+" known_by", "condition", id, conds[id])
+			}
+		}
+		if a := l.AlbuminCorrection; a != nil {
+			_, ok := labs[a.Albumin]
+			need(where+" albumin_correction", "lab", a.Albumin, ok)
+		}
+		if ch := l.Chronic; ch != nil {
+			for _, id := range ch.Conditions {
+				need(where+" chronic", "condition", id, conds[id])
+			}
+		}
+		if l.DefersTo != "" {
+			d, ok := labs[l.DefersTo]
+			need(where+" defers_to", "lab", l.DefersTo, ok)
+			if ok && !sameWorkup(ct.labs.Workup, l.ID, d.ID) {
+				c.fail("%s: defers_to %s must be a lab of the same workup item", where, d.ID)
+			}
+		}
+	}
+}
+
+// sameWorkup reports whether two labs belong to one workup item.
+func sameWorkup(ws []*Workup, a, b string) bool {
+	for _, w := range ws {
+		hasA, hasB := false, false
+		for _, id := range w.Labs {
+			hasA = hasA || id == a
+			hasB = hasB || id == b
+		}
+		if hasA && hasB {
+			return true
+		}
+	}
+	return false
 }
 
 // factor turns a factor left out of the file (0) into 1.
