@@ -30,6 +30,7 @@ type Config struct {
 	FHIRTimeout     time.Duration
 	FHIRAllowHTTP   bool
 	Trigger         string
+	AllAges         bool
 	AdminAddr       string
 	LogLevel        slog.Level
 	ShutdownTimeout time.Duration
@@ -150,6 +151,8 @@ func (c *Config) bind(fs *flag.FlagSet) []option {
 	add("fhir-allow-http", "", "let an allowed fhirServer be read over plain http (a local sandbox and FHIR server only: the access token travels unencrypted)")
 	fs.StringVar(&c.Trigger, "trigger", c.Trigger, "")
 	add("trigger", "", "leg-cramps: cards only for patients with a leg-cramp condition; always: for every patient")
+	fs.BoolVar(&c.AllAges, "all-ages", c.AllAges, "")
+	add("all-ages", "", "speak for patients under 18 too (the sources describe cramps in adults, so by default the services are silent for them)")
 	fs.StringVar(&c.AdminAddr, "admin-addr", c.AdminAddr, "")
 	add("admin-addr", "", "address of the admin listener (/metrics, /healthz, /readyz); empty disables it")
 	fs.TextVar(&c.LogLevel, "log-level", c.LogLevel, "")

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -29,6 +30,7 @@ const maxEvaluateInput = 64 << 20
 type evaluateOptions struct {
 	now       time.Time
 	trigger   string
+	allAges   bool
 	format    string
 	service   string
 	publicURL string
@@ -51,6 +53,9 @@ func parseEvaluate(args []string, getenv func(string) string, stderr io.Writer) 
 	if t := getenv("CRAMP_CDS_TRIGGER"); t != "" {
 		opts.trigger = t
 	}
+	if a, err := strconv.ParseBool(getenv("CRAMP_CDS_ALL_AGES")); err == nil {
+		opts.allAges = a
+	}
 	fs := flag.NewFlagSet("evaluate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
@@ -59,6 +64,7 @@ func parseEvaluate(args []string, getenv func(string) string, stderr io.Writer) 
 	}
 	now := fs.String("now", "", "evaluate as of this date (2006-01-02, midnight UTC) or RFC 3339 time (default: the current time)")
 	fs.StringVar(&opts.trigger, "trigger", opts.trigger, "leg-cramps: cards only for patients with a leg-cramp condition; always: for every patient (env CRAMP_CDS_TRIGGER)")
+	fs.BoolVar(&opts.allAges, "all-ages", opts.allAges, "speak for patients under 18 too, as in serve (env CRAMP_CDS_ALL_AGES)")
 	fs.StringVar(&opts.format, "format", opts.format, "json: the response body; text: the cards for a human")
 	fs.StringVar(&opts.service, "service", "", "service id to call (default: the one service serving the request's hook)")
 	fs.StringVar(&opts.publicURL, "public-url", opts.publicURL, "base URL the cards' source.url points at, as in serve (env CRAMP_CDS_PUBLIC_URL)")
@@ -160,7 +166,7 @@ func evaluate(ctx context.Context, opts evaluateOptions, input []byte) (int, []b
 		return 0, nil, fmt.Errorf("loading the knowledge base: %w", err)
 	}
 	cfg := DefaultConfig()
-	cfg.Trigger, cfg.PublicURL = opts.trigger, opts.publicURL
+	cfg.Trigger, cfg.AllAges, cfg.PublicURL = opts.trigger, opts.allAges, opts.publicURL
 	// No --fhir-allow and no caller: evaluate never reads a FHIR server.
 	cfg.FHIRAllow = nil
 	if err := cfg.validateEvaluate(); err != nil {
