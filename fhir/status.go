@@ -17,6 +17,8 @@ var (
 	requestNeverHappened = map[string]bool{"entered-in-error": true, "cancelled": true}
 	// MedicationStatement: not-taken means the patient is known not to take it.
 	statementNeverHappened = map[string]bool{"entered-in-error": true, "not-taken": true}
+	// MedicationAdministration: not-done means it was not given.
+	administrationNeverHappened = map[string]bool{"entered-in-error": true, "not-done": true}
 	// Condition.verificationStatus: refuted means "ruled out".
 	conditionNeverHappened = map[string]bool{"entered-in-error": true, "refuted": true}
 )
@@ -36,6 +38,12 @@ var currentMedicationStatus = map[string]bool{"active": true}
 // to give the drug: a proposal (e.g. from another CDS system) or one option of
 // a plan. They are kept in the Record but are never current.
 var nonPrescribingIntent = map[string]bool{"proposal": true, "option": true}
+
+// takenStatus lists the medication statuses under which the drug was taken or
+// given at some time: active, completed, and an administration in progress.
+// A MedicationAdministration is never current (its status is never "active"):
+// it records one dose.
+var takenStatus = map[string]bool{"active": true, "completed": true, "in-progress": true}
 
 // presentClinicalStatus lists the Condition clinical statuses under which the
 // condition is present.
@@ -109,8 +117,9 @@ func (c Condition) HasCategory(code string) bool {
 func IsPresentStatus(status string) bool { return presentClinicalStatus[status] }
 
 // LastTaken reports when the medication was last being taken (or given) as of
-// t, for an entry whose status says it was taken: active or completed, and a
-// real prescription (not a proposal or an option of a plan). For an entry
+// t, for an entry whose status says it was taken: active or completed (for an
+// administration also in-progress), and a real prescription (not a proposal or
+// an option of a plan). For an entry
 // ActiveAt(t) it is t. Otherwise it is the end of its effective period, else
 // its start, else when it was asserted: the first of these that is known and
 // not after t (with clock skew). ok is false when none is, or the status or
@@ -122,7 +131,7 @@ func (m Medication) LastTaken(t time.Time) (last time.Time, ok bool) {
 	if m.ActiveAt(t) {
 		return t, true
 	}
-	if (m.Status != "active" && m.Status != "completed") || nonPrescribingIntent[m.Intent] {
+	if !takenStatus[m.Status] || nonPrescribingIntent[m.Intent] {
 		return time.Time{}, false
 	}
 	for _, d := range []time.Time{m.Effective.End, m.Effective.Start, m.Asserted} {
