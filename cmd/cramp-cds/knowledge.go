@@ -88,8 +88,11 @@ func writeKnowledgeTables(w io.Writer, kb *knowledge.Base) error {
 
 	p("\nCRAMP-INDUCING MEDICATIONS\nCLASS\tINGREDIENT\tRXNORM\tATC\tNAMES AND BRANDS\tEVIDENCE\n")
 	for _, cl := range kb.Classes() {
-		// The class name and evidence are printed on the class's first row only.
-		name, ev := cl.Name, evidence(cl.Evidence)
+		// The class name, its strength of evidence and the evidence are printed on the class's first row only.
+		name, ev := cl.Name+" ["+string(cl.Strength)+"]", evidence(cl.Evidence)
+		if len(cl.AlsoTreatment) > 0 {
+			name = cl.Name + " [" + string(cl.Strength) + "; also a treatment, " + evidence(cl.AlsoTreatment) + "]"
+		}
 		if len(cl.ATCPrefixes) > 0 {
 			roots := make([]string, len(cl.ATCPrefixes))
 			for i, r := range cl.ATCPrefixes {
@@ -129,6 +132,11 @@ func writeKnowledgeTables(w io.Writer, kb *knowledge.Base) error {
 		for _, l := range wu.Resolved {
 			p("%s\t%s\t%s\t%s\t%s\t%s\n", name, l.Name, codesText(l.Results), unitsText(l), thresholdsText(l), ev)
 			name, ev = "", ""
+		}
+	}
+	for _, l := range kb.Labs() {
+		if l.Workup == nil {
+			p("(adjunct: %s)\t%s\t%s\t%s\t\t\n", l.Note, l.Name, codesText(l.Results), unitsText(l))
 		}
 	}
 
@@ -219,14 +227,21 @@ func unitsText(l *knowledge.Lab) string {
 	return strings.Join(out, ", ")
 }
 
+// thresholdsText lists a lab's thresholds (with the sex they apply to) and its critical limits.
 func thresholdsText(l *knowledge.Lab) string {
-	out := make([]string, len(l.Thresholds))
-	for i, t := range l.Thresholds {
+	out := make([]string, 0, len(l.Thresholds)+len(l.Critical))
+	for _, t := range append(append([]knowledge.Threshold(nil), l.Thresholds...), l.Critical...) {
 		s := fmt.Sprintf("%s %s %g %s", t.Finding, t.Op, t.Value, l.CanonicalUnit)
+		if t.Sex != "" {
+			s += " (" + t.Sex + ")"
+		}
 		if t.Unverified {
 			s += "?"
 		}
-		out[i] = s
+		out = append(out, s)
+	}
+	if l.AlbuminCorrection != nil {
+		out = append(out, "corrected for albumin")
 	}
 	return strings.Join(out, "; ")
 }
