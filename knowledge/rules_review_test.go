@@ -220,8 +220,8 @@ func TestCalciumIsCorrectedForAlbumin(t *testing.T) {
 		{"the measured value's L flag does not survive the correction", []fhir.Observation{flagged(ranged(ca(8.0), 8.6, 10.3), "L"), alb("Observation/alb", 3.0, "g/dL", lab)}, "calcium", false, "Observation/alb", 8.8, false},
 		{"corrected value below the lab's range is low", []fhir.Observation{ranged(ca(8.0), 8.9, 10.3), alb("Observation/alb", 3.0, "g/dL", lab)}, "calcium", true, "Observation/alb", 8.8, false},
 		// Ionized calcium is never corrected: low below 1.12 mmol/L (terminology.md C, common range).
-		{"ionized 1.0 mmol/L is low whatever the albumin", []fhir.Observation{ion(1.0), alb("Observation/alb", 2.0, "g/dL", lab)}, "calcium-ionized", true, "", 0, true},
-		{"ionized 1.12 mmol/L is not low", []fhir.Observation{ion(1.12), alb("Observation/alb", 5.0, "g/dL", lab)}, "calcium-ionized", false, "", 0, true},
+		{"ionized 1.0 mmol/L is low whatever the albumin", []fhir.Observation{ion(1.0), alb("Observation/alb", 2.0, "g/dL", lab)}, "ionized-calcium", true, "", 0, true},
+		{"ionized 1.12 mmol/L is not low", []fhir.Observation{ion(1.12), alb("Observation/alb", 5.0, "g/dL", lab)}, "ionized-calcium", false, "", 0, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -448,6 +448,10 @@ func TestConditionsInRemissionOrResolvedDoNotCount(t *testing.T) {
 		{"alcoholism resolved", condition("Condition/a", snomed("7200002"), "resolved"), false},
 		{"alcoholism inactive", condition("Condition/a", snomed("7200002"), "inactive"), false},
 		{"alcoholism relapse", condition("Condition/a", snomed("7200002"), "relapse"), true},
+		// A remission coded in the diagnosis itself, with an active clinical status (issue 14's value set).
+		{"F10.21 alcohol dependence, in remission", condition("Condition/a", icd("F10.21"), "active"), false},
+		{"F10.11 alcohol abuse, in remission", condition("Condition/a", icd("F10.11"), "active"), false},
+		{"F10.20 alcohol dependence, uncomplicated", condition("Condition/a", icd("F10.20"), "active"), true},
 	}
 	for _, tt := range tests {
 		f := b.Evaluate(withCramps(nil, nil, tt.c), asOf, knowledge.Options{})

@@ -81,9 +81,17 @@ type DrugClass struct {
 	// RecentDays, when set, makes an entry that is no longer active still
 	// count when it was given within that many days (an intermittent infusion).
 	RecentDays int `json:"recent_days,omitempty"`
-	// ATCPrefixes match any ATC code under the root (except Exclude) when the ingredient is not known.
-	ATCPrefixes []ATCPrefix   `json:"atc_prefixes,omitempty"`
-	Ingredients []*Ingredient `json:"ingredients"`
+	// ValueSet names the class's value set (data/valuesets/<id>.json): every RxNorm and ATC code that means
+	// a drug of the class, each naming its ingredients. Matching uses it; the codes below are what it is built from.
+	ValueSet string `json:"valueset"`
+	// ATCPrefixes are ATC class roots whose every substance code (except Exclude) the value set holds,
+	// expanded from the WHO ATC index by the generator.
+	ATCPrefixes []ATCPrefix `json:"atc_prefixes,omitempty"`
+	// ExcludeForms are words of a medication's text or display (dose forms, routes) that take it out of the
+	// class, because the seeds' claim is about another route: "topical" for NSAIDs, which the seeds name as
+	// systemic drugs. Product codes of those forms are left out of the value set by the generator.
+	ExcludeForms []string      `json:"exclude_forms,omitempty"`
+	Ingredients  []*Ingredient `json:"ingredients"`
 }
 
 // Strength is the strength of evidence tying a drug class (or condition) to cramps.
@@ -121,7 +129,7 @@ type Ingredient struct {
 	Note     string   `json:"note,omitempty"`
 	Synonyms []string `json:"synonyms,omitempty"`
 	RxNorm   []Code   `json:"rxnorm,omitempty"` // ingredient-level RxCUIs (IN, PIN)
-	ATC      []Code   `json:"atc,omitempty"`    // substance codes, combination codes, or a class prefix
+	ATC      []Code   `json:"atc,omitempty"`    // substance codes and combination codes that contain it
 	// Brands are brand names cited from terminology.md B3; BrandsUnverified are the curator's additions.
 	Brands           []string `json:"brands,omitempty"`
 	BrandsUnverified []string `json:"brands_unverified,omitempty"`
@@ -181,13 +189,16 @@ type Recommendation struct {
 
 // Lab is one analyte: every LOINC result code that counts, its units and its abnormal thresholds.
 type Lab struct {
-	ID            string      `json:"id"`
-	Name          string      `json:"name"`
-	Note          string      `json:"note,omitempty"`
-	CanonicalUnit string      `json:"canonical_unit"`
-	Results       []Code      `json:"results"`
-	Units         []Unit      `json:"units"`
-	Thresholds    []Threshold `json:"thresholds"`
+	ID            string `json:"id"`
+	Name          string `json:"name"`
+	Note          string `json:"note,omitempty"`
+	CanonicalUnit string `json:"canonical_unit"`
+	// ValueSet names the analyte's value set (data/valuesets/<id>.json): every LOINC code of its results.
+	ValueSet string `json:"valueset"`
+	// Results are the value set's codes, filled in at load.
+	Results    []Code      `json:"-"`
+	Units      []Unit      `json:"units"`
+	Thresholds []Threshold `json:"thresholds"`
 	// Critical are the critical limits: a result beyond one is a critical value
 	// whatever the laboratory's range says.
 	Critical []Threshold `json:"critical,omitempty"`
@@ -263,8 +274,11 @@ type Condition struct {
 	Evidence   []Citation `json:"evidence,omitempty"`
 	// Differential is set when the seeds say the condition must be told apart from cramps.
 	Differential *Differential `json:"differential,omitempty"`
-	SNOMED       []Code        `json:"snomed,omitempty"`
-	ICD10CM      []Code        `json:"icd10cm,omitempty"`
+	// ValueSets name the condition's value sets (data/valuesets/<id>.json) of SNOMED CT and ICD-10-CM codes.
+	ValueSets []string `json:"valuesets"`
+	// SNOMED and ICD10CM are the value sets' codes, filled in at load.
+	SNOMED  []Code `json:"-"`
+	ICD10CM []Code `json:"-"`
 	// RecentMonths, when set, makes an entry count only when recorded or with
 	// onset within that many months (pregnancy: 10).
 	RecentMonths int `json:"recent_months,omitempty"`

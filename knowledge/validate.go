@@ -76,10 +76,11 @@ func (c *checker) fail(format string, args ...any) {
 func validate(ct *content) error {
 	c := &checker{sources: map[string]map[string]bool{}, claims: map[claimKey]claim{}}
 	c.checkSources(&ct.sources)
+	vs := c.checkValueSets(ct.valueSets)
 	c.checkTriggers(&ct.triggers.Triggers)
-	c.checkMedications(&ct.meds)
-	c.checkLabs(&ct.labs)
-	c.checkConditions(ct.conditions.Conditions)
+	c.checkMedications(&ct.meds, vs)
+	c.checkLabs(&ct.labs, vs)
+	c.checkConditions(ct.conditions.Conditions, vs)
 	c.checkPearls(ct.pearls.Pearls)
 	c.checkRules(ct)
 	return errors.Join(c.errs...)
@@ -269,7 +270,7 @@ func (c *checker) checkTriggers(t *TriggerSet) {
 	}
 }
 
-func (c *checker) checkMedications(f *medicationsFile) {
+func (c *checker) checkMedications(f *medicationsFile, valueSets map[string]*ValueSet) {
 	classIDs, ingIDs := map[string]bool{}, map[string]bool{}
 	names := map[string]string{} // normalised name -> ingredient id
 	for _, cl := range f.Classes {
@@ -289,6 +290,12 @@ func (c *checker) checkMedications(f *medicationsFile) {
 		if cl.RecentDays < 0 {
 			c.fail("%s: recent_days must not be negative", where)
 		}
+		vs := c.checkValueSetRef(where, cl.ValueSet, KindDrug, valueSets)
+		for _, w := range cl.ExcludeForms {
+			if toks := nameTokens(w); len(toks) != 1 || toks[0] != w {
+				c.fail("%s: exclude_forms word %q must be one lower-case word", where, w)
+			}
+		}
 		for _, p := range cl.ATCPrefixes {
 			c.checkCode(where, sysATC, Code{Code: p.Code, Source: p.Source, Prefix: true})
 			for _, ex := range p.Exclude {
@@ -306,14 +313,19 @@ func (c *checker) checkMedications(f *medicationsFile) {
 			if ing.Name == "" {
 				c.fail("%s: no name", w)
 			}
-			if len(ing.RxNorm)+len(ing.ATC) == 0 {
-				c.fail("%s: needs at least one RxNorm or ATC code", w)
+			if len(ing.RxNorm)+len(ing.ATC) == 0 && ing.Note == "" {
+				c.fail("%s: needs an RxNorm or ATC code, or a note saying why it is recognised by name only", w)
 			}
 			for _, code := range ing.RxNorm {
 				c.checkCode(w, sysRxNorm, code)
+				c.checkInValueSet(w, vs, sysRxNorm, code.Code, ing.ID)
 			}
 			for _, code := range ing.ATC {
+				if code.Prefix {
+					c.fail("%s: ATC %s: an ingredient lists substance codes; class roots go in the class's atc_prefixes", w, code.Code)
+				}
 				c.checkCode(w, sysATC, code)
+				c.checkInValueSet(w, vs, sysATC, code.Code, ing.ID)
 			}
 			all := append(append(append([]string{ing.Name}, ing.Synonyms...), ing.Brands...), ing.BrandsUnverified...)
 			for _, n := range all {
@@ -345,9 +357,36 @@ func (c *checker) checkMedications(f *medicationsFile) {
 		for _, id := range p.Ingredients {
 			if !ingIDs[id] {
 				c.fail("%s: unknown ingredient %q", w, id)
+				continue
+			}
+			for _, cl := range f.Classes {
+				for _, ing := range cl.Ingredients {
+					if ing.ID == id {
+						c.checkInValueSet(w, valueSets[cl.ValueSet], sysRxNorm, p.RxCUI, id)
+					}
+				}
 			}
 		}
 	}
+}
+
+// checkInValueSet fails when a code the data names for an ingredient is not in the class's value set
+// with that ingredient: the shipped value sets are older than the data and must be regenerated.
+func (c *checker) checkInValueSet(where string, vs *ValueSet, sys codeSystem, code, ingredient string) {
+	if vs == nil {
+		return
+	}
+	for i := range vs.Expansion.Contains {
+		e := &vs.Expansion.Contains[i]
+		if e.Code == code && systemOf(e.System) == sys {
+			for _, id := range e.Ingredients() {
+				if id == ingredient {
+					return
+				}
+			}
+		}
+	}
+	c.fail("%s: %s %s is not in value set %s as %s (run go run ./knowledge/cmd/valuesets)", where, sys, code, vs.ID, ingredient)
 }
 
 // checkName refuses names that are empty after normalising, made only of salt words, or claimed twice.
@@ -365,7 +404,7 @@ func (c *checker) checkName(where, name, owner string, seen map[string]string) {
 	seen[key] = owner
 }
 
-func (c *checker) checkLabs(f *labsFile) {
+func (c *checker) checkLabs(f *labsFile, valueSets map[string]*ValueSet) {
 	if f.LookbackMonths < 1 {
 		c.fail("labs: lookback_months must be at least 1")
 	}
@@ -388,12 +427,7 @@ func (c *checker) checkLabs(f *labsFile) {
 		if want := adjunctCount(f, l); inWorkup[l.ID] != want {
 			c.fail("%s: must belong to %d workup items (found %d); adjuncts belong to none", where, want, inWorkup[l.ID])
 		}
-		if len(l.Results) == 0 {
-			c.fail("%s: no result codes", where)
-		}
-		for _, code := range l.Results {
-			c.checkCode(where, sysLOINC, code)
-		}
+		c.checkValueSetRef(where, l.ValueSet, KindLab, valueSets)
 		c.checkUnits(where, l)
 		for _, t := range append(append([]Threshold(nil), l.Thresholds...), l.Critical...) {
 			if !validOps[t.Op] || t.Finding == "" || t.Source == "" || math.IsNaN(t.Value) {
@@ -442,7 +476,7 @@ func (c *checker) checkUnits(where string, l *Lab) {
 	}
 }
 
-func (c *checker) checkConditions(cs []*Condition) {
+func (c *checker) checkConditions(cs []*Condition, valueSets map[string]*ValueSet) {
 	ids := map[string]bool{}
 	for _, cd := range cs {
 		c.checkID("condition", cd.ID, ids)
@@ -469,14 +503,12 @@ func (c *checker) checkConditions(cs []*Condition) {
 				c.checkStatement(where, *d.Question)
 			}
 		}
-		if len(cd.SNOMED)+len(cd.ICD10CM) == 0 {
-			c.fail("%s: no codes", where)
+		if len(cd.ValueSets) == 0 {
+			c.fail("%s: no value sets", where)
 		}
-		for _, code := range cd.SNOMED {
-			c.checkCode(where, sysSNOMED, code)
-		}
-		for _, code := range cd.ICD10CM {
-			c.checkCode(where, sysICD10CM, code)
+		// Conditions may share codes (E11.42 is both diabetes and diabetic neuropathy): no claim check here.
+		for _, id := range cd.ValueSets {
+			c.checkValueSetRef(where, id, KindCondition, valueSets)
 		}
 	}
 }
