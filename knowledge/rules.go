@@ -27,12 +27,6 @@ type Options struct {
 // describe cramps in adults (seed 000 line 45, seed 001 line 72).
 const AdultAge = 18
 
-// clockSkew is how far after asOf a result may be dated and still count: EHR
-// clocks and ours are not in lock step (the fhir package allows the same for
-// authored medications), and a result filed a minute "in the future" is
-// still a result we have.
-const clockSkew = 5 * time.Minute
-
 // Evaluate applies every rule to rec as of asOf. knowledge/README.md states
 // each rule in words with its source; the tests pin every boundary.
 //

@@ -39,7 +39,7 @@ type labContext struct {
 func (b *Base) labFindings(rec *fhir.Record, asOf time.Time, p patient, f *Findings) (abnormal []AbnormalLabFinding, missing []MissingLabFinding) {
 	ctx := labContext{asOf: asOf, patient: p, results: map[*Lab][]fhir.Observation{}, present: map[*Condition][]ConditionEntry{}, meds: f.Medications}
 	for _, o := range rec.Observations {
-		if o.Effective.IsZero() || o.Effective.After(asOf.Add(clockSkew)) {
+		if o.Effective.IsZero() || o.Effective.After(asOf.Add(fhir.ClockSkew)) {
 			continue // undated, or not yet as of asOf
 		}
 		for _, cd := range o.Code.Codings {
