@@ -217,7 +217,7 @@ func TestEvaluateTextFormat(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []string{"1. [WARNING] Hydrochlorothiazide can cause leg cramps", "(cramp-medication; cramp-cds knowledge ", "-> suggestion: Order Magnesium"} {
+	for _, s := range []string{"1. [WARNING] Hydrochlorothiazide can cause leg cramps", "(cramp-medication; cramp-cds knowledge ", "-> suggestion: Consider Magnesium"} {
 		if !strings.Contains(string(out), s) {
 			t.Errorf("text output lacks %q:\n%s", s, out)
 		}
