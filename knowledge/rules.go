@@ -49,19 +49,30 @@ func (b *Base) Evaluate(rec *fhir.Record, asOf time.Time, opts Options) Findings
 	}
 	p := patientOf(rec.Patient, asOf)
 	f.Age = p.age
-	if !opts.AllAges && p.age >= 0 && p.age < AdultAge {
+	if UnderAge(rec, asOf, opts) {
 		f.UnderAge = true
 		return f
 	}
-	f.Triggers = b.triggerEntries(rec, asOf)
+	f.Triggers = b.TriggerEntries(rec, asOf)
 	if len(f.Triggers) == 0 && !opts.Screening {
 		return f
 	}
 	f.Triggered = true
-	f.Medications = b.medicationFindings(rec, asOf)
+	f.Medications = b.MedicationFindings(rec, asOf)
 	f.Associated, f.Differentials = b.conditionFindings(rec, asOf, p)
 	f.AbnormalLabs, f.MissingLabs = b.labFindings(rec, asOf, p, &f)
 	return f
+}
+
+// UnderAge reports whether the rules keep silent for the record's patient:
+// younger than AdultAge at asOf, unless opts.AllAges. A patient of unknown age
+// is not silenced. The order hooks ask it before they speak.
+func UnderAge(rec *fhir.Record, asOf time.Time, opts Options) bool {
+	if opts.AllAges || rec == nil {
+		return false
+	}
+	p := patientOf(rec.Patient, asOf)
+	return p.age >= 0 && p.age < AdultAge
 }
 
 // patient holds the demographic facts the rules use.
@@ -117,10 +128,11 @@ func ConceptText(c fhir.Concept) string {
 	return ""
 }
 
-// triggerEntries returns the record's leg-cramp conditions that say the
-// patient has cramps now: present at asOf, and either an active problem-list
+// TriggerEntries returns the record's leg-cramp conditions that say the
+// patient has cramps now (Findings.Triggers; the rule the order hooks need,
+// without the others): present at asOf, and either an active problem-list
 // entry or dated (recorded, else onset) within the trigger set's RecentMonths.
-func (b *Base) triggerEntries(rec *fhir.Record, asOf time.Time) []ConditionEntry {
+func (b *Base) TriggerEntries(rec *fhir.Record, asOf time.Time) []ConditionEntry {
 	since := asOf.AddDate(0, -b.triggers.RecentMonths, 0)
 	var out []ConditionEntry
 	for _, c := range rec.Conditions {
@@ -146,7 +158,11 @@ func datedSince(c fhir.Condition, since time.Time) bool {
 	return !d.IsZero() && !d.Before(since)
 }
 
-func (b *Base) medicationFindings(rec *fhir.Record, asOf time.Time) []MedicationFinding {
+// MedicationFindings returns the cramp-inducing drugs the record shows the
+// patient taking at asOf (Findings.Medications), whatever the trigger: entries
+// ActiveAt(asOf), and for a class with RecentDays (IV iron sucrose) an entry
+// last taken within that many days.
+func (b *Base) MedicationFindings(rec *fhir.Record, asOf time.Time) []MedicationFinding {
 	var out []MedicationFinding
 	for _, m := range rec.Medications {
 		active := m.ActiveAt(asOf)

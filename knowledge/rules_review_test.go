@@ -487,7 +487,7 @@ func TestAdultsOnlyByDefault(t *testing.T) {
 		if f.Triggered != tt.speaks || f.UnderAge != tt.underAge {
 			t.Errorf("%s: triggered %v, under age %v; want %v, %v", tt.name, f.Triggered, f.UnderAge, tt.speaks, tt.underAge)
 		}
-		if !tt.speaks && !f.Empty() {
+		if !tt.speaks && !empty(f) {
 			t.Errorf("%s: silent but findings are not empty", tt.name)
 		}
 	}

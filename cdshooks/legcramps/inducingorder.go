@@ -129,14 +129,15 @@ func (s *InducingOrder) Evaluate(ctx context.Context, req *cdshooks.Request, cal
 	if err != nil {
 		return nil, err
 	}
-	f := s.env.Knowledge.Evaluate(rec, s.env.Now(), knowledge.Options{AllAges: s.env.AllAges})
-	if len(f.Triggers) == 0 {
+	asOf := s.env.Now()
+	cramps := s.env.Knowledge.TriggerEntries(rec, asOf)
+	if len(cramps) == 0 || knowledge.UnderAge(rec, asOf, knowledge.Options{AllAges: s.env.AllAges}) {
 		return &cdshooks.Response{Cards: []cdshooks.Card{}}, nil
 	}
-	taking := otherThanDrafts(f.Medications, drafts)
+	taking := otherThanDrafts(s.env.Knowledge.MedicationFindings(rec, asOf), drafts)
 	cards := make([]cdshooks.Card, 0, len(flagged))
 	for _, o := range flagged {
-		cards = append(cards, s.card(req.HookInstance, o, f.Triggers, taking))
+		cards = append(cards, s.card(req.HookInstance, o, cramps, taking))
 	}
 	return &cdshooks.Response{Cards: cards}, nil
 }
