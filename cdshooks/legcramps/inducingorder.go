@@ -33,7 +33,7 @@ func InducingOrderPrefetch() map[string]string {
 	}
 }
 
-// CrampInducingOrderDefinitions returns the service's two discovery entries,
+// inducingOrderDefinitions returns the service's two discovery entries,
 // order-select and order-sign, sharing one id and the given prefetch templates.
 func inducingOrderDefinitions(prefetch map[string]string) []cdshooks.ServiceDefinition {
 	usage := "Reads context.draftOrders (MedicationRequests coded with RxNorm or ATC, or named in text; a " +
