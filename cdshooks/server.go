@@ -55,6 +55,10 @@ type Deps struct {
 	// authentication: the knowledge base the cards' source.url points at. It
 	// holds no patient data.
 	Knowledge []byte
+	// ValueSets, when set, are FHIR ValueSet resources by id, each served as is
+	// (application/fhir+json) at GET /knowledge/ValueSet/{id} without
+	// authentication, so a terminology team can review the codes matched.
+	ValueSets map[string][]byte
 }
 
 // Server is the CDS Hooks HTTP API: discovery, service calls, feedback, CORS,
@@ -139,6 +143,17 @@ func NewServer(cfg Config, deps Deps) (*Server, error) {
 	e.POST("/cds-services/:id/feedback", s.authenticate, s.handleFeedback)
 	if deps.Knowledge != nil {
 		e.GET(KnowledgePath, knowledgeHandler(deps.Knowledge))
+	}
+	if deps.ValueSets != nil {
+		e.GET(KnowledgePath+"/ValueSet/:id", func(c *gin.Context) {
+			body, ok := deps.ValueSets[c.Param("id")]
+			if !ok {
+				s.writeError(c, Errorf(ENOTFOUND, "no value set %q; GET /knowledge lists them", c.Param("id")))
+				return
+			}
+			c.Header("Cache-Control", "public, max-age=300")
+			c.Data(http.StatusOK, "application/fhir+json", body)
+		})
 	}
 	s.engine = e
 	return s, nil

@@ -119,6 +119,10 @@ func (m *Main) Open(ctx context.Context) error {
 		_ = m.release()
 		return err
 	}
+	deps.ValueSets = map[string][]byte{}
+	for _, vs := range kb.ValueSets() {
+		deps.ValueSets[vs.ID] = vs.Raw
+	}
 	if deps.Services == nil {
 		deps.Services, err = services(cfg, serviceDeps{
 			Knowledge: kb, Now: time.Now, Logger: m.Logger,
