@@ -5,16 +5,22 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"testing/fstest"
 
 	"github.com/cramp-cds/cramp-cds/knowledge"
 )
 
-// mustLoad loads the embedded base; every test in this package starts from it.
+// loadEmbedded loads the embedded base once for the whole test binary: a Base is immutable, and decoding
+// the value sets (about 2 MB of FHIR JSON) for each of some forty tests would dominate the package's time
+// under -race. TestLoadFSAcceptsTheEmbeddedFiles and BenchmarkLoad still load afresh.
+var loadEmbedded = sync.OnceValues(knowledge.Load)
+
+// mustLoad returns the embedded base; every test in this package starts from it.
 func mustLoad(t testing.TB) *knowledge.Base {
 	t.Helper()
-	b, err := knowledge.Load()
+	b, err := loadEmbedded()
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
