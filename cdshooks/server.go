@@ -51,14 +51,21 @@ type Deps struct {
 	Logger *slog.Logger
 	// Telemetry receives traces and metrics; the zero value records none.
 	Telemetry Telemetry
-	// Knowledge, when set, is served as is (JSON) at GET /knowledge without
-	// authentication: the knowledge base the cards' source.url points at. It
-	// holds no patient data.
-	Knowledge []byte
-	// ValueSets, when set, are FHIR ValueSet resources by id, each served as is
-	// (application/fhir+json) at GET /knowledge/ValueSet/{id} without
-	// authentication, so a terminology team can review the codes matched.
-	ValueSets map[string][]byte
+	// IsFHIRID is the FHIR id grammar (fhir.ValidID) the context ids of every
+	// request are held to (required).
+	IsFHIRID func(string) bool
+	// CardTopic, when set, reads the topic code a service wrote into one of
+	// its card uuids, so that feedback is counted by topic; ok is false for a
+	// uuid the services did not make. Nil counts all feedback as "unknown".
+	CardTopic func(cardUUID string) (topic string, ok bool)
+	// Documents are JSON documents served as is at their path (GET, without
+	// authentication), such as the knowledge base a card's source.url points
+	// at. They must hold no patient data.
+	Documents map[string][]byte
+	// FHIRDocuments are FHIR resources served as is at their path (GET,
+	// without authentication, as application/fhir+json), such as the value
+	// sets a terminology team reviews. They must hold no patient data.
+	FHIRDocuments map[string][]byte
 }
 
 // Server is the CDS Hooks HTTP API: discovery, service calls, feedback, CORS,
@@ -74,6 +81,8 @@ type Server struct {
 	engine   *gin.Engine
 	tracer   trace.Tracer
 	metrics  *Metrics
+	isFHIRID func(string) bool
+	topicOf  func(string) (string, bool)
 }
 
 // Keys under which middleware leaves values for later handlers in a request.
@@ -85,6 +94,9 @@ const (
 // NewServer builds the server and its routes. It fails if a service's
 // definitions are inconsistent or two services share an id.
 func NewServer(cfg Config, deps Deps) (*Server, error) {
+	if deps.IsFHIRID == nil {
+		return nil, errors.New("no FHIR id grammar (Deps.IsFHIRID)")
+	}
 	services, defs, err := register(deps.Services)
 	if err != nil {
 		return nil, fmt.Errorf("registering services: %w", err)
@@ -102,6 +114,8 @@ func NewServer(cfg Config, deps Deps) (*Server, error) {
 		anyOrig:  len(cfg.CORSOrigins) == 0 || slices.Contains(cfg.CORSOrigins, "*"),
 		tracer:   deps.Telemetry.tracer(),
 		metrics:  deps.Telemetry.Metrics,
+		isFHIRID: deps.IsFHIRID,
+		topicOf:  deps.CardTopic,
 	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
@@ -141,19 +155,11 @@ func NewServer(cfg Config, deps Deps) (*Server, error) {
 	}
 	e.POST("/cds-services/:id", s.authenticate, s.handleService)
 	e.POST("/cds-services/:id/feedback", s.authenticate, s.handleFeedback)
-	if deps.Knowledge != nil {
-		e.GET(KnowledgePath, knowledgeHandler(deps.Knowledge))
+	for path, body := range deps.Documents {
+		e.GET(path, documentHandler(body))
 	}
-	if deps.ValueSets != nil {
-		e.GET(KnowledgePath+"/ValueSet/:id", func(c *gin.Context) {
-			body, ok := deps.ValueSets[c.Param("id")]
-			if !ok {
-				s.writeError(c, Errorf(ENOTFOUND, "no value set %q; GET /knowledge lists them", c.Param("id")))
-				return
-			}
-			c.Header("Cache-Control", "public, max-age=300")
-			c.Data(http.StatusOK, "application/fhir+json", body)
-		})
+	for path, body := range deps.FHIRDocuments {
+		e.GET(path, fhirDocumentHandler(body))
 	}
 	s.engine = e
 	return s, nil
@@ -211,7 +217,7 @@ func (s *Server) handleService(c *gin.Context) {
 		s.writeError(c, err)
 		return
 	}
-	if err := req.Validate(); err != nil {
+	if err := req.Validate(s.isFHIRID); err != nil {
 		s.writeError(c, err)
 		return
 	}
@@ -262,9 +268,19 @@ func (s *Server) handleFeedback(c *gin.Context) {
 			attrs = append(attrs, slog.String("override_reason", o.Reason.Code))
 		}
 		s.logger.InfoContext(c.Request.Context(), "feedback", attrs...)
-		s.metrics.FeedbackReceived(c.Request.Context(), reg.id, item)
+		s.metrics.FeedbackReceived(c.Request.Context(), reg.id, s.feedbackTopic(item.Card), item.Outcome)
 	}
 	c.Status(http.StatusOK)
+}
+
+// feedbackTopic is the topic a card uuid carries, for the feedback metric.
+func (s *Server) feedbackTopic(card string) string {
+	if s.topicOf != nil {
+		if topic, ok := s.topicOf(card); ok {
+			return topic
+		}
+	}
+	return topicUnknown
 }
 
 // lookup finds the service named in the path, or answers 404.
@@ -356,7 +372,7 @@ const internalBody = `{"resourceType":"OperationOutcome","issue":[{"severity":"e
 // writeJSON marshals v before writing anything, so a marshal failure becomes
 // a clean 500 instead of half a body.
 func (s *Server) writeJSON(c *gin.Context, status int, v any) {
-	body, err := marshal(v)
+	body, err := Marshal(v)
 	if err != nil {
 		s.logger.ErrorContext(c.Request.Context(), "rendering response", "route", routeOf(c), "error", err.Error())
 		c.Set(errorCodeKey, EINTERNAL)
