@@ -136,7 +136,9 @@ func (r cardRenderer) missingLabsCard(ms []knowledge.MissingLabFinding) cdshooks
 	var evidence []knowledge.Citation
 	var d strings.Builder
 	months := ms[0].Workup.LookbackMonths
-	fmt.Fprintf(&d, "No result since **%s** (%d months) for:\n", day(ms[0].Since), months)
+	// Absence is what we searched, not a fact about the record: a result under a code outside the
+	// analyte's value set may be there (issue 14).
+	fmt.Fprintf(&d, "No result under the recognised codes since **%s** (%d months) for:\n", day(ms[0].Since), months)
 	suggestions := make([]cdshooks.Suggestion, 0, len(ms))
 	for i, m := range ms {
 		wu := m.Workup
@@ -146,7 +148,7 @@ func (r cardRenderer) missingLabsCard(ms []knowledge.MissingLabFinding) cdshooks
 		if m.Last != nil {
 			fmt.Fprintf(&d, "last result %s%s\n", day(m.Last.Observation.Effective), refSuffix(m.Last.Ref))
 		} else {
-			d.WriteString("no result in the record\n")
+			fmt.Fprintf(&d, "no %s result under the recognised codes in the last %d months\n", cdshooks.Markdown(lowerFirst(wu.Name)), months)
 		}
 		suggestions = append(suggestions, cdshooks.Suggestion{
 			Label: cdshooks.Summary("Order " + wu.Order.Display + " (LOINC " + wu.Order.Code + ")"),
@@ -160,9 +162,9 @@ func (r cardRenderer) missingLabsCard(ms []knowledge.MissingLabFinding) cdshooks
 	}
 	d.WriteString("\nEach suggestion proposes a draft order for you to review and sign.\n")
 	writeEvidence(&d, evidence)
-	summary := fmt.Sprintf("Cramp work-up: no result in %d months for %s", months, strings.Join(names, ", "))
+	summary := fmt.Sprintf("Cramp work-up: no recognised result in %d months for %s", months, strings.Join(names, ", "))
 	if !cdshooks.FitsSummary(summary) {
-		summary = fmt.Sprintf("Cramp work-up: %d labs have no result in %d months", len(ms), months)
+		summary = fmt.Sprintf("Cramp work-up: %d labs have no recognised result in %d months", len(ms), months)
 	}
 	return cdshooks.Card{
 		UUID:              CardUUID(r.hookInstance, TopicMissingLabs, ""),
@@ -367,11 +369,13 @@ func upperFirst(s string) string {
 	return strings.ToUpper(s[:1]) + s[1:]
 }
 
-// lowerFirst lowercases the first letter unless the first word is an
-// abbreviation ("NSAIDs", "HMG-CoA").
-func lowerFirst(s string) string {
-	if len(s) < 2 || strings.ToUpper(s[:2]) == s[:2] {
-		return s
+// lowerFirst lower-cases a name's first letter for use inside a sentence
+// ("Potassium" -> "potassium"), unless its first word is an abbreviation or
+// has other capitals ("NSAIDs", "HMG-CoA", "HbA1c", "TSH" stay as they are).
+func lowerFirst(name string) string {
+	word, _, _ := strings.Cut(name, " ")
+	if len(word) < 2 || word[0] < 'A' || word[0] > 'Z' || strings.ToLower(word[1:]) != word[1:] {
+		return name
 	}
-	return strings.ToLower(s[:1]) + s[1:]
+	return strings.ToLower(name[:1]) + name[1:]
 }
