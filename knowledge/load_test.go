@@ -5,16 +5,22 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"testing/fstest"
 
 	"github.com/cramp-cds/cramp-cds/knowledge"
 )
 
-// mustLoad loads the embedded base; every test in this package starts from it.
+// loadEmbedded loads the embedded base once for the whole test binary: a Base is immutable, and decoding
+// the value sets (about 2 MB of FHIR JSON) for each of some forty tests would dominate the package's time
+// under -race. TestLoadFSAcceptsTheEmbeddedFiles and BenchmarkLoad still load afresh.
+var loadEmbedded = sync.OnceValues(knowledge.Load)
+
+// mustLoad returns the embedded base; every test in this package starts from it.
 func mustLoad(t testing.TB) *knowledge.Base {
 	t.Helper()
-	b, err := knowledge.Load()
+	b, err := loadEmbedded()
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
@@ -113,6 +119,7 @@ func TestLoadFSRejectsBrokenData(t *testing.T) {
 		{"code of a system the kind does not hold", "valuesets/lab-tsh.json", []string{`"system": "http://loinc.org"`, `"system": "http://snomed.info/sct"`}, "not one a lab value set holds"},
 		{"unknown value set", "labs.yaml", []string{"valueset: lab-tsh ", "valueset: lab-thyroid "}, `unknown value set "lab-thyroid"`},
 		{"value set of the wrong kind", "labs.yaml", []string{"valueset: lab-tsh ", "valueset: condition-hypothyroidism "}, "is a condition value set, want lab"},
+		{"order code outside the work-up's value sets", "labs.yaml", []string{"order: {code: 19123-9,", "order: {code: 2823-3,"}, "order code 2823-3 is in none of its labs' value sets"},
 		{"stale drug value set", "valuesets/drug-loop-diuretic.json", []string{`"code": "4603"`, `"code": "4604"`}, "RxNorm 4603 is not in value set drug-loop-diuretic"},
 		{"salt-only name", "medications.yaml", []string{"synonyms: [hctz]", "synonyms: [potassium]"}, "no matchable words"},
 		{"name of two ingredients", "medications.yaml", []string{"brands_unverified: [Microzide]", "brands_unverified: [Lasix]"}, "is also a name of"},

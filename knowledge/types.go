@@ -37,7 +37,7 @@ type Code struct {
 	Display string `json:"display,omitempty"`
 	// Source names where the code was verified: a public terminology release, value set or dataset a reader can open.
 	Source string `json:"source"`
-	// Prefix makes the code match every code that starts with it (ICD-10-CM and ATC only).
+	// Prefix marks an ATC class root (a class's atc_prefixes); codes in value sets and ingredient codes are exact.
 	Prefix bool `json:"prefix,omitempty"`
 	// Unverified is true when no source confirms the code; matches through it are low confidence.
 	Unverified bool   `json:"unverified,omitempty"`

@@ -452,6 +452,22 @@ func (c *checker) checkLabs(f *labsFile, valueSets map[string]*ValueSet) {
 			c.fail("workup: unknown lab %q", id)
 		}
 	}
+	// The code a work-up orders must be one its results are recognised by, or the order would not satisfy it.
+	labVS := map[string]*ValueSet{}
+	for _, l := range f.Labs {
+		labVS[l.ID] = valueSets[l.ValueSet]
+	}
+	for _, w := range f.Workup {
+		found := false
+		for _, id := range w.Labs {
+			if vs := labVS[id]; vs != nil && vs.holds(sysLOINC, w.Order.Code) {
+				found = true
+			}
+		}
+		if !found {
+			c.fail("workup %s: order code %s is in none of its labs' value sets", w.ID, w.Order.Code)
+		}
+	}
 }
 
 func (c *checker) checkUnits(where string, l *Lab) {

@@ -138,6 +138,16 @@ func (c *ExpansionContain) Unverified() bool {
 	return false
 }
 
+// holds reports whether the expansion contains the code of the system.
+func (v *ValueSet) holds(sys codeSystem, code string) bool {
+	for i := range v.Expansion.Contains {
+		if e := &v.Expansion.Contains[i]; e.Code == code && systemOf(e.System) == sys {
+			return true
+		}
+	}
+	return false
+}
+
 // Ingredients lists the ingredient ids of a drug value set's entry.
 func (c *ExpansionContain) Ingredients() []string {
 	var ids []string

@@ -237,7 +237,9 @@ func (r cardRenderer) missingLabsCard(ms []knowledge.MissingLabFinding) cdshooks
 	d.WriteString("The sources disagree on testing: one says always check electrolytes, renal function, thyroid function, " +
 		"calcium and HbA1c; others that history and examination usually suffice and tests are needed only when an " +
 		"underlying condition is suspected.\n\n")
-	fmt.Fprintf(&d, "To consider (no result since **%s**, %d months):\n", day(ms[0].Since), months)
+	// Absence is what we searched, not a fact about the record: a result under a code outside the
+	// analyte's value set may be there.
+	fmt.Fprintf(&d, "To consider (no result under the recognised codes since **%s**, %d months):\n", day(ms[0].Since), months)
 	suggestions := make([]cdshooks.Suggestion, 0, len(ms))
 	recommended := 0
 	for i, m := range ms {
@@ -248,7 +250,7 @@ func (r cardRenderer) missingLabsCard(ms []knowledge.MissingLabFinding) cdshooks
 		if m.Last != nil {
 			fmt.Fprintf(&d, "last result %s%s", day(m.Last.Observation.Effective), refSuffix(m.Last.Ref))
 		} else {
-			d.WriteString("no result in the record")
+			fmt.Fprintf(&d, "no %s result under the recognised codes in the last %d months", cdshooks.Markdown(lowerFirst(wu.Name)), months)
 		}
 		if m.Recommended {
 			recommended++
@@ -277,9 +279,9 @@ func (r cardRenderer) missingLabsCard(ms []knowledge.MissingLabFinding) cdshooks
 		}
 	}
 	writeEvidence(&d, evidence)
-	summary := fmt.Sprintf("Cramp work-up to consider: no result in %d months for %s", months, strings.Join(names, ", "))
+	summary := fmt.Sprintf("Cramp work-up to consider: no recognised result in %d months for %s", months, strings.Join(names, ", "))
 	if !cdshooks.FitsSummary(summary) {
-		summary = fmt.Sprintf("Cramp work-up to consider: %d labs without a result in %d months", len(ms), months)
+		summary = fmt.Sprintf("Cramp work-up to consider: %d labs without a recognised result in %d months", len(ms), months)
 	}
 	if recommended > 0 && cdshooks.FitsSummary(fmt.Sprintf("%s (%d recommended)", summary, recommended)) {
 		summary = fmt.Sprintf("%s (%d recommended)", summary, recommended)
@@ -487,11 +489,13 @@ func upperFirst(s string) string {
 	return strings.ToUpper(s[:1]) + s[1:]
 }
 
-// lowerFirst lowercases the first letter unless the first word is an
-// abbreviation ("NSAIDs", "HMG-CoA").
-func lowerFirst(s string) string {
-	if len(s) < 2 || strings.ToUpper(s[:2]) == s[:2] {
-		return s
+// lowerFirst lower-cases a name's first letter for use inside a sentence
+// ("Potassium" -> "potassium"), unless its first word is an abbreviation or
+// has other capitals ("NSAIDs", "HMG-CoA", "HbA1c", "TSH" stay as they are).
+func lowerFirst(name string) string {
+	word, _, _ := strings.Cut(name, " ")
+	if len(word) < 2 || word[0] < 'A' || word[0] > 'Z' || strings.ToLower(word[1:]) != word[1:] {
+		return name
 	}
-	return strings.ToLower(s[:1]) + s[1:]
+	return strings.ToLower(name[:1]) + name[1:]
 }

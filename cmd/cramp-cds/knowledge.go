@@ -46,6 +46,41 @@ type knowledgeView struct {
 	Labs              []*knowledge.Lab             `json:"labs"`
 	Conditions        []*knowledge.Condition       `json:"conditions"`
 	Pearls            []*knowledge.Pearl           `json:"pearls"`
+	ValueSets         []valueSetSummary            `json:"valuesets"`
+}
+
+// valueSetSummary is one value set in the machine view; the whole resource is at GET /knowledge/ValueSet/{id}.
+type valueSetSummary struct {
+	ID      string                     `json:"id"`
+	Title   string                     `json:"title"`
+	Version string                     `json:"version"`
+	Codes   int                        `json:"codes"`
+	Sources []knowledge.ValueSetSource `json:"sources"`
+}
+
+func valueSetSummaries(kb *knowledge.Base) []valueSetSummary {
+	out := make([]valueSetSummary, 0, len(kb.ValueSets()))
+	for _, vs := range kb.ValueSets() {
+		out = append(out, valueSetSummary{ID: vs.ID, Title: vs.Title, Version: vs.Version, Codes: vs.Expansion.Total, Sources: vs.Sources})
+	}
+	return out
+}
+
+// sourcesText is "owner/repo@commit7 path" per source, or the release.
+func sourcesText(ss []knowledge.ValueSetSource) string {
+	parts := make([]string, 0, len(ss))
+	for _, s := range ss {
+		if s.Repository == "" {
+			parts = append(parts, "curation")
+			continue
+		}
+		commit := s.Commit
+		if len(commit) > 7 {
+			commit = commit[:7]
+		}
+		parts = append(parts, s.Repository+"@"+commit+" "+s.Path)
+	}
+	return strings.Join(parts, "; ")
 }
 
 func writeKnowledgeJSON(w io.Writer, kb *knowledge.Base) error {
@@ -63,6 +98,7 @@ func knowledgeJSON(kb *knowledge.Base) ([]byte, error) {
 		Version: kb.Version(), Sources: kb.Sources(), Triggers: kb.Triggers(), Classes: kb.Classes(),
 		CombinationBrands: kb.CombinationBrands(), Products: kb.Products(), LookbackMonths: kb.LookbackMonths(),
 		Workup: kb.Workups(), Labs: kb.Labs(), Conditions: kb.Conditions(), Pearls: kb.Pearls(),
+		ValueSets: valueSetSummaries(kb),
 	}, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("encoding the knowledge base: %w", err)
@@ -101,7 +137,7 @@ func writeKnowledgeTables(w io.Writer, kb *knowledge.Base) error {
 					roots[i] += " except " + ex
 				}
 			}
-			p("%s\t(any, by ATC root)\t\t%s\t\t%s\n", name, strings.Join(roots, ", "), ev)
+			p("%s\t(every WHO substance code under the root)\t\t%s\t\t%s\n", name, strings.Join(roots, ", "), ev)
 			name, ev = "", ""
 		}
 		for _, ing := range cl.Ingredients {
@@ -140,7 +176,7 @@ func writeKnowledgeTables(w io.Writer, kb *knowledge.Base) error {
 		}
 	}
 
-	p("\nASSOCIATED CONDITIONS AND DIFFERENTIALS\nCONDITION\tROLE\tSNOMED CT\tICD-10-CM\tEVIDENCE\n")
+	p("\nASSOCIATED CONDITIONS AND DIFFERENTIALS\nCONDITION\tROLE\tVALUE SETS\tSNOMED CT\tICD-10-CM\tEVIDENCE\n")
 	for _, c := range kb.Conditions() {
 		var roles []string
 		if c.Associated {
@@ -149,7 +185,7 @@ func writeKnowledgeTables(w io.Writer, kb *knowledge.Base) error {
 		if c.Differential != nil {
 			roles = append(roles, "differential")
 		}
-		p("%s\t%s\t%s\t%s\t%s\n", c.Name, strings.Join(roles, "+"), codesText(c.SNOMED), codesText(c.ICD10CM), evidence(c.Evidence))
+		p("%s\t%s\t%s\t%d codes\t%d codes\t%s\n", c.Name, strings.Join(roles, "+"), strings.Join(c.ValueSets, ", "), len(c.SNOMED), len(c.ICD10CM), evidence(c.Evidence))
 	}
 
 	p("\nDIFFERENTIAL DIAGNOSES: HOW TO TELL THEM FROM CRAMPS\nCONDITION\tFEATURE\tEVIDENCE\n")
@@ -160,6 +196,11 @@ func writeKnowledgeTables(w io.Writer, kb *knowledge.Base) error {
 		if q := c.Differential.Question; q != nil {
 			p("%s\tAsk: %s\t%s\n", c.Name, q.Text, evidence(q.Evidence))
 		}
+	}
+
+	p("\nVALUE SETS (the codes each item matches; GET /knowledge/ValueSet/{id} serves each as FHIR JSON)\nID\tCODES\tVERSION\tSOURCES\n")
+	for _, vs := range kb.ValueSets() {
+		p("%s\t%d\t%s\t%s\n", vs.ID, vs.Expansion.Total, vs.Version, sourcesText(vs.Sources))
 	}
 
 	p("\nPEARLS AND PITFALLS\nKIND\tTEXT\tEVIDENCE\n")

@@ -31,12 +31,12 @@ type builder struct {
 	newest   string // the newest source date used, YYYY-MM-DD
 	includes []knowledge.ComposeSet
 	excluded map[string][]knowledge.ComposeConcept // system -> codes dropped
-	handAdd  map[string][]knowledge.ComposeConcept // system -> codes added by hand
+	listed   map[string][]knowledge.ComposeConcept // system -> codes listed: kept by a narrowed pick, or added by hand
 }
 
 func build(r recipe, src *sources, meds *medications) (*knowledge.ValueSet, error) {
 	b := &builder{r: r, src: src, entries: map[string]*entry{}, used: map[string]knowledge.ValueSetSource{},
-		excluded: map[string][]knowledge.ComposeConcept{}, handAdd: map[string][]knowledge.ComposeConcept{}}
+		excluded: map[string][]knowledge.ComposeConcept{}, listed: map[string][]knowledge.ComposeConcept{}}
 	if r.Drug != "" {
 		if err := b.drug(meds); err != nil {
 			return nil, err
@@ -117,13 +117,19 @@ func (b *builder) pick(p pick) error {
 		}
 	}
 	b.use(p.Source, f.path, f.version)
-	b.includes = append(b.includes, knowledge.ComposeSet{ValueSet: []string{"http://cts.nlm.nih.gov/fhir/ValueSet/" + f.oid}})
+	// A narrowed pick cannot be said in FHIR compose (no display filters): its kept codes are listed instead.
+	narrowed := keep != nil || len(p.Systems) > 0
+	if !narrowed {
+		b.includes = append(b.includes, knowledge.ComposeSet{ValueSet: []string{"http://cts.nlm.nih.gov/fhir/ValueSet/" + f.oid}})
+	}
 	for _, c := range f.contains {
 		if (len(p.Systems) > 0 && !slices.Contains(p.Systems, c.system)) || (keep != nil && !keep.MatchString(c.display)) {
-			b.excluded[c.system] = append(b.excluded[c.system], knowledge.ComposeConcept{Code: c.code, Display: c.display})
 			continue
 		}
 		b.put(c, nil, "", false)
+		if narrowed {
+			b.listed[c.system] = append(b.listed[c.system], knowledge.ComposeConcept{Code: c.code, Display: c.display})
+		}
 	}
 	return nil
 }
@@ -178,7 +184,7 @@ func (b *builder) add(a addCode) error {
 		note = a.Why + " (UNVERIFIED: " + checked + ")"
 	}
 	b.put(c, nil, note, a.Unverified)
-	b.handAdd[c.system] = append(b.handAdd[c.system], knowledge.ComposeConcept{Code: c.code, Display: c.display})
+	b.listed[c.system] = append(b.listed[c.system], knowledge.ComposeConcept{Code: c.code, Display: c.display})
 	return nil
 }
 
@@ -419,8 +425,10 @@ func (b *builder) valueSet() *knowledge.ValueSet {
 
 func (b *builder) compose() *knowledge.Compose {
 	c := &knowledge.Compose{Include: b.includes}
-	for _, sys := range sortedKeys(b.handAdd) {
-		c.Include = append(c.Include, knowledge.ComposeSet{System: longSystem(sys), Concept: b.handAdd[sys]})
+	for _, sys := range sortedKeys(b.listed) {
+		cs := b.listed[sys]
+		sort.Slice(cs, func(i, j int) bool { return cs[i].Code < cs[j].Code })
+		c.Include = append(c.Include, knowledge.ComposeSet{System: longSystem(sys), Concept: dedupe(cs)})
 	}
 	for _, sys := range sortedKeys(b.excluded) {
 		cs := b.excluded[sys]
