@@ -84,7 +84,8 @@ func (r cardRenderer) medicationCard(m knowledge.MedicationFinding) cdshooks.Car
 			cdshooks.Markdown(name), cdshooks.Markdown(m.Class.Name))
 	}
 	d.WriteString("In the record:\n")
-	for _, e := range m.Entries {
+	shown, more := listed(len(m.Entries))
+	for _, e := range m.Entries[:shown] {
 		fmt.Fprintf(&d, "- **%s** (%s", cdshooks.Markdown(orUnnamed(e.Text)), cdshooks.Markdown(e.Medication.Status))
 		switch since := e.Medication.Effective.Start; {
 		case !e.LastTaken.IsZero():
@@ -95,6 +96,9 @@ func (r cardRenderer) medicationCard(m knowledge.MedicationFinding) cdshooks.Car
 			fmt.Fprintf(&d, ", recorded %s", day(e.Medication.Asserted))
 		}
 		fmt.Fprintf(&d, "; %s)%s\n", matchedBy(e.Match), refSuffix(e.Ref))
+	}
+	if more > 0 {
+		fmt.Fprintf(&d, "- and %d more in the record\n", more)
 	}
 	if m.LowConfidence() {
 		d.WriteString("\nRecognised from the drug's name or an unconfirmed code only: check the drug.\n")
@@ -150,7 +154,7 @@ func (r cardRenderer) abnormalLabCard(a knowledge.AbnormalLabFinding) cdshooks.C
 	}
 	fmt.Fprintf(&d, "- Result: **%s**%s", cdshooks.Markdown(orUnnamed(a.Result.Text)), refSuffix(a.Result.Ref))
 	if a.Converted {
-		fmt.Fprintf(&d, "; %s%s %s", o.Value.Comparator, number(a.Value), unit)
+		fmt.Fprintf(&d, "; %s%s %s", cdshooks.Markdown(o.Value.Comparator), number(a.Value), unit)
 	}
 	d.WriteString("\n")
 	if c := a.Calcium; c != nil {
@@ -183,14 +187,18 @@ func (r cardRenderer) abnormalLabCard(a knowledge.AbnormalLabFinding) cdshooks.C
 		d.WriteString("- Decided by: the laboratory's reference range\n")
 	case knowledge.BasisThreshold:
 		fmt.Fprintf(&d, "- Decided by: our threshold %s %s %s (the laboratory gave no flag or range; %s)\n",
-			a.Threshold.Op, number(a.Threshold.Value), unit, cdshooks.Markdown(a.Threshold.Source))
+			cdshooks.Markdown(a.Threshold.Op), number(a.Threshold.Value), unit, cdshooks.Markdown(a.Threshold.Source))
 	case knowledge.BasisCriticalLimit:
-		fmt.Fprintf(&d, "- Decided by: the critical limit %s %s %s\n", a.Critical.Op, number(a.Critical.Value), unit)
+		fmt.Fprintf(&d, "- Decided by: the critical limit %s %s %s\n", cdshooks.Markdown(a.Critical.Op), number(a.Critical.Value), unit)
 	}
 	for _, m := range a.SuspectedDrugs {
-		texts := make([]string, len(m.Entries))
-		for i, e := range m.Entries {
+		shown, more := listed(len(m.Entries))
+		texts := make([]string, shown, shown+1)
+		for i, e := range m.Entries[:shown] {
 			texts[i] = cdshooks.Markdown(orUnnamed(e.Text)) + refSuffix(e.Ref)
+		}
+		if more > 0 {
+			texts = append(texts, fmt.Sprintf("and %d more", more))
 		}
 		fmt.Fprintf(&d, "- May be caused by: **%s** (%s): %s\n", cdshooks.Markdown(matchName(m.Ingredient, m.Class)), cdshooks.Markdown(lowerFirst(m.Class.Name)), strings.Join(texts, "; "))
 	}
@@ -254,9 +262,13 @@ func (r cardRenderer) missingLabsCard(ms []knowledge.MissingLabFinding) cdshooks
 		}
 		if m.Recommended {
 			recommended++
-			texts := make([]string, len(m.RecommendedBy))
-			for j, e := range m.RecommendedBy {
+			shown, more := listed(len(m.RecommendedBy))
+			texts := make([]string, shown, shown+1)
+			for j, e := range m.RecommendedBy[:shown] {
 				texts[j] = "**" + cdshooks.Markdown(orUnnamed(e.Text)) + "**" + refSuffix(e.Ref)
+			}
+			if more > 0 {
+				texts = append(texts, fmt.Sprintf("and %d more", more))
 			}
 			fmt.Fprintf(&d, "; recommended for this patient: %s", strings.Join(texts, "; "))
 		}
@@ -267,7 +279,7 @@ func (r cardRenderer) missingLabsCard(ms []knowledge.MissingLabFinding) cdshooks
 			IsRecommended: m.Recommended,
 			Actions: []cdshooks.Action{{
 				Type:        cdshooks.ActionCreate,
-				Description: "Propose a " + wu.Order.Display + " order (LOINC " + wu.Order.Code + ") for review and signature",
+				Description: cdshooks.PlainText("Propose a " + wu.Order.Display + " order (LOINC " + wu.Order.Code + ") for review and signature"),
 				Resource:    r.serviceRequest(wu),
 			}},
 		})
@@ -279,7 +291,7 @@ func (r cardRenderer) missingLabsCard(ms []knowledge.MissingLabFinding) cdshooks
 		}
 	}
 	writeEvidence(&d, evidence)
-	summary := fmt.Sprintf("Cramp work-up to consider: no recognised result in %d months for %s", months, strings.Join(names, ", "))
+	summary := cdshooks.PlainText(fmt.Sprintf("Cramp work-up to consider: no recognised result in %d months for %s", months, strings.Join(names, ", ")))
 	if !cdshooks.FitsSummary(summary) {
 		summary = fmt.Sprintf("Cramp work-up to consider: %d labs without a recognised result in %d months", len(ms), months)
 	}
@@ -355,7 +367,7 @@ func (r cardRenderer) associatedCard(cs []knowledge.ConditionFinding) cdshooks.C
 	}
 	d.WriteString("\nTreating the underlying condition may ease the cramps.\n")
 	writeEvidence(&d, evidence)
-	summary := "Associated with leg cramps: " + strings.Join(names, ", ")
+	summary := cdshooks.PlainText("Associated with leg cramps: " + strings.Join(names, ", "))
 	if !cdshooks.FitsSummary(summary) {
 		summary = fmt.Sprintf("%d conditions on record are associated with leg cramps", len(cs))
 	}
@@ -392,15 +404,33 @@ func (r cardRenderer) differentialCard(c knowledge.ConditionFinding) cdshooks.Ca
 // conditionEntries lists record condition entries on one line: their text,
 // onset and reference.
 func conditionEntries(es []knowledge.ConditionEntry) string {
-	parts := make([]string, len(es))
-	for i, e := range es {
+	shown, more := listed(len(es))
+	parts := make([]string, shown, shown+1)
+	for i, e := range es[:shown] {
 		p := cdshooks.Markdown(orUnnamed(e.Text))
 		if onset := e.Condition.Onset; !onset.IsZero() {
 			p += " (since " + day(onset) + ")"
 		}
 		parts[i] = p + refSuffix(e.Ref)
 	}
+	if more > 0 {
+		parts = append(parts, fmt.Sprintf("and %d more", more))
+	}
 	return strings.Join(parts, "; ")
+}
+
+// maxListed is the most record entries a card lists in one place; the rest
+// are counted. A card is read in a narrow panel, and a record with thousands
+// of matching entries must not make an answer of megabytes.
+const maxListed = 10
+
+// listed returns how many of n entries a card lists, and how many more it
+// only counts.
+func listed(n int) (shown, more int) {
+	if n <= maxListed {
+		return n, 0
+	}
+	return maxListed, n - maxListed
 }
 
 // writeEvidence appends the evidence section.
@@ -411,12 +441,12 @@ func writeEvidence(d *strings.Builder, cs []knowledge.Citation) {
 	}
 }
 
-// refSuffix shows a record reference after an entry, as code so it is copied as is.
+// refSuffix shows a record reference after an entry, in parentheses.
 func refSuffix(ref string) string {
-	if ref == "" || strings.Contains(ref, "`") {
+	if ref == "" {
 		return ""
 	}
-	return " `" + ref + "`"
+	return " (" + cdshooks.Markdown(ref) + ")"
 }
 
 func orUnnamed(text string) string {

@@ -65,7 +65,7 @@ func TestCriticalResultsComeFirstAndNameTheDrug(t *testing.T) {
 				t.Errorf("lab card %s %q, want %s %q", lab.Indicator, lab.Summary, tt.indicator, tt.summary)
 			}
 			// Loop diuretics lower potassium; statins do not.
-			if !strings.Contains(lab.Detail, "May be caused by: **furosemide** (loop diuretics): Furosemide 40 MG Oral Tablet `MedicationRequest/mr-furo`") ||
+			if !strings.Contains(lab.Detail, "May be caused by: **furosemide** (loop diuretics): Furosemide 40 MG Oral Tablet (MedicationRequest/mr-furo)") ||
 				strings.Contains(lab.Detail, "atorvastatin") {
 				t.Errorf("lab card does not name furosemide alone as a possible cause:\n%s", lab.Detail)
 			}
@@ -83,7 +83,7 @@ func TestCalciumCardSaysWhichCalciumWasJudged(t *testing.T) {
 		want string // "" when no calcium card
 	}{
 		{"albumin 4.0 g/dL the day before: corrected, still 8.0", []obj{ca, lcObservation("obs-alb", "1751-7", 4.0, "g/dL", "2025-05-19")},
-			"- Calcium judged: corrected for albumin 4 g/dL on 2025-05-19 `Observation/obs-alb`: 8 mg/dL"},
+			"- Calcium judged: corrected for albumin 4 g/dL on 2025-05-19 (Observation/obs-alb): 8 mg/dL"},
 		{"albumin 3.0 g/dL: corrected to 8.8, no card", []obj{ca, lcObservation("obs-alb", "1751-7", 3.0, "g/dL", "2025-05-20")}, ""},
 		{"no albumin: as measured", []obj{ca}, "- Calcium judged: total calcium as measured; no albumin result within 3 days to correct it"},
 		{"albumin 4 days before is too old", []obj{ca, lcObservation("obs-alb", "1751-7", 3.0, "g/dL", "2025-05-16")},
@@ -127,10 +127,10 @@ func TestRenalFunctionIsOneCardPerDraw(t *testing.T) {
 	}
 	lab := cardWithTopic(cards, "cramp-abnormal-lab")
 	for _, want := range []string{
-		"- Same draw: **2160-0** 1.5 mg/dL `Observation/obs-cr`",
+		"- Same draw: **2160-0** 1.5 mg/dL (Observation/obs-cr)",
 		"One reduced result is not chronic kidney disease",
 		"chronic kidney disease requiring hemodialysis; a reduced eGFR alone is not that",
-		"seed `001_ef64482ccbaa6c09.txt` line 36",
+		"seed 001_ef64482ccbaa6c09.txt line 36",
 	} {
 		if !strings.Contains(lab.Detail, want) {
 			t.Errorf("detail lacks %q:\n%s", want, lab.Detail)
@@ -248,7 +248,7 @@ func TestMissingLabsCardConsidersCitesBothSidesAndRecommends(t *testing.T) {
 				t.Errorf("recommended (-want +got):\n%s", diff)
 			}
 			// Both sides of the disagreement are cited: seed 000 (always check), seeds 001 and 004.
-			for _, want := range []string{"seed `000_c5ba4de4b750ce3b.txt` line 39", "seed `001_ef64482ccbaa6c09.txt` line 78", "seed `004_f1220bcc4d7b13ce.txt` line 28", "The sources disagree on testing"} {
+			for _, want := range []string{"seed 000_c5ba4de4b750ce3b.txt line 39", "seed 001_ef64482ccbaa6c09.txt line 78", "seed 004_f1220bcc4d7b13ce.txt line 28", "The sources disagree on testing"} {
 				if !strings.Contains(c.Detail, want) {
 					t.Errorf("detail lacks %q:\n%s", want, c.Detail)
 				}
