@@ -4,10 +4,23 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/gin-gonic/gin"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 )
+
+// fhirDocumentHandler serves one of Deps.FHIRDocuments. Browsers may cache it
+// for a few minutes: documents change only with a new release.
+func fhirDocumentHandler(body []byte) gin.HandlerFunc { return servedAs("application/fhir+json", body) }
+
+// servedAs serves a fixed body with a content type, cacheable for five minutes.
+func servedAs(contentType string, body []byte) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		c.Header("Cache-Control", "public, max-age=300")
+		c.Data(http.StatusOK, contentType, body)
+	}
+}
 
 // Invoke runs one service call, with body as the request body, through
 // exactly the pipeline of POST /cds-services/{serviceID} (decoding,

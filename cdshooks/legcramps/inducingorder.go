@@ -31,8 +31,12 @@ const (
 // they already take). The keys mean what the patient-view keys of the same
 // name mean; only active medications are asked for, as only they can be
 // current.
+//
+// The patient is asked for too: the services are silent for patients under
+// 18 by default (knowledge.AdultAge), and only the Patient says the age.
 func InducingOrderPrefetch() map[string]string {
 	return map[string]string{
+		PrefetchPatient:              "Patient/{{context.patientId}}",
 		PrefetchConditions:           "Condition?patient={{context.patientId}}",
 		PrefetchMedicationStatements: "MedicationStatement?patient={{context.patientId}}&status=active",
 		PrefetchMedicationRequests:   "MedicationRequest?patient={{context.patientId}}&status=active",
@@ -45,17 +49,18 @@ func InducingOrderPrefetch() map[string]string {
 func inducingOrderDefinitions(prefetch map[string]string) []cdshooks.ServiceDefinition {
 	usage := "Reads context.draftOrders (MedicationRequests coded with RxNorm or ATC, or named in text; a " +
 		"medicationReference must point to a Medication contained in the order or in draftOrders) and the " +
-		"prefetched conditions and active medications. For any key not prefetched it reads the EHR's FHIR server " +
-		"(fhirServer with fhirAuthorization granting read access to Condition, MedicationStatement and " +
-		"MedicationRequest); without either it answers 412. The card's suggestion deletes the draft by its id."
+		"prefetched patient (for the age), conditions and active medications. For any key not prefetched it reads the EHR's FHIR server " +
+		"(fhirServer with fhirAuthorization granting read access to Patient, Condition, MedicationStatement and " +
+		"MedicationRequest); without either it answers 412. A card proposes deleting the draft by its id only " +
+		"for a drug the sources strongly tie to cramps that is not also a cramp treatment."
 	return []cdshooks.ServiceDefinition{
 		{
 			Hook:  cdshooks.HookOrderSelect,
 			ID:    InducingOrderSelectID,
 			Title: "Leg cramps: cramp-inducing drug selected",
 			Description: "When a drug that can cause leg cramps (a diuretic, a statin, a calcium channel blocker...) " +
-				"is selected for a patient with leg cramps: a warning naming the drug, its class and the evidence, " +
-				"with a suggestion to remove the draft order.",
+				"is selected for an adult with leg cramps: a card naming the drug, its class, the strength of the evidence " +
+				"and the evidence, with a suggestion to remove the draft when the evidence is strong.",
 			Prefetch:          prefetch,
 			UsageRequirements: usage,
 		},
@@ -63,8 +68,9 @@ func inducingOrderDefinitions(prefetch map[string]string) []cdshooks.ServiceDefi
 			Hook:  cdshooks.HookOrderSign,
 			ID:    InducingOrderSignID,
 			Title: "Leg cramps: cramp-inducing drug about to be signed",
-			Description: "Before signing, for a patient with leg cramps: a warning for each draft order of a drug that " +
-				"can cause leg cramps, naming the drug, its class and the evidence, with a suggestion to remove it.",
+			Description: "Before signing, for an adult with leg cramps: a card for each draft order of a drug that " +
+				"can cause leg cramps, naming the drug, its class, the strength of the evidence and the evidence, with a " +
+				"suggestion to remove it when the evidence is strong.",
 			Prefetch:          prefetch,
 			UsageRequirements: usage,
 		},
@@ -153,7 +159,7 @@ func (s *InducingOrder) Evaluate(ctx context.Context, req *cdshooks.Request, cal
 	}
 	asOf := s.env.Now()
 	cramps := s.env.Knowledge.TriggerEntries(rec, asOf)
-	if len(cramps) == 0 {
+	if len(cramps) == 0 || knowledge.UnderAge(rec, asOf, knowledge.Options{AllAges: s.env.AllAges}) {
 		return &cdshooks.Response{Cards: []cdshooks.Card{}}, nil
 	}
 	// At most MaxOrderCards warnings, in Bundle order: more would not be
@@ -205,9 +211,13 @@ func matchName(ing *knowledge.Ingredient, class *knowledge.DrugClass) string {
 	return "a drug of the class " + lowerFirst(class.Name)
 }
 
-// card renders the warning for one cramp-inducing draft order: what is
-// ordered and why it matters, the patient's leg cramps, the cramp-inducing
-// drugs they already take, the sources, and a suggestion deleting the draft.
+// card renders the card for one cramp-inducing draft order: what is ordered
+// and why it matters, the patient's leg cramps, the cramp-inducing drugs they
+// already take and the evidence. Its strength follows the seeds: a warning
+// when some ingredient's class strongly predisposes to cramps, else info
+// saying the association is only reported. It proposes deleting the draft
+// only when every ingredient's class may be removed (strong evidence, and not
+// also a cramp treatment: never a calcium channel blocker, seed 004).
 func (s *InducingOrder) card(hookInstance string, o orderedDrug, cramps []knowledge.ConditionEntry, taking []knowledge.MedicationFinding) cdshooks.Card {
 	name := o.drugName()
 	key := o.draft.Ref
@@ -217,7 +227,7 @@ func (s *InducingOrder) card(hookInstance string, o orderedDrug, cramps []knowle
 	// What can cause cramps in it: each ingredient with its class (a
 	// combination product holds several).
 	var parts []string
-	lowConfidence := false
+	lowConfidence, strong, removable, alsoTreatment := false, false, true, false
 	var evidence []knowledge.Citation
 	for _, m := range o.matches {
 		part := matchName(m.Ingredient, m.Class)
@@ -228,11 +238,23 @@ func (s *InducingOrder) card(hookInstance string, o orderedDrug, cramps []knowle
 			parts = append(parts, part)
 		}
 		lowConfidence = lowConfidence || m.LowConfidence
-		evidence = append(evidence, m.Evidence()...)
+		strong = strong || m.Class.Strength == knowledge.StrengthStrong
+		removable = removable && m.Class.MayRemove()
+		alsoTreatment = alsoTreatment || len(m.Class.AlsoTreatment) > 0
+		evidence = append(append(evidence, m.Evidence()...), m.Class.AlsoTreatment...)
+	}
+	verb := "can cause"
+	if !strong {
+		verb = "is reported, by patient-information sources only, to cause"
 	}
 	var d strings.Builder
-	fmt.Fprintf(&d, "**%s** is being ordered: %s can cause leg cramps, and the patient has them (%s).",
-		recordText(name), cdshooks.Markdown(strings.Join(parts, " and ")), conditionTexts(cramps))
+	fmt.Fprintf(&d, "**%s** is being ordered: %s %s leg cramps, and the patient has them (%s).",
+		recordText(name), cdshooks.Markdown(strings.Join(parts, " and ")), verb, conditionTexts(cramps))
+	if alsoTreatment {
+		if p := s.env.Knowledge.Pearl("ccb-cause-and-treatment"); p != nil {
+			d.WriteString(" " + cdshooks.Markdown(p.Text))
+		}
+	}
 	if lowConfidence {
 		d.WriteString(" Recognised by name only: check the order.")
 	}
@@ -269,12 +291,17 @@ func (s *InducingOrder) card(hookInstance string, o orderedDrug, cramps []knowle
 		}
 		summary = upperFirst(strings.Join(names, " / ")) + " can worsen this patient's leg cramps"
 	}
+	indicator := cdshooks.IndicatorWarning
+	if !strong {
+		summary, indicator = name+": leg cramps reported (weak evidence)", cdshooks.IndicatorInfo
+	}
 	c := newCard(s.sources, hookInstance, TopicInducingOrder, key, summary, d.String(),
-		cdshooks.IndicatorWarning, page.ClassAnchor(o.matches[0].Class.ID), "Why this drug can cause cramps")
+		indicator, page.ClassAnchor(o.matches[0].Class.ID), "Why this drug can cause cramps")
 	c.OverrideReasons = OverrideReasons(OverrideBenefitOutweighsRisk, OverrideAlreadyReviewed, OverrideNotRelevant)
-	// A draft without an id cannot be named in a delete action: the card
-	// then only warns.
-	if o.draft.Ref != "" {
+	// A draft without an id cannot be named in a delete action, and a weakly
+	// associated drug or a cramp treatment is not proposed for removal: the
+	// card then only informs.
+	if o.draft.Ref != "" && removable {
 		c.Suggestions = []cdshooks.Suggestion{{
 			Label: fitSummary("Remove the order for " + name),
 			UUID:  SuggestionUUID(hookInstance, TopicInducingOrder, key, "delete"),

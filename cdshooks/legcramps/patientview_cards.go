@@ -55,6 +55,7 @@ const (
 
 // cardRenderer renders the findings of one evaluation.
 type cardRenderer struct {
+	kb           *knowledge.Base
 	sources      SourceBuilder
 	hookInstance string
 	patientID    string
@@ -69,10 +70,10 @@ func (r cardRenderer) cards() []cdshooks.Card {
 	if !f.Triggered {
 		return cards
 	}
-	cards = append(cards, r.abnormalLabCards(f.AbnormalLabs)...)
 	if len(f.Medications) > 0 {
 		cards = append(cards, r.medicationsCard(f.Medications))
 	}
+	cards = append(cards, r.abnormalLabCards(f.AbnormalLabs)...)
 	if len(f.Differentials) > 0 {
 		cards = append(cards, r.differentialsCard(f.Differentials))
 	}
@@ -126,10 +127,12 @@ func (r cardRenderer) abnormalLabCards(as []knowledge.AbnormalLabFinding) []cdsh
 	return cards
 }
 
-// resultIndicator is how urgent one abnormal result is. Every result the
-// rules call abnormal is a warning today; a rule that grades severity (a
-// critical potassium) changes only this function.
-func resultIndicator(knowledge.AbnormalLabFinding) cdshooks.Indicator {
+// resultIndicator is how urgent one abnormal result is: critical for a
+// critical value, else a warning.
+func resultIndicator(a knowledge.AbnormalLabFinding) cdshooks.Indicator {
+	if a.Severity == knowledge.SeverityCritical {
+		return cdshooks.IndicatorCritical
+	}
 	return cdshooks.IndicatorWarning
 }
 
@@ -152,8 +155,14 @@ func (r cardRenderer) abnormalLabCard(key string, as []knowledge.AbnormalLabFind
 		if len(as) > 1 {
 			d.WriteString("- ")
 		}
-		fmt.Fprintf(&d, "**%s %s** on %s: %s (threshold %s %s %s", cdshooks.Markdown(a.Lab.Name), cdshooks.Markdown(value),
-			day(o.Effective), cdshooks.Markdown(a.Threshold.Finding), cdshooks.Markdown(a.Threshold.Op), number(a.Threshold.Value), cdshooks.Markdown(a.Lab.CanonicalUnit))
+		fmt.Fprintf(&d, "**%s %s** on %s: %s (decided by the %s", cdshooks.Markdown(a.Lab.Name), cdshooks.Markdown(value),
+			day(o.Effective), cdshooks.Markdown(a.Finding), a.Basis)
+		if t := a.Threshold; t.Op != "" && a.Basis == knowledge.BasisThreshold {
+			fmt.Fprintf(&d, " %s %s %s", cdshooks.Markdown(t.Op), number(t.Value), cdshooks.Markdown(a.Lab.CanonicalUnit))
+		}
+		if c := a.Critical; c != nil && a.Basis == knowledge.BasisCriticalLimit {
+			fmt.Fprintf(&d, " %s %s %s", cdshooks.Markdown(c.Op), number(c.Value), cdshooks.Markdown(a.Lab.CanonicalUnit))
+		}
 		if a.Converted {
 			fmt.Fprintf(&d, "; %s%s %s here", cdshooks.Markdown(o.Value.Comparator), number(a.Value), cdshooks.Markdown(a.Lab.CanonicalUnit))
 		}
@@ -163,12 +172,45 @@ func (r cardRenderer) abnormalLabCard(key string, as []knowledge.AbnormalLabFind
 		if flags := interpretationText(o.Interpretation); flags != "" {
 			fmt.Fprintf(&d, "; flagged %s", cdshooks.Markdown(flags))
 		}
-		d.WriteString(")\n")
+		d.WriteString(")")
+		if c := a.Calcium; c != nil {
+			switch {
+			case c.Ionized:
+				d.WriteString("; ionized calcium, which is never corrected for albumin")
+			case c.Albumin != nil:
+				fmt.Fprintf(&d, "; corrected for albumin %s g/dL on %s: %s %s", number(c.AlbuminValue),
+					day(c.Albumin.Observation.Effective), number(c.Corrected), cdshooks.Markdown(a.Lab.CanonicalUnit))
+			default:
+				fmt.Fprintf(&d, "; total calcium as measured, no albumin result within %d days to correct it", c.WithinDays)
+			}
+		}
+		for _, rel := range a.Related[:min(len(a.Related), maxConditionsShown)] {
+			if v := rel.Observation.Value; v != nil {
+				fmt.Fprintf(&d, "; same draw: %s %s", recordText(rel.Text), cdshooks.Markdown(quantityText(*v)))
+			}
+		}
+		if a.Lab.Chronic != nil && a.Chronic == nil {
+			d.WriteString("; one reduced result is not chronic kidney disease")
+			if p := r.kb.Pearl("ckd-hemodialysis"); p != nil {
+				evidence = append(evidence, p.Evidence...)
+			}
+		}
+		if len(a.SuspectedDrugs) > 0 {
+			names := make([]string, 0, len(a.SuspectedDrugs))
+			for _, m := range a.SuspectedDrugs[:min(len(a.SuspectedDrugs), maxDrugsShown)] {
+				names = append(names, cdshooks.Markdown(drugName(m)))
+			}
+			fmt.Fprintf(&d, "; may be caused by %s on record", strings.Join(names, ", "))
+		}
+		d.WriteString("\n")
 	}
 	d.WriteString("\nThe latest result in the look-back window; correcting it may ease the cramps.\n")
 	r.writeSources(&d, evidence)
 	a := as[0]
-	summary := fmt.Sprintf("%s %s on %s: %s", a.Lab.Name, quantityText(*a.Result.Observation.Value), day(a.Result.Observation.Effective), a.Threshold.Finding)
+	summary := fmt.Sprintf("%s %s on %s: %s", a.Lab.Name, quantityText(*a.Result.Observation.Value), day(a.Result.Observation.Effective), a.Finding)
+	if resultIndicator(a) == cdshooks.IndicatorCritical {
+		summary = "Critical: " + summary
+	}
 	anchor, link := page.LabAnchor(a.Lab.ID), "About "+lowerFirst(a.Lab.Name)+" and cramps"
 	if len(as) > 1 {
 		summary = listSummary("Results that can explain cramps: ", values, " results can explain the cramps")
@@ -187,7 +229,7 @@ func (r cardRenderer) medicationsCard(ms []knowledge.MedicationFinding) cdshooks
 	// cramp-inducing drugs, and a long record repeats the same prescription.
 	type drugLine struct {
 		text, classes, date string
-		byName              bool
+		byName, weak        bool
 		entries             int
 	}
 	var lines []*drugLine
@@ -219,6 +261,7 @@ func (r cardRenderer) medicationsCard(ms []knowledge.MedicationFinding) cdshooks
 				l.classes += ", " + c
 			}
 			l.byName = l.byName || e.Match.LowConfidence
+			l.weak = l.weak || m.Strength() != knowledge.StrengthStrong
 			l.entries++
 		}
 	}
@@ -231,6 +274,9 @@ func (r cardRenderer) medicationsCard(ms []knowledge.MedicationFinding) cdshooks
 			fmt.Fprintf(&d, ", %d entries", l.entries)
 		case l.date != "":
 			d.WriteString(", " + l.date)
+		}
+		if l.weak {
+			d.WriteString("; reported by patient-information sources only")
 		}
 		if l.byName {
 			d.WriteString("; recognised by name only")
@@ -253,7 +299,20 @@ func (r cardRenderer) medicationsCard(ms []knowledge.MedicationFinding) cdshooks
 		summary = listSummary("Drugs that can cause leg cramps: ", names, " drugs on record can cause leg cramps")
 		anchor = page.AnchorMedications
 	}
-	c := r.card(TopicMedication, "", summary, d.String(), cdshooks.IndicatorWarning, anchor, "Drugs that cause cramps: evidence")
+	// A weak association alone is information, and says it is only reported.
+	indicator := cdshooks.IndicatorInfo
+	for _, m := range ms {
+		if m.Strength() == knowledge.StrengthStrong {
+			indicator = cdshooks.IndicatorWarning
+		}
+	}
+	if indicator == cdshooks.IndicatorInfo {
+		summary = upperFirst(names[0]) + ": leg cramps reported (weak evidence)"
+		if len(ms) > 1 {
+			summary = listSummary("Leg cramps reported (weak evidence) with: ", names, " drugs on record are reported to cause leg cramps")
+		}
+	}
+	c := r.card(TopicMedication, "", summary, d.String(), indicator, anchor, "Drugs that cause cramps: evidence")
 	c.OverrideReasons = MedicationOverrideReasons()
 	return c
 }
@@ -325,7 +384,14 @@ func (r cardRenderer) missingLabsCard(ms []knowledge.MissingLabFinding) (cdshook
 	var evidence []knowledge.Citation
 	var d strings.Builder
 	months := ms[0].Workup.LookbackMonths
-	fmt.Fprintf(&d, "No result under the recognised codes since %s (%d months):\n", day(ms[0].Since), months)
+	// The sources disagree on testing: say so, and cite both sides.
+	d.WriteString("Sources differ: test everyone, or only when a cause is suspected.\n\n")
+	for _, id := range []string{"check-metabolic-labs", "labs-when-suspected", "diagnosis-from-symptoms"} {
+		if p := r.kb.Pearl(id); p != nil {
+			evidence = append(evidence, p.Evidence...)
+		}
+	}
+	fmt.Fprintf(&d, "No result under the recognised codes in %d months (since %s):\n", months, day(ms[0].Since))
 	names := make([]string, 0, len(orderable))
 	for _, m := range ms {
 		wu := m.Workup
@@ -344,7 +410,7 @@ func (r cardRenderer) missingLabsCard(ms []knowledge.MissingLabFinding) (cdshook
 			}
 			d.WriteString("on " + day(m.Last.Observation.Effective))
 		default:
-			d.WriteString("none on record")
+			d.WriteString("none")
 		}
 		d.WriteString("\n")
 		if m.Ordered == nil {
@@ -352,7 +418,7 @@ func (r cardRenderer) missingLabsCard(ms []knowledge.MissingLabFinding) (cdshook
 		}
 	}
 	r.writeSources(&d, evidence)
-	summary := listSummary("Consider cramp work-up: no recent ", names, " cramp work-up tests without a recent result")
+	summary := listSummary("Consider cramp work-up: no recognised result for ", names, " cramp work-up tests to consider: no recognised result")
 	c := r.card(TopicMissingLabs, "", summary, d.String(), cdshooks.IndicatorInfo, page.AnchorWorkup, "Why these tests")
 	c.Suggestions = r.orderSuggestions(orderable)
 	c.SelectionBehavior = cdshooks.SelectAny
@@ -369,8 +435,9 @@ func (r cardRenderer) orderSuggestions(ms []knowledge.MissingLabFinding) []cdsho
 	for i, m := range ms {
 		wu := m.Workup
 		single[i] = cdshooks.Suggestion{
-			Label: fitSummary("Order " + wu.Short),
-			UUID:  SuggestionUUID(r.hookInstance, TopicMissingLabs, "", wu.ID),
+			Label:         fitSummary("Order " + wu.Short),
+			UUID:          SuggestionUUID(r.hookInstance, TopicMissingLabs, "", wu.ID),
+			IsRecommended: m.Recommended,
 			Actions: []cdshooks.Action{{
 				Type:        cdshooks.ActionCreate,
 				Description: fitSummary("Propose a draft order for " + wu.Short + ", for review and signature"),

@@ -118,6 +118,17 @@ type machineView struct {
 	Labs              []*knowledge.Lab             `json:"labs"`
 	Conditions        []*knowledge.Condition       `json:"conditions"`
 	Pearls            []*knowledge.Pearl           `json:"pearls"`
+	ValueSets         []valueSetSummary            `json:"valuesets"`
+}
+
+// valueSetSummary is one value set in the machine view; the whole resource
+// is served at /knowledge/ValueSet/{id}.
+type valueSetSummary struct {
+	ID      string                     `json:"id"`
+	Title   string                     `json:"title"`
+	Version string                     `json:"version"`
+	Codes   int                        `json:"codes"`
+	Sources []knowledge.ValueSetSource `json:"sources"`
 }
 
 // JSON returns the knowledge base as indented JSON, as served with
@@ -127,11 +138,20 @@ func JSON(kb *knowledge.Base) ([]byte, error) {
 		Version: kb.Version(), Sources: kb.Sources(), Rules: Rules(kb), Triggers: kb.Triggers(), Classes: kb.Classes(),
 		CombinationBrands: kb.CombinationBrands(), Products: kb.Products(), LookbackMonths: kb.LookbackMonths(),
 		Workup: kb.Workups(), Panels: kb.Panels(), Labs: kb.Labs(), Conditions: kb.Conditions(), Pearls: kb.Pearls(),
+		ValueSets: valueSets(kb),
 	}, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("encoding the knowledge base: %w", err)
 	}
 	return append(out, '\n'), nil
+}
+
+func valueSets(kb *knowledge.Base) []valueSetSummary {
+	out := make([]valueSetSummary, 0, len(kb.ValueSets()))
+	for _, vs := range kb.ValueSets() {
+		out = append(out, valueSetSummary{ID: vs.ID, Title: vs.Title, Version: vs.Version, Codes: vs.Expansion.Total, Sources: vs.Sources})
+	}
+	return out
 }
 
 // view is what the template renders.
