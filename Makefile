@@ -13,9 +13,10 @@ all: build
 build:
 	$(GO) build -trimpath -o $(BIN)/cramp-cds ./cmd/cramp-cds
 
-## run: serve on :8080, trusting the public CDS Hooks sandbox (never for production).
+## run: serve on :8080, trusting the public CDS Hooks sandbox (never for production),
+## remembering feedback in ./cramp-cds.db (its key generated beside it, ./cramp-cds.key).
 run:
-	$(GO) run ./cmd/cramp-cds serve --trust deploy/trust/sandbox.yaml
+	$(GO) run ./cmd/cramp-cds serve --trust deploy/trust/sandbox.yaml --store sqlite:./cramp-cds.db
 
 ## test: the whole suite, with the race detector.
 test: vet test-go test-deploy
@@ -23,7 +24,12 @@ test: vet test-go test-deploy
 vet:
 	$(GO) vet ./...
 
+# The store's PostgreSQL tests need CRAMP_CDS_TEST_POSTGRES (a postgres:// URL);
+# .ci/run starts a throwaway cluster and sets it. Without it they skip.
 test-go:
+	@if [ -z "$$CRAMP_CDS_TEST_POSTGRES" ]; then \
+		echo "note: CRAMP_CDS_TEST_POSTGRES is not set: the PostgreSQL tests are skipped (.ci/run runs them against a throwaway cluster)"; \
+	fi
 	$(GO) test -race -count=1 ./...
 
 ## Performance and robustness (BENCHMARKS.md holds the figures and how to read them).

@@ -66,6 +66,7 @@ type Main struct {
 
 	verifier  *auth.Verifier
 	telemetry *telemetry
+	memory    *memory
 	server    *cdshooks.Server
 	api       *http.Server
 	admin     *http.Server
@@ -93,6 +94,11 @@ func (m *Main) Open(ctx context.Context) error {
 	m.telemetry = tel
 	m.Logger.Info("telemetry", "traces", tel.traces, "metrics", "prometheus", "otlp_metrics", tel.otlpMetrics)
 
+	if m.memory, err = openMemory(ctx, cfg, m.Logger, tel.meterProvider.Meter("github.com/cramp-cds/cramp-cds/cdshooks/feedback")); err != nil {
+		_ = m.release()
+		return err
+	}
+
 	deps := cdshooks.Deps{Logger: m.Logger, Services: m.Services, Telemetry: tel.server()}
 	if cfg.InsecureNoAuth {
 		m.Logger.Warn("AUTHENTICATION IS DISABLED (--insecure-no-auth): anyone who can reach this server can call it " +
@@ -103,7 +109,9 @@ func (m *Main) Open(ctx context.Context) error {
 			_ = m.release()
 			return fmt.Errorf("loading trust file: %w", err)
 		}
-		m.verifier, err = auth.NewVerifier(ctx, trust, auth.Options{Algorithms: cfg.JWTAlgs, Logger: m.Logger})
+		m.verifier, err = auth.NewVerifier(ctx, trust, auth.Options{
+			Algorithms: cfg.JWTAlgs, Logger: m.Logger, SharedReplay: m.memory.sharedReplay(),
+		})
 		if err != nil {
 			_ = m.release()
 			return fmt.Errorf("setting up JWT verification: %w", err)
@@ -157,7 +165,7 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	if cfg.AdminAddr != "" {
 		m.admin = &http.Server{
-			Handler:           tel.adminHandler(m.server.HealthHandler(), m.Logger),
+			Handler:           m.adminHandler(tel.adminHandler(m.server.HealthHandler(), m.Logger)),
 			ReadHeaderTimeout: readHeaderTimeout,
 			ReadTimeout:       readTimeout,
 			WriteTimeout:      writeTimeout,
@@ -246,13 +254,19 @@ func (m *Main) release() error {
 	if m.verifier != nil {
 		m.verifier.Close()
 	}
+	var storeErr error
+	if m.memory != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), storeFlushTimeout)
+		storeErr = m.memory.close(ctx)
+		cancel()
+	}
 	if m.telemetry == nil {
-		return nil
+		return storeErr
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), telemetryFlushTimeout)
 	defer cancel()
 	if err := m.telemetry.shutdown(ctx); err != nil {
-		return fmt.Errorf("shutting down telemetry: %w", err)
+		return errors.Join(storeErr, fmt.Errorf("shutting down telemetry: %w", err))
 	}
-	return nil
+	return storeErr
 }
