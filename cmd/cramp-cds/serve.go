@@ -243,30 +243,29 @@ func (m *Main) Close() error {
 	return errors.Join(errs...)
 }
 
-// telemetryFlushTimeout bounds the last export of spans and metrics at
-// shutdown. It fits in the margin the Helm chart leaves between preStop plus
-// --shutdown-timeout and terminationGracePeriodSeconds.
+// telemetryFlushTimeout bounds the last writes at shutdown: the store's
+// queued history, then spans and metrics, together. It fits in the margin the
+// Helm chart leaves between preStop plus --shutdown-timeout and
+// terminationGracePeriodSeconds.
 const telemetryFlushTimeout = 3 * time.Second
 
 // release stops what Open started besides the listeners: the key refresh,
-// and telemetry, flushing what it still holds to the OTLP exporters.
+// the store (writing what it still queues), and telemetry, flushing what it
+// still holds to the OTLP exporters.
 func (m *Main) release() error {
 	if m.verifier != nil {
 		m.verifier.Close()
 	}
-	var storeErr error
-	if m.memory != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), storeFlushTimeout)
-		storeErr = m.memory.close(ctx)
-		cancel()
-	}
-	if m.telemetry == nil {
-		return storeErr
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), telemetryFlushTimeout)
 	defer cancel()
-	if err := m.telemetry.shutdown(ctx); err != nil {
-		return errors.Join(storeErr, fmt.Errorf("shutting down telemetry: %w", err))
+	var errs []error
+	if err := m.memory.close(ctx); err != nil {
+		errs = append(errs, err)
 	}
-	return storeErr
+	if m.telemetry != nil {
+		if err := m.telemetry.shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("shutting down telemetry: %w", err))
+		}
+	}
+	return errors.Join(errs...)
 }

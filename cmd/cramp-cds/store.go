@@ -20,10 +20,6 @@ import (
 // error to see at once); once running, the service fails open instead.
 const storeOpenTimeout = 30 * time.Second
 
-// storeFlushTimeout bounds writing the queued history at shutdown; it fits
-// in the Helm chart's grace period beside the telemetry flush.
-const storeFlushTimeout = 2 * time.Second
-
 // keyFileName is the key generated beside a SQLite database without --store-key.
 const keyFileName = "cramp-cds.key"
 
