@@ -167,9 +167,10 @@ func OverrideReasons(codes ...string) []cdshooks.Coding {
 }
 
 // MedicationOverrideReasons are the reasons offered on a card about a drug the
-// patient takes or is being ordered.
+// patient takes; already reviewed and not relevant snooze the card (every
+// card offers those two: see withSnoozeReasons).
 func MedicationOverrideReasons() []cdshooks.Coding {
-	return OverrideReasons(OverrideBenefitOutweighsRisk, OverrideAlreadyReviewed, OverridePatientNotTaking)
+	return OverrideReasons(OverrideBenefitOutweighsRisk, OverrideAlreadyReviewed, OverridePatientNotTaking, OverrideNotRelevant)
 }
 
 // Evidence formats citations as markdown lines for a narrow panel, one per

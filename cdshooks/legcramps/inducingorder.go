@@ -128,11 +128,32 @@ func (s *InducingOrder) Evaluate(ctx context.Context, req *cdshooks.Request, cal
 		return &cdshooks.Response{Cards: []cdshooks.Card{}}, nil
 	}
 	taking := otherThanDrafts(f.Medications, drafts)
-	cards := make([]cdshooks.Card, 0, len(flagged))
-	for _, o := range flagged {
-		cards = append(cards, s.card(req.HookInstance, o, f.Triggers, taking))
+	ids := newCardIDs(s.env.Memory, req.HookInstance, req.FHIRServer, req.PatientID())
+	render := func() []cdshooks.Card {
+		cards := make([]cdshooks.Card, 0, len(flagged))
+		for _, o := range flagged {
+			// A warning overridden as reviewed or not relevant for this
+			// patient is not repeated for the same drug (see cardIDs).
+			if c := s.card(ids, o, f.Triggers, taking); ids.shown(c.UUID) {
+				cards = append(cards, c)
+			}
+		}
+		return cards
 	}
+	cards := render()
+	if ids.lookupSnoozes(ctx) {
+		ids.reset()
+		cards = render()
+	}
+	ids.issue(InducingOrderID, s.sources.KnowledgeVersion, cards, s.env.Now())
+	withSnoozeReasons(cards)
 	return &cdshooks.Response{Cards: cards}, nil
+}
+
+// Feedback remembers the feedback about the service's cards, and snoozes
+// what it asks to (see Memory); without a Memory it does nothing.
+func (s *InducingOrder) Feedback(_ context.Context, items []cdshooks.Feedback, _ cdshooks.Caller) {
+	s.env.Memory.feedback(InducingOrderID, items, s.env.Now())
 }
 
 // otherThanDrafts drops the drafts from the patient's current cramp drugs: on
@@ -176,7 +197,7 @@ func matchName(ing *knowledge.Ingredient, class *knowledge.DrugClass) string {
 // card renders the warning for one cramp-inducing draft order: what is
 // ordered and why it matters, the patient's leg cramps, the cramp-inducing
 // drugs they already take, the evidence, and a suggestion deleting the draft.
-func (s *InducingOrder) card(hookInstance string, o orderedDrug, cramps []knowledge.ConditionEntry, taking []knowledge.MedicationFinding) cdshooks.Card {
+func (s *InducingOrder) card(ids *cardIDs, o orderedDrug, cramps []knowledge.ConditionEntry, taking []knowledge.MedicationFinding) cdshooks.Card {
 	name := o.drugName()
 	key := o.draft.Ref
 	if key == "" {
@@ -213,7 +234,7 @@ func (s *InducingOrder) card(hookInstance string, o orderedDrug, cramps []knowle
 	writeEvidence(&d, evidence)
 
 	c := cdshooks.Card{
-		UUID:            CardUUID(hookInstance, TopicInducingOrder, key),
+		UUID:            ids.card(TopicInducingOrder, key, orderAbout(o)...),
 		Summary:         cdshooks.Summary(name + " can worsen this patient's leg cramps"),
 		Detail:          d.String(),
 		Indicator:       cdshooks.IndicatorWarning,
@@ -225,7 +246,7 @@ func (s *InducingOrder) card(hookInstance string, o orderedDrug, cramps []knowle
 	if o.draft.Ref != "" {
 		c.Suggestions = []cdshooks.Suggestion{{
 			Label: cdshooks.Summary("Remove the order for " + name),
-			UUID:  SuggestionUUID(hookInstance, TopicInducingOrder, key, "delete"),
+			UUID:  ids.suggestion(TopicInducingOrder, key, "delete"),
 			Actions: []cdshooks.Action{{
 				Type:        cdshooks.ActionDelete,
 				Description: cdshooks.Summary("Remove the draft order for " + name),

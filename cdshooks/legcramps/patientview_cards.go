@@ -28,10 +28,10 @@ import (
 
 // cardRenderer renders the findings of one evaluation.
 type cardRenderer struct {
-	sources      SourceBuilder
-	hookInstance string
-	patientID    string
-	findings     *knowledge.Findings
+	sources   SourceBuilder
+	ids       *cardIDs
+	patientID string
+	findings  *knowledge.Findings
 }
 
 func (r cardRenderer) cards() []cdshooks.Card {
@@ -40,20 +40,28 @@ func (r cardRenderer) cards() []cdshooks.Card {
 	if !f.Triggered {
 		return cards
 	}
+	// A card snoozed for this patient (see cardIDs) is left out.
+	add := func(c cdshooks.Card) {
+		if r.ids.shown(c.UUID) {
+			cards = append(cards, c)
+		}
+	}
 	for _, m := range f.Medications {
-		cards = append(cards, r.medicationCard(m))
+		add(r.medicationCard(m))
 	}
 	for _, a := range f.AbnormalLabs {
-		cards = append(cards, r.abnormalLabCard(a))
+		add(r.abnormalLabCard(a))
 	}
 	if len(f.MissingLabs) > 0 {
-		cards = append(cards, r.missingLabsCard(f.MissingLabs))
+		if c, ok := r.missingLabsCard(f.MissingLabs); ok {
+			add(c)
+		}
 	}
 	if len(f.Associated) > 0 {
-		cards = append(cards, r.associatedCard(f.Associated))
+		add(r.associatedCard(f.Associated))
 	}
 	for _, d := range f.Differentials {
-		cards = append(cards, r.differentialCard(d))
+		add(r.differentialCard(d))
 	}
 	return cards
 }
@@ -81,7 +89,7 @@ func (r cardRenderer) medicationCard(m knowledge.MedicationFinding) cdshooks.Car
 	d.WriteString("\nConsider whether it contributes to the cramps before adding a treatment.\n")
 	writeEvidence(&d, m.Evidence())
 	return cdshooks.Card{
-		UUID:            CardUUID(r.hookInstance, TopicMedication, m.Key()),
+		UUID:            r.ids.card(TopicMedication, m.Key(), medicationAbout(m)...),
 		Summary:         cdshooks.Summary(name + " can cause leg cramps: review this drug"),
 		Detail:          d.String(),
 		Indicator:       cdshooks.IndicatorWarning,
@@ -123,7 +131,7 @@ func (r cardRenderer) abnormalLabCard(a knowledge.AbnormalLabFinding) cdshooks.C
 	d.WriteString("\nThis is the latest result in the look-back window.\n")
 	writeEvidence(&d, a.Evidence())
 	return cdshooks.Card{
-		UUID:      CardUUID(r.hookInstance, TopicAbnormalLab, a.Lab.ID),
+		UUID:      r.ids.card(TopicAbnormalLab, a.Lab.ID, abnormalLabAbout(a)...),
 		Summary:   cdshooks.Summary(fmt.Sprintf("%s %s on %s: %s", a.Lab.Name, recorded, day(o.Effective), a.Threshold.Finding)),
 		Detail:    d.String(),
 		Indicator: cdshooks.IndicatorWarning,
@@ -131,7 +139,21 @@ func (r cardRenderer) abnormalLabCard(a knowledge.AbnormalLabFinding) cdshooks.C
 	}
 }
 
-func (r cardRenderer) missingLabsCard(ms []knowledge.MissingLabFinding) cdshooks.Card {
+// missingLabsCard is the card about the missing work-ups, less those whose
+// order was accepted lately (their suggestion is snoozed); false when none is
+// left. Its uuid is about every missing work-up, ordered or not.
+func (r cardRenderer) missingLabsCard(all []knowledge.MissingLabFinding) (cdshooks.Card, bool) {
+	id := r.ids.card(TopicMissingLabs, "", missingLabsAbout(all)...)
+	ms := make([]knowledge.MissingLabFinding, 0, len(all))
+	orders := make([]string, 0, len(all))
+	for _, m := range all {
+		if order := r.ids.suggestion(TopicMissingLabs, "", m.Workup.ID); r.ids.shown(order) {
+			ms, orders = append(ms, m), append(orders, order)
+		}
+	}
+	if len(ms) == 0 {
+		return cdshooks.Card{}, false
+	}
 	names := make([]string, len(ms))
 	var evidence []knowledge.Citation
 	var d strings.Builder
@@ -150,7 +172,7 @@ func (r cardRenderer) missingLabsCard(ms []knowledge.MissingLabFinding) cdshooks
 		}
 		suggestions = append(suggestions, cdshooks.Suggestion{
 			Label: cdshooks.Summary("Order " + wu.Order.Display + " (LOINC " + wu.Order.Code + ")"),
-			UUID:  SuggestionUUID(r.hookInstance, TopicMissingLabs, "", wu.ID),
+			UUID:  orders[i],
 			Actions: []cdshooks.Action{{
 				Type:        cdshooks.ActionCreate,
 				Description: "Propose a " + wu.Order.Display + " order (LOINC " + wu.Order.Code + ") for review and signature",
@@ -165,7 +187,7 @@ func (r cardRenderer) missingLabsCard(ms []knowledge.MissingLabFinding) cdshooks
 		summary = fmt.Sprintf("Cramp work-up: %d labs have no result in %d months", len(ms), months)
 	}
 	return cdshooks.Card{
-		UUID:              CardUUID(r.hookInstance, TopicMissingLabs, ""),
+		UUID:              id,
 		Summary:           summary,
 		Detail:            d.String(),
 		Indicator:         cdshooks.IndicatorInfo,
@@ -173,7 +195,7 @@ func (r cardRenderer) missingLabsCard(ms []knowledge.MissingLabFinding) cdshooks
 		Suggestions:       suggestions,
 		SelectionBehavior: cdshooks.SelectAny,
 		OverrideReasons:   OverrideReasons(OverrideOrderedElsewhere, OverrideNotRelevant),
-	}
+	}, true
 }
 
 // serviceRequest is the FHIR R4 ServiceRequest a missing-lab suggestion
@@ -238,7 +260,7 @@ func (r cardRenderer) associatedCard(cs []knowledge.ConditionFinding) cdshooks.C
 		summary = fmt.Sprintf("%d conditions on record are associated with leg cramps", len(cs))
 	}
 	return cdshooks.Card{
-		UUID:      CardUUID(r.hookInstance, TopicAssociatedCondition, ""),
+		UUID:      r.ids.card(TopicAssociatedCondition, "", conditionsAbout(cs)...),
 		Summary:   summary,
 		Detail:    d.String(),
 		Indicator: cdshooks.IndicatorInfo,
@@ -259,7 +281,7 @@ func (r cardRenderer) differentialCard(c knowledge.ConditionFinding) cdshooks.Ca
 	}
 	writeEvidence(&d, c.Evidence(true))
 	return cdshooks.Card{
-		UUID:      CardUUID(r.hookInstance, TopicDifferential, c.Condition.ID),
+		UUID:      r.ids.card(TopicDifferential, c.Condition.ID, c.Condition.ID),
 		Summary:   cdshooks.Summary(c.Condition.Name + " on record: tell it apart from leg cramps"),
 		Detail:    d.String(),
 		Indicator: cdshooks.IndicatorInfo,

@@ -143,6 +143,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		deps.Services, err = services(cfg, serviceDeps{
 			Knowledge: kb, Now: time.Now, Logger: m.Logger,
 			HTTPClient: tel.fhirClient(m.FHIRTransport), Metrics: tel.metrics,
+			Memory: m.memory.forServices(cfg),
 		})
 		if err != nil {
 			return fmt.Errorf("building the services: %w", err)
