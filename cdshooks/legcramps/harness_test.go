@@ -32,6 +32,8 @@ type serverOptions struct {
 	screening bool
 	// config is the server's configuration (body limit...).
 	config cdshooks.Config
+	// memory, when set, is what the services remember with.
+	memory *legcramps.Memory
 }
 
 // newServer builds the real server serving both services, evaluating as of
@@ -53,6 +55,7 @@ func newServer(tb testing.TB, opts serverOptions) *cdshooks.Server {
 		Gatherer:  fhir.NewGatherer(fhir.GathererOptions{}),
 		Now:       func() time.Time { return now },
 		PublicURL: testPublicURL,
+		Memory:    opts.memory,
 	}
 	patientView, err := legcramps.NewPatientView(env, opts.screening)
 	if err != nil {
