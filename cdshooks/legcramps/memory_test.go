@@ -21,7 +21,7 @@ type clock struct {
 	now time.Time
 }
 
-func (c *clock) get() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *clock) get() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
 func (c *clock) set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.now = t }
 
 // newMemory is a Memory over a fresh SQLite store, its reads as of clk.
