@@ -23,6 +23,7 @@ type faultyStore struct {
 	hang   chan struct{} // when set, calls wait on it (or their context)
 	broken bool
 	reads  int
+	writes int // Write calls begun
 }
 
 func (s *faultyStore) fault(ctx context.Context) error {
@@ -43,6 +44,9 @@ func (s *faultyStore) fault(ctx context.Context) error {
 }
 
 func (s *faultyStore) Write(ctx context.Context, b feedback.Batch) error {
+	s.mu.Lock()
+	s.writes++
+	s.mu.Unlock()
 	if err := s.fault(ctx); err != nil {
 		return err
 	}
@@ -214,6 +218,19 @@ func TestRecorderQueueIsBounded(t *testing.T) {
 	t.Parallel()
 	h := newRecorder(t, feedback.Options{QueueSize: 4})
 	h.store.set(func(s *faultyStore) { s.hang = make(chan struct{}) })
+	// The writer takes a first batch and hangs writing it.
+	h.rec.Issue([]feedback.Card{{UUID: "first", Topic: "t", IssuedAt: time.Now()}})
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		h.store.mu.Lock()
+		writes := h.store.writes
+		h.store.mu.Unlock()
+		if writes > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the writer never began writing")
+		}
+	}
 	start := time.Now()
 	for range 20 {
 		h.rec.Issue([]feedback.Card{{UUID: "c", Topic: "t", IssuedAt: time.Now()}})
@@ -221,9 +238,9 @@ func TestRecorderQueueIsBounded(t *testing.T) {
 	if elapsed := time.Since(start); elapsed > time.Second {
 		t.Errorf("Issue blocked for %v", elapsed)
 	}
-	// One batch is with the stuck writer, 4 wait: at least 15 were dropped.
-	if got := h.failures(t)["enqueue"]; got < 15 {
-		t.Errorf("enqueue failures = %d, want at least 15", got)
+	// 4 wait in the queue; the other 16 are dropped and counted.
+	if got, want := h.failures(t)["enqueue"], int64(16); got != want {
+		t.Errorf("enqueue failures = %d, want %d", got, want)
 	}
 }
 

@@ -29,7 +29,7 @@ func InducingOrderPrefetch() map[string]string {
 	}
 }
 
-// CrampInducingOrderDefinitions returns the service's two discovery entries,
+// inducingOrderDefinitions returns the service's two discovery entries,
 // order-select and order-sign, sharing one id and the given prefetch templates.
 func inducingOrderDefinitions(prefetch map[string]string) []cdshooks.ServiceDefinition {
 	usage := "Reads context.draftOrders (MedicationRequests coded with RxNorm or ATC, or named in text; a " +
@@ -123,18 +123,19 @@ func (s *InducingOrder) Evaluate(ctx context.Context, req *cdshooks.Request, cal
 	if err != nil {
 		return nil, err
 	}
-	f := s.env.Knowledge.Evaluate(rec, s.env.Now(), knowledge.Options{})
-	if len(f.Triggers) == 0 {
+	asOf := s.env.Now()
+	cramps := s.env.Knowledge.TriggerEntries(rec, asOf)
+	if len(cramps) == 0 {
 		return &cdshooks.Response{Cards: []cdshooks.Card{}}, nil
 	}
-	taking := otherThanDrafts(f.Medications, drafts)
+	taking := otherThanDrafts(s.env.Knowledge.MedicationFindings(rec, asOf), drafts)
 	ids := newCardIDs(s.env.Memory, req.HookInstance, req.FHIRServer, req.PatientID())
 	render := func() []cdshooks.Card {
 		cards := make([]cdshooks.Card, 0, len(flagged))
 		for _, o := range flagged {
 			// A warning overridden as reviewed or not relevant for this
 			// patient is not repeated for the same drug (see cardIDs).
-			if c := s.card(ids, o, f.Triggers, taking); ids.shown(c.UUID) {
+			if c := s.card(ids, o, cramps, taking); ids.shown(c.UUID) {
 				cards = append(cards, c)
 			}
 		}
@@ -145,7 +146,7 @@ func (s *InducingOrder) Evaluate(ctx context.Context, req *cdshooks.Request, cal
 		ids.reset()
 		cards = render()
 	}
-	ids.issue(InducingOrderID, s.sources.KnowledgeVersion, cards, s.env.Now())
+	ids.issue(InducingOrderID, s.sources.KnowledgeVersion, cards, asOf)
 	withSnoozeReasons(cards)
 	return &cdshooks.Response{Cards: cards}, nil
 }
