@@ -14,9 +14,11 @@ build:
 	$(GO) build -trimpath -o $(BIN)/cramp-cds ./cmd/cramp-cds
 
 ## run: serve on :8080, trusting the public CDS Hooks sandbox (never for production),
-## remembering feedback in ./cramp-cds.db (its key generated beside it, ./cramp-cds.key).
+## remembering feedback in ./cramp-cds.db (its key generated beside it, ./cramp-cds.key). The
+## sandbox signs each JWT for the URL you gave it, so both local names are accepted.
+RUN_PUBLIC_URL ?= http://localhost:8080,http://127.0.0.1:8080
 run:
-	$(GO) run ./cmd/cramp-cds serve --trust deploy/trust/sandbox.yaml --store sqlite:./cramp-cds.db
+	$(GO) run ./cmd/cramp-cds serve --trust deploy/trust/sandbox.yaml --public-url $(RUN_PUBLIC_URL) --store sqlite:./cramp-cds.db
 
 ## test: the whole suite, with the race detector.
 test: vet test-go test-deploy

@@ -48,7 +48,7 @@ func startMemoryE2E(t *testing.T, store string) *memoryE2E {
 	}
 	cfg := DefaultConfig()
 	cfg.Addr, cfg.AdminAddr = "127.0.0.1:0", "127.0.0.1:0"
-	cfg.TrustFile, cfg.PublicURL = trustFile, e2ePublicURL
+	cfg.TrustFile, cfg.PublicURLs = trustFile, []string{e2ePublicURL}
 	cfg.Store, cfg.StoreKey = store, "e2e-store-key-0123456789abcdef0123456789"
 	e := &memoryE2E{t: t, cfg: cfg, issuer: is, client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{}}}
 	t.Cleanup(e.client.CloseIdleConnections)
