@@ -133,8 +133,8 @@ func (s *PatientView) Respond(ctx context.Context, rec *fhir.Record, hookInstanc
 		rec = &fhir.Record{}
 	}
 	asOf := s.env.Now()
-	f := s.env.Knowledge.Evaluate(rec, asOf, knowledge.Options{Screening: s.screening})
-	r := cardRenderer{sources: s.sources, ids: newCardIDs(s.env.Memory, hookInstance, fhirServer, patientID), patientID: patientID, findings: &f}
+	f := s.env.Knowledge.Evaluate(rec, asOf, knowledge.Options{Screening: s.screening, AllAges: s.env.AllAges})
+	r := cardRenderer{kb: s.env.Knowledge, sources: s.sources, ids: newCardIDs(s.env.Memory, hookInstance, fhirServer, patientID), patientID: patientID, findings: &f}
 	cards := r.cards()
 	if r.ids.lookupSnoozes(ctx) {
 		r.ids.reset()

@@ -152,13 +152,17 @@ func patientViewRequest(t *testing.T, patientID string, rxnorm ...string) []byte
 		"fhirServer":   memoryFHIRServer,
 		"context":      map[string]string{"patientId": patientID, "userId": "Practitioner/p1"},
 		"prefetch": map[string]any{
-			"patient": map[string]any{"resourceType": "Patient", "id": patientID},
+			"patient": map[string]any{"resourceType": "Patient", "id": patientID, "birthDate": "1950-04-12"},
 			"conditions": map[string]any{"resourceType": "Bundle", "type": "searchset", "entry": []any{
 				map[string]any{"resource": map[string]any{
 					"resourceType": "Condition", "id": "cramps", "subject": subject,
 					"clinicalStatus": map[string]any{"coding": []any{map[string]string{
 						"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "active"}}},
-					"code": map[string]any{"coding": []any{map[string]string{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "G47.62"}}},
+					"verificationStatus": map[string]any{"coding": []any{map[string]string{
+						"system": "http://terminology.hl7.org/CodeSystem/condition-ver-status", "code": "confirmed"}}},
+					"code": map[string]any{"coding": []any{map[string]string{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "G47.62"}},
+						"text": "Sleep related leg cramps"},
+					"onsetDateTime": "2025-03-10",
 				}},
 			}},
 			"medicationRequests":   map[string]any{"resourceType": "Bundle", "type": "searchset", "entry": entries},
@@ -214,7 +218,7 @@ func TestSnoozeEndToEnd(t *testing.T) {
 		first := e.patientView("pat-a", rxHydrochlorothiazide)
 		meds := cardsOf(first, legcramps.TopicMedication)
 		if len(meds) != 1 || !strings.HasPrefix(meds[0].Summary, "Hydrochlorothiazide") {
-			t.Fatalf("first chart open: medication cards %q, want the hydrochlorothiazide card", summaries(meds))
+			t.Fatalf("first chart open: medication cards %q, want the hydrochlorothiazide card (all cards: %q)", summaries(meds), summaries(first))
 		}
 		var reasons []string
 		for _, r := range meds[0].OverrideReasons {
