@@ -55,11 +55,11 @@ const (
 
 // cardRenderer renders the findings of one evaluation.
 type cardRenderer struct {
-	kb           *knowledge.Base
-	sources      SourceBuilder
-	hookInstance string
-	patientID    string
-	findings     *knowledge.Findings
+	kb        *knowledge.Base
+	sources   SourceBuilder
+	ids       *cardIDs
+	patientID string
+	findings  *knowledge.Findings
 	// panels are the laboratory panels the work-up may be ordered as.
 	panels []*knowledge.Panel
 }
@@ -70,16 +70,25 @@ func (r cardRenderer) cards() []cdshooks.Card {
 	if !f.Triggered {
 		return cards
 	}
-	if len(f.Medications) > 0 {
-		cards = append(cards, r.medicationsCard(f.Medications))
+	// A card snoozed for this patient (see cardIDs) is left out.
+	add := func(cs ...cdshooks.Card) {
+		for _, c := range cs {
+			if r.ids.shown(c.UUID) {
+				cards = append(cards, c)
+			}
+		}
 	}
-	cards = append(cards, r.abnormalLabCards(f.AbnormalLabs)...)
+	if len(f.Medications) > 0 {
+		add(r.medicationsCard(f.Medications))
+	}
+	add(r.abnormalLabCards(f.AbnormalLabs)...)
 	if len(f.Differentials) > 0 {
-		cards = append(cards, r.differentialsCard(f.Differentials))
+		add(r.differentialsCard(f.Differentials))
 	}
 	if c, ok := r.missingLabsCard(f.MissingLabs); ok {
-		cards = append(cards, c)
+		add(c)
 	}
+	// After the snoozed cards are left out, so the line lands on a card shown.
 	if len(f.Associated) > 0 {
 		cards = r.withAssociated(cards, f.Associated)
 	}
@@ -88,16 +97,17 @@ func (r cardRenderer) cards() []cdshooks.Card {
 	return cards
 }
 
-// card assembles a card of this evaluation about one knowledge-page entry.
-func (r cardRenderer) card(topic, key, summary, detail string, indicator cdshooks.Indicator, anchor, linkLabel string) cdshooks.Card {
-	return newCard(r.sources, r.hookInstance, topic, key, summary, detail, indicator, anchor, linkLabel)
+// card assembles a card of this evaluation about one knowledge-page entry;
+// uuid is the card's (see cardIDs.card).
+func (r cardRenderer) card(uuid, topic, summary, detail string, indicator cdshooks.Indicator, anchor, linkLabel string) cdshooks.Card {
+	return newCard(r.sources, uuid, topic, summary, detail, indicator, anchor, linkLabel)
 }
 
-// newCard assembles a card about one knowledge-page entry (anchor): its
-// source and its one link point there.
-func newCard(sources SourceBuilder, hookInstance, topic, key, summary, detail string, indicator cdshooks.Indicator, anchor, linkLabel string) cdshooks.Card {
+// newCard assembles a card of topic about one knowledge-page entry (anchor):
+// its source and its one link point there.
+func newCard(sources SourceBuilder, uuid, topic, summary, detail string, indicator cdshooks.Indicator, anchor, linkLabel string) cdshooks.Card {
 	c := cdshooks.Card{
-		UUID:      CardUUID(hookInstance, topic, key),
+		UUID:      uuid,
 		Summary:   fitSummary(summary),
 		Detail:    detail,
 		Indicator: indicator,
@@ -216,7 +226,7 @@ func (r cardRenderer) abnormalLabCard(key string, as []knowledge.AbnormalLabFind
 		summary = listSummary("Results that can explain cramps: ", values, " results can explain the cramps")
 		anchor, link = page.AnchorWorkup, "About these results and cramps"
 	}
-	return r.card(TopicAbnormalLab, key, summary, d.String(), indicator, anchor, link)
+	return r.card(r.ids.card(TopicAbnormalLab, key, abnormalLabsAbout(as)...), TopicAbnormalLab, summary, d.String(), indicator, anchor, link)
 }
 
 // medicationsCard names every current drug that can cause cramps, one line
@@ -312,7 +322,7 @@ func (r cardRenderer) medicationsCard(ms []knowledge.MedicationFinding) cdshooks
 			summary = listSummary("Leg cramps reported (weak evidence) with: ", names, " drugs on record are reported to cause leg cramps")
 		}
 	}
-	c := r.card(TopicMedication, "", summary, d.String(), indicator, anchor, "Drugs that cause cramps: evidence")
+	c := r.card(r.ids.card(TopicMedication, "", medicationsAbout(ms)...), TopicMedication, summary, d.String(), indicator, anchor, "Drugs that cause cramps: evidence")
 	c.OverrideReasons = MedicationOverrideReasons()
 	return c
 }
@@ -366,15 +376,22 @@ func (r cardRenderer) differentialsCard(cs []knowledge.ConditionFinding) cdshook
 		summary = listSummary("Tell apart from leg cramps: ", names, " look-alike disorders on record")
 		anchor = page.AnchorDifferentials
 	}
-	return r.card(TopicDifferential, "", summary, d.String(), cdshooks.IndicatorInfo, anchor, "How to tell them apart")
+	return r.card(r.ids.card(TopicDifferential, "", conditionsAbout(cs)...), TopicDifferential, summary, d.String(), cdshooks.IndicatorInfo, anchor, "How to tell them apart")
 }
 
 // missingLabsCard proposes the work-up tests with no recent result that are
-// not already ordered. ok is false when there is nothing to propose.
+// not already ordered, on record or by a suggestion accepted lately (see
+// acceptedWorkups). ok is false when there is nothing to propose. Its uuid is
+// about every missing work-up, ordered or not.
 func (r cardRenderer) missingLabsCard(ms []knowledge.MissingLabFinding) (cdshooks.Card, bool) {
+	if len(ms) == 0 {
+		return cdshooks.Card{}, false
+	}
+	uuid := r.ids.card(TopicMissingLabs, "", missingLabsAbout(ms)...)
+	accepted := r.acceptedWorkups(ms)
 	var orderable []knowledge.MissingLabFinding
 	for _, m := range ms {
-		if m.Ordered == nil {
+		if m.Ordered == nil && !accepted[m.Workup] {
 			orderable = append(orderable, m)
 		}
 	}
@@ -403,6 +420,8 @@ func (r cardRenderer) missingLabsCard(ms []knowledge.MissingLabFinding) (cdshook
 			if t := m.Ordered.ServiceRequest.Authored; !t.IsZero() {
 				d.WriteString(" " + day(t))
 			}
+		case accepted[wu]:
+			d.WriteString("order accepted lately")
 		case m.Last != nil:
 			d.WriteString("last ")
 			if v := m.Last.Observation.Value; v != nil {
@@ -413,17 +432,57 @@ func (r cardRenderer) missingLabsCard(ms []knowledge.MissingLabFinding) (cdshook
 			d.WriteString("none")
 		}
 		d.WriteString("\n")
-		if m.Ordered == nil {
+		if m.Ordered == nil && !accepted[wu] {
 			names = append(names, wu.Short)
 		}
 	}
 	r.writeSources(&d, evidence)
 	summary := listSummary("Consider cramp work-up: no recognised result for ", names, " cramp work-up tests to consider: no recognised result")
-	c := r.card(TopicMissingLabs, "", summary, d.String(), cdshooks.IndicatorInfo, page.AnchorWorkup, "Why these tests")
+	c := r.card(uuid, TopicMissingLabs, summary, d.String(), cdshooks.IndicatorInfo, page.AnchorWorkup, "Why these tests")
 	c.Suggestions = r.orderSuggestions(orderable)
 	c.SelectionBehavior = cdshooks.SelectAny
 	c.OverrideReasons = OverrideReasons(OverrideOrderedElsewhere, OverrideNotRelevant)
 	return c, true
+}
+
+// acceptedWorkups are the work-ups of ms whose order was accepted lately:
+// their own suggestion is snoozed (see Memory.feedback), or an "Order cramp
+// work-up" that held them is. A work-up suggestion is named by the tests it
+// proposed (workupSuggestionKey): those not ordered on record, less any whose
+// own suggestion had been accepted before. The sets asked are all of them and
+// each without one test (made before the snooze lookup, which asks only the
+// uuids made); after more changes than that the acceptance is not recognised
+// here, and the orders are then normally on record (serviceRequests).
+func (r cardRenderer) acceptedWorkups(ms []knowledge.MissingLabFinding) map[*knowledge.Workup]bool {
+	accepted := map[*knowledge.Workup]bool{}
+	var open []knowledge.MissingLabFinding
+	for _, m := range ms {
+		if m.Ordered != nil {
+			continue
+		}
+		open = append(open, m)
+		if !r.ids.shown(r.ids.suggestion(TopicMissingLabs, "", m.Workup.ID)) {
+			accepted[m.Workup] = true
+		}
+	}
+	sets := [][]knowledge.MissingLabFinding{open}
+	for i := range open {
+		sets = append(sets, slices.Delete(slices.Clone(open), i, i+1))
+	}
+	for _, set := range sets {
+		if len(set) > 1 && !r.ids.shown(r.ids.suggestion(TopicMissingLabs, "", workupSuggestionKey(set))) {
+			for _, m := range set {
+				accepted[m.Workup] = true
+			}
+		}
+	}
+	return accepted
+}
+
+// workupSuggestionKey names an "Order cramp work-up" suggestion by the
+// work-ups it orders, so accepting it snoozes those and no others.
+func workupSuggestionKey(ms []knowledge.MissingLabFinding) string {
+	return "workup:" + strings.Join(missingLabsAbout(ms), ",")
 }
 
 // orderSuggestions are "Order cramp work-up" (recommended: every orderable
@@ -436,7 +495,7 @@ func (r cardRenderer) orderSuggestions(ms []knowledge.MissingLabFinding) []cdsho
 		wu := m.Workup
 		single[i] = cdshooks.Suggestion{
 			Label:         fitSummary("Order " + wu.Short),
-			UUID:          SuggestionUUID(r.hookInstance, TopicMissingLabs, "", wu.ID),
+			UUID:          r.ids.suggestion(TopicMissingLabs, "", wu.ID),
 			IsRecommended: m.Recommended,
 			Actions: []cdshooks.Action{{
 				Type:        cdshooks.ActionCreate,
@@ -451,7 +510,7 @@ func (r cardRenderer) orderSuggestions(ms []knowledge.MissingLabFinding) []cdsho
 	}
 	workup := cdshooks.Suggestion{
 		Label:         "Order cramp work-up",
-		UUID:          SuggestionUUID(r.hookInstance, TopicMissingLabs, "", "workup"),
+		UUID:          r.ids.suggestion(TopicMissingLabs, "", workupSuggestionKey(ms)),
 		IsRecommended: true,
 	}
 	covered := map[*knowledge.Workup]bool{}
@@ -507,6 +566,9 @@ func (r cardRenderer) withAssociated(cards []cdshooks.Card, cs []knowledge.Condi
 		texts = append(texts, fmt.Sprintf("and %d more entries", more))
 	}
 	line := "Also on record, associated with cramps: " + strings.Join(texts, "; ") + "."
+	// Made even when the line goes on another card, so a snooze lookup asks
+	// about it before a render where that card is snoozed.
+	uuid := r.ids.card(TopicAssociatedCondition, "", conditionsAbout(cs)...)
 	if len(cards) == 0 {
 		var d strings.Builder
 		d.WriteString(line + "\n\nTreating the underlying condition may ease the cramps.\n")
@@ -516,8 +578,12 @@ func (r cardRenderer) withAssociated(cards []cdshooks.Card, cs []knowledge.Condi
 		}
 		r.writeSources(&d, evidence)
 		summary := listSummary("Associated with leg cramps: ", names, " conditions on record are associated with leg cramps")
-		return []cdshooks.Card{r.card(TopicAssociatedCondition, "", summary, d.String(), cdshooks.IndicatorInfo,
-			page.AnchorConditions, "Conditions associated with cramps")}
+		c := r.card(uuid, TopicAssociatedCondition, summary, d.String(), cdshooks.IndicatorInfo,
+			page.AnchorConditions, "Conditions associated with cramps")
+		if !r.ids.shown(uuid) {
+			return cards
+		}
+		return []cdshooks.Card{c}
 	}
 	host := len(cards) - 1
 	for i, c := range cards {
