@@ -77,6 +77,49 @@ func (f *fetcher) sameServer(u *url.URL) bool {
 		(u.Path == f.base.Path || strings.HasPrefix(u.Path, f.base.Path+"/"))
 }
 
+// onServer returns the URL to request for target when it is on the
+// fhirServer once its dot segments are resolved ("..", ".", and their
+// percent-encoded forms, which servers decode before routing). A path with
+// an encoded slash or backslash, or a backslash, is refused outright:
+// servers disagree on whether they separate segments.
+func (f *fetcher) onServer(target string) (*url.URL, bool) {
+	u, err := url.Parse(target)
+	if err != nil || u.User != nil {
+		return nil, false
+	}
+	if raw := strings.ToLower(u.EscapedPath()); strings.Contains(raw, "%2f") || strings.Contains(raw, "%5c") || strings.Contains(u.Path, `\`) {
+		return nil, false
+	}
+	resolved := *u
+	resolved.Path, resolved.RawPath = removeDotSegments(u.Path), ""
+	if !f.sameServer(&resolved) {
+		return nil, false
+	}
+	return &resolved, true
+}
+
+// removeDotSegments resolves the "." and ".." segments of an absolute path
+// as RFC 3986 section 5.2.4 does; ".." never climbs above the root.
+func removeDotSegments(p string) string {
+	segments := strings.Split(p, "/")
+	out := make([]string, 0, len(segments))
+	for i, s := range segments {
+		last := i == len(segments)-1
+		switch s {
+		case ".", "..":
+			if s == ".." && len(out) > 1 {
+				out = out[:len(out)-1]
+			}
+			if last {
+				out = append(out, "") // "a/b/.." names the directory "a/"
+			}
+		default:
+			out = append(out, s)
+		}
+	}
+	return strings.Join(out, "/")
+}
+
 func portOf(u *url.URL) string {
 	if p := u.Port(); p != "" {
 		return p
@@ -112,8 +155,8 @@ func (f *fetcher) fetchPages(ctx context.Context, key, first string, form []byte
 	requests := 0
 	next := first
 	for {
-		u, err := url.Parse(next)
-		if err != nil || !f.sameServer(u) {
+		u, ok := f.onServer(next)
+		if !ok {
 			return nil, requests, failf("next link leads off the FHIR server")
 		}
 		body, n, err := f.do(ctx, key, u.String(), form)
