@@ -70,6 +70,11 @@ func (a *assembler) addPeeked(source, fullURL string, raw json.RawMessage, h res
 		a.skip(source, "", "entry is not a FHIR resource (no readable resourceType)")
 		return
 	}
+	if h.ID != "" && !ValidID(h.ID) {
+		// Never repeated: the id could carry markup into a card.
+		a.skip(source, "", "id is not a FHIR id")
+		return
+	}
 	id := h.ref()
 	if id == "" {
 		id = fullURL
@@ -217,11 +222,16 @@ func (a *assembler) build(patientID string) (*Record, []pendingMedication) {
 	return rec, pending
 }
 
+// refOr names a resource for Skipped: its "Type/id", else its fullUrl when
+// that is a reference of a known shape (never arbitrary sender text).
 func refOr(r resource) string {
 	if ref := r.head.ref(); ref != "" {
 		return ref
 	}
-	return r.fullURL
+	if validReference(r.fullURL) {
+		return r.fullURL
+	}
+	return ""
 }
 
 // aboutPatient reports whether the resource may belong to the patient: true
@@ -286,6 +296,9 @@ func resolveMedication(r resource, meds map[string]json.RawMessage) (Medication,
 		return Medication{}, "", err
 	}
 	m := e.med
+	if e.drug.reference != "" && !validReference(e.drug.reference) {
+		return Medication{}, "", errors.New("medicationReference is not a FHIR reference")
+	}
 	if e.drug.reference == "" {
 		m.Drug = conceptOf(e.drug.concept)
 		return m, "", nil

@@ -119,6 +119,9 @@ type KeyReport struct {
 	Reason string
 	// Requests counts the HTTP requests sent for the key, retries and Medication reads included.
 	Requests int
+	// Skipped counts the key's resources left out of the Record (each is in
+	// Record.Skipped with its reason).
+	Skipped int
 }
 
 // GatherReport says, key by key in key order, where the Record's data came from.
@@ -158,7 +161,8 @@ type keyJob struct {
 // server. Medication references that nothing at hand resolves are read from
 // the server too. One malformed resource is skipped and listed in
 // Record.Skipped, never fatal; so is any resource about another patient than
-// Context["patientId"]. AllowedServer is asked with the fhirServer URL
+// Context["patientId"], and any resource whose id is not a FHIR id
+// (ValidID). KeyReport.Skipped counts them per key. AllowedServer is asked with the fhirServer URL
 // without its trailing slash, before any request is made.
 //
 // When any key cannot be obtained, Gather returns the partial Record, the
@@ -212,6 +216,11 @@ func (g *Gatherer) Gather(ctx context.Context, in GatherInput) (*Record, *Gather
 	for _, p := range pending {
 		if j := jobFor(jobs, p.source); j != nil && j.err == nil {
 			j.err = failf("medicationReference could not be resolved")
+		}
+	}
+	for _, s := range rec.Skipped {
+		if j := jobFor(jobs, s.Source); j != nil {
+			j.report.Skipped++
 		}
 	}
 	report, err := g.finish(ctx, jobs)
@@ -362,7 +371,7 @@ func (g *Gatherer) readMedications(ctx context.Context, f *fetcher, serverErr er
 // server: "Medication/id", or an absolute URL on the same server.
 func (f *fetcher) medicationURL(ref string) (string, bool) {
 	typ, id := splitRef(ref)
-	if typ != "Medication" || id == "" || !validID(id) {
+	if typ != "Medication" || id == "" || !ValidID(id) {
 		return "", false
 	}
 	if isAbsoluteURL(ref) {
@@ -374,19 +383,6 @@ func (f *fetcher) medicationURL(ref string) (string, bool) {
 		return "", false
 	}
 	return f.base.String() + "/Medication/" + id, true
-}
-
-// validID reports whether s is a FHIR id: [A-Za-z0-9\-\.]{1,64}.
-func validID(s string) bool {
-	if len(s) == 0 || len(s) > 64 {
-		return false
-	}
-	for _, c := range s {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.') {
-			return false
-		}
-	}
-	return true
 }
 
 func jobFor(jobs []*keyJob, key string) *keyJob {
@@ -414,7 +410,7 @@ func (g *Gatherer) finish(ctx context.Context, jobs []*keyJob) (*GatherReport, e
 		}
 		report.Keys = append(report.Keys, j.report)
 		g.opts.Logger.DebugContext(ctx, "prefetch key gathered", "key", j.report.Key, "status", string(j.report.Status),
-			"prefetch", j.report.Prefetch, "reason", j.report.Reason, "requests", j.report.Requests)
+			"prefetch", j.report.Prefetch, "reason", j.report.Reason, "requests", j.report.Requests, "skipped", j.report.Skipped)
 	}
 	if unavailable != nil {
 		return report, unavailable

@@ -1,0 +1,102 @@
+package fhir
+
+import (
+	"net/url"
+	"strings"
+)
+
+// This file holds the grammar of the ids and references the package uses.
+// Resource ids end up in card text and in URLs: only ids of the FHIR grammar
+// are ever used, so a hostile id cannot add markup to a card or steer a read.
+
+// ValidID reports whether s is a FHIR id: [A-Za-z0-9\-\.]{1,64}. Only
+// such ids are ever used or repeated: anything else (markup, blank lines,
+// slashes) could change the meaning of the text or URL it is put in.
+func ValidID(s string) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// validType reports whether s is a FHIR resource type name: a capital
+// letter, then letters.
+func validType(s string) bool {
+	if s == "" || s[0] < 'A' || s[0] > 'Z' {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if c := s[i]; !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
+// relativeRef splits "Type/id" or "Type/id/_history/vid" into type and id,
+// or reports false when ref is not exactly that shape.
+func relativeRef(ref string) (typ, id string, ok bool) {
+	typ, rest, ok := strings.Cut(ref, "/")
+	if !ok || !validType(typ) {
+		return "", "", false
+	}
+	id, history, hasHistory := strings.Cut(rest, "/")
+	if !ValidID(id) {
+		return "", "", false
+	}
+	if hasHistory {
+		vid, ok := strings.CutPrefix(history, "_history/")
+		if !ok || !ValidID(vid) {
+			return "", "", false
+		}
+	}
+	return typ, id, true
+}
+
+// validReference reports whether ref is a literal reference of a shape the
+// package can resolve: "#id" (contained), "Type/id" with an optional
+// "/_history/vid", the same under an absolute http(s) base, or a urn:uuid or
+// urn:oid (entries of a Bundle).
+func validReference(ref string) bool {
+	switch {
+	case strings.HasPrefix(ref, "#"):
+		return ValidID(ref[1:])
+	case strings.HasPrefix(ref, "urn:uuid:"), strings.HasPrefix(ref, "urn:oid:"):
+		_, v, _ := strings.Cut(ref[4:], ":")
+		return ValidID(v)
+	}
+	if _, _, ok := relativeRef(ref); ok {
+		return true
+	}
+	_, _, ok := absoluteRef(ref)
+	return ok
+}
+
+// absoluteRef splits an absolute reference "http(s)://host/base/Type/id"
+// (with an optional "/_history/vid") into its base and its relative part.
+func absoluteRef(ref string) (base, rel string, ok bool) {
+	u, err := url.Parse(ref)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil ||
+		u.RawQuery != "" || u.Fragment != "" || u.RawPath != "" || strings.Contains(ref, "?") || strings.Contains(ref, "#") {
+		return "", "", false
+	}
+	parts := strings.Split(u.Path, "/")
+	n := 2
+	if len(parts) >= 4 && parts[len(parts)-2] == "_history" {
+		n = 4
+	}
+	if len(parts) < n+1 {
+		return "", "", false
+	}
+	rel = strings.Join(parts[len(parts)-n:], "/")
+	if _, _, ok := relativeRef(rel); !ok {
+		return "", "", false
+	}
+	return strings.TrimSuffix(ref, "/"+rel), rel, true
+}
