@@ -173,17 +173,17 @@ func outcomeFails(raw json.RawMessage) bool {
 	return false
 }
 
-// build normalises every resource added so far into a Record. Resources about
-// another patient than patientID (when given) are skipped: data about the
+// build normalises every resource added so far into a Record. Resources that
+// patient says are not about the current patient are skipped: data about the
 // wrong patient is worse than none. Medication entries whose
 // medicationReference no contained, added or fetched Medication resolves are
 // left out and returned as pending, for the caller to fetch or report.
-func (a *assembler) build(patientID string) (*Record, []pendingMedication) {
+func (a *assembler) build(patient patientMatcher) (*Record, []pendingMedication) {
 	rec := &Record{Skipped: append([]Skipped(nil), a.skipped...)}
 	meds := a.medicationIndex()
 	var pending []pendingMedication
 	for _, r := range a.resources {
-		if !r.aboutPatient(patientID) {
+		if !patient.about(r) {
 			rec.Skipped = append(rec.Skipped, Skipped{Source: r.source, Ref: r.head.ref(), Reason: "about another patient than the request's"})
 			continue
 		}
@@ -232,20 +232,6 @@ func refOr(r resource) string {
 		return r.fullURL
 	}
 	return ""
-}
-
-// aboutPatient reports whether the resource may belong to the patient: true
-// unless it names a different Patient id (its own id for a Patient, its
-// subject otherwise). References it cannot interpret (urn:uuid, none) pass.
-func (r resource) aboutPatient(patientID string) bool {
-	if patientID == "" {
-		return true
-	}
-	if r.head.ResourceType == "Patient" {
-		return r.head.ID == patientID
-	}
-	typ, id := splitRef(r.head.Subject.Reference)
-	return typ != "Patient" || id == patientID
 }
 
 // splitRef returns the type and id of a relative or absolute literal
@@ -343,4 +329,14 @@ func containedMedication(raw json.RawMessage, id string) json.RawMessage {
 		}
 	}
 	return nil
+}
+
+// bundlePatient is the patient of a whole-patient Bundle: its first Patient.
+func (a *assembler) bundlePatient() patientMatcher {
+	for _, r := range a.resources {
+		if r.head.ResourceType == "Patient" {
+			return patientMatcher{id: r.head.ID, fullURL: r.fullURL, check: true}
+		}
+	}
+	return patientMatcher{}
 }

@@ -19,7 +19,11 @@ var ErrUnresolvedReference = errors.New("medicationReference does not resolve wi
 // into a Record. Entries are decoded one by one: a malformed or unusable entry
 // is listed in Record.Skipped, never fatal. Medication references resolve to
 // contained Medications and to Medications elsewhere in the Bundle; one that
-// resolves to neither is skipped with its reason. It returns an error only
+// resolves to neither is skipped with its reason. The Bundle's first Patient
+// is the patient: a resource whose subject names anyone else (or no one),
+// and any other Patient, is skipped; a subject names the patient by its
+// fullUrl (urn:uuid) or "Patient/id". A Bundle without a Patient (draft
+// orders) has its subjects left to the caller to check. It returns an error only
 // when the input is not a Bundle at all, is not JSON, or exceeds maxBytes
 // (wrapping ErrTooLarge).
 func ReadBundle(r io.Reader, maxBytes int64) (*Record, error) {
@@ -39,7 +43,7 @@ func ReadBundle(r io.Reader, maxBytes int64) (*Record, error) {
 	}
 	a := newAssembler()
 	a.addBundle("", &b)
-	rec, pending := a.build("")
+	rec, pending := a.build(a.bundlePatient())
 	for _, p := range pending {
 		rec.Skipped = append(rec.Skipped, Skipped{Source: p.source, Ref: p.entryRef, Reason: ErrUnresolvedReference.Error()})
 	}
@@ -63,7 +67,8 @@ func DecodeMedication(raw json.RawMessage) (Medication, error) {
 	if t := a.resources[0].head.ResourceType; t != "MedicationRequest" && t != "MedicationStatement" {
 		return Medication{}, fmt.Errorf("resourceType %q is not MedicationRequest or MedicationStatement", t)
 	}
-	rec, pending := a.build("")
+	// A draft names its patient in its subject; the caller checks it.
+	rec, pending := a.build(patientMatcher{})
 	switch {
 	case len(pending) > 0:
 		return Medication{}, ErrUnresolvedReference

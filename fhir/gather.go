@@ -161,7 +161,8 @@ type keyJob struct {
 // server. Medication references that nothing at hand resolves are read from
 // the server too. One malformed resource is skipped and listed in
 // Record.Skipped, never fatal; so is any resource about another patient than
-// Context["patientId"], and any resource whose id is not a FHIR id
+// Context["patientId"] (see patientMatcher: only a subject that names
+// exactly this patient counts), and any resource whose id is not a FHIR id
 // (ValidID). KeyReport.Skipped counts them per key. AllowedServer is asked with the fhirServer URL
 // without its trailing slash, before any request is made.
 //
@@ -209,9 +210,10 @@ func (g *Gatherer) Gather(ctx context.Context, in GatherInput) (*Record, *Gather
 		}
 	}
 
-	rec, pending := a.build(in.Context["patientId"])
+	patient := patientMatcher{id: in.Context["patientId"], base: strings.TrimRight(in.FHIRServer, "/"), check: true}
+	rec, pending := a.build(patient)
 	if len(pending) > 0 {
-		rec, pending = g.readMedications(ctx, f, serverErr, a, jobs, pending, in.Context["patientId"])
+		rec, pending = g.readMedications(ctx, f, serverErr, a, jobs, pending, patient)
 	}
 	for _, p := range pending {
 		if j := jobFor(jobs, p.source); j != nil && j.err == nil {
@@ -312,7 +314,7 @@ func (g *Gatherer) fetchKeys(ctx context.Context, f *fetcher, jobs []*keyJob) {
 
 // readMedications reads, in parallel, the Medications that pending
 // references name on the FHIR server, adds them and rebuilds the Record.
-func (g *Gatherer) readMedications(ctx context.Context, f *fetcher, serverErr error, a *assembler, jobs []*keyJob, pending []pendingMedication, patientID string) (*Record, []pendingMedication) {
+func (g *Gatherer) readMedications(ctx context.Context, f *fetcher, serverErr error, a *assembler, jobs []*keyJob, pending []pendingMedication, patient patientMatcher) (*Record, []pendingMedication) {
 	type read struct {
 		source string
 		body   json.RawMessage
@@ -364,7 +366,7 @@ func (g *Gatherer) readMedications(ctx context.Context, f *fetcher, serverErr er
 			a.add(r.source, ref, r.body)
 		}
 	}
-	return a.build(patientID)
+	return a.build(patient)
 }
 
 // medicationURL turns a reference to a Medication into a read URL on the FHIR

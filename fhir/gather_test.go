@@ -654,8 +654,8 @@ func TestGatherSkipsBadResourcesOnly(t *testing.T) {
 		observation("cancelled", "cancelled"),
 		observation("prelim", "preliminary"),
 		observation("draft", "draft"), // not an R4 code: the library refuses it
-		`{"resourceType":"Observation","id":"bad-value","status":"final","code":{},"valueQuantity":{"value":"high"}}`,
-		`{"resourceType":"Observation","id":"bad-date","status":"final","code":{},"effectiveDateTime":"last tuesday"}`,
+		`{"resourceType":"Observation","id":"bad-value","status":"final","code":{},"subject":{"reference":"Patient/pat-1"},"valueQuantity":{"value":"high"}}`,
+		`{"resourceType":"Observation","id":"bad-date","status":"final","code":{},"subject":{"reference":"Patient/pat-1"},"effectiveDateTime":"last tuesday"}`,
 		`{"resourceType":"Observation","id":"other-patient","status":"final","code":{},"subject":{"reference":"Patient/someone-else"}}`,
 		`{"id":"no-type"}`,
 	)

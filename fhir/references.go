@@ -100,3 +100,63 @@ func absoluteRef(ref string) (base, rel string, ok bool) {
 	}
 	return strings.TrimSuffix(ref, "/"+rel), rel, true
 }
+
+// patientMatcher recognises the references that name exactly the current
+// patient, and nothing else: no case folding, no spaces, no bare ids, no
+// trailing slash, no other server.
+type patientMatcher struct {
+	// id is the patient's id; "" when no patient is known, in which case
+	// nothing is checked (a Bundle of draft orders carries no Patient).
+	id string
+	// base is the fhirServer the request names ("" for none), without a
+	// trailing slash: absolute references on it count.
+	base string
+	// fullURL is the Patient entry's fullUrl in a whole-patient Bundle
+	// (a urn:uuid, or an absolute URL), "" when none.
+	fullURL string
+	// check is false only when no patient is known at all.
+	check bool
+}
+
+// names reports whether ref is a reference to the current patient.
+func (p patientMatcher) names(ref string) bool {
+	if !p.check {
+		return true
+	}
+	if ref == "" || p.id == "" && p.fullURL == "" {
+		return false
+	}
+	if p.fullURL != "" && ref == p.fullURL {
+		return true
+	}
+	if typ, id, ok := relativeRef(ref); ok {
+		return typ == "Patient" && id == p.id
+	}
+	base, rel, ok := absoluteRef(ref)
+	if !ok || p.base == "" || base != p.base {
+		return false
+	}
+	typ, id, _ := relativeRef(rel)
+	return typ == "Patient" && id == p.id
+}
+
+// hasSubject lists the resource types the Record keeps that are about a
+// patient through their subject: each must name the current patient.
+var hasSubject = map[string]bool{"MedicationRequest": true, "MedicationStatement": true, "Condition": true, "Observation": true}
+
+// about reports whether the resource belongs to the current patient: a
+// Patient must be the patient itself, a resource in hasSubject must have a
+// subject reference that names it, and other types (Medication) are about no
+// one in particular.
+func (p patientMatcher) about(r resource) bool {
+	if !p.check {
+		return true
+	}
+	switch {
+	case r.head.ResourceType == "Patient":
+		return p.id != "" && r.head.ID == p.id || p.fullURL != "" && r.fullURL == p.fullURL
+	case hasSubject[r.head.ResourceType]:
+		return p.names(r.head.Subject.Reference)
+	}
+	return true
+}
