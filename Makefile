@@ -46,7 +46,8 @@ load: build
 ## fuzz: run each fuzz target for FUZZTIME (make test runs their seed corpora only).
 FUZZTIME ?= 30s
 FUZZ_TARGETS := cdshooks:FuzzServiceCall cdshooks/auth:FuzzAuthenticate cdshooks/auth:FuzzParseTrust \
-	fhir:FuzzGatherPrefetch fhir:FuzzReadBundle knowledge:FuzzToCanonical
+	fhir:FuzzGatherPrefetch fhir:FuzzReadBundle fhir:FuzzDecodeEquivalence internal/jsonscan:FuzzReader \
+	knowledge:FuzzToCanonical
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; name=$${t##*:}; \

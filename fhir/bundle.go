@@ -34,15 +34,17 @@ func ReadBundle(r io.Reader, maxBytes int64) (*Record, error) {
 	if int64(len(data)) > maxBytes {
 		return nil, fmt.Errorf("reading FHIR Bundle: %w (%d bytes)", ErrTooLarge, maxBytes)
 	}
-	var b rawBundle
-	if err := json.Unmarshal(data, &b); err != nil {
+	d, err := readDocument(data)
+	switch {
+	case err != nil:
 		return nil, fmt.Errorf("reading FHIR Bundle: %w", err)
-	}
-	if b.ResourceType != "Bundle" {
-		return nil, fmt.Errorf("reading FHIR Bundle: resourceType is %q, want Bundle", b.ResourceType)
+	case d.typ != "Bundle":
+		return nil, errors.New("reading FHIR Bundle: resourceType is not Bundle")
+	case d.malformed:
+		return nil, errors.New("reading FHIR Bundle: its members have the wrong JSON types")
 	}
 	a := newAssembler()
-	a.addBundle("", &b)
+	a.addBundle("", d.bundle)
 	rec, pending := a.build(a.bundlePatient())
 	for _, p := range pending {
 		rec.Skipped = append(rec.Skipped, Skipped{Source: p.source, Ref: p.entryRef, Reason: ErrUnresolvedReference.Error()})
@@ -59,13 +61,16 @@ func ReadBundle(r io.Reader, maxBytes int64) (*Record, error) {
 // says it never happened (entered-in-error, cancelled, not-taken, or a
 // doNotPerform request) gives an error saying why.
 func DecodeMedication(raw json.RawMessage) (Medication, error) {
+	d, err := readDocument(raw)
 	a := newAssembler()
-	a.add("draft order", "", raw)
+	if err == nil && d.typ != "Bundle" {
+		a.add("draft order", "", d.res)
+	}
 	if len(a.resources) == 0 {
 		return Medication{}, errors.New("not a FHIR resource (no readable resourceType)")
 	}
-	if t := a.resources[0].head.ResourceType; t != "MedicationRequest" && t != "MedicationStatement" {
-		return Medication{}, fmt.Errorf("resourceType %q is not MedicationRequest or MedicationStatement", t)
+	if t := a.resources[0].typ; t != "MedicationRequest" && t != "MedicationStatement" {
+		return Medication{}, errors.New("resourceType is not MedicationRequest or MedicationStatement")
 	}
 	// A draft names its patient in its subject; the caller checks it.
 	rec, pending := a.build(patientMatcher{})

@@ -3,7 +3,6 @@ package fhir
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -48,8 +47,8 @@ type fetcher struct {
 
 // page is one fetched response body: a Bundle, or a single resource.
 type page struct {
-	bundle   *rawBundle
-	resource json.RawMessage
+	bundle   *bundleDoc
+	resource *resource
 }
 
 // parseServer checks a fhirServer base URL: absolute, https (or http when
@@ -170,13 +169,13 @@ func (f *fetcher) fetchPages(ctx context.Context, key, first string, form []byte
 			return nil, requests, err
 		}
 		pages = append(pages, p)
-		if p.bundle == nil || p.bundle.next() == "" {
+		if p.bundle == nil || p.bundle.next == "" {
 			return pages, requests, nil
 		}
 		if len(pages) >= f.maxPages {
 			return nil, requests, failf("more than %d pages", f.maxPages)
 		}
-		nu, err := u.Parse(p.bundle.next()) // relative links resolve against the page
+		nu, err := u.Parse(p.bundle.next) // relative links resolve against the page
 		if err != nil {
 			return nil, requests, failf("malformed next link")
 		}
@@ -185,25 +184,20 @@ func (f *fetcher) fetchPages(ctx context.Context, key, first string, form []byte
 }
 
 // parsePage reads a response body: a Bundle, an OperationOutcome (a failure)
-// or a single resource.
+// or a single resource, in one pass (see decode.go).
 func parsePage(body []byte) (page, error) {
-	// Most bodies are Bundles: read them in one pass, and peek at the
-	// resourceType separately only for the rest.
-	var b rawBundle
-	if err := json.Unmarshal(body, &b); err == nil && b.ResourceType == "Bundle" {
-		return page{bundle: &b}, nil
-	}
-	var h resourceHead
-	if err := json.Unmarshal(body, &h); err != nil || h.ResourceType == "" {
+	d, err := readDocument(body)
+	switch {
+	case err != nil, d.typ == "", d.typ != "Bundle" && d.malformed:
 		return page{}, failf("response is not a FHIR resource")
-	}
-	switch h.ResourceType {
-	case "OperationOutcome":
+	case d.typ == "OperationOutcome":
 		return page{}, errOutcome
-	case "Bundle":
+	case d.typ == "Bundle" && d.malformed:
 		return page{}, failf("response Bundle is malformed")
+	case d.typ == "Bundle":
+		return page{bundle: d.bundle}, nil
 	default:
-		return page{resource: body}, nil
+		return page{resource: &d.res}, nil
 	}
 }
 

@@ -202,7 +202,7 @@ func (g *Gatherer) Gather(ctx context.Context, in GatherInput) (*Record, *Gather
 			j.report.Status = KeyFetched
 			for _, p := range j.pages {
 				if p.bundle == nil {
-					a.add(j.report.Key, "", p.resource)
+					a.add(j.report.Key, "", *p.resource)
 				} else if a.addBundle(j.report.Key, p.bundle) {
 					j.err = failf("FHIR server's Bundle holds an error OperationOutcome")
 				}
@@ -258,14 +258,14 @@ func (g *Gatherer) readPrefetch(a *assembler, j *keyJob, in GatherInput) (fetch 
 		return expand("prefetch value is not a FHIR resource")
 	case p.bundle == nil:
 		j.report.Prefetch, j.report.Status = "resource", KeyPrefetched
-		a.add(key, "", p.resource)
+		a.add(key, "", *p.resource)
 		return false
 	}
 	if a.addBundle(key, p.bundle) {
 		j.report.Prefetch = "outcome-entries"
 		return expand("prefetch Bundle held an error OperationOutcome")
 	}
-	if next := p.bundle.next(); next != "" {
+	if next := p.bundle.next; next != "" {
 		j.report.Prefetch = "paged"
 		j.report.Reason, j.start = "prefetch Bundle has more pages", next
 		return true
@@ -317,7 +317,7 @@ func (g *Gatherer) fetchKeys(ctx context.Context, f *fetcher, jobs []*keyJob) {
 func (g *Gatherer) readMedications(ctx context.Context, f *fetcher, serverErr error, a *assembler, jobs []*keyJob, pending []pendingMedication, patient patientMatcher) (*Record, []pendingMedication) {
 	type read struct {
 		source string
-		body   json.RawMessage
+		body   *resource
 		err    error
 		n      int
 	}
@@ -363,7 +363,7 @@ func (g *Gatherer) readMedications(ctx context.Context, f *fetcher, serverErr er
 		if r.body != nil {
 			// Index it under the reference as written, so build resolves it
 			// whatever form (relative or absolute) the reference took.
-			a.add(r.source, ref, r.body)
+			a.add(r.source, ref, *r.body)
 		}
 	}
 	return a.build(patient)

@@ -653,7 +653,7 @@ func TestGatherSkipsBadResourcesOnly(t *testing.T) {
 		observation("eie", "entered-in-error"),
 		observation("cancelled", "cancelled"),
 		observation("prelim", "preliminary"),
-		observation("draft", "draft"), // not an R4 code: the library refuses it
+		observation("draft", "draft"), // not an R4 code: refused, and never repeated
 		`{"resourceType":"Observation","id":"bad-value","status":"final","code":{},"subject":{"reference":"Patient/pat-1"},"valueQuantity":{"value":"high"}}`,
 		`{"resourceType":"Observation","id":"bad-date","status":"final","code":{},"subject":{"reference":"Patient/pat-1"},"effectiveDateTime":"last tuesday"}`,
 		`{"resourceType":"Observation","id":"other-patient","status":"final","code":{},"subject":{"reference":"Patient/someone-else"}}`,
@@ -682,7 +682,7 @@ func TestGatherSkipsBadResourcesOnly(t *testing.T) {
 	}
 	for ref, reason := range map[string]string{
 		"Observation/eie": "entered-in-error", "Observation/cancelled": "cancelled", "Observation/prelim": "preliminary",
-		"Observation/draft": "draft", "Observation/bad-value": "R4", "Observation/bad-date": "malformed",
+		"Observation/draft": "value set", "Observation/bad-value": "R4", "Observation/bad-date": "malformed",
 		"Observation/other-patient": "another patient", "": "resourceType",
 	} {
 		if got, ok := skipped[ref]; !ok || !strings.Contains(got, reason) {

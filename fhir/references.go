@@ -153,10 +153,10 @@ func (p patientMatcher) about(r resource) bool {
 		return true
 	}
 	switch {
-	case r.head.ResourceType == "Patient":
-		return p.id != "" && r.head.ID == p.id || p.fullURL != "" && r.fullURL == p.fullURL
-	case hasSubject[r.head.ResourceType]:
-		return p.names(r.head.Subject.Reference)
+	case r.typ == "Patient":
+		return p.id != "" && r.id == p.id || p.fullURL != "" && r.fullURL == p.fullURL
+	case hasSubject[r.typ]:
+		return p.names(r.subject)
 	}
 	return true
 }
