@@ -23,7 +23,7 @@ func (d Discovery) MarshalJSON() ([]byte, error) {
 	if d.Services == nil {
 		d.Services = []ServiceDefinition{}
 	}
-	return marshal(plain(d))
+	return Marshal(plain(d))
 }
 
 // ServiceDefinition is one discovery entry: one service id serving one hook.
@@ -47,7 +47,9 @@ type Extension map[string]json.RawMessage
 // Context and Prefetch keep their values as raw JSON: context fields differ by
 // hook (strings for patient-view, a Bundle and an array for the order hooks),
 // and a prefetch key that is absent must stay distinguishable from one whose
-// value is null. See Prefetched and the Context accessors.
+// value is null: a key absent from Prefetch was not (or could not be) filled,
+// so the service should fetch it; a key whose value IsNull was looked up and
+// found empty, so it must not be fetched again. See also the Context accessors.
 type Request struct {
 	Hook              string                     `json:"hook"`
 	HookInstance      string                     `json:"hookInstance"`
@@ -56,16 +58,9 @@ type Request struct {
 	Context           map[string]json.RawMessage `json:"context"`
 	Prefetch          map[string]json.RawMessage `json:"prefetch,omitempty"`
 	Extension         Extension                  `json:"extension,omitempty"`
-}
 
-// Prefetched returns the raw value the client sent for a prefetch key. ok is
-// false when the key is absent (the client did not, or could not, fill it: the
-// service should fetch it). A key the client sent as null comes back with
-// ok true and a value for which IsNull reports true (the client looked and
-// found nothing: do not fetch it again).
-func (r *Request) Prefetched(key string) (value json.RawMessage, ok bool) {
-	value, ok = r.Prefetch[key]
-	return value, ok
+	// drafts is context.draftOrders once read (see DraftOrders).
+	drafts draftOrders
 }
 
 // IsNull reports whether a raw JSON value is the literal null.
@@ -114,18 +109,6 @@ func (r *Request) PatientID() string {
 	return v
 }
 
-// UserID returns context.userId ("Practitioner/123"), or "" when absent.
-func (r *Request) UserID() string {
-	v, _, _ := r.ContextString("userId")
-	return v
-}
-
-// EncounterID returns context.encounterId, or "" when absent.
-func (r *Request) EncounterID() string {
-	v, _, _ := r.ContextString("encounterId")
-	return v
-}
-
 // FHIRAuthorization is the OAuth 2.0 bearer token a client hands over so the
 // service can read its FHIR server. The token is transient and secret: the
 // String and LogValue methods never show it, and nothing may store or log it.
@@ -166,12 +149,13 @@ func (r Response) MarshalJSON() ([]byte, error) {
 	if r.Cards == nil {
 		r.Cards = []Card{}
 	}
-	return marshal(plain(r))
+	return Marshal(plain(r))
 }
 
-// marshal is json.Marshal without HTML escaping: cards carry markdown and
-// query URLs, where "&" and "<" should reach the client as written.
-func marshal(v any) ([]byte, error) {
+// Marshal is json.Marshal without HTML escaping, as the server writes every
+// body: cards carry markdown and query URLs, where "&" and "<" should reach
+// the client as written. Services use it for the FHIR resources they build.
+func Marshal(v any) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
@@ -223,7 +207,7 @@ type Source struct {
 	Label string `json:"label"`
 	URL   string `json:"url,omitempty"`
 	Icon  string `json:"icon,omitempty"`
-	// Topic says what kind of card this is (see the card topic codes in the design).
+	// Topic says what kind of card this is; the service defines the codes.
 	Topic *Coding `json:"topic,omitempty"`
 }
 
@@ -257,8 +241,10 @@ const (
 type Action struct {
 	Type        ActionType `json:"type"`
 	Description string     `json:"description"`
-	// Resource is the whole FHIR resource to create or update, as JSON we
-	// built ourselves (never a golang-fhir-models struct: see go-stack.md).
+	// Resource is the whole FHIR resource to create or update, as JSON the
+	// service built itself. golang-fhir-models structs would emit every
+	// variant of a required choice type, empty ones included (invalid FHIR:
+	// https://github.com/samply/golang-fhir-models/issues/19).
 	Resource json.RawMessage `json:"resource,omitempty"`
 	// ResourceID is the relative reference to delete, e.g. "ServiceRequest/1".
 	ResourceID string    `json:"resourceId,omitempty"`
@@ -325,4 +311,13 @@ type AcceptedSuggestion struct {
 type OverrideReason struct {
 	Reason      *Coding `json:"reason,omitempty"`
 	UserComment string  `json:"userComment,omitempty"`
+}
+
+// EncodeResponse validates a response and marshals it exactly as the server
+// writes a 200 body.
+func EncodeResponse(r *Response) ([]byte, error) {
+	if err := r.Validate(); err != nil {
+		return nil, fmt.Errorf("invalid response: %w", err)
+	}
+	return Marshal(r)
 }

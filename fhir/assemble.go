@@ -182,6 +182,22 @@ func resolveMedication(r resource, meds map[string]*resource) (Medication, strin
 	if err != nil {
 		return Medication{}, "", err
 	}
+	return resolveDrug(e, r, func(ref string) *resource {
+		if target := meds[ref]; target != nil {
+			return target
+		}
+		if typ, id := splitRef(ref); typ == "Medication" {
+			return meds["Medication/"+id]
+		}
+		return nil
+	})
+}
+
+// resolveDrug fills a medication entry's drug: its medicationCodeableConcept,
+// a Medication contained in r ("#id"), or the Medication lookup returns for
+// the reference (nil when it knows none). When nothing resolves the
+// reference, it returns the reference for the caller to fetch or report.
+func resolveDrug(e medicationEntry, r resource, lookup func(ref string) *resource) (Medication, string, error) {
 	m := e.med
 	if e.drug.reference != "" && !validReference(e.drug.reference) {
 		return Medication{}, "", errors.New("medicationReference is not a FHIR reference")
@@ -196,16 +212,12 @@ func resolveMedication(r resource, meds map[string]*resource) (Medication, strin
 			return Medication{}, "", errors.New("medicationReference to a contained Medication that is not there")
 		}
 	} else {
-		target = meds[e.drug.reference]
-		if target == nil {
-			if typ, id := splitRef(e.drug.reference); typ == "Medication" {
-				target = meds["Medication/"+id]
-			}
-		}
+		target = lookup(e.drug.reference)
 	}
 	if target == nil {
 		return Medication{}, e.drug.reference, nil
 	}
+	var err error
 	if m.Drug, m.Ingredients, err = drugFromMedication(*target); err != nil {
 		return Medication{}, "", err
 	}

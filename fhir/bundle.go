@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/cramp-cds/cramp-cds/internal/jsonscan"
 )
 
 // ErrTooLarge reports input larger than the caller's size cap.
@@ -52,33 +54,62 @@ func ReadBundle(r io.Reader, maxBytes int64) (*Record, error) {
 	return rec, nil
 }
 
-// DecodeMedication normalises one raw MedicationRequest or
-// MedicationStatement (e.g. a draft order of an order-select hook), applying
-// the same rules as a Record. Its medicationReference may point only to a
-// Medication contained in it; any other reference gives an error wrapping
-// ErrUnresolvedReference (use ReadBundle for a Bundle whose entries refer to
-// each other). A resource that is malformed, of another type, or whose status
-// says it never happened (entered-in-error, cancelled, not-taken, or a
-// doNotPerform request) gives an error saying why.
-func DecodeMedication(raw json.RawMessage) (Medication, error) {
-	d, err := readDocument(raw)
-	a := newAssembler()
-	if err == nil && d.typ != "Bundle" {
-		a.add("draft order", "", d.res)
+// DraftMedication reads the drug of one draft MedicationRequest of an order
+// hook's context.draftOrders
+// (https://cds-hooks.hl7.org/2.0/#hooks, order-select and order-sign): its
+// medicationCodeableConcept, or the Medication its medicationReference names,
+// contained in it ("#id") or elsewhere in draftOrders (medications holds
+// their raw JSON by fullUrl and by "Medication/id"). Only the fields a
+// MedicationRequest's rules read are decoded: a draft is judged by its drug,
+// and the CDS Hooks sandbox sends other fields (category as an object) in
+// shapes FHIR R4 does not allow. The Medication's Ref is the draft's own
+// reference. A reference nothing resolves gives ErrUnresolvedReference; a
+// drug that cannot be read, an error saying why.
+func DraftMedication(raw json.RawMessage, medications map[string]json.RawMessage) (Medication, error) {
+	d := decoder{r: jsonscan.New(raw)}
+	if d.r.Kind() != jsonscan.Object {
+		return Medication{}, errors.New("does not decode as FHIR R4: not a JSON object")
 	}
-	if len(a.resources) == 0 {
-		return Medication{}, errors.New("not a FHIR resource (no readable resourceType)")
+	r, _ := d.resourceAs("MedicationRequest", true, true)
+	if !d.r.End() {
+		return Medication{}, errors.New("does not decode as FHIR R4: not valid JSON")
 	}
-	if t := a.resources[0].typ; t != "MedicationRequest" && t != "MedicationStatement" {
-		return Medication{}, errors.New("resourceType is not MedicationRequest or MedicationStatement")
+	if r.unreadable && r.id == "" && r.subject == "" {
+		r.unreadable = false // resourceType is not the draft's business here
 	}
-	// A draft names its patient in its subject; the caller checks it.
-	rec, pending := a.build(patientMatcher{})
+	if err := errBody(r); err != nil {
+		return Medication{}, err
+	}
+	b := r.med
+	e := medicationEntry{med: Medication{Ref: relRef("MedicationRequest", r.id), Status: b.status}}
 	switch {
-	case len(pending) > 0:
-		return Medication{}, ErrUnresolvedReference
-	case len(rec.Medications) == 0 && len(rec.Skipped) > 0:
-		return Medication{}, errors.New(rec.Skipped[0].Reason)
+	case b.drugRef != "":
+		e.drug = drugSource{reference: b.drugRef, display: b.drugDisplay}
+	case len(b.drugConcept.Codings) == 0 && !b.drugConcept.hasText:
+		return Medication{}, errors.New("names no medication (neither medicationCodeableConcept nor medicationReference)")
+	default:
+		e.drug = drugSource{concept: b.drugConcept}
 	}
-	return rec.Medications[0], nil
+	m, unresolved, err := resolveDrug(e, r, func(ref string) *resource {
+		raw := medications[ref]
+		if raw == nil {
+			if typ, id := splitRef(ref); typ == "Medication" {
+				raw = medications["Medication/"+id]
+			}
+		}
+		if raw == nil {
+			return nil
+		}
+		if md, err := readDocument(raw); err == nil && md.typ == "Medication" && !md.malformed {
+			return &md.res
+		}
+		return &resource{bad: "referenced Medication is not a readable FHIR resource"}
+	})
+	switch {
+	case err != nil:
+		return Medication{}, err
+	case unresolved != "":
+		return Medication{}, ErrUnresolvedReference
+	}
+	return m, nil
 }

@@ -126,3 +126,16 @@ func TestReadBundleKeepsOnlyItsPatient(t *testing.T) {
 		}
 	})
 }
+
+func TestAboutPatient(t *testing.T) {
+	t.Parallel()
+	for subject, want := range map[string]bool{
+		"Patient/pat-1": true, "Patient/pat-1/_history/2": true, "https://ehr.example.org/fhir/Patient/pat-1": true, "": true,
+		"Patient/other-999/": false, " Patient/other-999": false, "patient/other-999": false, "other-999": false,
+		"pat-1": false, "Patient/pat-1/": false, "Patient/pat-10": false, "urn:uuid:pat-1": false, "Group/pat-1": false,
+	} {
+		if got := fhir.AboutPatient(subject, "pat-1"); got != want {
+			t.Errorf("AboutPatient(%q, pat-1) = %v, want %v", subject, got, want)
+		}
+	}
+}

@@ -9,9 +9,11 @@ import (
 // Resource ids end up in card text and in URLs: only ids of the FHIR grammar
 // are ever used, so a hostile id cannot add markup to a card or steer a read.
 
-// ValidID reports whether s is a FHIR id: [A-Za-z0-9\-\.]{1,64}. Only
-// such ids are ever used or repeated: anything else (markup, blank lines,
-// slashes) could change the meaning of the text or URL it is put in.
+// ValidID reports whether s is a FHIR id: [A-Za-z0-9\-\.]{1,64}
+// (https://hl7.org/fhir/R4/datatypes.html#id). Every package that checks an
+// id holds it to this one grammar. Only such ids are ever used or repeated:
+// anything else (markup, blank lines, slashes) could change the meaning of
+// the text or URL it is put in.
 func ValidID(s string) bool {
 	if len(s) == 0 || len(s) > 64 {
 		return false
@@ -138,6 +140,27 @@ func (p patientMatcher) names(ref string) bool {
 	}
 	typ, id, _ := relativeRef(rel)
 	return typ == "Patient" && id == p.id
+}
+
+// AboutPatient reports whether a resource whose subject is the reference
+// subject is about the patient patientID (a bare id): true when subject is
+// exactly "Patient/<patientID>", with an optional "/_history/<vid>", under
+// no base or an absolute http(s) base; false for anything else (another id,
+// a trailing slash, spaces, another letter case, a bare id). An empty
+// patientID or subject passes: the caller decides what a missing one means.
+func AboutPatient(subject, patientID string) bool {
+	if patientID == "" || subject == "" {
+		return true
+	}
+	if typ, id, ok := relativeRef(subject); ok {
+		return typ == "Patient" && id == patientID
+	}
+	_, rel, ok := absoluteRef(subject)
+	if !ok {
+		return false
+	}
+	typ, id, _ := relativeRef(rel)
+	return typ == "Patient" && id == patientID
 }
 
 // hasSubject lists the resource types the Record keeps that are about a

@@ -17,6 +17,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/cramp-cds/cramp-cds/cdshooks"
+	"github.com/cramp-cds/cramp-cds/cdshooks/legcramps"
 	"github.com/cramp-cds/cramp-cds/fhir"
 	"github.com/cramp-cds/cramp-cds/knowledge"
 )
@@ -27,12 +28,13 @@ const maxEvaluateInput = 64 << 20
 
 // evaluateOptions are evaluate's flags.
 type evaluateOptions struct {
-	now       time.Time
-	trigger   string
-	format    string
-	service   string
-	publicURL string
-	file      string
+	// cfg holds the settings evaluate shares with serve (--trigger,
+	// --public-url), bound through the same table and environment variables.
+	cfg     Config
+	now     time.Time
+	format  string
+	service string
+	file    string
 }
 
 const evaluateUsage = `Usage: cramp-cds evaluate [flags] FILE|-
@@ -47,23 +49,25 @@ The exit status is not zero when the answer is not 200.
 `
 
 func parseEvaluate(args []string, getenv func(string) string, stderr io.Writer) (evaluateOptions, error) {
-	opts := evaluateOptions{trigger: TriggerLegCramps, format: "json", publicURL: getenv("CRAMP_CDS_PUBLIC_URL")}
-	if t := getenv("CRAMP_CDS_TRIGGER"); t != "" {
-		opts.trigger = t
-	}
+	opts := evaluateOptions{cfg: DefaultConfig(), format: "json"}
 	fs := flag.NewFlagSet("evaluate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	shared := opts.cfg.bind(fs, "trigger", "public-url")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, evaluateUsage)
+		for _, o := range shared {
+			fs.Lookup(o.flag).Usage = o.usage + " (env " + o.env + ")"
+		}
 		fs.PrintDefaults()
 	}
 	now := fs.String("now", "", "evaluate as of this date (2006-01-02, midnight UTC) or RFC 3339 time (default: the current time)")
-	fs.StringVar(&opts.trigger, "trigger", opts.trigger, "leg-cramps: cards only for patients with a leg-cramp condition; always: for every patient (env CRAMP_CDS_TRIGGER)")
 	fs.StringVar(&opts.format, "format", opts.format, "json: the response body; text: the cards for a human")
 	fs.StringVar(&opts.service, "service", "", "service id to call (default: the one service serving the request's hook)")
-	fs.StringVar(&opts.publicURL, "public-url", opts.publicURL, "base URL the cards' source.url points at, as in serve (env CRAMP_CDS_PUBLIC_URL)")
 	if err := fs.Parse(args); err != nil {
 		return opts, err
+	}
+	if err := applyEnv(fs, shared, getenv); err != nil {
+		return opts, fmt.Errorf("evaluate: %w", err)
 	}
 	if fs.NArg() != 1 {
 		fs.Usage()
@@ -159,8 +163,7 @@ func evaluate(ctx context.Context, opts evaluateOptions, input []byte) (int, []b
 	if err != nil {
 		return 0, nil, fmt.Errorf("loading the knowledge base: %w", err)
 	}
-	cfg := DefaultConfig()
-	cfg.Trigger, cfg.PublicURL = opts.trigger, opts.publicURL
+	cfg := opts.cfg
 	// No --fhir-allow and no caller: evaluate never reads a FHIR server.
 	cfg.FHIRAllow = nil
 	if err := cfg.validateEvaluate(); err != nil {
@@ -179,7 +182,7 @@ func evaluate(ctx context.Context, opts evaluateOptions, input []byte) (int, []b
 		return 0, nil, fmt.Errorf("evaluate: %s is a FHIR %s; want a CDS Hooks request or a Bundle", opts.file, head.ResourceType)
 	}
 	srv, err := cdshooks.NewServer(cdshooks.Config{PublicURL: cfg.PublicURL, MaxBody: maxEvaluateInput},
-		cdshooks.Deps{Services: svcs, Logger: logger})
+		cdshooks.Deps{Services: svcs, Logger: logger, IsFHIRID: fhir.ValidID})
 	if err != nil {
 		return 0, nil, fmt.Errorf("building the server: %w", err)
 	}
@@ -202,13 +205,13 @@ func (c Config) validateEvaluate() error {
 // nocturnal-leg-cramps. Card uuids derive from the Bundle's bytes, so the same
 // file gives the same output.
 func evaluateBundle(ctx context.Context, svcs []cdshooks.Service, input []byte) (int, []byte, error) {
-	var legCramps *cdshooks.LegCramps
+	var patientView *legcramps.PatientView
 	for _, s := range svcs {
-		if lc, ok := s.(*cdshooks.LegCramps); ok {
-			legCramps = lc
+		if pv, ok := s.(*legcramps.PatientView); ok {
+			patientView = pv
 		}
 	}
-	if legCramps == nil {
+	if patientView == nil {
 		return 0, nil, errors.New("evaluate: the nocturnal-leg-cramps service is not configured")
 	}
 	rec, err := fhir.ReadBundle(bytes.NewReader(input), maxEvaluateInput)
@@ -220,7 +223,7 @@ func evaluateBundle(ctx context.Context, svcs []cdshooks.Service, input []byte) 
 	}
 	patientID := strings.TrimPrefix(rec.Patient.Ref, "Patient/")
 	hookInstance := uuid.NewSHA1(uuid.NameSpaceURL, input).String()
-	body, err := cdshooks.EncodeResponse(legCramps.Respond(ctx, rec, hookInstance, patientID))
+	body, err := cdshooks.EncodeResponse(patientView.Respond(ctx, rec, hookInstance, patientID))
 	if err != nil {
 		return 0, nil, fmt.Errorf("evaluate: %w", err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/cramp-cds/cramp-cds/cdshooks"
+	"github.com/cramp-cds/cramp-cds/cdshooks/legcramps"
 	"github.com/cramp-cds/cramp-cds/knowledge"
 )
 
@@ -118,7 +119,7 @@ func TestEvaluatePrintsTheServersBytes(t *testing.T) {
 	if err := json.Unmarshal(data, &req); err != nil {
 		t.Fatal(err)
 	}
-	delete(req["prefetch"].(map[string]any), cdshooks.PrefetchObservations)
+	delete(req["prefetch"].(map[string]any), legcramps.PrefetchObservations)
 	data, _ = json.Marshal(req)
 	if err := os.WriteFile(absent, data, 0o600); err != nil {
 		t.Fatal(err)
@@ -135,9 +136,9 @@ func TestEvaluatePrintsTheServersBytes(t *testing.T) {
 		}
 		var head struct{ Hook string }
 		_ = json.Unmarshal(body, &head)
-		id := cdshooks.NocturnalLegCrampsID
+		id := legcramps.PatientViewID
 		if head.Hook != cdshooks.HookPatientView {
-			id = cdshooks.CrampInducingOrderID
+			id = legcramps.InducingOrderID
 		}
 		resp, err := http.Post("http://"+m.Addr()+"/cds-services/"+id, "application/json", bytes.NewReader(body))
 		if err != nil {
@@ -248,5 +249,23 @@ func TestEvaluateRejectsBadInput(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: error %v, want one mentioning %q", tt.name, err, tt.want)
 		}
+	}
+}
+
+// evaluate reads --trigger and --public-url through serve's table: the same
+// environment variables, a flag winning over its variable.
+func TestEvaluateSharesServesSettings(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"CRAMP_CDS_TRIGGER": "always", "CRAMP_CDS_PUBLIC_URL": "https://env.example.org"}
+	getenv := func(k string) string { return env[k] }
+	opts, err := parseEvaluate([]string{"--public-url", "https://flag.example.org", "x.json"}, getenv, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := opts.cfg.Trigger, TriggerAlways; got != want {
+		t.Errorf("trigger = %q, want %q from CRAMP_CDS_TRIGGER", got, want)
+	}
+	if got, want := opts.cfg.PublicURL, "https://flag.example.org"; got != want {
+		t.Errorf("public URL = %q, want the flag's %q", got, want)
 	}
 }
