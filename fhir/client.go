@@ -39,6 +39,7 @@ func failf(format string, args ...any) error {
 type fetcher struct {
 	client   *http.Client // the caller's client, with redirects refused
 	base     *url.URL     // fhirServer, without a trailing slash
+	label    string       // the allow-list entry that allowed base
 	token    string
 	maxPages int
 	maxBytes int64

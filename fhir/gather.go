@@ -90,8 +90,32 @@ type GatherInput struct {
 	// only to FHIRServer, and never logged.
 	AccessToken string
 	// AllowedServer says whether FHIRServer may be fetched from (from the trust
-	// configuration or --fhir-allow); nil allows none.
-	AllowedServer func(base string) bool
+	// configuration or --fhir-allow), and which allow-list entry let it: the
+	// entry names the server in metrics (GatherReport.Server, ServerLabel),
+	// so it must come from configuration, never from the request. nil allows
+	// none.
+	AllowedServer func(base string) (entry string, ok bool)
+}
+
+// Values of GatherReport.Server besides an allow-list entry.
+const (
+	ServerNone  = "none"  // the request named no fhirServer
+	ServerOther = "other" // its fhirServer is unusable or not allowed
+)
+
+// serverLabelKey keys the context value ServerLabel reads.
+type serverLabelKey struct{}
+
+// ServerLabel returns, for a context of a request Gather sends to a FHIR
+// server, the allow-list entry that allowed the server (see
+// GatherInput.AllowedServer), and ServerOther for any other context. Its
+// values are bounded by the configuration, so they may label metrics, where
+// a caller-chosen URL or port would make a new series per request.
+func ServerLabel(ctx context.Context) string {
+	if l, ok := ctx.Value(serverLabelKey{}).(string); ok {
+		return l
+	}
+	return ServerOther
 }
 
 // KeyStatus says how a prefetch key's data was obtained.
@@ -127,6 +151,9 @@ type KeyReport struct {
 // GatherReport says, key by key in key order, where the Record's data came from.
 type GatherReport struct {
 	Keys []KeyReport
+	// Server names the request's FHIR server by a bounded label: the
+	// allow-list entry that allowed it, ServerNone or ServerOther.
+	Server string
 }
 
 // UnavailableError reports prefetch keys whose data could not be obtained:
@@ -190,6 +217,14 @@ func (g *Gatherer) Gather(ctx context.Context, in GatherInput) (*Record, *Gather
 	}
 
 	f, serverErr := g.fetcherFor(in)
+	server := ServerOther
+	switch {
+	case in.FHIRServer == "":
+		server = ServerNone
+	case serverErr == nil:
+		server = f.label
+		ctx = context.WithValue(ctx, serverLabelKey{}, f.label)
+	}
 	if len(toFetch) > 0 {
 		if serverErr != nil {
 			for _, j := range toFetch {
@@ -226,6 +261,7 @@ func (g *Gatherer) Gather(ctx context.Context, in GatherInput) (*Record, *Gather
 		}
 	}
 	report, err := g.finish(ctx, jobs)
+	report.Server = server
 	return rec, report, err
 }
 
@@ -284,10 +320,15 @@ func (g *Gatherer) fetcherFor(in GatherInput) (*fetcher, error) {
 	if err != nil {
 		return nil, &fetchFailure{reason: err.Error()}
 	}
-	if in.AllowedServer == nil || !in.AllowedServer(base.String()) {
+	var entry string
+	var ok bool
+	if in.AllowedServer != nil {
+		entry, ok = in.AllowedServer(base.String())
+	}
+	if !ok {
 		return nil, failf("fhirServer is not on the allow list")
 	}
-	return &fetcher{client: g.client, base: base, token: in.AccessToken, maxPages: g.opts.MaxPages, maxBytes: g.opts.MaxBytes, logger: g.opts.Logger}, nil
+	return &fetcher{client: g.client, base: base, label: entry, token: in.AccessToken, maxPages: g.opts.MaxPages, maxBytes: g.opts.MaxBytes, logger: g.opts.Logger}, nil
 }
 
 // fetchKeys fetches every job in parallel; each job records its own result.

@@ -35,7 +35,7 @@ var crampTemplates = map[string]string{
 
 var hookContext = map[string]string{"patientId": patientID, "userId": "Practitioner/doc-1"}
 
-func allowAll(string) bool { return true }
+func allowAll(string) (string, bool) { return "*", true }
 
 // fakeFHIR is an httptest FHIR server whose answers are set per resource
 // type ("Patient", "Observation", ...); it records what it receives.
@@ -458,11 +458,11 @@ func TestGatherRefusesServers(t *testing.T) {
 	srv := newFakeFHIR(t, fullServer())
 	tests := map[string]struct {
 		server    string
-		allowed   func(string) bool
+		allowed   func(string) (string, bool)
 		allowHTTP bool
 		reason    string
 	}{
-		"not on the allow list": {server: srv.base(), allowed: func(string) bool { return false }, allowHTTP: true, reason: "not on the allow list"},
+		"not on the allow list": {server: srv.base(), allowed: func(string) (string, bool) { return "", false }, allowHTTP: true, reason: "not on the allow list"},
 		"no allow list":         {server: srv.base(), allowHTTP: true, reason: "not on the allow list"},
 		"plain http":            {server: srv.base(), allowed: allowAll, reason: "not https"},
 		"no fhirServer":         {allowed: allowAll, allowHTTP: true, reason: "no fhirServer"},
