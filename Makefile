@@ -45,7 +45,7 @@ load: build
 
 ## fuzz: run each fuzz target for FUZZTIME (make test runs their seed corpora only).
 FUZZTIME ?= 30s
-FUZZ_TARGETS := cdshooks/legcramps:FuzzServiceCall cdshooks/auth:FuzzAuthenticate cdshooks/auth:FuzzParseTrust \
+FUZZ_TARGETS := cdshooks/legcramps:FuzzServiceCall cdshooks:FuzzDecodeRequest cdshooks/auth:FuzzAuthenticate cdshooks/auth:FuzzParseTrust \
 	fhir:FuzzGatherPrefetch fhir:FuzzReadBundle fhir:FuzzDecodeEquivalence internal/jsonscan:FuzzReader \
 	knowledge:FuzzToCanonical
 fuzz:
