@@ -14,12 +14,12 @@ import (
 // the FHIR reader scans those bytes once more at most, never a copy. data
 // must stay unchanged while req is in use.
 //
-// It answers as the encoding/json decode it replaced did (the error texts
-// below), with two differences that CDS Hooks asks for: member names match
-// exactly (a member spelt like one of ours in another letter case is a
-// 400, not silently the same member), and a member named twice at the top
-// level, in context or in prefetch is a 400 naming it, found in the same pass.
-func decodeRequest(data []byte, req *Request) error {
+// It answers as the encoding/json decode and the checkMembers pass it
+// replaced did (the same error texts): member names match exactly, and the
+// members rules covers (the envelope, fhirAuthorization, context, prefetch)
+// are refused when repeated or spelt as a case variant of a known one, all
+// found in the same pass.
+func decodeRequest(data []byte, req *Request, rules *memberRules) error {
 	d := envelopeDecoder{r: jsonscan.New(data)}
 	if len(bytes.TrimSpace(data)) == 0 {
 		return Errorf(EINVALID, "request body is empty")
@@ -35,7 +35,7 @@ func decodeRequest(data []byte, req *Request) error {
 	seen := map[string]bool{}
 	for d.r.More() {
 		name := string(d.r.Name())
-		d.dup(seen, "", name)
+		d.check(rules, "", seen, name)
 		switch name {
 		case "hook":
 			d.str(&req.Hook, name)
@@ -44,15 +44,15 @@ func decodeRequest(data []byte, req *Request) error {
 		case "fhirServer":
 			d.str(&req.FHIRServer, name)
 		case "fhirAuthorization":
-			d.authorization(req)
+			d.authorization(req, rules.objects[name])
 		case "context":
-			req.Context = d.members(req.Context, name, true)
+			req.Context = d.members(req.Context, name, rules.objects[name])
 		case "prefetch":
-			req.Prefetch = d.members(req.Prefetch, name, true)
+			req.Prefetch = d.members(req.Prefetch, name, rules.objects[name])
 		case "extension":
-			req.Extension = d.members(req.Extension, name, false)
+			req.Extension = d.members(req.Extension, name, rules.objects[name])
 		default:
-			d.other(name, requestMembers)
+			d.r.Skip()
 		}
 	}
 	if d.r.Err() != nil {
@@ -61,28 +61,18 @@ func decodeRequest(data []byte, req *Request) error {
 	if !d.r.End() {
 		return Errorf(EINVALID, "request body has data after the JSON object")
 	}
-	switch {
-	case d.typeErr != "":
+	if d.typeErr != "" {
 		return Errorf(EINVALID, "%s has the wrong JSON type", d.typeErr)
-	case d.caseErr != "":
-		return Errorf(EINVALID, "%s", d.caseErr)
-	case d.dupErr != "":
-		return Errorf(EINVALID, "%s", d.dupErr)
 	}
-	return nil
+	return d.memberErr
 }
 
-// The member names of the request envelope and of fhirAuthorization.
-var (
-	requestMembers       = []string{"hook", "hookInstance", "fhirServer", "fhirAuthorization", "context", "prefetch", "extension"}
-	authorizationMembers = []string{"access_token", "token_type", "expires_in", "scope", "subject", "patient"}
-)
-
 // envelopeDecoder keeps the first error of each kind: a syntax error wins
-// over a type error, which wins over a misspelt or repeated member.
+// over a type error, which wins over a repeated or misspelt member.
 type envelopeDecoder struct {
-	r                        *jsonscan.Reader
-	typeErr, caseErr, dupErr string
+	r         *jsonscan.Reader
+	typeErr   string
+	memberErr error
 }
 
 func (d *envelopeDecoder) syntax() error {
@@ -92,30 +82,20 @@ func (d *envelopeDecoder) syntax() error {
 	return Errorf(EINVALID, "request body is not valid JSON")
 }
 
-func (d *envelopeDecoder) dup(seen map[string]bool, at, name string) {
-	if seen[name] && d.dupErr == "" {
-		d.dupErr = at + strconv.Quote(name) + " appears more than once"
+// check applies rules (nil: none) to one member name of the object at at.
+func (d *envelopeDecoder) check(rules *memberRules, at string, seen map[string]bool, name string) {
+	if rules == nil || d.memberErr != nil {
+		return
 	}
-	seen[name] = true
+	if err := rules.check(at, seen, name); err != nil {
+		d.memberErr = err
+	}
 }
 
 func (d *envelopeDecoder) wrongType(at string) {
 	if d.typeErr == "" {
 		d.typeErr = at
 	}
-}
-
-// other skips a member the envelope does not read; one spelt like a known
-// member in another letter case is an error (CDS Hooks names are
-// case-sensitive). The message names the member we know, never the
-// caller's spelling.
-func (d *envelopeDecoder) other(name string, known []string) {
-	for _, k := range known {
-		if bytes.EqualFold([]byte(name), []byte(k)) && d.caseErr == "" {
-			d.caseErr = "a member is spelt like " + strconv.Quote(k) + " in another letter case: member names are case-sensitive"
-		}
-	}
-	d.r.Skip()
 }
 
 // str reads a string member; null leaves it empty.
@@ -131,9 +111,9 @@ func (d *envelopeDecoder) str(dst *string, at string) {
 	*dst = s
 }
 
-// members reads an object of raw values (context, prefetch, extension):
-// null is no object, and with checkDup a name given twice is an error.
-func (d *envelopeDecoder) members(m map[string]json.RawMessage, at string, checkDup bool) map[string]json.RawMessage {
+// members reads an object of raw values (context, prefetch, extension)
+// under rules (nil: none): null is no object.
+func (d *envelopeDecoder) members(m map[string]json.RawMessage, at string, rules *memberRules) map[string]json.RawMessage {
 	if d.r.Null() {
 		return nil
 	}
@@ -147,15 +127,13 @@ func (d *envelopeDecoder) members(m map[string]json.RawMessage, at string, check
 	seen := map[string]bool{}
 	for d.r.More() {
 		name := string(d.r.Name())
-		if checkDup {
-			d.dup(seen, at+".", name)
-		}
+		d.check(rules, at+".", seen, name)
 		m[name] = d.r.Raw()
 	}
 	return m
 }
 
-func (d *envelopeDecoder) authorization(req *Request) {
+func (d *envelopeDecoder) authorization(req *Request, rules *memberRules) {
 	if d.r.Null() {
 		req.FHIRAuthorization = nil
 		return
@@ -168,8 +146,10 @@ func (d *envelopeDecoder) authorization(req *Request) {
 		req.FHIRAuthorization = &FHIRAuthorization{}
 	}
 	a := req.FHIRAuthorization
+	seen := map[string]bool{}
 	for d.r.More() {
 		name := string(d.r.Name())
+		d.check(rules, "fhirAuthorization.", seen, name)
 		at := "fhirAuthorization." + name
 		switch name {
 		case "access_token":
@@ -195,7 +175,7 @@ func (d *envelopeDecoder) authorization(req *Request) {
 			}
 			a.ExpiresIn = &n
 		default:
-			d.other(name, authorizationMembers)
+			d.r.Skip()
 		}
 	}
 }

@@ -1,10 +1,9 @@
 package cdshooks
 
 // decodeRequest (one pass, exact member names) against the decode it
-// replaced (encoding/json, then checkDuplicateNames): the same Request, or
-// both an error, on the examples, the fuzz seeds and random input; a body
-// with a member spelt in another letter case is the one documented
-// difference: it is now refused. Internal because decodeRequest is.
+// replaced (encoding/json, then checkMembers): the same Request, or both an
+// error, on the examples, the fuzz seeds and random input. Internal because
+// decodeRequest is.
 
 import (
 	"bytes"
@@ -31,43 +30,17 @@ func legacyDecodeRequest(data []byte) (*Request, error) {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return nil, errors.New("data after the object")
 	}
-	if err := checkDuplicateNames(data); err != nil {
+	if err := checkMembers(data, requestMembers()); err != nil {
 		return nil, err
 	}
 	return &req, nil
-}
-
-// hasCaseVariant reports whether data names a member of the envelope or of
-// fhirAuthorization in another letter case than the one the envelope knows.
-func hasCaseVariant(data []byte) bool {
-	variant := func(obj json.RawMessage, known []string) bool {
-		var m map[string]json.RawMessage
-		_ = json.Unmarshal(obj, &m)
-		for name := range m {
-			for _, k := range known {
-				if name != k && strings.EqualFold(name, k) {
-					return true
-				}
-			}
-		}
-		return false
-	}
-	var top map[string]json.RawMessage
-	_ = json.Unmarshal(data, &top)
-	return variant(data, requestMembers) || variant(top["fhirAuthorization"], authorizationMembers)
 }
 
 func compareEnvelope(t *testing.T, data []byte) {
 	t.Helper()
 	want, wantErr := legacyDecodeRequest(data)
 	var got Request
-	gotErr := decodeRequest(data, &got)
-	if hasCaseVariant(data) {
-		if wantErr == nil && gotErr == nil {
-			t.Fatalf("decodeRequest(%.100q) accepted a member spelt in another letter case", data)
-		}
-		return
-	}
+	gotErr := decodeRequest(data, &got, requestMembers())
 	if (wantErr == nil) != (gotErr == nil) {
 		t.Fatalf("decodeRequest(%.100q) = %v, the old decode %v", data, gotErr, wantErr)
 	}
@@ -124,10 +97,10 @@ func TestDecodeRequestRefusesCaseVariants(t *testing.T) {
 		`{"hook":"patient-view","hookInstance":"x","conte\u0078T":{}}`,
 	} {
 		var req Request
-		err := decodeRequest([]byte(body), &req)
+		err := decodeRequest([]byte(body), &req, requestMembers())
 		var e *Error
-		if !errors.As(err, &e) || e.Code != EINVALID || !strings.Contains(e.Error(), "letter case") {
-			t.Errorf("decodeRequest(%s) = %v, want an invalid error about letter case", body, err)
+		if !errors.As(err, &e) || e.Code != EINVALID || !strings.Contains(e.Error(), "case variant") {
+			t.Errorf("decodeRequest(%s) = %v, want an invalid error about a case variant", body, err)
 		}
 		if strings.Contains(err.Error(), "HOOK") || strings.Contains(err.Error(), "FHIRSERVER") {
 			t.Errorf("error %q echoes the caller's spelling", err)

@@ -347,7 +347,7 @@ func (s *Server) decodeJSON(c *gin.Context, v any, rules *memberRules) error {
 	_, err = body.ReadFrom(http.MaxBytesReader(c.Writer, r.Body, s.cfg.MaxBody))
 	data := body.Bytes()
 	if req, ok := v.(*Request); ok && err == nil {
-		return decodeRequest(data, req)
+		return decodeRequest(data, req, rules)
 	}
 	if err == nil {
 		dec := json.NewDecoder(bytes.NewReader(data))
