@@ -101,7 +101,7 @@ func (a *assembler) build(patient patientMatcher) (*Record, []pendingMedication)
 			if p, err = normalisePatient(r); err == nil && rec.Patient == nil {
 				rec.Patient = p
 			}
-		case "MedicationRequest", "MedicationStatement":
+		case "MedicationRequest", "MedicationStatement", "MedicationAdministration":
 			var m Medication
 			var ref string
 			m, ref, err = resolveMedication(r, meds)
@@ -173,8 +173,8 @@ func (a *assembler) medicationIndex() map[string]*resource {
 	return idx
 }
 
-// resolveMedication normalises a MedicationRequest or MedicationStatement and
-// resolves its drug: medicationCodeableConcept, a contained Medication
+// resolveMedication normalises a MedicationRequest, MedicationStatement or
+// MedicationAdministration and resolves its drug: medicationCodeableConcept, a contained Medication
 // ("#id"), or a Medication among the added resources. When none of these
 // resolves the reference, it returns the reference for the caller to fetch.
 func resolveMedication(r resource, meds map[string]*resource) (Medication, string, error) {

@@ -66,13 +66,14 @@ var (
 	ingredientName = []string{"itemCodeableConcept"}
 	dispenseNames  = []string{"validityPeriod"}
 	resourceNames  = map[string][]string{
-		"Patient":             {"resourceType", "id", "subject", "birthDate", "gender"},
-		"MedicationRequest":   {"resourceType", "id", "subject", "status", "intent", "doNotPerform", "authoredOn", "dispenseRequest", "medicationCodeableConcept", "medicationReference", "contained"},
-		"MedicationStatement": {"resourceType", "id", "subject", "status", "dateAsserted", "effectivePeriod", "effectiveDateTime", "medicationCodeableConcept", "medicationReference", "contained"},
-		"Medication":          {"resourceType", "id", "subject", "code", "ingredient"},
-		"Condition":           {"resourceType", "id", "subject", "code", "clinicalStatus", "verificationStatus", "onsetDateTime", "onsetPeriod", "abatementDateTime", "abatementPeriod", "recordedDate"},
-		"Observation":         {"resourceType", "id", "subject", "status", "code", "effectiveDateTime", "effectivePeriod", "effectiveInstant", "issued", "valueQuantity", "interpretation", "referenceRange"},
-		"OperationOutcome":    {"resourceType", "id", "subject", "issue"},
+		"Patient":                  {"resourceType", "id", "subject", "birthDate", "gender"},
+		"MedicationRequest":        {"resourceType", "id", "subject", "status", "intent", "doNotPerform", "authoredOn", "dispenseRequest", "medicationCodeableConcept", "medicationReference", "contained"},
+		"MedicationStatement":      {"resourceType", "id", "subject", "status", "dateAsserted", "effectivePeriod", "effectiveDateTime", "medicationCodeableConcept", "medicationReference", "contained"},
+		"MedicationAdministration": {"resourceType", "id", "subject", "status", "effectivePeriod", "effectiveDateTime", "medicationCodeableConcept", "medicationReference", "contained"},
+		"Medication":               {"resourceType", "id", "subject", "code", "ingredient"},
+		"Condition":                {"resourceType", "id", "subject", "code", "category", "clinicalStatus", "verificationStatus", "onsetDateTime", "onsetPeriod", "abatementDateTime", "abatementPeriod", "recordedDate"},
+		"Observation":              {"resourceType", "id", "subject", "status", "code", "effectiveDateTime", "effectivePeriod", "effectiveInstant", "issued", "valueQuantity", "interpretation", "referenceRange"},
+		"OperationOutcome":         {"resourceType", "id", "subject", "issue"},
 	}
 	headNames = []string{"resourceType", "id", "subject"}
 )

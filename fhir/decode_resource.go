@@ -90,6 +90,7 @@ type medicationBody struct {
 
 type conditionBody struct {
 	code                               *concept
+	categories                         []concept
 	clinicalStatus, verificationStatus string
 	onsetDateTime, abatementDateTime   optDate
 	onsetPeriod, abatementPeriod       *period
@@ -148,7 +149,7 @@ func (d *decoder) resourceAs(typ string, typeOK, final bool) (res resource, rety
 	switch typ {
 	case "Patient":
 		res.patient = &patientBody{}
-	case "MedicationRequest", "MedicationStatement":
+	case "MedicationRequest", "MedicationStatement", "MedicationAdministration":
 		res.med = &medicationEntryBody{}
 	case "Medication":
 		res.medication = &medicationBody{}
@@ -243,7 +244,7 @@ func (d *decoder) member(res *resource, name []byte) bool {
 			return false
 		}
 	case res.med != nil:
-		return d.medicationEntry(res.med, res.typ == "MedicationRequest", name)
+		return d.medicationEntry(res.med, res.typ, name)
 	case res.medication != nil:
 		md := res.medication
 		switch string(name) {
@@ -286,7 +287,8 @@ func (d *decoder) issues() bool {
 	return fails || d.bad != ""
 }
 
-func (d *decoder) medicationEntry(m *medicationEntryBody, request bool, name []byte) bool {
+func (d *decoder) medicationEntry(m *medicationEntryBody, typ string, name []byte) bool {
+	request, statement := typ == "MedicationRequest", typ == "MedicationStatement"
 	switch n := string(name); {
 	case n == "status":
 		d.str(&m.status, "status")
@@ -302,7 +304,7 @@ func (d *decoder) medicationEntry(m *medicationEntryBody, request bool, name []b
 			d.fail(wrongType("doNotPerform"))
 		}
 		m.doNotPerform = v
-	case n == "authoredOn" && request, n == "dateAsserted" && !request:
+	case n == "authoredOn" && request, n == "dateAsserted" && statement:
 		d.optStr(&m.asserted.v, &m.asserted.has, n)
 	case n == "dispenseRequest" && request:
 		if d.r.Null() {
@@ -360,6 +362,13 @@ func (d *decoder) conditionMember(c *conditionBody, name []byte) bool {
 	switch n := string(name); n {
 	case "code":
 		d.optConcept(&c.code, "code")
+	case "category":
+		c.categories = c.categories[:0]
+		d.array(n, func() {
+			var cc concept
+			d.concept(&cc, "category")
+			c.categories = append(c.categories, cc)
+		})
 	case "clinicalStatus":
 		d.statusConcept(&c.clinicalStatus, "http://terminology.hl7.org/CodeSystem/condition-clinical", n)
 	case "verificationStatus":

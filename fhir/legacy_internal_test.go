@@ -205,7 +205,7 @@ func (a *legacyAssembler) build(patient patientMatcher) (*Record, []legacyPendin
 			if p, err = legacyNormalisePatient(r.raw); err == nil && rec.Patient == nil {
 				rec.Patient = p
 			}
-		case "MedicationRequest", "MedicationStatement":
+		case "MedicationRequest", "MedicationStatement", "MedicationAdministration":
 			var m Medication
 			var ref string
 			m, ref, err = legacyResolveMedication(r, meds)
@@ -271,9 +271,12 @@ func (a *legacyAssembler) medicationIndex() map[string]json.RawMessage {
 func legacyResolveMedication(r legacyResource, meds map[string]json.RawMessage) (Medication, string, error) {
 	var e legacyMedicationEntry
 	var err error
-	if r.head.ResourceType == "MedicationRequest" {
+	switch r.head.ResourceType {
+	case "MedicationRequest":
 		e, err = legacyNormaliseMedicationRequest(r.raw)
-	} else {
+	case "MedicationAdministration":
+		e, err = legacyNormaliseMedicationAdministration(r.raw)
+	default:
 		e, err = legacyNormaliseMedicationStatement(r.raw)
 	}
 	if err != nil {
@@ -459,6 +462,29 @@ func legacyNormaliseMedicationStatement(raw json.RawMessage) (legacyMedicationEn
 	return legacyMedicationEntry{med: m, drug: drug}, err
 }
 
+func legacyNormaliseMedicationAdministration(raw json.RawMessage) (legacyMedicationEntry, error) {
+	a, err := legacyDecodeInto[models.MedicationAdministration](raw)
+	if err != nil {
+		return legacyMedicationEntry{}, err
+	}
+	if administrationNeverHappened[a.Status] {
+		return legacyMedicationEntry{}, errDropped{"status " + a.Status}
+	}
+	m := Medication{Ref: legacyRelRef("MedicationAdministration", a.Id), Status: a.Status}
+	switch {
+	case a.EffectivePeriod.Start != nil || a.EffectivePeriod.End != nil:
+		m.Effective, err = legacyPeriodOf(&a.EffectivePeriod)
+	case a.EffectiveDateTime != "":
+		m.Effective.Start, err = legacyStartOf(&a.EffectiveDateTime)
+		m.Effective.End = m.Effective.Start
+	}
+	if err != nil {
+		return legacyMedicationEntry{}, fmt.Errorf("effective: %w", err)
+	}
+	drug, err := legacyDrugOf(a.MedicationCodeableConcept, a.MedicationReference)
+	return legacyMedicationEntry{med: m, drug: drug}, err
+}
+
 // legacyDrugFromMedication fills a medication entry's drug from a Medication resource.
 func legacyDrugFromMedication(raw json.RawMessage) (Concept, []Concept, error) {
 	md, err := legacyDecodeInto[models.Medication](raw)
@@ -498,6 +524,13 @@ func legacyNormaliseCondition(raw json.RawMessage) (Condition, error) {
 		return Condition{}, errors.New("Condition has no code")
 	}
 	out.Code = legacyConceptOf(*c.Code)
+	for _, cc := range c.Category {
+		for _, cd := range cc.Coding {
+			if cd.Code != nil && *cd.Code != "" {
+				out.Categories = append(out.Categories, *cd.Code)
+			}
+		}
+	}
 	switch {
 	case c.OnsetDateTime != nil:
 		out.Onset, err = legacyStartOf(c.OnsetDateTime)

@@ -59,8 +59,15 @@ func normaliseMedicationEntry(r resource) (medicationEntry, error) {
 		return medicationEntry{}, err
 	}
 	b := r.med
-	request := r.typ == "MedicationRequest"
-	if request && requestNeverHappened[b.status] || !request && statementNeverHappened[b.status] {
+	request, administration := r.typ == "MedicationRequest", r.typ == "MedicationAdministration"
+	never := statementNeverHappened
+	switch {
+	case request:
+		never = requestNeverHappened
+	case administration:
+		never = administrationNeverHappened
+	}
+	if never[b.status] {
 		return medicationEntry{}, errDropped{"status " + b.status}
 	}
 	if request && b.doNotPerform {
@@ -76,6 +83,13 @@ func normaliseMedicationEntry(r resource) (medicationEntry, error) {
 		return medicationEntry{}, fmt.Errorf("dateAsserted: %w", err)
 	}
 	switch {
+	case administration && b.effectivePeriod != nil && (b.effectivePeriod.start.has || b.effectivePeriod.end.has):
+		m.Effective, err = periodOf(b.effectivePeriod)
+	case administration && b.effectiveDateTime.v != "":
+		// One instant: the drug was given then.
+		m.Effective.Start, err = startOf(b.effectiveDateTime.v)
+		m.Effective.End = m.Effective.Start
+	case administration:
 	case request && b.validity != nil:
 		if m.Effective, err = periodOf(b.validity); err != nil {
 			return medicationEntry{}, fmt.Errorf("dispenseRequest.validityPeriod: %w", err)
@@ -133,6 +147,13 @@ func normaliseCondition(r resource) (Condition, error) {
 		return Condition{}, errors.New("Condition has no code")
 	}
 	out.Code = c.code.Concept
+	for _, cc := range c.categories {
+		for _, cd := range cc.Codings {
+			if cd.Code != "" {
+				out.Categories = append(out.Categories, cd.Code)
+			}
+		}
+	}
 	var err error
 	switch {
 	case c.onsetDateTime.has:

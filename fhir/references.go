@@ -165,7 +165,7 @@ func AboutPatient(subject, patientID string) bool {
 
 // hasSubject lists the resource types the Record keeps that are about a
 // patient through their subject: each must name the current patient.
-var hasSubject = map[string]bool{"MedicationRequest": true, "MedicationStatement": true, "Condition": true, "Observation": true}
+var hasSubject = map[string]bool{"MedicationRequest": true, "MedicationStatement": true, "MedicationAdministration": true, "Condition": true, "Observation": true}
 
 // about reports whether the resource belongs to the current patient: a
 // Patient must be the patient itself, a resource in hasSubject must have a

@@ -126,8 +126,8 @@ func (s *PatientView) Respond(ctx context.Context, rec *fhir.Record, hookInstanc
 		rec = &fhir.Record{}
 	}
 	asOf := s.env.Now()
-	f := s.env.Knowledge.Evaluate(rec, asOf, knowledge.Options{Screening: s.screening})
-	r := cardRenderer{sources: s.sources, hookInstance: hookInstance, patientID: patientID, findings: &f}
+	f := s.env.Knowledge.Evaluate(rec, asOf, knowledge.Options{Screening: s.screening, AllAges: s.env.AllAges})
+	r := cardRenderer{kb: s.env.Knowledge, sources: s.sources, hookInstance: hookInstance, patientID: patientID, findings: &f}
 	cards := r.cards()
 	s.env.Logger.DebugContext(ctx, PatientViewID+" evaluated",
 		slog.Bool("triggered", f.Triggered), slog.Int("cards", len(cards)), slog.Int("skipped_resources", len(rec.Skipped)))
