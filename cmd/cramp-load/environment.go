@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -107,6 +108,7 @@ func newEnvironment(ctx context.Context, o options, stderr io.Writer) (_ *enviro
 		"--trust", trustFile,
 		"--max-body", "16MiB", // the heavy request is 5.3 MiB, over the 5 MiB default
 		"--fhir-timeout", "2s",
+		"--store", o.store,
 	), caFile, env.dir, stderr)
 	if err != nil {
 		return nil, err
@@ -126,7 +128,9 @@ func newEnvironment(ctx context.Context, o options, stderr io.Writer) (_ *enviro
 // and keeps reading its log. The server trusts the fake FHIR server's
 // certificate (caFile), and only it.
 func start(ctx context.Context, cmd *exec.Cmd, caFile, certDir string, stderr io.Writer) (*process, error) {
-	cmd.Env = append(os.Environ(), "SSL_CERT_FILE="+caFile, "SSL_CERT_DIR="+certDir)
+	cmd.Env = append(os.Environ(), "SSL_CERT_FILE="+caFile, "SSL_CERT_DIR="+certDir,
+		// A key for this run only: the store is a throwaway too.
+		"CRAMP_CDS_STORE_KEY="+rand.Text()+rand.Text())
 	cmd.Stderr = stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

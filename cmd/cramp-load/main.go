@@ -69,6 +69,10 @@ type options struct {
 	seed               uint64
 	saturationTokenCap int
 	baselineSaturation float64
+	// store is the server's --store: none by default, so the other figures
+	// stay comparable; sqlite:PATH or postgres://… measures what the store
+	// costs (a store key is generated for the run).
+	store string
 }
 
 func parseOptions(args []string, stderr io.Writer) (options, error) {
@@ -92,6 +96,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.faultsRate, "faults-rate", 50, "requests per second during the fault phases")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the generated patients")
 	fs.Float64Var(&o.baselineSaturation, "baseline-saturation", 0, "saturation throughput (requests/s) of the previous binary, measured on this machine, to judge the 3× target against (0: not judged)")
+	fs.StringVar(&o.store, "store", "none", "the server's --store (none, sqlite:PATH or postgres://…): what remembering feedback costs")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
