@@ -49,7 +49,10 @@ const (
 // Options tune Read. The zero value reads the whole population with the
 // defaults above.
 type Options struct {
-	// Shard selects the patients read; the zero Shard is everyone.
+	// Shard selects the patients read; the zero Shard is everyone. Problems
+	// that belong to no patient (a line that names none, a file that does
+	// not read) are reported by shard 0 only, so that the shards' problems
+	// add up to those of the whole run.
 	Shard Shard
 	// MemoryBudget bounds the bytes of NDJSON lines held in memory while
 	// grouping them by patient; the rest is spilled to TempDir.
@@ -69,6 +72,8 @@ type Options struct {
 	OnTotal func(n int)
 	// Logger receives a line per file skipped for its type; nil discards.
 	Logger *slog.Logger
+
+	onPatientProblem func(Problem) // OnProblem for problems of a patient of the shard
 }
 
 func (o *Options) setDefaults() {
@@ -82,6 +87,11 @@ func (o *Options) setDefaults() {
 		o.MaxPatientBytes = DefaultMaxPatientBytes
 	}
 	if o.OnProblem == nil {
+		o.OnProblem = func(Problem) {}
+	}
+	// A patient's problems go to its shard; the rest to shard 0 alone.
+	o.onPatientProblem = o.OnProblem
+	if o.Shard.Index != 0 {
 		o.OnProblem = func(Problem) {}
 	}
 	if o.OnTotal == nil {
@@ -470,12 +480,12 @@ func (g *grouper) flush() error {
 	switch {
 	case !g.hasPatient:
 		for _, l := range g.lines {
-			g.opts.OnProblem(Problem{File: l.file, Line: l.line, Reason: "its patient has no Patient resource in the export"})
+			g.opts.onPatientProblem(Problem{File: l.file, Line: l.line, Reason: "its patient has no Patient resource in the export"})
 		}
 		return nil
 	case g.tooLarge:
 		first := g.lines[0]
-		g.opts.OnProblem(Problem{File: first.file, Line: first.line,
+		g.opts.onPatientProblem(Problem{File: first.file, Line: first.line,
 			Reason: fmt.Sprintf("this patient's resources exceed %d bytes: the patient is skipped", g.opts.MaxPatientBytes)})
 		return nil
 	}

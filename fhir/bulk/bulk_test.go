@@ -41,16 +41,8 @@ func syntheaBundles(t testing.TB) map[string][]byte {
 func writeExport(t testing.TB, gz bool) string {
 	t.Helper()
 	dir := t.TempDir()
-	w, err := fixtures.NewBulkWriter(dir, gz, 7)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, data := range syntheaBundles(t) {
-		if err := w.Add(data, ""); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Close(); err != nil {
+	names, _ := filepath.Glob(filepath.Join(syntheaDir, "*.json"))
+	if err := fixtures.WriteBulkExport(dir, names, gz, 7); err != nil {
 		t.Fatal(err)
 	}
 	return dir
