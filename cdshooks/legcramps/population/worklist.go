@@ -6,11 +6,10 @@ import (
 	"crypto/sha256"
 	"encoding/csv"
 	"encoding/hex"
-	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
+	"github.com/cramp-cds/cramp-cds/cdshooks"
 	"github.com/cramp-cds/cramp-cds/knowledge"
 )
 
@@ -48,7 +47,7 @@ type Row struct {
 	// MissingAnalytes are the work-up labs with no recent result.
 	MissingAnalytes []string
 	// AbnormalLabs are the analytes with an abnormal latest result, and
-	// AbnormalResults those results as recorded, e.g.
+	// AbnormalResults the summaries of their cards, e.g.
 	// "Potassium 3.1 mmol/L on 2020-03-02: hypokalemia".
 	AbnormalLabs    []string
 	AbnormalResults []string
@@ -61,6 +60,9 @@ func newRow(id string, o Outcome) Row {
 		topic := ""
 		if c.Source.Topic != nil {
 			topic = c.Source.Topic.Code
+		}
+		if topic == cdshooks.TopicAbnormalLab {
+			r.AbnormalResults = append(r.AbnormalResults, c.Summary)
 		}
 		if n := len(r.Topics); n > 0 && r.Topics[n-1] == topic {
 			r.TopicCards[n-1]++
@@ -81,7 +83,6 @@ func newRow(id string, o Outcome) Row {
 	}
 	for _, a := range f.AbnormalLabs {
 		r.AbnormalLabs = append(r.AbnormalLabs, a.Lab.Name)
-		r.AbnormalResults = append(r.AbnormalResults, abnormalText(a))
 	}
 	return r
 }
@@ -91,20 +92,6 @@ func ingredientName(m knowledge.MedicationFinding) string {
 		return m.Ingredient.Name
 	}
 	return m.Class.Name + " (class)"
-}
-
-func abnormalText(a knowledge.AbnormalLabFinding) string {
-	o := a.Result.Observation
-	unit := o.Value.Unit
-	if unit == "" {
-		unit = o.Value.Code
-	}
-	value := strings.TrimSpace(o.Value.Comparator + strconv.FormatFloat(o.Value.Value, 'f', -1, 64) + " " + unit)
-	date := ""
-	if !o.Effective.IsZero() {
-		date = " on " + o.Effective.UTC().Format(time.DateOnly)
-	}
-	return fmt.Sprintf("%s %s%s: %s", a.Lab.Name, value, date, a.Threshold.Finding)
 }
 
 // worklistHeader is the first line of worklist.csv.
