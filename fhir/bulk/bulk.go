@@ -41,7 +41,7 @@ var Types = []string{"Patient", "Condition", "MedicationRequest", "MedicationSta
 
 // Defaults for Options' zero fields.
 const (
-	DefaultMemoryBudget    = 64 << 20
+	DefaultMemoryBudget    = 32 << 20
 	DefaultMaxLineBytes    = 16 << 20
 	DefaultMaxPatientBytes = 64 << 20
 )
