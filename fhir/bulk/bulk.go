@@ -36,7 +36,8 @@ import (
 )
 
 // Types are the resource types Read takes from an NDJSON export: what the
-// patient-view rules read.
+// patient-view rules read. Medication resources (files Medication*.ndjson)
+// are read too, for the medicationReferences of those.
 var Types = []string{"Patient", "Condition", "MedicationRequest", "MedicationStatement", "Observation"}
 
 // Defaults for Options' zero fields.
@@ -44,6 +45,8 @@ const (
 	DefaultMemoryBudget    = 32 << 20
 	DefaultMaxLineBytes    = 16 << 20
 	DefaultMaxPatientBytes = 64 << 20
+
+	DefaultMaxMedicationBytes = 64 << 20
 )
 
 // Options tune Read. The zero value reads the whole population with the
@@ -64,6 +67,10 @@ type Options struct {
 	// MaxPatientBytes caps one patient's resources (or one Bundle file);
 	// a larger patient is a problem and skipped.
 	MaxPatientBytes int
+	// MaxMedicationBytes caps the Medication resources of an export
+	// (Medication*.ndjson), held in memory for the medicationReferences of
+	// every patient; those beyond it are problems.
+	MaxMedicationBytes int
 	// OnProblem is told about every input problem, from Read's goroutine.
 	OnProblem func(Problem)
 	// OnTotal, when set, is told once how many patients Read will pass to
@@ -85,6 +92,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.MaxPatientBytes <= 0 {
 		o.MaxPatientBytes = DefaultMaxPatientBytes
+	}
+	if o.MaxMedicationBytes <= 0 {
+		o.MaxMedicationBytes = DefaultMaxMedicationBytes
 	}
 	if o.OnProblem == nil {
 		o.OnProblem = func(Problem) {}
@@ -230,27 +240,34 @@ func readNDJSON(ctx context.Context, dir string, names []string, opts Options, f
 			return 1
 		}
 	})
-	var files []string
+	var files, medications []string
 	for _, name := range names {
-		if t := fileType(name); t != "" && !slices.Contains(Types, t) {
+		switch t := fileType(name); {
+		case t == "Medication":
+			medications = append(medications, name)
+		case t != "" && !slices.Contains(Types, t):
 			opts.Logger.Info("skipping an export file: its resource type is not read", slog.String("file", name))
-			continue
+		default:
+			files = append(files, name)
 		}
-		files = append(files, name)
+	}
+	catalog, err := loadMedications(ctx, dir, medications, opts)
+	if err != nil {
+		return err
 	}
 	sorter := extsort.New(opts.TempDir, opts.MemoryBudget)
 	defer sorter.Close()
 	patients := 0
 	for i, name := range files {
-		n, err := indexFile(ctx, filepath.Join(dir, name), name, i, sorter, opts)
+		n, err := indexFile(ctx, dir, name, i, sorter, opts)
 		if err != nil {
 			return err
 		}
 		patients += n
 	}
 	opts.OnTotal(patients)
-	g := grouper{files: files, opts: opts, fn: fn}
-	err := sorter.Each(func(key, value []byte) error {
+	g := grouper{files: files, catalog: catalog, opts: opts, fn: fn}
+	err = sorter.Each(func(key, value []byte) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -277,14 +294,26 @@ type peek struct {
 	Patient struct {
 		Reference string `json:"reference"`
 	} `json:"patient"`
+	MedicationReference struct {
+		Reference string `json:"reference"`
+	} `json:"medicationReference"`
 }
 
-// indexFile spills every usable line of one file into the sorter, keyed by
-// patient id, and returns how many Patient lines of the shard it held.
-func indexFile(ctx context.Context, path, name string, fileIndex int, sorter *extsort.Sorter, opts Options) (int, error) {
-	f, err := os.Open(path)
+// resourceLine is one readable line of an export file: its number, its
+// bytes (valid only during the callback) and the peek at its resource.
+type resourceLine struct {
+	line int
+	raw  []byte
+	peek peek
+}
+
+// eachResource calls fn for every line of the export file that is a JSON
+// resource with a resourceType; every other line is a problem. A gzip file
+// that is corrupt or truncated is a problem, and what was read before counts.
+func eachResource(ctx context.Context, dir, name string, opts Options, fn func(resourceLine) error) error {
+	f, err := os.Open(filepath.Join(dir, name))
 	if err != nil {
-		return 0, fmt.Errorf("opening %s: %w", name, err)
+		return fmt.Errorf("opening %s: %w", name, err)
 	}
 	defer f.Close()
 	var r io.Reader = f
@@ -292,13 +321,11 @@ func indexFile(ctx context.Context, path, name string, fileIndex int, sorter *ex
 		gz, err := gzip.NewReader(f)
 		if err != nil {
 			opts.OnProblem(Problem{File: name, Reason: "not a gzip file: skipped"})
-			return 0, nil
+			return nil
 		}
 		defer gz.Close()
 		r = gz
 	}
-	patients := 0
-	var value []byte
 	err = eachLine(r, opts.MaxLineBytes, func(line int, b []byte, tooLong bool) error {
 		if line%4096 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -316,19 +343,43 @@ func indexFile(ctx context.Context, path, name string, fileIndex int, sorter *ex
 		if len(b) == 0 {
 			return nil
 		}
-		var p peek
-		if err := json.Unmarshal(b, &p); err != nil {
+		rl := resourceLine{line: line, raw: b}
+		if err := json.Unmarshal(b, &rl.peek); err != nil {
 			var typeErr *json.UnmarshalTypeError
 			if errors.As(err, &typeErr) {
 				return problem("not a FHIR resource (a field has the wrong JSON type)")
 			}
 			return problem("not valid JSON")
 		}
+		if rl.peek.ResourceType == "" {
+			return problem("not a FHIR resource (no resourceType)")
+		}
+		return fn(rl)
+	})
+	if errors.Is(err, errRead) && strings.HasSuffix(name, ".gz") {
+		opts.OnProblem(Problem{File: name, Reason: "gzip stream is corrupt or truncated: the rest of the file is skipped"})
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", name, err)
+	}
+	return nil
+}
+
+// indexFile spills every usable line of one file into the sorter, keyed by
+// patient id, and returns how many Patient lines of the shard it held.
+func indexFile(ctx context.Context, dir, name string, fileIndex int, sorter *extsort.Sorter, opts Options) (int, error) {
+	patients := 0
+	var value []byte
+	err := eachResource(ctx, dir, name, opts, func(rl resourceLine) error {
+		p := rl.peek
+		problem := func(reason string) error {
+			opts.OnProblem(Problem{File: name, Line: rl.line, Reason: reason})
+			return nil
+		}
 		var key string
 		var flags byte
 		switch {
-		case p.ResourceType == "":
-			return problem("not a FHIR resource (no resourceType)")
 		case !slices.Contains(Types, p.ResourceType):
 			return problem(fmt.Sprintf("resource type %s is not read", p.ResourceType))
 		case p.ResourceType == "Patient":
@@ -341,7 +392,7 @@ func indexFile(ctx context.Context, path, name string, fileIndex int, sorter *ex
 			if ref == "" {
 				ref = p.Patient.Reference
 			}
-			if key = patientID(ref); key == "" {
+			if key = referencedID("Patient", ref); key == "" {
 				return problem(p.ResourceType + " without a subject reference to a Patient")
 			}
 		}
@@ -351,34 +402,69 @@ func indexFile(ctx context.Context, path, name string, fileIndex int, sorter *ex
 		if flags&flagPatient != 0 {
 			patients++
 		}
+		medication := referencedID("Medication", p.MedicationReference.Reference)
 		value = append(value[:0], flags)
 		value = binary.AppendUvarint(value, uint64(fileIndex))
-		value = binary.AppendUvarint(value, uint64(line))
-		value = append(value, b...)
+		value = binary.AppendUvarint(value, uint64(rl.line))
+		value = binary.AppendUvarint(value, uint64(len(medication)))
+		value = append(value, medication...)
+		value = append(value, rl.raw...)
 		if err := sorter.Add([]byte(key), value); err != nil {
 			return fmt.Errorf("grouping by patient: %w", err)
 		}
 		return nil
 	})
-	if errors.Is(err, errRead) && strings.HasSuffix(name, ".gz") {
-		// A corrupt or truncated gzip stream: keep what was read.
-		opts.OnProblem(Problem{File: name, Reason: "gzip stream is corrupt or truncated: the rest of the file is skipped"})
-		return patients, nil
-	}
-	if err != nil {
-		return 0, fmt.Errorf("reading %s: %w", name, err)
-	}
-	return patients, nil
+	return patients, err
 }
 
-// patientID returns the id of a reference to a Patient ("Patient/1",
-// "https://x/fhir/Patient/1", "Patient/1/_history/2"), or "".
-func patientID(ref string) string {
+// catalogEntry is one Medication of the export, and where it is.
+type catalogEntry struct {
+	raw []byte
+	at  location
+}
+
+// loadMedications reads the export's Medication files into memory, by id.
+// Medications are not about a patient: many patients' requests refer to the
+// same one, and their number is that of the formulary, not the population;
+// opts.MaxMedicationBytes caps them all the same.
+func loadMedications(ctx context.Context, dir string, names []string, opts Options) (map[string]catalogEntry, error) {
+	catalog := map[string]catalogEntry{}
+	size := 0
+	for _, name := range names {
+		err := eachResource(ctx, dir, name, opts, func(rl resourceLine) error {
+			problem := func(reason string) error {
+				opts.OnProblem(Problem{File: name, Line: rl.line, Reason: reason})
+				return nil
+			}
+			switch {
+			case rl.peek.ResourceType != "Medication":
+				return problem(fmt.Sprintf("resource type %s in a Medication file", rl.peek.ResourceType))
+			case rl.peek.ID == "":
+				return problem("Medication without an id")
+			case size+len(rl.raw) > opts.MaxMedicationBytes:
+				return problem(fmt.Sprintf("the export's Medications exceed %d bytes: this one is skipped", opts.MaxMedicationBytes))
+			}
+			if _, dup := catalog[rl.peek.ID]; !dup {
+				size += len(rl.raw)
+				catalog[rl.peek.ID] = catalogEntry{raw: bytes.Clone(rl.raw), at: location{file: name, line: rl.line}}
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return catalog, nil
+}
+
+// referencedID returns the id of a reference to a resource of type typ
+// ("Patient/1", "https://x/fhir/Patient/1", "Patient/1/_history/2"), or "".
+func referencedID(typ, ref string) string {
 	if i := strings.Index(ref, "/_history/"); i >= 0 {
 		ref = ref[:i]
 	}
 	parts := strings.Split(ref, "/")
-	if len(parts) < 2 || parts[len(parts)-2] != "Patient" || parts[len(parts)-1] == "" {
+	if len(parts) < 2 || parts[len(parts)-2] != typ || parts[len(parts)-1] == "" {
 		return ""
 	}
 	return parts[len(parts)-1]
@@ -427,15 +513,17 @@ func eachLine(r io.Reader, max int, fn func(line int, b []byte, tooLong bool) er
 
 // grouper assembles the sorted lines into patients.
 type grouper struct {
-	files []string
-	opts  Options
-	fn    func(*Patient) error
+	files   []string
+	catalog map[string]catalogEntry
+	opts    Options
+	fn      func(*Patient) error
 
-	key        string
-	hasPatient bool
-	tooLarge   bool
-	bundle     []byte
-	lines      []location
+	key         string
+	hasPatient  bool
+	tooLarge    bool
+	bundle      []byte
+	lines       []location // of each entry of bundle
+	medications []string   // ids the patient's medication entries refer to
 }
 
 const bundleHead = `{"resourceType":"Bundle","type":"collection","entry":[`
@@ -453,12 +541,24 @@ func (g *grouper) add(key string, value []byte) error {
 	file, n := binary.Uvarint(rest)
 	rest = rest[n:]
 	line, n := binary.Uvarint(rest)
-	raw := rest[n:]
+	rest = rest[n:]
+	medLen, n := binary.Uvarint(rest)
+	rest = rest[n:]
+	if medication := string(rest[:medLen]); medication != "" && !slices.Contains(g.medications, medication) {
+		g.medications = append(g.medications, medication)
+	}
 	g.hasPatient = g.hasPatient || flags&flagPatient != 0
-	g.lines = append(g.lines, location{file: g.files[file], line: int(line)})
+	g.addEntry(rest[medLen:], location{file: g.files[file], line: int(line)})
+	return nil
+}
+
+// addEntry appends one resource to the patient's Bundle, unless the patient
+// is already too large.
+func (g *grouper) addEntry(raw []byte, at location) {
+	g.lines = append(g.lines, at)
 	if g.tooLarge || len(g.bundle)+len(raw)+16 > g.opts.MaxPatientBytes {
 		g.tooLarge = true
-		return nil
+		return
 	}
 	if len(g.lines) > 1 {
 		g.bundle = append(g.bundle, ',')
@@ -466,7 +566,6 @@ func (g *grouper) add(key string, value []byte) error {
 	g.bundle = append(g.bundle, `{"resource":`...)
 	g.bundle = append(g.bundle, raw...)
 	g.bundle = append(g.bundle, '}')
-	return nil
 }
 
 // flush passes on the patient gathered so far, or reports why it cannot.
@@ -475,15 +574,23 @@ func (g *grouper) flush() error {
 		return nil
 	}
 	defer func() {
-		g.bundle, g.lines, g.hasPatient, g.tooLarge = g.bundle[:0], g.lines[:0], false, false
+		g.bundle, g.lines, g.medications, g.hasPatient, g.tooLarge = g.bundle[:0], g.lines[:0], g.medications[:0], false, false
 	}()
-	switch {
-	case !g.hasPatient:
+	if !g.hasPatient {
 		for _, l := range g.lines {
 			g.opts.onPatientProblem(Problem{File: l.file, Line: l.line, Reason: "its patient has no Patient resource in the export"})
 		}
 		return nil
-	case g.tooLarge:
+	}
+	// The Medications the patient's entries refer to join its Bundle, where
+	// the record reader resolves "Medication/id"; one the export lacks is
+	// reported by the reader as unresolved, at the referring line.
+	for _, id := range g.medications {
+		if m, ok := g.catalog[id]; ok {
+			g.addEntry(m.raw, m.at)
+		}
+	}
+	if g.tooLarge {
 		first := g.lines[0]
 		g.opts.onPatientProblem(Problem{File: first.file, Line: first.line,
 			Reason: fmt.Sprintf("this patient's resources exceed %d bytes: the patient is skipped", g.opts.MaxPatientBytes)})

@@ -287,3 +287,47 @@ func TestReadRefusesAnEmptyDirectory(t *testing.T) {
 		t.Errorf("got %v, want an error saying the directory holds no input", err)
 	}
 }
+
+// TestMedicationReferencesResolveAcrossFiles: a MedicationRequest naming its
+// drug by medicationReference gets the Medication of Medication.ndjson, for
+// every patient that refers to it; a reference the export cannot resolve is
+// reported at the request's line.
+func TestMedicationReferencesResolveAcrossFiles(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	files := map[string]string{
+		"Patient.ndjson": `{"resourceType":"Patient","id":"p1"}
+{"resourceType":"Patient","id":"p2"}
+`,
+		"MedicationRequest.ndjson": `{"resourceType":"MedicationRequest","id":"r1","status":"active","intent":"order","subject":{"reference":"Patient/p1"},"medicationReference":{"reference":"Medication/hctz"}}
+{"resourceType":"MedicationRequest","id":"r2","status":"active","intent":"order","subject":{"reference":"Patient/p2"},"medicationReference":{"reference":"Medication/hctz"}}
+{"resourceType":"MedicationRequest","id":"r3","status":"active","intent":"order","subject":{"reference":"Patient/p2"},"medicationReference":{"reference":"Medication/unknown"}}
+`,
+		"Medication.ndjson": `{"resourceType":"Medication","id":"hctz","code":{"coding":[{"system":"http://www.nlm.nih.gov/research/umls/rxnorm","code":"5487","display":"hydrochlorothiazide"}]}}
+{"resourceType":"Observation","id":"x"}
+`,
+	}
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := readAll(t, dir, bulk.Options{})
+	for _, id := range []string{"p1", "p2"} {
+		rec := got.records[id]
+		if rec == nil || len(rec.Medications) != 1 {
+			t.Fatalf("patient %s: got %+v, want one medication", id, rec)
+		}
+		if codes := rec.Medications[0].Drug.Codings; len(codes) != 1 || codes[0].Code != "5487" {
+			t.Errorf("patient %s: drug %+v, want RxNorm 5487 from Medication/hctz", id, rec.Medications[0].Drug)
+		}
+	}
+	want := []bulk.Problem{
+		{File: "Medication.ndjson", Line: 2, Reason: "resource type Observation in a Medication file"},
+		{File: "MedicationRequest.ndjson", Line: 3, Reason: fhir.ErrUnresolvedReference.Error()},
+	}
+	slices.SortFunc(got.problems, func(a, b bulk.Problem) int { return strings.Compare(a.File, b.File) })
+	if diff := gocmp.Diff(want, got.problems); diff != "" {
+		t.Errorf("problems (-want +got):\n%s", diff)
+	}
+}
