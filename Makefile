@@ -32,7 +32,7 @@ test-go:
 ## and the costliest hostile bodies.
 BENCHTIME ?= 2s
 bench:
-	$(GO) test -run '^$$' -bench 'WholePath|HostileElements' -benchmem -benchtime $(BENCHTIME) ./cdshooks/
+	$(GO) test -run '^$$' -bench 'WholePath|HostileElements' -benchmem -benchtime $(BENCHTIME) ./cdshooks/legcramps/
 	$(GO) test -run '^$$' -bench 'Authenticate' -benchmem -benchtime $(BENCHTIME) ./cdshooks/auth/
 
 ## load: start bin/cramp-cds with JWT verification on and drive it with cmd/cramp-load (vegeta)
@@ -58,7 +58,7 @@ bench-population:
 
 ## fuzz: run each fuzz target for FUZZTIME (make test runs their seed corpora only).
 FUZZTIME ?= 30s
-FUZZ_TARGETS := cdshooks:FuzzServiceCall cdshooks/auth:FuzzAuthenticate cdshooks/auth:FuzzParseTrust \
+FUZZ_TARGETS := cdshooks/legcramps:FuzzServiceCall cdshooks/auth:FuzzAuthenticate cdshooks/auth:FuzzParseTrust \
 	fhir:FuzzGatherPrefetch fhir:FuzzReadBundle knowledge:FuzzToCanonical
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \

@@ -1,6 +1,9 @@
 package cdshooks
 
-import "net/http"
+import (
+	"net/http"
+	"strings"
+)
 
 // Caller is who called us, as established by an Authenticator.
 type Caller struct {
@@ -39,3 +42,24 @@ func (e *AuthFailure) Error() string {
 }
 
 func (e *AuthFailure) Unwrap() error { return e.Err }
+
+// FHIRServerAllowed returns the check of whether one request's fhirServer may
+// be read: when the caller's trust entry allows any server or lists it, or
+// when the operator's allow list (--fhir-allow) does. Base URLs compare
+// without trailing slashes.
+func FHIRServerAllowed(caller Caller, allowList []string) func(base string) bool {
+	return func(base string) bool {
+		if caller.AnyFHIRServer {
+			return true
+		}
+		base = strings.TrimRight(base, "/")
+		for _, lists := range [][]string{caller.FHIRServers, allowList} {
+			for _, s := range lists {
+				if strings.TrimRight(s, "/") == base {
+					return true
+				}
+			}
+		}
+		return false
+	}
+}

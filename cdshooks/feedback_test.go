@@ -23,7 +23,7 @@ func TestFeedback(t *testing.T) {
 				"overrideReason":{"reason":{"code":"d7ecf885","system":"https://example.com/cds-hooks/override-reason-system"},
 				"userComment":"Patient Jane Roe told me she stopped it"},"outcomeTimestamp":"2020-12-11T00:00:00Z"}]}`,
 			status: 200,
-			logged: []string{`"card":"9368d37b-283f-44a0-93ea-547cebab93ed"`, `"outcome":"overridden"`, `"service":"nocturnal-leg-cramps"`, `"override_reason":"d7ecf885"`},
+			logged: []string{`"card":"9368d37b-283f-44a0-93ea-547cebab93ed"`, `"outcome":"overridden"`, `"service":"` + sampleID + `"`, `"override_reason":"d7ecf885"`},
 		},
 		{
 			name: "accepted, several items",
@@ -47,7 +47,7 @@ func TestFeedback(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			h := mustServer(t, cdshooks.Config{}, cdshooks.Deps{})
-			w := h.do("POST", "/cds-services/nocturnal-leg-cramps/feedback", tt.body)
+			w := h.do("POST", "/cds-services/"+sampleID+"/feedback", tt.body)
 			if got, want := w.Code, tt.status; got != want {
 				t.Fatalf("status = %d, want %d: %s", got, want, w.Body)
 			}

@@ -10,9 +10,9 @@ import (
 	"github.com/gin-gonic/gin"
 )
 
-// knowledgeHandler serves the knowledge base JSON. Browsers may cache it for
-// a few minutes: it changes only with a new release.
-func knowledgeHandler(body []byte) gin.HandlerFunc {
+// documentHandler serves one of Deps.Documents. Browsers may cache it for a
+// few minutes: documents change only with a new release.
+func documentHandler(body []byte) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		c.Header("Cache-Control", "public, max-age=300")
 		c.Data(http.StatusOK, "application/json", body)

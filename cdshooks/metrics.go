@@ -7,8 +7,6 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
-
-	"github.com/cramp-cds/cramp-cds/fhir"
 )
 
 // Names of the service's own metrics, as OpenTelemetry instruments. The
@@ -81,15 +79,14 @@ func (m *Metrics) CardsReturned(ctx context.Context, service string, cards []Car
 	}
 }
 
-// PrefetchGathered counts each key of one gather report by key and status.
-// Its signature fits the clinical service's OnGather hook.
-func (m *Metrics) PrefetchGathered(ctx context.Context, report *fhir.GatherReport) {
-	if m == nil || report == nil {
+// PrefetchKey counts one prefetch key a service gathered, by key and by how
+// its data was obtained (status: prefetched, null, fetched or failed). Both
+// must come from a small fixed set: they become metric labels.
+func (m *Metrics) PrefetchKey(ctx context.Context, key, status string) {
+	if m == nil {
 		return
 	}
-	for _, k := range report.Keys {
-		m.prefetchKeys.Add(ctx, 1, metric.WithAttributes(attribute.String("key", k.Key), attribute.String("status", string(k.Status))))
-	}
+	m.prefetchKeys.Add(ctx, 1, metric.WithAttributes(attribute.String("key", key), attribute.String("status", status)))
 }
 
 // JWTRejected counts one request refused for the given AuthFailure reason.
@@ -101,18 +98,15 @@ func (m *Metrics) JWTRejected(ctx context.Context, reason string) {
 }
 
 // FeedbackReceived counts one feedback item by the topic its card uuid
-// carries (see TopicOfCard; "unknown" for a uuid we did not make) and outcome.
-func (m *Metrics) FeedbackReceived(ctx context.Context, service string, item Feedback) {
+// carries (see Deps.CardTopic; "unknown" for a uuid no service made) and
+// outcome.
+func (m *Metrics) FeedbackReceived(ctx context.Context, service, topic string, outcome Outcome) {
 	if m == nil {
 		return
-	}
-	topic, ok := TopicOfCard(item.Card)
-	if !ok {
-		topic = topicUnknown
 	}
 	m.feedback.Add(ctx, 1, metric.WithAttributes(
 		attribute.String("service", service),
 		attribute.String("topic", topic),
-		attribute.String("outcome", string(item.Outcome)),
+		attribute.String("outcome", string(outcome)),
 	))
 }

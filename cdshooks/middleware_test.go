@@ -38,7 +38,7 @@ func TestCORSPreflight(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			h := mustServer(t, cdshooks.Config{CORSOrigins: tt.origins}, cdshooks.Deps{Authenticator: &fakeAuth{token: "never sent"}})
-			for _, path := range []string{"/cds-services", "/cds-services/nocturnal-leg-cramps", "/cds-services/nocturnal-leg-cramps/feedback"} {
+			for _, path := range []string{"/cds-services", "/cds-services/" + sampleID, "/cds-services/" + sampleID + "/feedback"} {
 				w := h.do("OPTIONS", path, "",
 					"Origin", tt.origin,
 					"Access-Control-Request-Method", "POST",
@@ -91,9 +91,9 @@ func TestCORSHeadersOnActualRequests(t *testing.T) {
 		status int
 	}{
 		{"discovery", "GET", "/cds-services", "", "", 200},
-		{"service call", "POST", "/cds-services/nocturnal-leg-cramps", validBody, "good", 200},
+		{"service call", "POST", "/cds-services/" + sampleID, validBody, "good", 200},
 		// A browser must be able to read an error too, or it sees only "CORS failure".
-		{"unauthorized call", "POST", "/cds-services/nocturnal-leg-cramps", validBody, "bad", 401},
+		{"unauthorized call", "POST", "/cds-services/" + sampleID, validBody, "bad", 401},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -125,13 +125,13 @@ func TestAuthentication(t *testing.T) {
 		wantAudience  string // "" skips the check
 		wantEvaluated bool
 	}{
-		{"no token", cdshooks.Config{}, "POST", "/cds-services/nocturnal-leg-cramps", validBody, "", 401, "", false},
-		{"wrong token", cdshooks.Config{}, "POST", "/cds-services/nocturnal-leg-cramps", validBody, "forged", 401, "", false},
-		{"good token", cdshooks.Config{}, "POST", "/cds-services/nocturnal-leg-cramps", validBody, "good", 200, "http://example.com/cds-services/nocturnal-leg-cramps", true},
-		{"public URL sets the audience", cdshooks.Config{PublicURL: "https://cds.example.org/"}, "POST", "/cds-services/nocturnal-leg-cramps", validBody, "good", 200, "https://cds.example.org/cds-services/nocturnal-leg-cramps", true},
-		{"feedback needs a token", cdshooks.Config{}, "POST", "/cds-services/nocturnal-leg-cramps/feedback", `{"feedback":[]}`, "", 401, "", false},
-		{"feedback audience", cdshooks.Config{PublicURL: "https://cds.example.org"}, "POST", "/cds-services/nocturnal-leg-cramps/feedback", `{"feedback":[]}`, "good", 200, "https://cds.example.org/cds-services/nocturnal-leg-cramps/feedback", false},
-		{"auth before body checks", cdshooks.Config{}, "POST", "/cds-services/nocturnal-leg-cramps", "not json", "", 401, "", false},
+		{"no token", cdshooks.Config{}, "POST", "/cds-services/" + sampleID, validBody, "", 401, "", false},
+		{"wrong token", cdshooks.Config{}, "POST", "/cds-services/" + sampleID, validBody, "forged", 401, "", false},
+		{"good token", cdshooks.Config{}, "POST", "/cds-services/" + sampleID, validBody, "good", 200, "http://example.com/cds-services/" + sampleID, true},
+		{"public URL sets the audience", cdshooks.Config{PublicURL: "https://cds.example.org/"}, "POST", "/cds-services/" + sampleID, validBody, "good", 200, "https://cds.example.org/cds-services/" + sampleID, true},
+		{"feedback needs a token", cdshooks.Config{}, "POST", "/cds-services/" + sampleID + "/feedback", `{"feedback":[]}`, "", 401, "", false},
+		{"feedback audience", cdshooks.Config{PublicURL: "https://cds.example.org"}, "POST", "/cds-services/" + sampleID + "/feedback", `{"feedback":[]}`, "good", 200, "https://cds.example.org/cds-services/" + sampleID + "/feedback", false},
+		{"auth before body checks", cdshooks.Config{}, "POST", "/cds-services/" + sampleID, "not json", "", 401, "", false},
 		{"discovery is open by default", cdshooks.Config{}, "GET", "/cds-services", "", "", 200, "", false},
 		{"discovery with AuthDiscovery", cdshooks.Config{AuthDiscovery: true}, "GET", "/cds-services", "", "", 401, "", false},
 		{"discovery audience", cdshooks.Config{AuthDiscovery: true, PublicURL: "https://cds.example.org"}, "GET", "/cds-services", "", "good", 200, "https://cds.example.org/cds-services", false},
@@ -142,7 +142,7 @@ func TestAuthentication(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			auth := &fakeAuth{token: "good", caller: caller}
-			svc := &fakeService{defs: []cdshooks.ServiceDefinition{cdshooks.NocturnalLegCrampsDefinition(nil)}}
+			svc := &fakeService{defs: []cdshooks.ServiceDefinition{sampleDefinition()}}
 			h := mustServer(t, tt.cfg, cdshooks.Deps{Authenticator: auth, Services: []cdshooks.Service{svc}})
 			var header []string
 			if tt.token != "" {
@@ -186,7 +186,7 @@ func TestNoAuthenticatorWarnsOnEveryRequest(t *testing.T) {
 	t.Parallel()
 	h := mustServer(t, cdshooks.Config{}, cdshooks.Deps{})
 	for range 2 {
-		if w := h.do("POST", "/cds-services/nocturnal-leg-cramps", validBody); w.Code != http.StatusOK {
+		if w := h.do("POST", "/cds-services/"+sampleID, validBody); w.Code != http.StatusOK {
 			t.Fatalf("status = %d: %s", w.Code, w.Body)
 		}
 	}
@@ -221,9 +221,9 @@ func TestReadinessDuringShutdown(t *testing.T) {
 func TestRequestLogLine(t *testing.T) {
 	t.Parallel()
 	h := mustServer(t, cdshooks.Config{}, cdshooks.Deps{})
-	h.do("POST", "/cds-services/nocturnal-leg-cramps", `{"hook":"patient-view","hookInstance":"1","context":{"patientId":"secret-patient-42"}}`)
+	h.do("POST", "/cds-services/"+sampleID, `{"hook":"patient-view","hookInstance":"1","context":{"patientId":"secret-patient-42"}}`)
 	logs := h.logs.String()
-	for _, want := range []string{`"msg":"request"`, `"route":"/cds-services/:id"`, `"status":400`, `"service":"nocturnal-leg-cramps"`, `"error":"invalid"`, `"duration_ms"`} {
+	for _, want := range []string{`"msg":"request"`, `"route":"/cds-services/:id"`, `"status":400`, `"service":"` + sampleID + `"`, `"error":"invalid"`, `"duration_ms"`} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("log lacks %s:\n%s", want, logs)
 		}

@@ -51,10 +51,17 @@ type Deps struct {
 	Logger *slog.Logger
 	// Telemetry receives traces and metrics; the zero value records none.
 	Telemetry Telemetry
-	// Knowledge, when set, is served as is (JSON) at GET /knowledge without
-	// authentication: the knowledge base the cards' source.url points at. It
-	// holds no patient data.
-	Knowledge []byte
+	// IsFHIRID is the FHIR id grammar (fhir.ValidID) the context ids of every
+	// request are held to (required).
+	IsFHIRID func(string) bool
+	// CardTopic, when set, reads the topic code a service wrote into one of
+	// its card uuids, so that feedback is counted by topic; ok is false for a
+	// uuid the services did not make. Nil counts all feedback as "unknown".
+	CardTopic func(cardUUID string) (topic string, ok bool)
+	// Documents are JSON documents served as is at their path (GET, without
+	// authentication), such as the knowledge base a card's source.url points
+	// at. They must hold no patient data.
+	Documents map[string][]byte
 }
 
 // Server is the CDS Hooks HTTP API: discovery, service calls, feedback, CORS,
@@ -70,6 +77,8 @@ type Server struct {
 	engine   *gin.Engine
 	tracer   trace.Tracer
 	metrics  *Metrics
+	isFHIRID func(string) bool
+	topicOf  func(string) (string, bool)
 }
 
 // Keys under which middleware leaves values for later handlers in a request.
@@ -81,6 +90,9 @@ const (
 // NewServer builds the server and its routes. It fails if a service's
 // definitions are inconsistent or two services share an id.
 func NewServer(cfg Config, deps Deps) (*Server, error) {
+	if deps.IsFHIRID == nil {
+		return nil, errors.New("no FHIR id grammar (Deps.IsFHIRID)")
+	}
 	services, defs, err := register(deps.Services)
 	if err != nil {
 		return nil, fmt.Errorf("registering services: %w", err)
@@ -98,6 +110,8 @@ func NewServer(cfg Config, deps Deps) (*Server, error) {
 		anyOrig:  len(cfg.CORSOrigins) == 0 || slices.Contains(cfg.CORSOrigins, "*"),
 		tracer:   deps.Telemetry.tracer(),
 		metrics:  deps.Telemetry.Metrics,
+		isFHIRID: deps.IsFHIRID,
+		topicOf:  deps.CardTopic,
 	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
@@ -137,8 +151,8 @@ func NewServer(cfg Config, deps Deps) (*Server, error) {
 	}
 	e.POST("/cds-services/:id", s.authenticate, s.handleService)
 	e.POST("/cds-services/:id/feedback", s.authenticate, s.handleFeedback)
-	if deps.Knowledge != nil {
-		e.GET(KnowledgePath, knowledgeHandler(deps.Knowledge))
+	for path, body := range deps.Documents {
+		e.GET(path, documentHandler(body))
 	}
 	s.engine = e
 	return s, nil
@@ -196,7 +210,7 @@ func (s *Server) handleService(c *gin.Context) {
 		s.writeError(c, err)
 		return
 	}
-	if err := req.Validate(); err != nil {
+	if err := req.Validate(s.isFHIRID); err != nil {
 		s.writeError(c, err)
 		return
 	}
@@ -247,9 +261,19 @@ func (s *Server) handleFeedback(c *gin.Context) {
 			attrs = append(attrs, slog.String("override_reason", o.Reason.Code))
 		}
 		s.logger.InfoContext(c.Request.Context(), "feedback", attrs...)
-		s.metrics.FeedbackReceived(c.Request.Context(), reg.id, item)
+		s.metrics.FeedbackReceived(c.Request.Context(), reg.id, s.feedbackTopic(item.Card), item.Outcome)
 	}
 	c.Status(http.StatusOK)
+}
+
+// feedbackTopic is the topic a card uuid carries, for the feedback metric.
+func (s *Server) feedbackTopic(card string) string {
+	if s.topicOf != nil {
+		if topic, ok := s.topicOf(card); ok {
+			return topic
+		}
+	}
+	return topicUnknown
 }
 
 // lookup finds the service named in the path, or answers 404.
@@ -341,7 +365,7 @@ const internalBody = `{"resourceType":"OperationOutcome","issue":[{"severity":"e
 // writeJSON marshals v before writing anything, so a marshal failure becomes
 // a clean 500 instead of half a body.
 func (s *Server) writeJSON(c *gin.Context, status int, v any) {
-	body, err := marshal(v)
+	body, err := Marshal(v)
 	if err != nil {
 		s.logger.ErrorContext(c.Request.Context(), "rendering response", "route", routeOf(c), "error", err.Error())
 		c.Set(errorCodeKey, EINTERNAL)

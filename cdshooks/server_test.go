@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/cramp-cds/cramp-cds/internal/fixtures"
 	"io"
 	"log/slog"
 	"net/http"
@@ -14,115 +13,17 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/cramp-cds/cramp-cds/cdshooks"
+	"github.com/cramp-cds/cramp-cds/fhir"
 )
 
 // A valid patient-view request, as small as the spec allows.
 const validBody = `{"hook":"patient-view","hookInstance":"d1577c69-dfbe-44ad-ba6d-3e05e953b2ea",
  "context":{"userId":"Practitioner/example","patientId":"1288992"}}`
-
-// fakeService is a Service whose answer a test chooses; it records what it got.
-type fakeService struct {
-	defs []cdshooks.ServiceDefinition
-	fn   func(ctx context.Context, req *cdshooks.Request, caller cdshooks.Caller) (*cdshooks.Response, error)
-
-	mu     sync.Mutex
-	req    *cdshooks.Request
-	caller cdshooks.Caller
-	calls  int
-}
-
-func (f *fakeService) Definitions() []cdshooks.ServiceDefinition { return f.defs }
-
-func (f *fakeService) Evaluate(ctx context.Context, req *cdshooks.Request, caller cdshooks.Caller) (*cdshooks.Response, error) {
-	f.mu.Lock()
-	f.req, f.caller, f.calls = req, caller, f.calls+1
-	f.mu.Unlock()
-	if f.fn == nil {
-		return &cdshooks.Response{}, nil
-	}
-	return f.fn(ctx, req, caller)
-}
-
-func (f *fakeService) got() (*cdshooks.Request, cdshooks.Caller, int) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.req, f.caller, f.calls
-}
-
-// fakeAuth is an Authenticator that accepts exactly one token.
-type fakeAuth struct {
-	token  string
-	caller cdshooks.Caller
-
-	mu        sync.Mutex
-	audiences []string
-}
-
-func (a *fakeAuth) Authenticate(r *http.Request, audience string) (cdshooks.Caller, error) {
-	a.mu.Lock()
-	a.audiences = append(a.audiences, audience)
-	a.mu.Unlock()
-	if r.Header.Get("Authorization") != "Bearer "+a.token {
-		return cdshooks.Caller{}, &cdshooks.AuthFailure{Reason: "bad_token", Err: errors.New("token mismatch")}
-	}
-	return a.caller, nil
-}
-
-func (a *fakeAuth) lastAudience() string {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if len(a.audiences) == 0 {
-		return ""
-	}
-	return a.audiences[len(a.audiences)-1]
-}
-
-type harness struct {
-	srv  *cdshooks.Server
-	h    http.Handler
-	logs *fixtures.LogBuffer
-}
-
-// mustServer builds the real server. With no services given it serves the
-// nocturnal-leg-cramps definition with no cards, as main does today.
-func mustServer(t *testing.T, cfg cdshooks.Config, deps cdshooks.Deps) harness {
-	t.Helper()
-	if deps.Services == nil {
-		deps.Services = []cdshooks.Service{cdshooks.NoCards{Defs: []cdshooks.ServiceDefinition{
-			cdshooks.NocturnalLegCrampsDefinition(cdshooks.NocturnalLegCrampsPrefetch()),
-		}}}
-	}
-	logs := &fixtures.LogBuffer{}
-	deps.Logger = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	srv, err := cdshooks.NewServer(cfg, deps)
-	if err != nil {
-		t.Fatalf("NewServer: %v", err)
-	}
-	return harness{srv: srv, h: srv.Handler(), logs: logs}
-}
-
-func (h harness) do(method, path, body string, header ...string) *httptest.ResponseRecorder {
-	var r io.Reader
-	if body != "" {
-		r = strings.NewReader(body)
-	}
-	req := httptest.NewRequest(method, path, r)
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	w := httptest.NewRecorder()
-	h.h.ServeHTTP(w, req)
-	return w
-}
 
 // findNull reports the path of the first null, "", [] or {} in a JSON
 // document, which CDS Hooks forbids in responses (except cards: []).
@@ -191,7 +92,7 @@ func TestDiscovery(t *testing.T) {
 		t.Fatalf("%d services, want %d", got, want)
 	}
 	s := d.Services[0]
-	if got, want := s["id"], "nocturnal-leg-cramps"; got != want {
+	if got, want := s["id"], sampleID; got != want {
 		t.Errorf("id = %v, want %v", got, want)
 	}
 	if got, want := s["hook"], "patient-view"; got != want {
@@ -227,7 +128,7 @@ func TestDiscoveryWithNoServicesIsAnEmptyArray(t *testing.T) {
 func TestServiceAnswersNoCardsAsEmptyArray(t *testing.T) {
 	t.Parallel()
 	h := mustServer(t, cdshooks.Config{}, cdshooks.Deps{})
-	w := h.do("POST", "/cds-services/nocturnal-leg-cramps", validBody)
+	w := h.do("POST", "/cds-services/"+sampleID, validBody)
 	if got, want := w.Code, http.StatusOK; got != want {
 		t.Fatalf("status = %d, want %d: %s", got, want, w.Body)
 	}
@@ -288,7 +189,7 @@ func TestErrors(t *testing.T) {
 		{ID: "orders", Hook: "order-sign", Description: "d"},
 	}}
 	services := []cdshooks.Service{
-		cdshooks.NoCards{Defs: []cdshooks.ServiceDefinition{cdshooks.NocturnalLegCrampsDefinition(cdshooks.NocturnalLegCrampsPrefetch())}},
+		cdshooks.NoCards{Defs: []cdshooks.ServiceDefinition{sampleDefinition()}},
 		failing(errors.New("database password is hunter2")),
 		panicking, badCards, orders,
 	}
@@ -314,38 +215,38 @@ func TestErrors(t *testing.T) {
 		issueCode   string
 		diagnostic  string // a substring the diagnostics must contain
 	}{
-		{"malformed JSON", "POST", "/cds-services/nocturnal-leg-cramps", `{"hook":`, "", 400, "invalid", "not valid JSON"},
-		{"syntax error", "POST", "/cds-services/nocturnal-leg-cramps", `{"hook" "x"}`, "", 400, "invalid", "not valid JSON"},
-		{"not an object", "POST", "/cds-services/nocturnal-leg-cramps", `[1,2]`, "", 400, "invalid", "JSON object"},
-		{"wrong field type", "POST", "/cds-services/nocturnal-leg-cramps", `{"hook":1}`, "", 400, "invalid", "hook"},
-		{"trailing data", "POST", "/cds-services/nocturnal-leg-cramps", validBody + `{}`, "", 400, "invalid", "after the JSON"},
-		{"empty body", "POST", "/cds-services/nocturnal-leg-cramps", ``, "application/json", 400, "invalid", "empty"},
-		{"missing hook", "POST", "/cds-services/nocturnal-leg-cramps", `{"hookInstance":"1","context":{}}`, "", 400, "invalid", "hook is required"},
-		{"missing hookInstance", "POST", "/cds-services/nocturnal-leg-cramps", `{"hook":"patient-view","context":{"userId":"Practitioner/1","patientId":"p"}}`, "", 400, "invalid", "hookInstance is required"},
-		{"hookInstance too long", "POST", "/cds-services/nocturnal-leg-cramps", `{"hook":"patient-view","hookInstance":"` + strings.Repeat("a", 129) + `","context":{"userId":"Practitioner/1","patientId":"p"}}`, "", 400, "invalid", "hookInstance is longer than 128"},
-		{"missing context", "POST", "/cds-services/nocturnal-leg-cramps", `{"hook":"patient-view","hookInstance":"1"}`, "", 400, "invalid", "context is required"},
-		{"missing patientId", "POST", "/cds-services/nocturnal-leg-cramps", withoutPatient, "", 400, "invalid", "context.patientId is required"},
-		{"missing userId", "POST", "/cds-services/nocturnal-leg-cramps", `{"hook":"patient-view","hookInstance":"1","context":{"patientId":"p"}}`, "", 400, "invalid", "context.userId is required"},
-		{"userId not a reference", "POST", "/cds-services/nocturnal-leg-cramps", `{"hook":"patient-view","hookInstance":"1","context":{"patientId":"p","userId":"bob"}}`, "", 400, "invalid", "context.userId must be a reference"},
-		{"userId of a wrong type", "POST", "/cds-services/nocturnal-leg-cramps", `{"hook":"patient-view","hookInstance":"1","context":{"patientId":"p","userId":"Device/1"}}`, "", 400, "invalid", "context.userId"},
-		{"patientId not an id", "POST", "/cds-services/nocturnal-leg-cramps", `{"hook":"patient-view","hookInstance":"1","context":{"patientId":"p&_include=*","userId":"Practitioner/1"}}`, "", 400, "invalid", "context.patientId must be a FHIR id"},
-		{"patientId not a string", "POST", "/cds-services/nocturnal-leg-cramps", `{"hook":"patient-view","hookInstance":"1","context":{"patientId":12,"userId":"Practitioner/1"}}`, "", 400, "invalid", "context.patientId must be a string"},
-		{"fhirAuthorization without fhirServer", "POST", "/cds-services/nocturnal-leg-cramps", `{"hook":"patient-view","hookInstance":"1","context":{"patientId":"p","userId":"Practitioner/1"},
+		{"malformed JSON", "POST", "/cds-services/" + sampleID, `{"hook":`, "", 400, "invalid", "not valid JSON"},
+		{"syntax error", "POST", "/cds-services/" + sampleID, `{"hook" "x"}`, "", 400, "invalid", "not valid JSON"},
+		{"not an object", "POST", "/cds-services/" + sampleID, `[1,2]`, "", 400, "invalid", "JSON object"},
+		{"wrong field type", "POST", "/cds-services/" + sampleID, `{"hook":1}`, "", 400, "invalid", "hook"},
+		{"trailing data", "POST", "/cds-services/" + sampleID, validBody + `{}`, "", 400, "invalid", "after the JSON"},
+		{"empty body", "POST", "/cds-services/" + sampleID, ``, "application/json", 400, "invalid", "empty"},
+		{"missing hook", "POST", "/cds-services/" + sampleID, `{"hookInstance":"1","context":{}}`, "", 400, "invalid", "hook is required"},
+		{"missing hookInstance", "POST", "/cds-services/" + sampleID, `{"hook":"patient-view","context":{"userId":"Practitioner/1","patientId":"p"}}`, "", 400, "invalid", "hookInstance is required"},
+		{"hookInstance too long", "POST", "/cds-services/" + sampleID, `{"hook":"patient-view","hookInstance":"` + strings.Repeat("a", 129) + `","context":{"userId":"Practitioner/1","patientId":"p"}}`, "", 400, "invalid", "hookInstance is longer than 128"},
+		{"missing context", "POST", "/cds-services/" + sampleID, `{"hook":"patient-view","hookInstance":"1"}`, "", 400, "invalid", "context is required"},
+		{"missing patientId", "POST", "/cds-services/" + sampleID, withoutPatient, "", 400, "invalid", "context.patientId is required"},
+		{"missing userId", "POST", "/cds-services/" + sampleID, `{"hook":"patient-view","hookInstance":"1","context":{"patientId":"p"}}`, "", 400, "invalid", "context.userId is required"},
+		{"userId not a reference", "POST", "/cds-services/" + sampleID, `{"hook":"patient-view","hookInstance":"1","context":{"patientId":"p","userId":"bob"}}`, "", 400, "invalid", "context.userId must be a reference"},
+		{"userId of a wrong type", "POST", "/cds-services/" + sampleID, `{"hook":"patient-view","hookInstance":"1","context":{"patientId":"p","userId":"Device/1"}}`, "", 400, "invalid", "context.userId"},
+		{"patientId not an id", "POST", "/cds-services/" + sampleID, `{"hook":"patient-view","hookInstance":"1","context":{"patientId":"p&_include=*","userId":"Practitioner/1"}}`, "", 400, "invalid", "context.patientId must be a FHIR id"},
+		{"patientId not a string", "POST", "/cds-services/" + sampleID, `{"hook":"patient-view","hookInstance":"1","context":{"patientId":12,"userId":"Practitioner/1"}}`, "", 400, "invalid", "context.patientId must be a string"},
+		{"fhirAuthorization without fhirServer", "POST", "/cds-services/" + sampleID, `{"hook":"patient-view","hookInstance":"1","context":{"patientId":"p","userId":"Practitioner/1"},
 			"fhirAuthorization":{"access_token":"t","token_type":"Bearer","expires_in":300,"scope":"user/Patient.read","subject":"s"}}`, "", 400, "invalid", "fhirServer is required"},
-		{"fhirAuthorization incomplete", "POST", "/cds-services/nocturnal-leg-cramps", `{"hook":"patient-view","hookInstance":"1","context":{"patientId":"p","userId":"Practitioner/1"},
+		{"fhirAuthorization incomplete", "POST", "/cds-services/" + sampleID, `{"hook":"patient-view","hookInstance":"1","context":{"patientId":"p","userId":"Practitioner/1"},
 			"fhirServer":"https://ehr.example.org/fhir","fhirAuthorization":{"token_type":"MAC"}}`, "", 400, "invalid", "access_token is required"},
-		{"fhirServer relative", "POST", "/cds-services/nocturnal-leg-cramps", `{"hook":"patient-view","hookInstance":"1","context":{"patientId":"p","userId":"Practitioner/1"},"fhirServer":"/fhir"}`, "", 400, "invalid", "fhirServer must be"},
-		{"wrong hook for the service", "POST", "/cds-services/nocturnal-leg-cramps", orderSign, "", 400, "invalid", "does not serve hook"},
+		{"fhirServer relative", "POST", "/cds-services/" + sampleID, `{"hook":"patient-view","hookInstance":"1","context":{"patientId":"p","userId":"Practitioner/1"},"fhirServer":"/fhir"}`, "", 400, "invalid", "fhirServer must be"},
+		{"wrong hook for the service", "POST", "/cds-services/" + sampleID, orderSign, "", 400, "invalid", "does not serve hook"},
 		{"patient-view to an order service", "POST", "/cds-services/orders", validBody, "", 400, "invalid", "does not serve hook"},
 		{"order-select without selections", "POST", "/cds-services/orders", orderSelectWithoutSelections, "", 400, "invalid", "context.selections is required"},
 		{"unknown service", "POST", "/cds-services/no-such-service", validBody, "", 404, "not-found", "no CDS service"},
 		{"unknown service feedback", "POST", "/cds-services/no-such-service/feedback", `{"feedback":[]}`, "", 404, "not-found", "no CDS service"},
 		{"unknown route", "GET", "/Patient/123", "", "", 404, "not-found", "no such endpoint"},
-		{"GET a service", "GET", "/cds-services/nocturnal-leg-cramps", "", "", 405, "not-supported", "GET"},
+		{"GET a service", "GET", "/cds-services/" + sampleID, "", "", 405, "not-supported", "GET"},
 		{"DELETE discovery", "DELETE", "/cds-services", "", "", 405, "not-supported", "DELETE"},
-		{"text/plain", "POST", "/cds-services/nocturnal-leg-cramps", validBody, "text/plain", 415, "not-supported", "application/json"},
-		{"no content type", "POST", "/cds-services/nocturnal-leg-cramps", validBody, "-", 415, "not-supported", "application/json"},
-		{"too large", "POST", "/cds-services/nocturnal-leg-cramps", big, "", 413, "too-costly", "1024 bytes"},
+		{"text/plain", "POST", "/cds-services/" + sampleID, validBody, "text/plain", 415, "not-supported", "application/json"},
+		{"no content type", "POST", "/cds-services/" + sampleID, validBody, "-", 415, "not-supported", "application/json"},
+		{"too large", "POST", "/cds-services/" + sampleID, big, "", 413, "too-costly", "1024 bytes"},
 		{"service error is internal", "POST", "/cds-services/failing", validBody, "", 500, "exception", "internal error"},
 		{"panic is internal", "POST", "/cds-services/panicking", validBody, "", 500, "exception", "internal error"},
 		{"invalid card is internal", "POST", "/cds-services/bad-cards", validBody, "", 500, "exception", "internal error"},
@@ -412,7 +313,7 @@ func TestErrors(t *testing.T) {
 func TestMethodNotAllowedListsAllowedMethods(t *testing.T) {
 	t.Parallel()
 	h := mustServer(t, cdshooks.Config{}, cdshooks.Deps{})
-	w := h.do("GET", "/cds-services/nocturnal-leg-cramps", "")
+	w := h.do("GET", "/cds-services/"+sampleID, "")
 	if got, want := w.Header().Get("Allow"), "POST"; got != want {
 		t.Errorf("Allow = %q, want %q", got, want)
 	}
@@ -466,7 +367,7 @@ func TestInternalErrorsAreLoggedWithDetail(t *testing.T) {
 func TestTooLargeWithoutContentLength(t *testing.T) {
 	t.Parallel()
 	h := mustServer(t, cdshooks.Config{MaxBody: 64}, cdshooks.Deps{})
-	req := httptest.NewRequest("POST", "/cds-services/nocturnal-leg-cramps", io.MultiReader(strings.NewReader(validBody)))
+	req := httptest.NewRequest("POST", "/cds-services/"+sampleID, io.MultiReader(strings.NewReader(validBody)))
 	req.ContentLength = -1 // unknown, as with chunked encoding: only reading finds out
 	req.Header.Set("Content-Type", "application/json")
 	w := httptest.NewRecorder()
@@ -480,7 +381,7 @@ func TestContentTypeParametersAndFHIRJSONAreAccepted(t *testing.T) {
 	t.Parallel()
 	h := mustServer(t, cdshooks.Config{}, cdshooks.Deps{})
 	for _, ct := range []string{"application/json; charset=utf-8", "application/fhir+json", "Application/JSON"} {
-		w := h.do("POST", "/cds-services/nocturnal-leg-cramps", validBody, "Content-Type", ct)
+		w := h.do("POST", "/cds-services/"+sampleID, validBody, "Content-Type", ct)
 		if got, want := w.Code, http.StatusOK; got != want {
 			t.Errorf("Content-Type %q: status = %d, want %d: %s", ct, got, want, w.Body)
 		}
@@ -491,9 +392,9 @@ func TestContentTypeParametersAndFHIRJSONAreAccepted(t *testing.T) {
 func TestSandboxRequestIsAccepted(t *testing.T) {
 	t.Parallel()
 	body := sandboxBody(t)
-	svc := &fakeService{defs: []cdshooks.ServiceDefinition{cdshooks.NocturnalLegCrampsDefinition(cdshooks.NocturnalLegCrampsPrefetch())}}
+	svc := &fakeService{defs: []cdshooks.ServiceDefinition{sampleDefinition()}}
 	h := mustServer(t, cdshooks.Config{}, cdshooks.Deps{Services: []cdshooks.Service{svc}})
-	w := h.do("POST", "/cds-services/nocturnal-leg-cramps", string(body), "Accept", "application/json", "Origin", "http://127.0.0.1:8080")
+	w := h.do("POST", "/cds-services/"+sampleID, string(body), "Accept", "application/json", "Origin", "http://127.0.0.1:8080")
 	if got, want := w.Code, http.StatusOK; got != want {
 		t.Fatalf("status = %d, want %d: %s", got, want, w.Body)
 	}
@@ -585,7 +486,7 @@ func TestOrderHookContextAccessors(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &req); err != nil {
 		t.Fatal(err)
 	}
-	if err := req.Validate(); err != nil {
+	if err := req.Validate(fhir.ValidID); err != nil {
 		t.Fatalf("Validate: %v", err)
 	}
 	sel, ok, err := req.ContextStrings("selections")

@@ -27,55 +27,8 @@ type Service interface {
 	Evaluate(ctx context.Context, req *Request, caller Caller) (*Response, error)
 }
 
-// NocturnalLegCrampsID is the id of the patient-view service for nocturnal leg cramps.
-const NocturnalLegCrampsID = "nocturnal-leg-cramps"
-
-// Prefetch keys of the nocturnal-leg-cramps service. The fhir package reads
-// the same keys, so they are part of our interface: never rename one.
-const (
-	PrefetchPatient              = "patient"
-	PrefetchConditions           = "conditions"
-	PrefetchMedicationStatements = "medicationStatements"
-	PrefetchMedicationRequests   = "medicationRequests"
-	PrefetchObservations         = "observations"
-)
-
-// NocturnalLegCrampsPrefetch returns the default prefetch templates: the
-// patient, all their conditions, medication statements and requests, and
-// their laboratory observations. Only CDS Hooks 2.0 tokens are used. The
-// clinical service may narrow the observation query (by LOINC code) before
-// passing the templates to NocturnalLegCrampsDefinition.
-func NocturnalLegCrampsPrefetch() map[string]string {
-	return map[string]string{
-		PrefetchPatient:              "Patient/{{context.patientId}}",
-		PrefetchConditions:           "Condition?patient={{context.patientId}}",
-		PrefetchMedicationStatements: "MedicationStatement?patient={{context.patientId}}",
-		PrefetchMedicationRequests:   "MedicationRequest?patient={{context.patientId}}",
-		PrefetchObservations:         "Observation?patient={{context.patientId}}&category=laboratory",
-	}
-}
-
-// NocturnalLegCrampsDefinition returns the discovery entry of the
-// nocturnal-leg-cramps patient-view service with the given prefetch templates.
-func NocturnalLegCrampsDefinition(prefetch map[string]string) ServiceDefinition {
-	return ServiceDefinition{
-		Hook:  HookPatientView,
-		ID:    NocturnalLegCrampsID,
-		Title: "Nocturnal leg cramps: causes and work-up",
-		Description: "For a patient with nocturnal leg cramps: current medications that can cause cramps, " +
-			"missing or abnormal work-up labs (potassium, magnesium, calcium, TSH, HbA1c, renal function), " +
-			"associated conditions, and disorders that mimic cramps.",
-		Prefetch: prefetch,
-		UsageRequirements: "Uses the prefetched patient, conditions, medications and laboratory observations. " +
-			"For any key not prefetched it reads the EHR's FHIR server (fhirServer with fhirAuthorization granting " +
-			"read access to Patient, Condition, MedicationStatement, MedicationRequest and Observation); " +
-			"without either it answers 412.",
-	}
-}
-
 // NoCards is a Service that serves its definitions and always answers
-// {"cards": []}: the nocturnal-leg-cramps service answers this way until the
-// clinical rules are wired in.
+// {"cards": []}: a stand-in wherever a service must exist but has nothing to say.
 type NoCards struct {
 	Defs []ServiceDefinition
 }

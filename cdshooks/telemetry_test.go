@@ -11,86 +11,10 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/cramp-cds/cramp-cds/cdshooks"
 	"github.com/cramp-cds/cramp-cds/fhir"
 )
-
-// telemetryHarness is the real server reporting to in-memory providers.
-type telemetryHarness struct {
-	harness
-	spans   *tracetest.InMemoryExporter
-	reader  *sdkmetric.ManualReader
-	metrics *cdshooks.Metrics
-}
-
-func mustTelemetryServer(t *testing.T, deps cdshooks.Deps) telemetryHarness {
-	t.Helper()
-	spans := tracetest.NewInMemoryExporter()
-	reader := sdkmetric.NewManualReader()
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(spans))
-	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
-	metrics, err := cdshooks.NewMetrics(mp.Meter("test"))
-	if err != nil {
-		t.Fatalf("NewMetrics: %v", err)
-	}
-	deps.Telemetry = cdshooks.Telemetry{TracerProvider: tp, MeterProvider: mp, Metrics: metrics}
-	return telemetryHarness{harness: mustServer(t, cdshooks.Config{}, deps), spans: spans, reader: reader, metrics: metrics}
-}
-
-// counters returns the sums of the counter name by attribute set, each set
-// written "k=v,k=v" in key order.
-func (h telemetryHarness) counters(t *testing.T, name string) map[string]int64 {
-	t.Helper()
-	got := map[string]int64{}
-	for _, dp := range h.metric(t, name) {
-		sum, ok := dp.(metricdata.DataPoint[int64])
-		if !ok {
-			t.Fatalf("%s is %T, not an int64 counter", name, dp)
-		}
-		got[sum.Attributes.Encoded(attribute.DefaultEncoder())] += sum.Value
-	}
-	return got
-}
-
-// metric returns the data points of the metric name (nil when absent).
-func (h telemetryHarness) metric(t *testing.T, name string) []any {
-	t.Helper()
-	var rm metricdata.ResourceMetrics
-	if err := h.reader.Collect(context.Background(), &rm); err != nil {
-		t.Fatalf("collecting metrics: %v", err)
-	}
-	var points []any
-	for _, sm := range rm.ScopeMetrics {
-		for _, m := range sm.Metrics {
-			if m.Name != name {
-				continue
-			}
-			switch data := m.Data.(type) {
-			case metricdata.Sum[int64]:
-				for _, dp := range data.DataPoints {
-					points = append(points, dp)
-				}
-			case metricdata.Histogram[float64]:
-				for _, dp := range data.DataPoints {
-					points = append(points, dp)
-				}
-			default:
-				t.Fatalf("%s has unexpected data %T", name, data)
-			}
-		}
-	}
-	return points
-}
-
-func card(summary, topic string) cdshooks.Card {
-	c := cdshooks.Card{Summary: summary, Indicator: cdshooks.IndicatorInfo, Source: cdshooks.Source{Label: "test"}}
-	if topic != "" {
-		c.Source.Topic = &cdshooks.Coding{System: cdshooks.TopicSystem, Code: topic}
-	}
-	return c
-}
 
 // TestTelemetryOfOneSession drives a service call, a rejected call,
 // feedback and a probe through the real server, and checks every span and
@@ -98,30 +22,30 @@ func card(summary, topic string) cdshooks.Card {
 func TestTelemetryOfOneSession(t *testing.T) {
 	t.Parallel()
 	svc := &fakeService{
-		defs: []cdshooks.ServiceDefinition{cdshooks.NocturnalLegCrampsDefinition(nil)},
+		defs: []cdshooks.ServiceDefinition{sampleDefinition()},
 		fn: func(context.Context, *cdshooks.Request, cdshooks.Caller) (*cdshooks.Response, error) {
 			return &cdshooks.Response{Cards: []cdshooks.Card{
-				card("Hydrochlorothiazide can cause leg cramps", cdshooks.TopicMedication),
-				card("Furosemide can cause leg cramps", cdshooks.TopicMedication),
+				card("Hydrochlorothiazide can cause leg cramps", "alpha"),
+				card("Furosemide can cause leg cramps", "alpha"),
 				card("A card without a topic", ""),
 			}}, nil
 		},
 	}
 	h := mustTelemetryServer(t, cdshooks.Deps{Authenticator: &fakeAuth{token: "good"}, Services: []cdshooks.Service{svc}})
 	const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
-	ourCard := cdshooks.CardUUID("d1577c69-dfbe-44ad-ba6d-3e05e953b2ea", cdshooks.TopicMissingLabs, "")
+	ourCard := "topic-beta:d1577c69-dfbe-44ad-ba6d-3e05e953b2ea"
 
-	if w := h.do("POST", "/cds-services/nocturnal-leg-cramps", validBody,
+	if w := h.do("POST", "/cds-services/"+sampleID, validBody,
 		"Authorization", "Bearer good", "traceparent", "00-"+traceID+"-00f067aa0ba902b7-01"); w.Code != 200 {
 		t.Fatalf("service call: %d %s", w.Code, w.Body)
 	}
-	if w := h.do("POST", "/cds-services/nocturnal-leg-cramps", validBody, "Authorization", "Bearer forged"); w.Code != 401 {
+	if w := h.do("POST", "/cds-services/"+sampleID, validBody, "Authorization", "Bearer forged"); w.Code != 401 {
 		t.Fatalf("forged call: %d %s", w.Code, w.Body)
 	}
 	feedback := `{"feedback":[
 		{"card":"` + ourCard + `","outcome":"accepted","acceptedSuggestions":[{"id":"s1"}],"outcomeTimestamp":"2026-11-21T10:05:31Z"},
 		{"card":"9368d37b-283f-44a0-93ea-547cebab93ed","outcome":"overridden","outcomeTimestamp":"2026-11-21T10:05:31Z"}]}`
-	if w := h.do("POST", "/cds-services/nocturnal-leg-cramps/feedback", feedback, "Authorization", "Bearer good"); w.Code != 200 {
+	if w := h.do("POST", "/cds-services/"+sampleID+"/feedback", feedback, "Authorization", "Bearer good"); w.Code != 200 {
 		t.Fatalf("feedback: %d %s", w.Code, w.Body)
 	}
 	if w := h.do("GET", "/healthz", ""); w.Code != 200 {
@@ -129,19 +53,19 @@ func TestTelemetryOfOneSession(t *testing.T) {
 	}
 
 	t.Run("counters", func(t *testing.T) {
-		const svcAttr = "service=nocturnal-leg-cramps"
+		const svcAttr = "service=" + sampleID
 		for _, tt := range []struct {
 			name string
 			want map[string]int64
 		}{
 			{cdshooks.MetricCardsReturned, map[string]int64{
-				svcAttr + ",topic=cramp-medication": 2,
-				svcAttr + ",topic=none":             1,
+				svcAttr + ",topic=alpha": 2,
+				svcAttr + ",topic=none":  1,
 			}},
 			{cdshooks.MetricJWTRejections, map[string]int64{"reason=bad_token": 1}},
 			{cdshooks.MetricFeedbackOutcomes, map[string]int64{
-				"outcome=accepted," + svcAttr + ",topic=cramp-missing-labs": 1,
-				"outcome=overridden," + svcAttr + ",topic=unknown":          1,
+				"outcome=accepted," + svcAttr + ",topic=beta":      1,
+				"outcome=overridden," + svcAttr + ",topic=unknown": 1,
 			}},
 		} {
 			if diff := cmp.Diff(tt.want, h.counters(t, tt.name)); diff != "" {
@@ -174,13 +98,13 @@ func TestTelemetryOfOneSession(t *testing.T) {
 		for _, s := range h.spans.GetSpans().Snapshots() {
 			names = append(names, s.Name())
 			switch {
-			case s.Name() == "evaluate nocturnal-leg-cramps":
+			case s.Name() == "evaluate "+sampleID:
 				evaluate = s
 			case s.Name() == "POST /cds-services/:id" && s.SpanContext().TraceID().String() == traceID:
 				call = s
 			}
 		}
-		want := []string{"evaluate nocturnal-leg-cramps", "POST /cds-services/:id", "POST /cds-services/:id", "POST /cds-services/:id/feedback"}
+		want := []string{"evaluate " + sampleID, "POST /cds-services/:id", "POST /cds-services/:id", "POST /cds-services/:id/feedback"}
 		if diff := cmp.Diff(want, names); diff != "" {
 			t.Fatalf("span names (-want +got), in the order they ended; probes are not traced:\n%s", diff)
 		}
@@ -200,17 +124,17 @@ func TestTelemetryOfOneSession(t *testing.T) {
 func TestEvaluationSpanRecordsOnlyTheErrorCode(t *testing.T) {
 	t.Parallel()
 	svc := &fakeService{
-		defs: []cdshooks.ServiceDefinition{cdshooks.NocturnalLegCrampsDefinition(nil)},
+		defs: []cdshooks.ServiceDefinition{sampleDefinition()},
 		fn: func(context.Context, *cdshooks.Request, cdshooks.Caller) (*cdshooks.Response, error) {
 			return nil, errors.New("reading Observation for patient 1288992: boom")
 		},
 	}
 	h := mustTelemetryServer(t, cdshooks.Deps{Services: []cdshooks.Service{svc}})
-	if w := h.do("POST", "/cds-services/nocturnal-leg-cramps", validBody); w.Code != 500 {
+	if w := h.do("POST", "/cds-services/"+sampleID, validBody); w.Code != 500 {
 		t.Fatalf("status = %d, want 500", w.Code)
 	}
 	for _, s := range h.spans.GetSpans().Snapshots() {
-		if s.Name() != "evaluate nocturnal-leg-cramps" {
+		if s.Name() != "evaluate "+sampleID {
 			continue
 		}
 		if got, want := s.Status(), (sdktrace.Status{Code: codes.Error, Description: "internal"}); got != want {
@@ -221,20 +145,16 @@ func TestEvaluationSpanRecordsOnlyTheErrorCode(t *testing.T) {
 	t.Fatal("no evaluation span")
 }
 
-func TestPrefetchGatheredCountsKeysByStatus(t *testing.T) {
+func TestPrefetchKeyCountsKeysByStatus(t *testing.T) {
 	t.Parallel()
 	h := mustTelemetryServer(t, cdshooks.Deps{})
-	report := &fhir.GatherReport{Keys: []fhir.KeyReport{
-		{Key: "patient", Status: fhir.KeyPrefetched},
-		{Key: "medicationStatements", Status: fhir.KeyNull},
-		{Key: "observations", Status: fhir.KeyFetched, Requests: 2},
-		{Key: "conditions", Status: fhir.KeyFailed, Reason: "fhirServer is not on the allow list"},
-	}}
-	// The command hands this method to the clinical service as its OnGather.
-	onGather := h.metrics.PrefetchGathered
-	onGather(context.Background(), report)
-	onGather(context.Background(), &fhir.GatherReport{Keys: report.Keys[:1]})
-	onGather(context.Background(), nil)
+	ctx := context.Background()
+	for _, k := range [][2]string{
+		{"patient", "prefetched"}, {"medicationStatements", "null"}, {"observations", "fetched"},
+		{"conditions", "failed"}, {"patient", "prefetched"},
+	} {
+		h.metrics.PrefetchKey(ctx, k[0], k[1])
+	}
 	want := map[string]int64{
 		"key=patient,status=prefetched":        2,
 		"key=medicationStatements,status=null": 1,
@@ -253,9 +173,9 @@ func TestNilMetricsCountsNothing(t *testing.T) {
 	var m *cdshooks.Metrics
 	ctx := context.Background()
 	m.CardsReturned(ctx, "s", []cdshooks.Card{card("x", "")})
-	m.PrefetchGathered(ctx, &fhir.GatherReport{Keys: []fhir.KeyReport{{Key: "patient"}}})
+	m.PrefetchKey(ctx, "patient", "prefetched")
 	m.JWTRejected(ctx, "expired")
-	m.FeedbackReceived(ctx, "s", cdshooks.Feedback{Card: "c"})
+	m.FeedbackReceived(ctx, "s", "unknown", cdshooks.OutcomeOverridden)
 }
 
 // BenchmarkServiceCallTelemetry measures what telemetry adds to one service
@@ -263,9 +183,9 @@ func TestNilMetricsCountsNothing(t *testing.T) {
 // when OTEL_* is unset (spans not recorded, metrics kept for Prometheus).
 func BenchmarkServiceCallTelemetry(b *testing.B) {
 	svc := &fakeService{
-		defs: []cdshooks.ServiceDefinition{cdshooks.NocturnalLegCrampsDefinition(nil)},
+		defs: []cdshooks.ServiceDefinition{sampleDefinition()},
 		fn: func(context.Context, *cdshooks.Request, cdshooks.Caller) (*cdshooks.Response, error) {
-			return &cdshooks.Response{Cards: []cdshooks.Card{card("Hydrochlorothiazide can cause leg cramps", cdshooks.TopicMedication)}}, nil
+			return &cdshooks.Response{Cards: []cdshooks.Card{card("Hydrochlorothiazide can cause leg cramps", "alpha")}}, nil
 		},
 	}
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
@@ -285,14 +205,14 @@ func BenchmarkServiceCallTelemetry(b *testing.B) {
 		}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			srv, err := cdshooks.NewServer(cdshooks.Config{}, cdshooks.Deps{Services: []cdshooks.Service{svc}, Telemetry: bc.tel})
+			srv, err := cdshooks.NewServer(cdshooks.Config{}, cdshooks.Deps{Services: []cdshooks.Service{svc}, Telemetry: bc.tel, IsFHIRID: fhir.ValidID})
 			if err != nil {
 				b.Fatal(err)
 			}
 			h := harness{h: srv.Handler()}
 			b.ReportAllocs()
 			for b.Loop() {
-				if w := h.do("POST", "/cds-services/nocturnal-leg-cramps", validBody); w.Code != 200 {
+				if w := h.do("POST", "/cds-services/"+sampleID, validBody); w.Code != 200 {
 					b.Fatalf("status %d", w.Code)
 				}
 			}

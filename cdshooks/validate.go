@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -15,10 +14,6 @@ import (
 // Validation messages name the offending field but never echo its value:
 // values may be patient identifiers, and these messages go back to the caller
 // and into logs.
-
-// fhirID is the FHIR id datatype. Holding context ids to it also keeps them
-// safe to substitute into prefetch query URLs.
-var fhirID = regexp.MustCompile(`^[A-Za-z0-9\-.]{1,64}$`)
 
 // contextField describes one field of a hook's context.
 type contextField struct {
@@ -73,8 +68,10 @@ const maxHookInstance = 128
 // and every order-select selection references one); fhirServer is an
 // absolute http(s) URL and is present whenever fhirAuthorization is, whose
 // fields are all present. It returns an invalid
-// *Error listing every problem, or nil.
-func (r *Request) Validate() error {
+// *Error listing every problem, or nil. isFHIRID is the FHIR id grammar
+// (fhir.ValidID) context ids are held to: it also keeps them safe to
+// substitute into prefetch query URLs.
+func (r *Request) Validate(isFHIRID func(string) bool) error {
 	var problems []string
 	add := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
 
@@ -91,7 +88,7 @@ func (r *Request) Validate() error {
 		add("context is required")
 	}
 	for _, f := range hookContexts[r.Hook] {
-		if err := f.check(r); err != nil {
+		if err := f.check(r, isFHIRID); err != nil {
 			add("%s", err)
 		}
 	}
@@ -130,7 +127,7 @@ func (r *Request) Validate() error {
 }
 
 // check validates one context field of r.
-func (f contextField) check(r *Request) error {
+func (f contextField) check(r *Request, isFHIRID func(string) bool) error {
 	raw, ok := r.Context[f.name]
 	if !ok || IsNull(raw) {
 		if f.required {
@@ -144,7 +141,7 @@ func (f contextField) check(r *Request) error {
 		if err != nil {
 			return err
 		}
-		if !fhirID.MatchString(v) {
+		if !isFHIRID(v) {
 			return fmt.Errorf("context.%s must be a FHIR id (letters, digits, '-' and '.', at most 64)", f.name)
 		}
 	case kindReference:
@@ -153,7 +150,7 @@ func (f contextField) check(r *Request) error {
 			return err
 		}
 		typ, id, _ := strings.Cut(v, "/")
-		if !slices.Contains(f.refTypes, typ) || !fhirID.MatchString(id) {
+		if !slices.Contains(f.refTypes, typ) || !isFHIRID(id) {
 			return fmt.Errorf("context.%s must be a reference like %s/123 (one of %s)", f.name, f.refTypes[0], strings.Join(f.refTypes, ", "))
 		}
 	case kindStringArray:
@@ -220,7 +217,7 @@ func (f *FeedbackRequest) Validate() error {
 }
 
 // Validate checks a response against the CDS Hooks 2.0 card rules a client
-// may enforce: each card has a summary under 140 characters, a known
+// may enforce: each card has a summary of at most MaxSummary characters, a known
 // indicator and a source label; selectionBehavior is known and present
 // whenever there are suggestions, with at most one recommended suggestion for
 // at-most-one; override reasons have a code, system and display; links have a
@@ -243,8 +240,8 @@ func (c *Card) validate(at string) error {
 	bad := func(format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s.%s", at, fmt.Sprintf(format, args...)))
 	}
-	if n := utf8.RuneCountInString(c.Summary); n == 0 || n >= 140 {
-		bad("summary must have 1 to 139 characters, has %d", n)
+	if !FitsSummary(c.Summary) {
+		bad("summary must have 1 to %d characters, has %d", MaxSummary, utf8.RuneCountInString(c.Summary))
 	}
 	switch c.Indicator {
 	case IndicatorInfo, IndicatorWarning, IndicatorCritical:

@@ -23,7 +23,7 @@ func (d Discovery) MarshalJSON() ([]byte, error) {
 	if d.Services == nil {
 		d.Services = []ServiceDefinition{}
 	}
-	return marshal(plain(d))
+	return Marshal(plain(d))
 }
 
 // ServiceDefinition is one discovery entry: one service id serving one hook.
@@ -56,6 +56,9 @@ type Request struct {
 	Context           map[string]json.RawMessage `json:"context"`
 	Prefetch          map[string]json.RawMessage `json:"prefetch,omitempty"`
 	Extension         Extension                  `json:"extension,omitempty"`
+
+	// drafts is context.draftOrders once read (see DraftOrders).
+	drafts draftOrders
 }
 
 // Prefetched returns the raw value the client sent for a prefetch key. ok is
@@ -166,12 +169,13 @@ func (r Response) MarshalJSON() ([]byte, error) {
 	if r.Cards == nil {
 		r.Cards = []Card{}
 	}
-	return marshal(plain(r))
+	return Marshal(plain(r))
 }
 
-// marshal is json.Marshal without HTML escaping: cards carry markdown and
-// query URLs, where "&" and "<" should reach the client as written.
-func marshal(v any) ([]byte, error) {
+// Marshal is json.Marshal without HTML escaping, as the server writes every
+// body: cards carry markdown and query URLs, where "&" and "<" should reach
+// the client as written. Services use it for the FHIR resources they build.
+func Marshal(v any) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
@@ -223,7 +227,7 @@ type Source struct {
 	Label string `json:"label"`
 	URL   string `json:"url,omitempty"`
 	Icon  string `json:"icon,omitempty"`
-	// Topic says what kind of card this is (see the card topic codes in the design).
+	// Topic says what kind of card this is; the service defines the codes.
 	Topic *Coding `json:"topic,omitempty"`
 }
 
@@ -257,8 +261,10 @@ const (
 type Action struct {
 	Type        ActionType `json:"type"`
 	Description string     `json:"description"`
-	// Resource is the whole FHIR resource to create or update, as JSON we
-	// built ourselves (never a golang-fhir-models struct: see go-stack.md).
+	// Resource is the whole FHIR resource to create or update, as JSON the
+	// service built itself. golang-fhir-models structs would emit every
+	// variant of a required choice type, empty ones included (invalid FHIR:
+	// https://github.com/samply/golang-fhir-models/issues/19).
 	Resource json.RawMessage `json:"resource,omitempty"`
 	// ResourceID is the relative reference to delete, e.g. "ServiceRequest/1".
 	ResourceID string    `json:"resourceId,omitempty"`
@@ -325,4 +331,13 @@ type AcceptedSuggestion struct {
 type OverrideReason struct {
 	Reason      *Coding `json:"reason,omitempty"`
 	UserComment string  `json:"userComment,omitempty"`
+}
+
+// EncodeResponse validates a response and marshals it exactly as the server
+// writes a 200 body.
+func EncodeResponse(r *Response) ([]byte, error) {
+	if err := r.Validate(); err != nil {
+		return nil, fmt.Errorf("invalid response: %w", err)
+	}
+	return Marshal(r)
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/cramp-cds/cramp-cds/cdshooks"
+	"github.com/cramp-cds/cramp-cds/fhir"
 )
 
 // TestMarshalOmitsEmptyOptionals checks the spec's "Use of JSON" rule: an
@@ -186,7 +187,7 @@ func TestNewServerRejectsInconsistentServices(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			if _, err := cdshooks.NewServer(cdshooks.Config{}, cdshooks.Deps{Services: tt.services}); err == nil {
+			if _, err := cdshooks.NewServer(cdshooks.Config{}, cdshooks.Deps{Services: tt.services, IsFHIRID: fhir.ValidID}); err == nil {
 				t.Errorf("NewServer succeeded, want an error")
 			}
 		})

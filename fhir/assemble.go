@@ -234,7 +234,19 @@ func (r resource) aboutPatient(patientID string) bool {
 	if r.head.ResourceType == "Patient" {
 		return r.head.ID == patientID
 	}
-	typ, id := splitRef(r.head.Subject.Reference)
+	return AboutPatient(r.head.Subject.Reference, patientID)
+}
+
+// AboutPatient reports whether a resource whose subject is the reference
+// subject may be about the patient patientID: true unless subject is a
+// Patient reference (relative or absolute, with or without _history) to
+// another id. An empty patientID or subject, or a reference it cannot
+// interpret (urn:uuid), passes.
+func AboutPatient(subject, patientID string) bool {
+	if patientID == "" {
+		return true
+	}
+	typ, id := splitRef(subject)
 	return typ != "Patient" || id == patientID
 }
 

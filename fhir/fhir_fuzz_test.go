@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cramp-cds/cramp-cds/cdshooks/legcramps"
 	"github.com/cramp-cds/cramp-cds/fhir"
 	"github.com/cramp-cds/cramp-cds/internal/fixtures"
 )
@@ -78,7 +79,7 @@ func FuzzReadBundle(f *testing.F) {
 	var entries [][]byte
 	for _, k := range fixtures.Keys {
 		v := smallPatient().Prefetch[k]
-		if k == fixtures.KeyPatient {
+		if k == legcramps.PrefetchPatient {
 			entries = append(entries, []byte(`{"resource":`+string(v)+`}`))
 			continue
 		}

@@ -362,7 +362,7 @@ func (g *Gatherer) readMedications(ctx context.Context, f *fetcher, serverErr er
 // server: "Medication/id", or an absolute URL on the same server.
 func (f *fetcher) medicationURL(ref string) (string, bool) {
 	typ, id := splitRef(ref)
-	if typ != "Medication" || id == "" || !validID(id) {
+	if typ != "Medication" || id == "" || !ValidID(id) {
 		return "", false
 	}
 	if isAbsoluteURL(ref) {
@@ -376,8 +376,10 @@ func (f *fetcher) medicationURL(ref string) (string, bool) {
 	return f.base.String() + "/Medication/" + id, true
 }
 
-// validID reports whether s is a FHIR id: [A-Za-z0-9\-\.]{1,64}.
-func validID(s string) bool {
+// ValidID reports whether s is a FHIR id: [A-Za-z0-9\-\.]{1,64}
+// (https://hl7.org/fhir/R4/datatypes.html#id). Every package that checks an
+// id holds it to this one grammar.
+func ValidID(s string) bool {
 	if len(s) == 0 || len(s) > 64 {
 		return false
 	}

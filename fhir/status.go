@@ -5,10 +5,10 @@ import "time"
 // This file is the one place where FHIR status codes get their meaning for the
 // rules. Everything else in the package asks these functions.
 
-// clockSkew is how far in the future a record's authored or asserted time may
+// ClockSkew is how far in the future a record's authored or asserted time may
 // lie and still count as "already happened": EHR clocks and ours are not in
 // lock step, and an order signed a minute ago must not look like a future one.
-const clockSkew = 5 * time.Minute
+const ClockSkew = 5 * time.Minute
 
 // Statuses that say a resource "did not happen". Such resources never enter a
 // Record; they are dropped while normalising and listed in Record.Skipped.
@@ -62,7 +62,7 @@ func (m Medication) ActiveAt(t time.Time) bool {
 	if !IsCurrentStatus(m.Status) || nonPrescribingIntent[m.Intent] {
 		return false
 	}
-	if !m.Asserted.IsZero() && m.Asserted.After(t.Add(clockSkew)) {
+	if !m.Asserted.IsZero() && m.Asserted.After(t.Add(ClockSkew)) {
 		return false
 	}
 	return m.Effective.Contains(t)
@@ -87,7 +87,7 @@ func (c Condition) PresentAt(t time.Time) bool {
 	if c.ClinicalStatus != "" && !presentClinicalStatus[c.ClinicalStatus] {
 		return false
 	}
-	if !c.Onset.IsZero() && c.Onset.After(t.Add(clockSkew)) {
+	if !c.Onset.IsZero() && c.Onset.After(t.Add(ClockSkew)) {
 		return false
 	}
 	return c.Abatement.IsZero() || t.Before(c.Abatement)

@@ -20,12 +20,6 @@ type Options struct {
 	Screening bool
 }
 
-// clockSkew is how far after asOf a result may be dated and still count: EHR
-// clocks and ours are not in lock step (the fhir package allows the same for
-// authored medications), and a result filed a minute "in the future" is
-// still a result we have.
-const clockSkew = 5 * time.Minute
-
 // Evaluate applies every rule to rec as of asOf.
 //
 // Decisions a reviewer should know (tests pin each one):
@@ -157,7 +151,7 @@ func (b *Base) labFindings(rec *fhir.Record, asOf time.Time) (abnormal []Abnorma
 					continue
 				}
 				switch {
-				case r.obs.Effective.After(asOf.Add(clockSkew)):
+				case r.obs.Effective.After(asOf.Add(fhir.ClockSkew)):
 					// Not yet, as of asOf.
 				case r.obs.Effective.Before(since):
 					if last == nil || later(r.obs, *last) {

@@ -17,6 +17,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/cramp-cds/cramp-cds/cdshooks"
+	"github.com/cramp-cds/cramp-cds/cdshooks/legcramps"
 	"github.com/cramp-cds/cramp-cds/fhir"
 	"github.com/cramp-cds/cramp-cds/knowledge"
 )
@@ -179,7 +180,7 @@ func evaluate(ctx context.Context, opts evaluateOptions, input []byte) (int, []b
 		return 0, nil, fmt.Errorf("evaluate: %s is a FHIR %s; want a CDS Hooks request or a Bundle", opts.file, head.ResourceType)
 	}
 	srv, err := cdshooks.NewServer(cdshooks.Config{PublicURL: cfg.PublicURL, MaxBody: maxEvaluateInput},
-		cdshooks.Deps{Services: svcs, Logger: logger})
+		cdshooks.Deps{Services: svcs, Logger: logger, IsFHIRID: fhir.ValidID})
 	if err != nil {
 		return 0, nil, fmt.Errorf("building the server: %w", err)
 	}
@@ -202,13 +203,13 @@ func (c Config) validateEvaluate() error {
 // nocturnal-leg-cramps. Card uuids derive from the Bundle's bytes, so the same
 // file gives the same output.
 func evaluateBundle(ctx context.Context, svcs []cdshooks.Service, input []byte) (int, []byte, error) {
-	var legCramps *cdshooks.LegCramps
+	var patientView *legcramps.PatientView
 	for _, s := range svcs {
-		if lc, ok := s.(*cdshooks.LegCramps); ok {
-			legCramps = lc
+		if pv, ok := s.(*legcramps.PatientView); ok {
+			patientView = pv
 		}
 	}
-	if legCramps == nil {
+	if patientView == nil {
 		return 0, nil, errors.New("evaluate: the nocturnal-leg-cramps service is not configured")
 	}
 	rec, err := fhir.ReadBundle(bytes.NewReader(input), maxEvaluateInput)
@@ -220,7 +221,7 @@ func evaluateBundle(ctx context.Context, svcs []cdshooks.Service, input []byte) 
 	}
 	patientID := strings.TrimPrefix(rec.Patient.Ref, "Patient/")
 	hookInstance := uuid.NewSHA1(uuid.NameSpaceURL, input).String()
-	body, err := cdshooks.EncodeResponse(legCramps.Respond(ctx, rec, hookInstance, patientID))
+	body, err := cdshooks.EncodeResponse(patientView.Respond(ctx, rec, hookInstance, patientID))
 	if err != nil {
 		return 0, nil, fmt.Errorf("evaluate: %w", err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/cramp-cds/cramp-cds/cdshooks"
+	"github.com/cramp-cds/cramp-cds/cdshooks/legcramps"
 	"github.com/cramp-cds/cramp-cds/knowledge"
 )
 
@@ -118,7 +119,7 @@ func TestEvaluatePrintsTheServersBytes(t *testing.T) {
 	if err := json.Unmarshal(data, &req); err != nil {
 		t.Fatal(err)
 	}
-	delete(req["prefetch"].(map[string]any), cdshooks.PrefetchObservations)
+	delete(req["prefetch"].(map[string]any), legcramps.PrefetchObservations)
 	data, _ = json.Marshal(req)
 	if err := os.WriteFile(absent, data, 0o600); err != nil {
 		t.Fatal(err)
@@ -135,9 +136,9 @@ func TestEvaluatePrintsTheServersBytes(t *testing.T) {
 		}
 		var head struct{ Hook string }
 		_ = json.Unmarshal(body, &head)
-		id := cdshooks.NocturnalLegCrampsID
+		id := legcramps.PatientViewID
 		if head.Hook != cdshooks.HookPatientView {
-			id = cdshooks.CrampInducingOrderID
+			id = legcramps.InducingOrderID
 		}
 		resp, err := http.Post("http://"+m.Addr()+"/cds-services/"+id, "application/json", bytes.NewReader(body))
 		if err != nil {

@@ -19,6 +19,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/cramp-cds/cramp-cds/cdshooks"
+	"github.com/cramp-cds/cramp-cds/cdshooks/legcramps"
 	"github.com/cramp-cds/cramp-cds/internal/fixtures"
 )
 
@@ -83,7 +84,7 @@ func startE2E(t *testing.T, fhirTimeout time.Duration) *e2e {
 // call posts body to nocturnal-leg-cramps with a fresh token.
 func (e *e2e) call(t *testing.T, body []byte) (int, []byte) {
 	t.Helper()
-	path := "/cds-services/" + cdshooks.NocturnalLegCrampsID
+	path := "/cds-services/" + legcramps.PatientViewID
 	tok, err := e.issuer.Token(e2ePublicURL+path, time.Now())
 	if err != nil {
 		t.Fatal(err)
@@ -122,7 +123,7 @@ func TestFaultsUnderLoad(t *testing.T) {
 	// The deadline leaves room for a slow -race run on two busy cores: a
 	// healthy read must never hit it.
 	e := startE2E(t, 1500*time.Millisecond)
-	absent := []string{fixtures.KeyConditions, fixtures.KeyMedicationRequests, fixtures.KeyMedicationStatements, fixtures.KeyObservations} // sorted
+	absent := []string{legcramps.PrefetchConditions, legcramps.PrefetchMedicationRequests, legcramps.PrefetchMedicationStatements, legcramps.PrefetchObservations} // sorted
 	body := e.patient.Request(fixtures.RequestOptions{FHIRServer: e.fhirURL, AccessToken: e2eFHIRToken, Omit: absent})
 
 	phases := []struct {
@@ -257,7 +258,7 @@ func TestHostileEndToEnd(t *testing.T) {
 	}
 
 	// Without a token, even the hostile body is refused before it is read.
-	resp, err := e.client.Post("http://"+e.main.Addr()+"/cds-services/"+cdshooks.NocturnalLegCrampsID, "application/json", bytes.NewReader(deep))
+	resp, err := e.client.Post("http://"+e.main.Addr()+"/cds-services/"+legcramps.PatientViewID, "application/json", bytes.NewReader(deep))
 	if err != nil {
 		t.Fatal(err)
 	}

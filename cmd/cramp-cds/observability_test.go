@@ -34,6 +34,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/cramp-cds/cramp-cds/cdshooks"
+	"github.com/cramp-cds/cramp-cds/cdshooks/legcramps"
 )
 
 // The patient of the observability tests. Every value is distinctive, so that
@@ -322,7 +323,7 @@ func (s *session) run(t *testing.T) []cdshooks.Card {
 		t.Fatalf("forged JWT: %d %s, want 401", status, b)
 	}
 
-	medication := findCard(t, resp.Cards, cdshooks.TopicMedication)
+	medication := findCard(t, resp.Cards, legcramps.TopicMedication)
 	if len(medication.OverrideReasons) == 0 {
 		t.Fatalf("the medication card offers no override reasons: %+v", medication)
 	}
@@ -431,7 +432,7 @@ func TestMetricsEndpointAfterOneSession(t *testing.T) {
 		labels map[string]string
 		value  float64 // 0: any value above zero
 	}
-	svc := cdshooks.NocturnalLegCrampsID
+	svc := legcramps.PatientViewID
 	want := []series{
 		// Request duration by route and status (otelgin).
 		{"http_server_request_duration_seconds", map[string]string{"http_route": "/cds-services/:id", "http_response_status_code": "200", "http_request_method": "POST"}, 1},
@@ -440,7 +441,7 @@ func TestMetricsEndpointAfterOneSession(t *testing.T) {
 		// FHIR fetch latency (otelhttp on the Gatherer's client).
 		{"http_client_request_duration_seconds", map[string]string{"http_request_method": "GET", "http_response_status_code": "200", "server_address": "127.0.0.1"}, 1},
 		// Cards by topic: one medication card, from the thiazide.
-		{"cramp_cds_cards_returned_total", map[string]string{"service": svc, "topic": cdshooks.TopicMedication}, 1},
+		{"cramp_cds_cards_returned_total", map[string]string{"service": svc, "topic": legcramps.TopicMedication}, 1},
 		// Prefetch keys: used, null, fetched.
 		{"cramp_cds_prefetch_keys_total", map[string]string{"key": "patient", "status": "prefetched"}, 1},
 		{"cramp_cds_prefetch_keys_total", map[string]string{"key": "medicationStatements", "status": "null"}, 1},
@@ -448,7 +449,7 @@ func TestMetricsEndpointAfterOneSession(t *testing.T) {
 		// The forged JWT.
 		{"cramp_cds_jwt_rejections_total", map[string]string{"reason": "bad_signature"}, 1},
 		// The feedback, attributed to the medication card's topic.
-		{"cramp_cds_feedback_outcomes_total", map[string]string{"service": svc, "topic": cdshooks.TopicMedication, "outcome": "overridden"}, 1},
+		{"cramp_cds_feedback_outcomes_total", map[string]string{"service": svc, "topic": legcramps.TopicMedication, "outcome": "overridden"}, 1},
 	}
 	for _, w := range want {
 		got, ok := value(families, w.name, w.labels)

@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/cramp-cds/cramp-cds/cdshooks"
+	"github.com/cramp-cds/cramp-cds/cdshooks/legcramps"
 )
 
 // The order hook examples are requests in the CDS Hooks sandbox's Rx View
@@ -47,8 +48,8 @@ func TestEvaluateOrderExamples(t *testing.T) {
 				t.Fatalf("got %d cards, want 1:\n%s", len(resp.Cards), stdout.String())
 			}
 			c := resp.Cards[0]
-			if c.Source.Topic == nil || c.Source.Topic.Code != cdshooks.TopicInducingOrder {
-				t.Errorf("topic = %+v, want %s", c.Source.Topic, cdshooks.TopicInducingOrder)
+			if c.Source.Topic == nil || c.Source.Topic.Code != legcramps.TopicInducingOrder {
+				t.Errorf("topic = %+v, want %s", c.Source.Topic, legcramps.TopicInducingOrder)
 			}
 			want := append(slices.Clone(tt.ingredients),
 				"**furosemide** (loop diuretics): Furosemide 40 MG Oral Tablet", // already taken
@@ -73,7 +74,7 @@ func TestEvaluateOrderExamples(t *testing.T) {
 // EHR integrator what to send.
 func TestOrderExamplesPrefetchTheDiscoveryKeys(t *testing.T) {
 	t.Parallel()
-	want := slices.Sorted(maps.Keys(cdshooks.CrampInducingOrderPrefetch()))
+	want := slices.Sorted(maps.Keys(legcramps.InducingOrderPrefetch()))
 	for _, file := range []string{"../../examples/order-select.json", "../../examples/order-sign.json"} {
 		data, err := readInput(file, nil)
 		if err != nil {

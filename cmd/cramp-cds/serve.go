@@ -16,6 +16,8 @@ import (
 
 	"github.com/cramp-cds/cramp-cds/cdshooks"
 	"github.com/cramp-cds/cramp-cds/cdshooks/auth"
+	"github.com/cramp-cds/cramp-cds/cdshooks/legcramps"
+	"github.com/cramp-cds/cramp-cds/fhir"
 	"github.com/cramp-cds/cramp-cds/knowledge"
 )
 
@@ -75,8 +77,9 @@ type Main struct {
 }
 
 // Open builds everything and starts listening; on return the listeners
-// accept connections (Addr and AdminAddr tell where).
-func (m *Main) Open(ctx context.Context) error {
+// accept connections (Addr and AdminAddr tell where). When it fails, what it
+// had started is stopped again.
+func (m *Main) Open(ctx context.Context) (err error) {
 	if m.Logger == nil {
 		m.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -86,6 +89,13 @@ func (m *Main) Open(ctx context.Context) error {
 		return err
 	}
 
+	defer func() {
+		if err != nil {
+			if m.api != nil {
+				_ = m.api.Close()
+			}
+		}
+	}()
 	tel, err := openTelemetry(ctx, os.Getenv)
 	if err != nil {
 		return fmt.Errorf("setting up telemetry: %w", err)
@@ -93,39 +103,39 @@ func (m *Main) Open(ctx context.Context) error {
 	m.telemetry = tel
 	m.Logger.Info("telemetry", "traces", tel.traces, "metrics", "prometheus", "otlp_metrics", tel.otlpMetrics)
 
-	deps := cdshooks.Deps{Logger: m.Logger, Services: m.Services, Telemetry: tel.server()}
+	deps := cdshooks.Deps{
+		Logger: m.Logger, Services: m.Services, Telemetry: tel.server(),
+		IsFHIRID: fhir.ValidID, CardTopic: legcramps.TopicOfCard,
+	}
 	if cfg.InsecureNoAuth {
 		m.Logger.Warn("AUTHENTICATION IS DISABLED (--insecure-no-auth): anyone who can reach this server can call it " +
 			"and read the cards it returns. Use this only for a local experiment, never with real patient data.")
 	} else {
 		trust, err := auth.LoadTrustFile(cfg.TrustFile)
 		if err != nil {
-			_ = m.release()
 			return fmt.Errorf("loading trust file: %w", err)
 		}
 		m.verifier, err = auth.NewVerifier(ctx, trust, auth.Options{Algorithms: cfg.JWTAlgs, Logger: m.Logger})
 		if err != nil {
-			_ = m.release()
 			return fmt.Errorf("setting up JWT verification: %w", err)
 		}
 		deps.Authenticator = m.verifier
 	}
 	kb, err := knowledge.Load()
 	if err != nil {
-		_ = m.release()
 		return fmt.Errorf("loading the knowledge base: %w", err)
 	}
-	if deps.Knowledge, err = knowledgeJSON(kb); err != nil {
-		_ = m.release()
+	kbJSON, err := knowledgeJSON(kb)
+	if err != nil {
 		return err
 	}
+	deps.Documents = map[string][]byte{legcramps.KnowledgePath: kbJSON}
 	if deps.Services == nil {
 		deps.Services, err = services(cfg, serviceDeps{
 			Knowledge: kb, Now: time.Now, Logger: m.Logger,
-			HTTPClient: tel.fhirClient(m.FHIRTransport), OnGather: tel.metrics.PrefetchGathered,
+			HTTPClient: tel.fhirClient(m.FHIRTransport), Metrics: tel.metrics,
 		})
 		if err != nil {
-			_ = m.release()
 			return fmt.Errorf("building the services: %w", err)
 		}
 	}
@@ -137,7 +147,6 @@ func (m *Main) Open(ctx context.Context) error {
 		AuthDiscovery: cfg.AuthDiscovery,
 	}, deps)
 	if err != nil {
-		_ = m.release()
 		return fmt.Errorf("building the server: %w", err)
 	}
 
@@ -152,7 +161,6 @@ func (m *Main) Open(ctx context.Context) error {
 		ErrorLog:          errorLog,
 	}
 	if m.apiAddr, err = m.listen(m.api, cfg.Addr, "api"); err != nil {
-		_ = m.release()
 		return err
 	}
 	if cfg.AdminAddr != "" {
@@ -165,8 +173,6 @@ func (m *Main) Open(ctx context.Context) error {
 			ErrorLog:          errorLog,
 		}
 		if m.adminAdr, err = m.listen(m.admin, cfg.AdminAddr, "admin"); err != nil {
-			_ = m.api.Close()
-			_ = m.release()
 			return err
 		}
 	}

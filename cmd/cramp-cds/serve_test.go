@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cramp-cds/cramp-cds/cdshooks"
+	"github.com/cramp-cds/cramp-cds/cdshooks/legcramps"
 )
 
 const patientView = `{"hook":"patient-view","hookInstance":"d1577c69-dfbe-44ad-ba6d-3e05e953b2ea",
@@ -26,7 +27,7 @@ type slowService struct {
 }
 
 func (s *slowService) Definitions() []cdshooks.ServiceDefinition {
-	return []cdshooks.ServiceDefinition{cdshooks.NocturnalLegCrampsDefinition(cdshooks.NocturnalLegCrampsPrefetch())}
+	return []cdshooks.ServiceDefinition{{Hook: cdshooks.HookPatientView, ID: legcramps.PatientViewID, Description: "holds every request"}}
 }
 
 func (s *slowService) Evaluate(ctx context.Context, _ *cdshooks.Request, _ cdshooks.Caller) (*cdshooks.Response, error) {

@@ -1,12 +1,12 @@
 package main
 
 import (
-	"context"
 	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/cramp-cds/cramp-cds/cdshooks"
+	"github.com/cramp-cds/cramp-cds/cdshooks/legcramps"
 	"github.com/cramp-cds/cramp-cds/fhir"
 	"github.com/cramp-cds/cramp-cds/knowledge"
 )
@@ -21,9 +21,8 @@ type serviceDeps struct {
 	// HTTPClient reads FHIR servers (wrap its transport for tracing); nil
 	// means a plain client.
 	HTTPClient *http.Client
-	// OnGather, when set, is told how each request's prefetch keys were
-	// obtained (metrics).
-	OnGather func(ctx context.Context, r *fhir.GatherReport)
+	// Metrics, when set, counts how each request's prefetch keys were obtained.
+	Metrics *cdshooks.Metrics
 }
 
 // services builds the CDS services from the configuration: the one list
@@ -37,31 +36,24 @@ func services(cfg Config, deps serviceDeps) ([]cdshooks.Service, error) {
 		AllowHTTP:  cfg.FHIRAllowHTTP,
 		Logger:     deps.Logger,
 	})
-	legCramps, err := cdshooks.NewLegCramps(cdshooks.LegCrampsConfig{
+	env := legcramps.Env{
 		Knowledge: deps.Knowledge,
 		Gatherer:  gatherer,
 		Now:       deps.Now,
-		Screening: cfg.Trigger == TriggerAlways,
 		FHIRAllow: cfg.FHIRAllow,
 		PublicURL: cfg.PublicURL,
 		Logger:    deps.Logger,
-		OnGather:  deps.OnGather,
-	})
+		Metrics:   deps.Metrics,
+	}
+	patientView, err := legcramps.NewPatientView(env, cfg.Trigger == TriggerAlways)
 	if err != nil {
 		return nil, err
 	}
 	// The order hooks have no screening mode: they warn only a patient with
-	// leg cramps (see CrampInducingOrder.Evaluate).
-	orders, err := cdshooks.NewCrampInducingOrder(cdshooks.CrampInducingOrderConfig{
-		Knowledge: deps.Knowledge,
-		Gatherer:  gatherer,
-		Now:       deps.Now,
-		FHIRAllow: cfg.FHIRAllow,
-		PublicURL: cfg.PublicURL,
-		OnGather:  deps.OnGather,
-	})
+	// leg cramps (see InducingOrder.Evaluate).
+	orders, err := legcramps.NewInducingOrder(env)
 	if err != nil {
 		return nil, err
 	}
-	return []cdshooks.Service{legCramps, orders}, nil
+	return []cdshooks.Service{patientView, orders}, nil
 }

@@ -13,6 +13,7 @@ import (
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
+	"github.com/cramp-cds/cramp-cds/cdshooks/legcramps"
 	"github.com/cramp-cds/cramp-cds/internal/fixtures"
 )
 
@@ -61,7 +62,7 @@ type result struct {
 func (env *environment) runPhases(ctx context.Context, o options) (*report, error) {
 	typical := env.typical.Request(fixtures.RequestOptions{})
 	heavy := env.heavy.Request(fixtures.RequestOptions{})
-	absent := []string{fixtures.KeyConditions, fixtures.KeyMedicationStatements, fixtures.KeyMedicationRequests, fixtures.KeyObservations}
+	absent := []string{legcramps.PrefetchConditions, legcramps.PrefetchMedicationStatements, legcramps.PrefetchMedicationRequests, legcramps.PrefetchObservations}
 	fallback := env.typical.Request(fixtures.RequestOptions{FHIRServer: env.fhirBase, AccessToken: fhirToken, Omit: absent})
 	healthy := func(delay time.Duration) func() {
 		return func() { env.fhir.SetFault(fixtures.Healthy); env.fhir.SetDelay(delay) }

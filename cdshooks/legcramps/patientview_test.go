@@ -1,10 +1,11 @@
-package cdshooks_test
+package legcramps_test
 
 import (
-	"context"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -12,36 +13,10 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/cramp-cds/cramp-cds/cdshooks"
+	"github.com/cramp-cds/cramp-cds/cdshooks/legcramps"
 	"github.com/cramp-cds/cramp-cds/fhir"
 	"github.com/cramp-cds/cramp-cds/knowledge"
 )
-
-// The patient-view tests run at this time (the fixtures use orderPatient and
-// the helpers of orders_test.go).
-var lcNow = time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
-
-const lcHookInstance = "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea"
-
-// lcObservation is a final laboratory result with a valueQuantity.
-func lcObservation(id, loinc string, value float64, unit, when string) obj {
-	return obj{
-		"resourceType": "Observation", "id": id, "status": "final",
-		"category":          []obj{{"coding": []obj{{"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "laboratory"}}}},
-		"code":              obj{"coding": []obj{{"system": fhir.SystemLOINC, "code": loinc}}},
-		"subject":           obj{"reference": "Patient/" + orderPatient},
-		"effectiveDateTime": when,
-		"valueQuantity":     obj{"value": value, "unit": unit, "system": fhir.SystemUCUM, "code": unit},
-	}
-}
-
-func with(o obj, key string, value any) obj {
-	out := obj{}
-	for k, v := range o {
-		out[k] = v
-	}
-	out[key] = value
-	return out
-}
 
 // everyCardPrefetch is a record that fires every card type:
 //   - medications: HCTZ 310798 (RxNorm), amlodipine through a contained
@@ -68,11 +43,11 @@ func everyCardPrefetch() obj {
 	heartFailure := condition("cond-hf", "88805009", "Chronic congestive heart failure", "active")
 	calciumInError := with(lcObservation("obs-ca", "17861-6", 7.0, "mg/dL", "2025-05-20"), "status", "entered-in-error")
 	return obj{
-		cdshooks.PrefetchPatient:              obj{"resourceType": "Patient", "id": orderPatient, "gender": "female", "birthDate": "1950-04-12"},
-		cdshooks.PrefetchConditions:           searchset(legCramps, heartFailure, restlessLegs, hypertension),
-		cdshooks.PrefetchMedicationRequests:   searchset(activeMR("mr-hctz", hctz), amlodipineByRef, ibuprofen),
-		cdshooks.PrefetchMedicationStatements: searchset(simvastatinText),
-		cdshooks.PrefetchObservations: searchset(
+		legcramps.PrefetchPatient:              obj{"resourceType": "Patient", "id": orderPatient, "gender": "female", "birthDate": "1950-04-12"},
+		legcramps.PrefetchConditions:           searchset(legCramps, heartFailure, restlessLegs, hypertension),
+		legcramps.PrefetchMedicationRequests:   searchset(activeMR("mr-hctz", hctz), amlodipineByRef, ibuprofen),
+		legcramps.PrefetchMedicationStatements: searchset(simvastatinText),
+		legcramps.PrefetchObservations: searchset(
 			lcObservation("obs-mg", "19123-9", 0.5, "mmol/L", "2025-05-20"),
 			lcObservation("obs-k", "2823-3", 4.2, "mmol/L", "2025-05-20"),
 			calciumInError,
@@ -96,56 +71,16 @@ func lcRequest(t *testing.T, prefetch obj) []byte {
 	return body
 }
 
-// lcServer is the real server serving only nocturnal-leg-cramps, without
-// authentication and with no FHIR server allowed: the prefetch is all there is.
-func lcServer(t *testing.T, screening bool) *cdshooks.Server {
+// invokePatientView posts body to the patient-view service.
+func invokePatientView(t *testing.T, srv *cdshooks.Server, body []byte) (int, []byte) {
 	t.Helper()
-	kb, err := knowledge.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := cdshooks.NewLegCramps(cdshooks.LegCrampsConfig{
-		Knowledge: kb,
-		Gatherer:  fhir.NewGatherer(fhir.GathererOptions{}),
-		Now:       func() time.Time { return lcNow },
-		Screening: screening,
-		PublicURL: "https://cds.example.org",
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := cdshooks.NewServer(cdshooks.Config{PublicURL: "https://cds.example.org"},
-		cdshooks.Deps{Services: []cdshooks.Service{svc}, Knowledge: []byte(`{"version":"test"}`)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return srv
+	return invoke(t, srv, legcramps.PatientViewID, body)
 }
 
-// lcCall posts body to nocturnal-leg-cramps through the whole server pipeline.
-func lcCall(t *testing.T, srv *cdshooks.Server, body []byte) (int, []byte) {
+// patientViewCards posts body to the patient-view service and returns its cards.
+func patientViewCards(t *testing.T, srv *cdshooks.Server, body []byte) []cdshooks.Card {
 	t.Helper()
-	status, resp, err := srv.Invoke(context.Background(), cdshooks.NocturnalLegCrampsID, body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return status, resp
-}
-
-func lcCards(t *testing.T, srv *cdshooks.Server, body []byte) []cdshooks.Card {
-	t.Helper()
-	status, resp := lcCall(t, srv, body)
-	if status != http.StatusOK {
-		t.Fatalf("status %d, body %s", status, resp)
-	}
-	var r cdshooks.Response
-	if err := json.Unmarshal(resp, &r); err != nil {
-		t.Fatal(err)
-	}
-	if err := r.Validate(); err != nil {
-		t.Fatalf("response breaks the card rules: %v", err)
-	}
-	return r.Cards
+	return mustCards(t, srv, legcramps.PatientViewID, body)
 }
 
 func topicsOf(cards []cdshooks.Card) []string {
@@ -158,7 +93,7 @@ func topicsOf(cards []cdshooks.Card) []string {
 
 func TestEveryCardTypeInOrderMostSevereFirst(t *testing.T) {
 	t.Parallel()
-	cards := lcCards(t, lcServer(t, false), lcRequest(t, everyCardPrefetch()))
+	cards := patientViewCards(t, newServer(t, serverOptions{}), lcRequest(t, everyCardPrefetch()))
 	want := []string{
 		"cramp-medication", "cramp-medication", "cramp-medication", // thiazide, calcium channel blocker, statin: data order
 		"cramp-abnormal-lab",
@@ -171,7 +106,7 @@ func TestEveryCardTypeInOrderMostSevereFirst(t *testing.T) {
 	}
 	seen := map[string]bool{}
 	for i, c := range cards {
-		if topic, ok := cdshooks.TopicOfCard(c.UUID); !ok || topic != c.Source.Topic.Code {
+		if topic, ok := legcramps.TopicOfCard(c.UUID); !ok || topic != c.Source.Topic.Code {
 			t.Errorf("card %d: TopicOfCard(%s) = %q, %v; want %q", i, c.UUID, topic, ok, c.Source.Topic.Code)
 		}
 		if seen[c.UUID] {
@@ -181,7 +116,7 @@ func TestEveryCardTypeInOrderMostSevereFirst(t *testing.T) {
 		if !strings.HasPrefix(c.Source.Label, "cramp-cds knowledge ") || !strings.HasPrefix(c.Source.URL, "https://cds.example.org/knowledge#") {
 			t.Errorf("card %d: source %q %q, want the knowledge label and URL", i, c.Source.Label, c.Source.URL)
 		}
-		if c.Source.Topic.System != cdshooks.TopicSystem {
+		if c.Source.Topic.System != legcramps.TopicSystem {
 			t.Errorf("card %d: topic system %q", i, c.Source.Topic.System)
 		}
 		if !strings.Contains(c.Detail, "**Evidence**") || !strings.Contains(c.Detail, "seed `00") {
@@ -195,7 +130,7 @@ func TestEveryCardTypeInOrderMostSevereFirst(t *testing.T) {
 
 func TestMedicationCardsNameTheRecordTextAndTheIngredient(t *testing.T) {
 	t.Parallel()
-	cards := lcCards(t, lcServer(t, false), lcRequest(t, everyCardPrefetch()))
+	cards := patientViewCards(t, newServer(t, serverOptions{}), lcRequest(t, everyCardPrefetch()))
 	tests := []struct {
 		summary  string // prefix
 		inDetail []string
@@ -219,7 +154,7 @@ func TestMedicationCardsNameTheRecordTextAndTheIngredient(t *testing.T) {
 		if c.Indicator != cdshooks.IndicatorWarning {
 			t.Errorf("card %d indicator %s, want warning", i, c.Indicator)
 		}
-		if diff := cmp.Diff(cdshooks.MedicationOverrideReasons(), c.OverrideReasons); diff != "" {
+		if diff := cmp.Diff(legcramps.MedicationOverrideReasons(), c.OverrideReasons); diff != "" {
 			t.Errorf("card %d override reasons (-want +got):\n%s", i, diff)
 		}
 	}
@@ -232,7 +167,7 @@ func TestMedicationCardsNameTheRecordTextAndTheIngredient(t *testing.T) {
 
 func TestAbnormalLabCardShowsTheRecordedAndConvertedValue(t *testing.T) {
 	t.Parallel()
-	cards := lcCards(t, lcServer(t, false), lcRequest(t, everyCardPrefetch()))
+	cards := patientViewCards(t, newServer(t, serverOptions{}), lcRequest(t, everyCardPrefetch()))
 	c := cards[3]
 	if want := "Magnesium 0.5 mmol/L on 2025-05-20: hypomagnesemia"; c.Summary != want {
 		t.Errorf("summary %q, want %q", c.Summary, want)
@@ -250,7 +185,7 @@ func TestAbnormalLabCardShowsTheRecordedAndConvertedValue(t *testing.T) {
 
 func TestMissingLabsCardProposesOneOrderPerLab(t *testing.T) {
 	t.Parallel()
-	cards := lcCards(t, lcServer(t, false), lcRequest(t, everyCardPrefetch()))
+	cards := patientViewCards(t, newServer(t, serverOptions{}), lcRequest(t, everyCardPrefetch()))
 	c := cards[4]
 	if c.Indicator != cdshooks.IndicatorInfo || c.SelectionBehavior != cdshooks.SelectAny {
 		t.Errorf("indicator %s, selectionBehavior %s; want info, any", c.Indicator, c.SelectionBehavior)
@@ -302,7 +237,7 @@ func TestMissingLabsCardProposesOneOrderPerLab(t *testing.T) {
 
 func TestConditionCards(t *testing.T) {
 	t.Parallel()
-	cards := lcCards(t, lcServer(t, false), lcRequest(t, everyCardPrefetch()))
+	cards := patientViewCards(t, newServer(t, serverOptions{}), lcRequest(t, everyCardPrefetch()))
 	assoc, diff := cards[5], cards[6]
 	if want := "Associated with leg cramps: heart failure"; assoc.Summary != want {
 		t.Errorf("associated summary %q, want %q", assoc.Summary, want)
@@ -324,10 +259,10 @@ func TestConditionCards(t *testing.T) {
 func TestDifferentialCardAsksTheScreeningQuestion(t *testing.T) {
 	t.Parallel()
 	p := everyCardPrefetch()
-	p[cdshooks.PrefetchConditions] = searchset(legCramps, condition("cond-plm", "418763003", "Periodic limb movement disorder", "active"))
-	cards := lcCards(t, lcServer(t, false), lcRequest(t, p))
+	p[legcramps.PrefetchConditions] = searchset(legCramps, condition("cond-plm", "418763003", "Periodic limb movement disorder", "active"))
+	cards := patientViewCards(t, newServer(t, serverOptions{}), lcRequest(t, p))
 	last := cards[len(cards)-1]
-	if last.Source.Topic.Code != cdshooks.TopicDifferential {
+	if last.Source.Topic.Code != legcramps.TopicDifferential {
 		t.Fatalf("last card is %s, want a differential", last.Source.Topic.Code)
 	}
 	if want := "Ask the patient: *Does your bed partner complain that you have twitchy legs or make kicking movements in your sleep?*"; !strings.Contains(last.Detail, want) {
@@ -338,13 +273,13 @@ func TestDifferentialCardAsksTheScreeningQuestion(t *testing.T) {
 func TestNoLegCrampsNoCardsUnlessScreening(t *testing.T) {
 	t.Parallel()
 	p := everyCardPrefetch()
-	p[cdshooks.PrefetchConditions] = searchset(oldCramps, hypertension) // resolved cramps do not trigger
+	p[legcramps.PrefetchConditions] = searchset(oldCramps, hypertension) // resolved cramps do not trigger
 	body := lcRequest(t, p)
-	status, resp := lcCall(t, lcServer(t, false), body)
+	status, resp := invokePatientView(t, newServer(t, serverOptions{}), body)
 	if status != http.StatusOK || string(resp) != `{"cards":[]}` {
 		t.Errorf("without leg cramps: %d %s, want 200 {\"cards\":[]}", status, resp)
 	}
-	cards := lcCards(t, lcServer(t, true), body)
+	cards := patientViewCards(t, newServer(t, serverOptions{screening: true}), body)
 	if diff := cmp.Diff([]string{"cramp-medication", "cramp-medication", "cramp-medication", "cramp-abnormal-lab", "cramp-missing-labs"}, topicsOf(cards)); diff != "" {
 		t.Errorf("screening card topics (-want +got):\n%s", diff)
 	}
@@ -353,8 +288,8 @@ func TestNoLegCrampsNoCardsUnlessScreening(t *testing.T) {
 func TestAbsentPrefetchWithoutAReadableServerIs412(t *testing.T) {
 	t.Parallel()
 	p := everyCardPrefetch()
-	delete(p, cdshooks.PrefetchObservations)
-	status, resp := lcCall(t, lcServer(t, false), lcRequest(t, p))
+	delete(p, legcramps.PrefetchObservations)
+	status, resp := invokePatientView(t, newServer(t, serverOptions{}), lcRequest(t, p))
 	if status != http.StatusPreconditionFailed {
 		t.Fatalf("status %d (%s), want 412: never answer as if the labs were missing", status, resp)
 	}
@@ -366,10 +301,10 @@ func TestAbsentPrefetchWithoutAReadableServerIs412(t *testing.T) {
 func TestNullObservationsMeanNoResults(t *testing.T) {
 	t.Parallel()
 	p := everyCardPrefetch()
-	p[cdshooks.PrefetchObservations] = nil // the EHR looked and found nothing
-	cards := lcCards(t, lcServer(t, false), lcRequest(t, p))
+	p[legcramps.PrefetchObservations] = nil // the EHR looked and found nothing
+	cards := patientViewCards(t, newServer(t, serverOptions{}), lcRequest(t, p))
 	for _, c := range cards {
-		if c.Source.Topic.Code == cdshooks.TopicMissingLabs {
+		if c.Source.Topic.Code == legcramps.TopicMissingLabs {
 			if got, want := len(c.Suggestions), 6; got != want {
 				t.Errorf("%d order suggestions, want all %d work-ups", got, want)
 			}
@@ -381,15 +316,15 @@ func TestNullObservationsMeanNoResults(t *testing.T) {
 
 func TestSameRequestSameBytesAndUUIDsPerHookInstance(t *testing.T) {
 	t.Parallel()
-	srv := lcServer(t, false)
+	srv := newServer(t, serverOptions{})
 	body := lcRequest(t, everyCardPrefetch())
-	_, first := lcCall(t, srv, body)
-	_, second := lcCall(t, srv, body)
+	_, first := invokePatientView(t, srv, body)
+	_, second := invokePatientView(t, srv, body)
 	if string(first) != string(second) {
 		t.Error("the same request gave two different bodies")
 	}
 	other := strings.Replace(string(body), lcHookInstance, "0b7c1e50-3a66-4a4a-8f56-1b1c6f1e2f31", 1)
-	a, b := lcCards(t, srv, body), lcCards(t, srv, []byte(other))
+	a, b := patientViewCards(t, srv, body), patientViewCards(t, srv, []byte(other))
 	if a[0].UUID == b[0].UUID {
 		t.Error("two hook instances gave the same card uuid")
 	}
@@ -401,8 +336,8 @@ func TestLegCrampsDiscoveryNarrowsObservationsToWorkupCodes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := cdshooks.LegCrampsPrefetch(kb)
-	obs := p[cdshooks.PrefetchObservations]
+	p := legcramps.PatientViewPrefetch(kb)
+	obs := p[legcramps.PrefetchObservations]
 	for _, lab := range kb.Labs() {
 		for _, c := range lab.Results {
 			if !strings.Contains(obs, "http://loinc.org|"+c.Code) {
@@ -418,14 +353,17 @@ func TestLegCrampsDiscoveryNarrowsObservationsToWorkupCodes(t *testing.T) {
 			t.Errorf("template %s: %v", key, err)
 		}
 	}
-	if got := len(p); got != len(cdshooks.NocturnalLegCrampsPrefetch()) {
-		t.Errorf("%d prefetch keys, want the %d default keys", got, len(cdshooks.NocturnalLegCrampsPrefetch()))
+	keys := slices.Sorted(maps.Keys(p))
+	want := []string{legcramps.PrefetchConditions, legcramps.PrefetchMedicationRequests, legcramps.PrefetchMedicationStatements,
+		legcramps.PrefetchObservations, legcramps.PrefetchPatient}
+	if diff := cmp.Diff(want, keys); diff != "" {
+		t.Errorf("prefetch keys (-want +got):\n%s", diff)
 	}
 }
 
 func TestKnowledgeIsServedWithoutAuthentication(t *testing.T) {
 	t.Parallel()
-	srv := lcServer(t, false)
+	srv := newServer(t, serverOptions{})
 	w := httptest.NewRecorder()
 	srv.Handler().ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/knowledge", nil))
 	if w.Code != http.StatusOK || w.Body.String() != `{"version":"test"}` || w.Header().Get("Content-Type") != "application/json" {
@@ -433,42 +371,24 @@ func TestKnowledgeIsServedWithoutAuthentication(t *testing.T) {
 	}
 }
 
-func TestNewLegCrampsNeedsItsDependencies(t *testing.T) {
+func TestServicesNeedTheirDependencies(t *testing.T) {
 	t.Parallel()
 	kb, err := knowledge.Load()
 	if err != nil {
 		t.Fatal(err)
 	}
 	g := fhir.NewGatherer(fhir.GathererOptions{})
-	now := func() time.Time { return lcNow }
-	for name, cfg := range map[string]cdshooks.LegCrampsConfig{
+	now := func() time.Time { return testNow }
+	for name, env := range map[string]legcramps.Env{
 		"no knowledge": {Gatherer: g, Now: now},
 		"no gatherer":  {Knowledge: kb, Now: now},
 		"no clock":     {Knowledge: kb, Gatherer: g},
 	} {
-		if _, err := cdshooks.NewLegCramps(cfg); err == nil {
-			t.Errorf("%s: NewLegCramps succeeded", name)
+		if _, err := legcramps.NewPatientView(env, false); err == nil {
+			t.Errorf("%s: NewPatientView succeeded", name)
 		}
-	}
-}
-
-func TestFHIRServerAllowed(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		caller cdshooks.Caller
-		allow  []string
-		base   string
-		want   bool
-	}{
-		{cdshooks.Caller{}, nil, "https://ehr.example.org/fhir", false},
-		{cdshooks.Caller{AnyFHIRServer: true}, nil, "https://ehr.example.org/fhir", true},
-		{cdshooks.Caller{FHIRServers: []string{"https://ehr.example.org/fhir/"}}, nil, "https://ehr.example.org/fhir", true},
-		{cdshooks.Caller{FHIRServers: []string{"https://ehr.example.org/fhir"}}, nil, "https://other.example.org/fhir", false},
-		{cdshooks.Caller{}, []string{"http://127.0.0.1:8081"}, "http://127.0.0.1:8081/", true},
-	}
-	for _, tt := range tests {
-		if got := cdshooks.FHIRServerAllowed(tt.caller, tt.allow)(tt.base); got != tt.want {
-			t.Errorf("FHIRServerAllowed(%+v, %v)(%q) = %v, want %v", tt.caller, tt.allow, tt.base, got, tt.want)
+		if _, err := legcramps.NewInducingOrder(env); err == nil {
+			t.Errorf("%s: NewInducingOrder succeeded", name)
 		}
 	}
 }
@@ -477,12 +397,12 @@ func TestClassOnlyMedicationCard(t *testing.T) {
 	t.Parallel()
 	p := everyCardPrefetch()
 	// C03AA08 (methyclothiazide) lies under the thiazide root C03AA; the base lists no such ingredient.
-	p[cdshooks.PrefetchMedicationRequests] = searchset(activeMR("mr-atc", obj{
+	p[legcramps.PrefetchMedicationRequests] = searchset(activeMR("mr-atc", obj{
 		"text":   "Methyclothiazide 5 mg tablet",
 		"coding": []obj{{"system": "http://www.whocc.no/atc", "code": "C03AA08"}},
 	}))
-	p[cdshooks.PrefetchMedicationStatements] = searchset()
-	cards := lcCards(t, lcServer(t, false), lcRequest(t, p))
+	p[legcramps.PrefetchMedicationStatements] = searchset()
+	cards := patientViewCards(t, newServer(t, serverOptions{}), lcRequest(t, p))
 	c := cards[0]
 	if want := "A drug of the class thiazide and thiazide-like diuretics can cause leg cramps: review this drug"; c.Summary != want {
 		t.Errorf("summary %q, want %q", c.Summary, want)

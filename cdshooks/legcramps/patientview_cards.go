@@ -1,7 +1,8 @@
-package cdshooks
+package legcramps
 
 import (
 	"fmt"
+	"github.com/cramp-cds/cramp-cds/cdshooks"
 	"math"
 	"strconv"
 	"strings"
@@ -33,9 +34,9 @@ type cardRenderer struct {
 	findings     *knowledge.Findings
 }
 
-func (r cardRenderer) cards() []Card {
+func (r cardRenderer) cards() []cdshooks.Card {
 	f := r.findings
-	cards := []Card{}
+	cards := []cdshooks.Card{}
 	if !f.Triggered {
 		return cards
 	}
@@ -57,16 +58,16 @@ func (r cardRenderer) cards() []Card {
 	return cards
 }
 
-func (r cardRenderer) medicationCard(m knowledge.MedicationFinding) Card {
+func (r cardRenderer) medicationCard(m knowledge.MedicationFinding) cdshooks.Card {
 	name := "A drug of the class " + lowerFirst(m.Class.Name)
 	if m.Ingredient != nil {
 		name = upperFirst(m.Ingredient.Name)
 	}
 	var d strings.Builder
-	fmt.Fprintf(&d, "**%s** can cause leg cramps.\n\nClass: %s.\n\n", Markdown(name), Markdown(m.Class.Name))
+	fmt.Fprintf(&d, "**%s** can cause leg cramps.\n\nClass: %s.\n\n", cdshooks.Markdown(name), cdshooks.Markdown(m.Class.Name))
 	d.WriteString("Current in the record:\n")
 	for _, e := range m.Entries {
-		fmt.Fprintf(&d, "- **%s** (%s", Markdown(orUnnamed(e.Text)), Markdown(e.Medication.Status))
+		fmt.Fprintf(&d, "- **%s** (%s", cdshooks.Markdown(orUnnamed(e.Text)), cdshooks.Markdown(e.Medication.Status))
 		if since := e.Medication.Effective.Start; !since.IsZero() {
 			fmt.Fprintf(&d, " since %s", day(since))
 		} else if asserted := e.Medication.Asserted; !asserted.IsZero() {
@@ -79,11 +80,11 @@ func (r cardRenderer) medicationCard(m knowledge.MedicationFinding) Card {
 	}
 	d.WriteString("\nConsider whether it contributes to the cramps before adding a treatment.\n")
 	writeEvidence(&d, m.Evidence())
-	return Card{
+	return cdshooks.Card{
 		UUID:            CardUUID(r.hookInstance, TopicMedication, m.Key()),
-		Summary:         Summary(name + " can cause leg cramps: review this drug"),
+		Summary:         cdshooks.Summary(name + " can cause leg cramps: review this drug"),
 		Detail:          d.String(),
-		Indicator:       IndicatorWarning,
+		Indicator:       cdshooks.IndicatorWarning,
 		Source:          r.sources.Source(TopicMedication, "class-"+m.Class.ID),
 		OverrideReasons: MedicationOverrideReasons(),
 	}
@@ -93,65 +94,65 @@ func (r cardRenderer) medicationCard(m knowledge.MedicationFinding) Card {
 func matchedBy(m knowledge.MedicationMatch) string {
 	switch m.Kind {
 	case knowledge.MatchRxNorm:
-		return "RxNorm " + Markdown(m.Coding.Code)
+		return "RxNorm " + cdshooks.Markdown(m.Coding.Code)
 	case knowledge.MatchATC:
-		return "ATC " + Markdown(m.Coding.Code)
+		return "ATC " + cdshooks.Markdown(m.Coding.Code)
 	default:
-		return "by name \u201c" + Markdown(m.Matched) + "\u201d"
+		return "by name \u201c" + cdshooks.Markdown(m.Matched) + "\u201d"
 	}
 }
 
-func (r cardRenderer) abnormalLabCard(a knowledge.AbnormalLabFinding) Card {
+func (r cardRenderer) abnormalLabCard(a knowledge.AbnormalLabFinding) cdshooks.Card {
 	o := a.Result.Observation
 	recorded := quantityText(*o.Value)
 	var d strings.Builder
-	fmt.Fprintf(&d, "**%s %s** on %s: %s.\n\n", Markdown(a.Lab.Name), Markdown(recorded), day(o.Effective), Markdown(a.Threshold.Finding))
-	fmt.Fprintf(&d, "- Threshold: %s %s %s", a.Threshold.Op, number(a.Threshold.Value), Markdown(a.Lab.CanonicalUnit))
+	fmt.Fprintf(&d, "**%s %s** on %s: %s.\n\n", cdshooks.Markdown(a.Lab.Name), cdshooks.Markdown(recorded), day(o.Effective), cdshooks.Markdown(a.Threshold.Finding))
+	fmt.Fprintf(&d, "- Threshold: %s %s %s", a.Threshold.Op, number(a.Threshold.Value), cdshooks.Markdown(a.Lab.CanonicalUnit))
 	if a.Converted {
 		fmt.Fprintf(&d, "; this result is %s%s in that unit", o.Value.Comparator, number(a.Value))
 	}
-	fmt.Fprintf(&d, "\n- Result: **%s**%s\n", Markdown(orUnnamed(a.Result.Text)), refSuffix(a.Result.Ref))
+	fmt.Fprintf(&d, "\n- Result: **%s**%s\n", cdshooks.Markdown(orUnnamed(a.Result.Text)), refSuffix(a.Result.Ref))
 	if flags := interpretationText(o.Interpretation); flags != "" {
-		fmt.Fprintf(&d, "- Laboratory flag: %s\n", Markdown(flags))
+		fmt.Fprintf(&d, "- Laboratory flag: %s\n", cdshooks.Markdown(flags))
 	}
 	if rng := rangeText(o.ReferenceRange); rng != "" {
-		fmt.Fprintf(&d, "- Reference range: %s\n", Markdown(rng))
+		fmt.Fprintf(&d, "- Reference range: %s\n", cdshooks.Markdown(rng))
 	}
 	// The threshold's curator note is for reviewers of the knowledge base, not for the panel.
-	fmt.Fprintf(&d, "- Threshold source: %s\n", Markdown(a.Threshold.Source))
+	fmt.Fprintf(&d, "- Threshold source: %s\n", cdshooks.Markdown(a.Threshold.Source))
 	d.WriteString("\nThis is the latest result in the look-back window.\n")
 	writeEvidence(&d, a.Evidence())
-	return Card{
+	return cdshooks.Card{
 		UUID:      CardUUID(r.hookInstance, TopicAbnormalLab, a.Lab.ID),
-		Summary:   Summary(fmt.Sprintf("%s %s on %s: %s", a.Lab.Name, recorded, day(o.Effective), a.Threshold.Finding)),
+		Summary:   cdshooks.Summary(fmt.Sprintf("%s %s on %s: %s", a.Lab.Name, recorded, day(o.Effective), a.Threshold.Finding)),
 		Detail:    d.String(),
-		Indicator: IndicatorWarning,
+		Indicator: cdshooks.IndicatorWarning,
 		Source:    r.sources.Source(TopicAbnormalLab, "lab-"+a.Lab.ID),
 	}
 }
 
-func (r cardRenderer) missingLabsCard(ms []knowledge.MissingLabFinding) Card {
+func (r cardRenderer) missingLabsCard(ms []knowledge.MissingLabFinding) cdshooks.Card {
 	names := make([]string, len(ms))
 	var evidence []knowledge.Citation
 	var d strings.Builder
 	months := ms[0].Workup.LookbackMonths
 	fmt.Fprintf(&d, "No result since **%s** (%d months) for:\n", day(ms[0].Since), months)
-	suggestions := make([]Suggestion, 0, len(ms))
+	suggestions := make([]cdshooks.Suggestion, 0, len(ms))
 	for i, m := range ms {
 		wu := m.Workup
 		names[i] = wu.Name
 		evidence = append(evidence, m.Evidence()...)
-		fmt.Fprintf(&d, "- **%s**: ", Markdown(wu.Name))
+		fmt.Fprintf(&d, "- **%s**: ", cdshooks.Markdown(wu.Name))
 		if m.Last != nil {
 			fmt.Fprintf(&d, "last result %s%s\n", day(m.Last.Observation.Effective), refSuffix(m.Last.Ref))
 		} else {
 			d.WriteString("no result in the record\n")
 		}
-		suggestions = append(suggestions, Suggestion{
-			Label: Summary("Order " + wu.Order.Display + " (LOINC " + wu.Order.Code + ")"),
+		suggestions = append(suggestions, cdshooks.Suggestion{
+			Label: cdshooks.Summary("Order " + wu.Order.Display + " (LOINC " + wu.Order.Code + ")"),
 			UUID:  SuggestionUUID(r.hookInstance, TopicMissingLabs, "", wu.ID),
-			Actions: []Action{{
-				Type:        ActionCreate,
+			Actions: []cdshooks.Action{{
+				Type:        cdshooks.ActionCreate,
 				Description: "Propose a " + wu.Order.Display + " order (LOINC " + wu.Order.Code + ") for review and signature",
 				Resource:    r.serviceRequest(wu),
 			}},
@@ -160,17 +161,17 @@ func (r cardRenderer) missingLabsCard(ms []knowledge.MissingLabFinding) Card {
 	d.WriteString("\nEach suggestion proposes a draft order for you to review and sign.\n")
 	writeEvidence(&d, evidence)
 	summary := fmt.Sprintf("Cramp work-up: no result in %d months for %s", months, strings.Join(names, ", "))
-	if len([]rune(summary)) >= 140 {
+	if !cdshooks.FitsSummary(summary) {
 		summary = fmt.Sprintf("Cramp work-up: %d labs have no result in %d months", len(ms), months)
 	}
-	return Card{
+	return cdshooks.Card{
 		UUID:              CardUUID(r.hookInstance, TopicMissingLabs, ""),
 		Summary:           summary,
 		Detail:            d.String(),
-		Indicator:         IndicatorInfo,
+		Indicator:         cdshooks.IndicatorInfo,
 		Source:            r.sources.Source(TopicMissingLabs, "workup"),
 		Suggestions:       suggestions,
-		SelectionBehavior: SelectAny,
+		SelectionBehavior: cdshooks.SelectAny,
 		OverrideReasons:   OverrideReasons(OverrideOrderedElsewhere, OverrideNotRelevant),
 	}
 }
@@ -220,7 +221,7 @@ func (r cardRenderer) serviceRequest(wu *knowledge.Workup) []byte {
 	return marshalResource(sr)
 }
 
-func (r cardRenderer) associatedCard(cs []knowledge.ConditionFinding) Card {
+func (r cardRenderer) associatedCard(cs []knowledge.ConditionFinding) cdshooks.Card {
 	names := make([]string, len(cs))
 	var evidence []knowledge.Citation
 	var d strings.Builder
@@ -228,40 +229,40 @@ func (r cardRenderer) associatedCard(cs []knowledge.ConditionFinding) Card {
 	for i, c := range cs {
 		names[i] = lowerFirst(c.Condition.Name)
 		evidence = append(evidence, c.Evidence(false)...)
-		fmt.Fprintf(&d, "- **%s**: %s\n", Markdown(c.Condition.Name), conditionEntries(c.Entries))
+		fmt.Fprintf(&d, "- **%s**: %s\n", cdshooks.Markdown(c.Condition.Name), conditionEntries(c.Entries))
 	}
 	d.WriteString("\nTreating the underlying condition may ease the cramps.\n")
 	writeEvidence(&d, evidence)
 	summary := "Associated with leg cramps: " + strings.Join(names, ", ")
-	if len([]rune(summary)) >= 140 {
+	if !cdshooks.FitsSummary(summary) {
 		summary = fmt.Sprintf("%d conditions on record are associated with leg cramps", len(cs))
 	}
-	return Card{
+	return cdshooks.Card{
 		UUID:      CardUUID(r.hookInstance, TopicAssociatedCondition, ""),
 		Summary:   summary,
 		Detail:    d.String(),
-		Indicator: IndicatorInfo,
+		Indicator: cdshooks.IndicatorInfo,
 		Source:    r.sources.Source(TopicAssociatedCondition, "conditions"),
 	}
 }
 
-func (r cardRenderer) differentialCard(c knowledge.ConditionFinding) Card {
+func (r cardRenderer) differentialCard(c knowledge.ConditionFinding) cdshooks.Card {
 	diff := c.Condition.Differential
 	var d strings.Builder
 	fmt.Fprintf(&d, "**%s** is in the record: %s\n\nIt can be mistaken for, or coexist with, leg cramps. To tell them apart:\n",
-		Markdown(c.Condition.Name), conditionEntries(c.Entries))
+		cdshooks.Markdown(c.Condition.Name), conditionEntries(c.Entries))
 	for _, s := range diff.Features {
-		fmt.Fprintf(&d, "- %s\n", Markdown(s.Text))
+		fmt.Fprintf(&d, "- %s\n", cdshooks.Markdown(s.Text))
 	}
 	if diff.Question != nil {
-		fmt.Fprintf(&d, "\nAsk the patient: *%s*\n", Markdown(diff.Question.Text))
+		fmt.Fprintf(&d, "\nAsk the patient: *%s*\n", cdshooks.Markdown(diff.Question.Text))
 	}
 	writeEvidence(&d, c.Evidence(true))
-	return Card{
+	return cdshooks.Card{
 		UUID:      CardUUID(r.hookInstance, TopicDifferential, c.Condition.ID),
-		Summary:   Summary(c.Condition.Name + " on record: tell it apart from leg cramps"),
+		Summary:   cdshooks.Summary(c.Condition.Name + " on record: tell it apart from leg cramps"),
 		Detail:    d.String(),
-		Indicator: IndicatorInfo,
+		Indicator: cdshooks.IndicatorInfo,
 		Source:    r.sources.Source(TopicDifferential, "condition-"+c.Condition.ID),
 	}
 }
@@ -271,7 +272,7 @@ func (r cardRenderer) differentialCard(c knowledge.ConditionFinding) Card {
 func conditionEntries(es []knowledge.ConditionEntry) string {
 	parts := make([]string, len(es))
 	for i, e := range es {
-		p := Markdown(orUnnamed(e.Text))
+		p := cdshooks.Markdown(orUnnamed(e.Text))
 		if onset := e.Condition.Onset; !onset.IsZero() {
 			p += " (since " + day(onset) + ")"
 		}

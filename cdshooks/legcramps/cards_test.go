@@ -1,4 +1,4 @@
-package cdshooks_test
+package legcramps_test
 
 import (
 	"strings"
@@ -7,6 +7,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/cramp-cds/cramp-cds/cdshooks"
+	"github.com/cramp-cds/cramp-cds/cdshooks/legcramps"
 	"github.com/cramp-cds/cramp-cds/knowledge"
 )
 
@@ -14,14 +15,14 @@ func TestCardUUIDsAreDeterministicDistinctAndCarryTheTopic(t *testing.T) {
 	t.Parallel()
 	const hook = "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea"
 	topics := []string{
-		cdshooks.TopicMedication, cdshooks.TopicMissingLabs, cdshooks.TopicAbnormalLab,
-		cdshooks.TopicAssociatedCondition, cdshooks.TopicDifferential, cdshooks.TopicInducingOrder,
+		legcramps.TopicMedication, legcramps.TopicMissingLabs, legcramps.TopicAbnormalLab,
+		legcramps.TopicAssociatedCondition, legcramps.TopicDifferential, legcramps.TopicInducingOrder,
 	}
 	seen := map[string]string{}
 	for _, topic := range topics {
 		for _, key := range []string{"", "hydrochlorothiazide", "magnesium"} {
-			id := cdshooks.CardUUID(hook, topic, key)
-			if again := cdshooks.CardUUID(hook, topic, key); again != id {
+			id := legcramps.CardUUID(hook, topic, key)
+			if again := legcramps.CardUUID(hook, topic, key); again != id {
 				t.Errorf("CardUUID(%q, %q) = %s then %s, want the same", topic, key, id, again)
 			}
 			if other, dup := seen[id]; dup {
@@ -38,20 +39,20 @@ func TestCardUUIDsAreDeterministicDistinctAndCarryTheTopic(t *testing.T) {
 			if got, want := u.Variant(), uuid.RFC4122; got != want {
 				t.Errorf("variant of %s = %v, want %v", id, got, want)
 			}
-			if got, ok := cdshooks.TopicOfCard(id); !ok || got != topic {
+			if got, ok := legcramps.TopicOfCard(id); !ok || got != topic {
 				t.Errorf("TopicOfCard(CardUUID(%q)) = %q, %v; want %q, true", topic, got, ok, topic)
 			}
-			sid := cdshooks.SuggestionUUID(hook, topic, key, "x")
+			sid := legcramps.SuggestionUUID(hook, topic, key, "x")
 			if sid == id {
 				t.Errorf("SuggestionUUID equals its card's uuid %s", id)
 			}
-			if got, ok := cdshooks.TopicOfCard(sid); !ok || got != topic {
+			if got, ok := legcramps.TopicOfCard(sid); !ok || got != topic {
 				t.Errorf("TopicOfCard(SuggestionUUID(%q)) = %q, %v; want %q, true", topic, got, ok, topic)
 			}
 		}
 	}
-	if a, b := cdshooks.CardUUID(hook, cdshooks.TopicMedication, "x"),
-		cdshooks.CardUUID("another-hook-instance", cdshooks.TopicMedication, "x"); a == b {
+	if a, b := legcramps.CardUUID(hook, legcramps.TopicMedication, "x"),
+		legcramps.CardUUID("another-hook-instance", legcramps.TopicMedication, "x"); a == b {
 		t.Errorf("two hook instances gave the same card uuid %s", a)
 	}
 }
@@ -60,12 +61,12 @@ func TestTopicOfCardRejectsForeignIDs(t *testing.T) {
 	t.Parallel()
 	for _, id := range []string{
 		"", "not-a-uuid", "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea", // v4
-		"urn:uuid:" + cdshooks.CardUUID("h", cdshooks.TopicMedication, "k"),
+		"urn:uuid:" + legcramps.CardUUID("h", legcramps.TopicMedication, "k"),
 		"00000000-0000-8000-8000-00000000c507", // our magic, topic index 7: unknown
 		"00000000-0000-8000-8000-00000000c500", // topic index 0
 		"00000000-0000-8000-8000-00000000aa01", // wrong magic
 	} {
-		if topic, ok := cdshooks.TopicOfCard(id); ok {
+		if topic, ok := legcramps.TopicOfCard(id); ok {
 			t.Errorf("TopicOfCard(%q) = %q, true; want false", id, topic)
 		}
 	}
@@ -77,25 +78,25 @@ func TestSourceBuilder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sb := cdshooks.NewSourceBuilder(kb, "https://cds.example.org/")
-	src := sb.Source(cdshooks.TopicInducingOrder, "class-x")
+	sb := legcramps.NewSourceBuilder(kb, "https://cds.example.org/")
+	src := sb.Source(legcramps.TopicInducingOrder, "class-x")
 	if got, want := src.Label, "cramp-cds knowledge "+kb.Version(); got != want {
 		t.Errorf("label = %q, want %q", got, want)
 	}
 	if got, want := src.URL, "https://cds.example.org/knowledge#class-x"; got != want {
 		t.Errorf("url = %q, want %q", got, want)
 	}
-	if src.Topic == nil || src.Topic.System != cdshooks.TopicSystem || src.Topic.Code != "cramp-inducing-order" || src.Topic.Display == "" {
-		t.Errorf("topic = %+v, want system %s, code cramp-inducing-order and a display", src.Topic, cdshooks.TopicSystem)
+	if src.Topic == nil || src.Topic.System != legcramps.TopicSystem || src.Topic.Code != "cramp-inducing-order" || src.Topic.Display == "" {
+		t.Errorf("topic = %+v, want system %s, code cramp-inducing-order and a display", src.Topic, legcramps.TopicSystem)
 	}
-	if got := cdshooks.NewSourceBuilder(kb, "").Source(cdshooks.TopicMedication, "a").URL; got != "" {
+	if got := legcramps.NewSourceBuilder(kb, "").Source(legcramps.TopicMedication, "a").URL; got != "" {
 		t.Errorf("url without a public URL = %q, want none", got)
 	}
 }
 
 func TestOverrideReasonsAreValidCodings(t *testing.T) {
 	t.Parallel()
-	rs := cdshooks.MedicationOverrideReasons()
+	rs := legcramps.MedicationOverrideReasons()
 	if got, want := len(rs), 3; got != want {
 		t.Fatalf("%d medication override reasons, want %d", got, want)
 	}
@@ -138,7 +139,7 @@ func TestEvidenceCitesSeedAndReference(t *testing.T) {
 		{Seed: "001_ef64482ccbaa6c09.txt", Ref: "2", Line: 20, SourceTitle: "What are the causes of nocturnal leg cramps?"},
 		{Seed: "004_f1220bcc4d7b13ce.txt", Ref: "Medications", Line: 3, SourceTitle: "Nocturnal Leg Cramps"},
 	}
-	got := cdshooks.Evidence(cs)
+	got := legcramps.Evidence(cs)
 	want := "- *What are the causes of nocturnal leg cramps?*, ref 2 (Nocturnal leg cramps.), seed `001_ef64482ccbaa6c09.txt` line 14\n" +
 		"- *Nocturnal Leg Cramps*, Medications, seed `004_f1220bcc4d7b13ce.txt` line 3\n"
 	if got != want {

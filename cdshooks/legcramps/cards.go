@@ -1,28 +1,29 @@
-package cdshooks
+package legcramps
 
 import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 
+	"github.com/cramp-cds/cramp-cds/cdshooks"
 	"github.com/cramp-cds/cramp-cds/knowledge"
 )
 
-// This file holds what every card of every cramp-cds service shares: the
+// This file holds what every card of the leg-cramp services shares: the
 // topic codes, the source (label, evidence URL, topic), the override reasons,
-// citation and markdown formatting, and the card and suggestion uuids.
+// citation formatting, and the card and suggestion uuids.
 
 // TopicSystem is the code system of every card's source.topic. It is ours:
 // the codes below are part of the product's interface (EHR analytics and
 // feedback reports group cards by them), so a code is never renamed.
 const TopicSystem = "https://cramp-cds.org/card-topic"
 
-// The card topic codes (see the card topics table in the design).
+// The card topic codes. Each is listed in topics.
 const (
 	TopicMedication          = "cramp-medication"
 	TopicMissingLabs         = "cramp-missing-labs"
@@ -32,18 +33,27 @@ const (
 	TopicInducingOrder       = "cramp-inducing-order"
 )
 
-// topics lists every topic code with its display. The position of a topic
-// is written into its cards' uuids (see CardUUID): append new topics at the
-// end, never reorder.
-func topics() [6]Coding {
-	return [...]Coding{
-		{System: TopicSystem, Code: TopicMedication, Display: "Medications that can cause leg cramps"},
-		{System: TopicSystem, Code: TopicMissingLabs, Display: "Work-up labs without a recent result"},
-		{System: TopicSystem, Code: TopicAbnormalLab, Display: "Results that can explain leg cramps"},
-		{System: TopicSystem, Code: TopicAssociatedCondition, Display: "Conditions associated with leg cramps"},
-		{System: TopicSystem, Code: TopicDifferential, Display: "Disorders that mimic leg cramps"},
-		{System: TopicSystem, Code: TopicInducingOrder, Display: "Ordered drug that can cause leg cramps"},
+// topics lists every topic code with its display, one line each. The
+// position of a topic is written into its cards' uuids (see CardUUID):
+// append new topics at the end, never reorder.
+func topics() []cdshooks.Coding {
+	return codings(TopicSystem, [][2]string{
+		{TopicMedication, "Medications that can cause leg cramps"},
+		{TopicMissingLabs, "Work-up labs without a recent result"},
+		{TopicAbnormalLab, "Results that can explain leg cramps"},
+		{TopicAssociatedCondition, "Conditions associated with leg cramps"},
+		{TopicDifferential, "Disorders that mimic leg cramps"},
+		{TopicInducingOrder, "Ordered drug that can cause leg cramps"},
+	})
+}
+
+// codings returns the Codings of system for (code, display) pairs, in order.
+func codings(system string, pairs [][2]string) []cdshooks.Coding {
+	out := make([]cdshooks.Coding, len(pairs))
+	for i, p := range pairs {
+		out[i] = cdshooks.Coding{System: system, Code: p[0], Display: p[1]}
 	}
+	return out
 }
 
 // topicIndex returns the 1-based position of a topic code, 0 when unknown.
@@ -58,10 +68,10 @@ func topicIndex(code string) int {
 
 // Topic returns the Coding of a topic code, with its display. ok is false for
 // a code that is not one of the Topic constants.
-func Topic(code string) (Coding, bool) {
+func Topic(code string) (cdshooks.Coding, bool) {
 	i := topicIndex(code)
 	if i == 0 {
-		return Coding{}, false
+		return cdshooks.Coding{}, false
 	}
 	return topics()[i-1], true
 }
@@ -101,12 +111,12 @@ func (b SourceBuilder) Label() string {
 // knowledge item anchor (a fragment such as "class-thiazide-diuretics"; "" for
 // the whole base). It panics on an unknown topic: that is a programming error
 // every test of the card would catch.
-func (b SourceBuilder) Source(topic, anchor string) Source {
+func (b SourceBuilder) Source(topic, anchor string) cdshooks.Source {
 	t, ok := Topic(topic)
 	if !ok {
-		panic("cdshooks: unknown card topic " + strconv.Quote(topic))
+		panic("legcramps: unknown card topic " + strconv.Quote(topic))
 	}
-	s := Source{Label: b.Label(), Topic: &t}
+	s := cdshooks.Source{Label: b.Label(), Topic: &t}
 	if b.KnowledgeURL != "" {
 		s.URL = b.KnowledgeURL
 		if anchor != "" {
@@ -128,35 +138,37 @@ const (
 	OverrideOrderedElsewhere     = "already-ordered"
 )
 
+// overrideReasons lists every override reason code with its display, one
+// line each.
+func overrideReasons() []cdshooks.Coding {
+	return codings(OverrideReasonSystem, [][2]string{
+		{OverrideBenefitOutweighsRisk, "Benefit outweighs the risk of cramps"},
+		{OverrideAlreadyReviewed, "Already reviewed with the patient"},
+		{OverridePatientNotTaking, "Patient is not taking it"},
+		{OverrideNotRelevant, "Not relevant for this patient"},
+		{OverrideOrderedElsewhere, "Already ordered or done elsewhere"},
+	})
+}
+
 // OverrideReasons returns the override reason Codings for the given codes, in
 // that order, each with its display. It panics on an unknown code (a
 // programming error any test of the card catches).
-func OverrideReasons(codes ...string) []Coding {
-	out := make([]Coding, 0, len(codes))
+func OverrideReasons(codes ...string) []cdshooks.Coding {
+	all := overrideReasons()
+	out := make([]cdshooks.Coding, 0, len(codes))
 	for _, code := range codes {
-		var display string
-		switch code {
-		case OverrideBenefitOutweighsRisk:
-			display = "Benefit outweighs the risk of cramps"
-		case OverrideAlreadyReviewed:
-			display = "Already reviewed with the patient"
-		case OverridePatientNotTaking:
-			display = "Patient is not taking it"
-		case OverrideNotRelevant:
-			display = "Not relevant for this patient"
-		case OverrideOrderedElsewhere:
-			display = "Already ordered or done elsewhere"
-		default:
-			panic("cdshooks: unknown override reason " + strconv.Quote(code))
+		i := slices.IndexFunc(all, func(c cdshooks.Coding) bool { return c.Code == code })
+		if i < 0 {
+			panic("legcramps: unknown override reason " + strconv.Quote(code))
 		}
-		out = append(out, Coding{System: OverrideReasonSystem, Code: code, Display: display})
+		out = append(out, all[i])
 	}
 	return out
 }
 
 // MedicationOverrideReasons are the reasons offered on a card about a drug the
 // patient takes or is being ordered.
-func MedicationOverrideReasons() []Coding {
+func MedicationOverrideReasons() []cdshooks.Coding {
 	return OverrideReasons(OverrideBenefitOutweighsRisk, OverrideAlreadyReviewed, OverridePatientNotTaking)
 }
 
@@ -176,68 +188,20 @@ func Evidence(cs []knowledge.Citation) string {
 		}
 		seen[key] = true
 		sb.WriteString("- *")
-		sb.WriteString(Markdown(c.SourceTitle))
+		sb.WriteString(cdshooks.Markdown(c.SourceTitle))
 		sb.WriteString("*, ")
 		ref := c.Ref
 		if _, err := strconv.Atoi(ref); err == nil {
 			ref = "ref " + ref
 		}
-		sb.WriteString(Markdown(ref))
+		sb.WriteString(cdshooks.Markdown(ref))
 		if c.RefTitle != "" {
-			sb.WriteString(" (" + Markdown(c.RefTitle) + ")")
+			sb.WriteString(" (" + cdshooks.Markdown(c.RefTitle) + ")")
 		}
 		// Seed names are ours (no backticks): a code span shows them as written.
 		fmt.Fprintf(&sb, ", seed `%s` line %d\n", c.Seed, c.Line)
 	}
 	return sb.String()
-}
-
-// Markdown escapes text from a patient record or the knowledge base so that
-// it shows as written in GitHub-flavoured markdown (no emphasis, links, HTML
-// or headings sneak in), and folds line breaks into spaces.
-func Markdown(s string) string {
-	if !strings.ContainsAny(s, "\\`*_[]()<>#+-.|~&\r\n") {
-		return s
-	}
-	var sb strings.Builder
-	sb.Grow(len(s) + 8)
-	for i, r := range s {
-		switch r {
-		case '\r', '\n':
-			sb.WriteByte(' ')
-			continue
-		case '_':
-			// GFM never reads an underscore inside a word as emphasis.
-			if !(i > 0 && isWordByte(s[i-1]) && i+1 < len(s) && isWordByte(s[i+1])) {
-				sb.WriteByte('\\')
-			}
-		case '\\', '`', '*', '[', ']', '<', '>', '|', '~', '&':
-			sb.WriteByte('\\')
-		case '#', '+', '-', '.', '(', ')':
-			// Only special at the start of a line (heading, list) or
-			// after "]" (link target): escape them at the start.
-			if i == 0 {
-				sb.WriteByte('\\')
-			}
-		}
-		sb.WriteRune(r)
-	}
-	return sb.String()
-}
-
-func isWordByte(b byte) bool {
-	return b >= '0' && b <= '9' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z'
-}
-
-// Summary returns s cut to fit a card summary (at most 139 runes), ending in
-// "…" when cut.
-func Summary(s string) string {
-	const max = 139
-	if utf8.RuneCountInString(s) <= max {
-		return s
-	}
-	runes := []rune(s)
-	return strings.TrimRight(string(runes[:max-1]), " ,;:") + "…"
 }
 
 // Card and suggestion uuids are UUIDv8 (RFC 9562 section 5.8) derived from
@@ -271,7 +235,7 @@ func SuggestionUUID(hookInstance, topic, cardKey, suggestionKey string) string {
 func derivedUUID(kind, hookInstance, topic string, keys ...string) string {
 	idx := topicIndex(topic)
 	if idx == 0 {
-		panic("cdshooks: unknown card topic " + strconv.Quote(topic))
+		panic("legcramps: unknown card topic " + strconv.Quote(topic))
 	}
 	h := sha256.New()
 	// Length-prefixed fields: no two different inputs hash the same bytes.

@@ -1,4 +1,4 @@
-package cdshooks_test
+package legcramps_test
 
 import (
 	"context"
@@ -11,9 +11,8 @@ import (
 	models "github.com/samply/golang-fhir-models/fhir-models/fhir"
 
 	"github.com/cramp-cds/cramp-cds/cdshooks"
-	"github.com/cramp-cds/cramp-cds/fhir"
+	"github.com/cramp-cds/cramp-cds/cdshooks/legcramps"
 	"github.com/cramp-cds/cramp-cds/internal/fixtures"
-	"github.com/cramp-cds/cramp-cds/knowledge"
 )
 
 // benchNow is the clock of the benchmark patients and of the service.
@@ -22,43 +21,16 @@ var benchNow = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 // benchMaxBody lets the heavy request in: it is larger than DefaultMaxBody.
 const benchMaxBody = 32 << 20
 
-// realServer builds the server as cramp-cds serve does, with the real
-// services (nocturnal-leg-cramps and cramp-inducing-order) evaluating as of
-// benchNow, but without authentication (its cost is auth's
-// BenchmarkAuthenticate) and without telemetry. With no caller and no
-// FHIRAllow no FHIR server is ever allowed, so nothing is fetched.
-func realServer(tb testing.TB, cfg cdshooks.Config) *cdshooks.Server {
-	tb.Helper()
-	kb, err := knowledge.Load()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	gatherer := fhir.NewGatherer(fhir.GathererOptions{})
-	now := func() time.Time { return benchNow }
-	legCramps, err := cdshooks.NewLegCramps(cdshooks.LegCrampsConfig{Knowledge: kb, Gatherer: gatherer, Now: now, PublicURL: cfg.PublicURL})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	orders, err := cdshooks.NewCrampInducingOrder(cdshooks.CrampInducingOrderConfig{Knowledge: kb, Gatherer: gatherer, Now: now, PublicURL: cfg.PublicURL})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	srv, err := cdshooks.NewServer(cfg, cdshooks.Deps{Services: []cdshooks.Service{legCramps, orders}})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return srv
-}
-
-// benchServer is the real server with a body limit the heavy request fits.
+// benchServer is the real server as of benchNow, with a body limit the heavy
+// request fits.
 func benchServer(tb testing.TB) *cdshooks.Server {
-	return realServer(tb, cdshooks.Config{PublicURL: "https://cds.example.org", MaxBody: benchMaxBody})
+	return newServer(tb, serverOptions{now: benchNow, config: cdshooks.Config{PublicURL: testPublicURL, MaxBody: benchMaxBody}})
 }
 
 // wholePath runs one service call through the server's whole pipeline:
 // decode, validate, read the record, evaluate, render the cards, marshal.
 func wholePath(tb testing.TB, srv *cdshooks.Server, body []byte) []byte {
-	status, resp, err := srv.Invoke(context.Background(), cdshooks.NocturnalLegCrampsID, body)
+	status, resp, err := srv.Invoke(context.Background(), legcramps.PatientViewID, body)
 	if err != nil || status != http.StatusOK {
 		tb.Fatalf("Invoke = %d, %v: %s", status, err, resp)
 	}

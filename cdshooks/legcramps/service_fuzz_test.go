@@ -1,4 +1,4 @@
-package cdshooks_test
+package legcramps_test
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cramp-cds/cramp-cds/cdshooks"
+	"github.com/cramp-cds/cramp-cds/cdshooks/legcramps"
 	"github.com/cramp-cds/cramp-cds/internal/fixtures"
 )
 
@@ -27,14 +28,14 @@ var fuzzStatuses = []int{
 // rules, any other body an OperationOutcome. Seeds: a generated patient here,
 // and the sandbox captures and hostile shapes in testdata/fuzz/FuzzServiceCall.
 func FuzzServiceCall(f *testing.F) {
-	srv := realServer(f, cdshooks.Config{MaxBody: 1 << 20})
+	srv := newServer(f, serverOptions{now: benchNow, config: cdshooks.Config{MaxBody: 1 << 20}})
 	p := fixtures.Generate(1, fixtures.Size{Conditions: 2, Medications: 3, Observations: 4}, benchNow)
 	f.Add(false, p.Request(fixtures.RequestOptions{}))
-	f.Add(false, p.Request(fixtures.RequestOptions{Omit: []string{fixtures.KeyObservations}}))
+	f.Add(false, p.Request(fixtures.RequestOptions{Omit: []string{legcramps.PrefetchObservations}}))
 	f.Fuzz(func(t *testing.T, order bool, body []byte) {
-		id := cdshooks.NocturnalLegCrampsID
+		id := legcramps.PatientViewID
 		if order {
-			id = cdshooks.CrampInducingOrderID
+			id = legcramps.InducingOrderID
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()

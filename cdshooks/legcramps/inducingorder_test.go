@@ -1,4 +1,4 @@
-package cdshooks_test
+package legcramps_test
 
 import (
 	"encoding/json"
@@ -8,91 +8,21 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/cramp-cds/cramp-cds/cdshooks"
+	"github.com/cramp-cds/cramp-cds/cdshooks/legcramps"
 	"github.com/cramp-cds/cramp-cds/fhir"
-	"github.com/cramp-cds/cramp-cds/knowledge"
 )
-
-// The order tests run at this time; the fixtures' dates are before it.
-var orderNow = time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
-
-const orderPatient = "pat-1"
-
-// obj is a JSON object under construction.
-type obj = map[string]any
-
-// rxnorm is a medicationCodeableConcept with one RxNorm coding, the way the
-// sandbox writes it (text and display both the RxNorm name).
-func rxnorm(code, name string) obj {
-	return obj{
-		"text":   name,
-		"coding": []obj{{"system": fhir.SystemRxNorm, "code": code, "display": name}},
-	}
-}
-
-// draftMR is a draft MedicationRequest for the order hooks' draftOrders.
-func draftMR(id string, med obj) obj {
-	return obj{
-		"resourceType": "MedicationRequest", "id": id, "status": "draft", "intent": "order",
-		"subject": obj{"reference": "Patient/" + orderPatient}, "authoredOn": "2025-06-01",
-		"medicationCodeableConcept": med,
-	}
-}
-
-// activeMR is a current MedicationRequest of the patient's record.
-func activeMR(id string, med obj) obj {
-	r := draftMR(id, med)
-	r["status"] = "active"
-	r["authoredOn"] = "2024-01-10"
-	return r
-}
-
-// condition is a Condition of the patient's record with one SNOMED CT code.
-func condition(id, snomed, text, clinical string) obj {
-	return obj{
-		"resourceType": "Condition", "id": id,
-		"clinicalStatus": obj{"coding": []obj{{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": clinical}}},
-		"code":           obj{"text": text, "coding": []obj{{"system": fhir.SystemSNOMED, "code": snomed, "display": text}}},
-		"subject":        obj{"reference": "Patient/" + orderPatient}, "onsetDateTime": "2024-11-02",
-	}
-}
-
-// Fixtures. Codes are the knowledge base's (knowledge/data) and the sandbox's
-// RxNorm medication list.
-var (
-	legCramps    = condition("cond-cramps", "449918009", "Cramp in lower leg", "active")
-	oldCramps    = condition("cond-old-cramps", "449918009", "Cramp in lower leg", "resolved")
-	hypertension = condition("cond-htn", "38341003", "Hypertensive disorder", "active")
-
-	hctz        = rxnorm("310798", "Hydrochlorothiazide 25 MG Oral Tablet")
-	hctzTriam   = rxnorm("310818", "Hydrochlorothiazide 50 MG / Triamterene 75 MG Oral Tablet")
-	hctzLisino  = rxnorm("197885", "Hydrochlorothiazide 12.5 MG / Lisinopril 10 MG Oral Tablet")
-	lisinopril  = rxnorm("314076", "Lisinopril 10 MG Oral Tablet")
-	metformin   = rxnorm("860975", "Metformin hydrochloride 500 MG Oral Tablet")
-	furosemide  = rxnorm("313988", "Furosemide 40 MG Oral Tablet")
-	atorvastatn = rxnorm("617314", "atorvastatin 10 MG Oral Tablet [Lipitor]")
-)
-
-// searchset wraps resources in a searchset Bundle, as a prefetch value.
-func searchset(resources ...obj) obj {
-	entries := make([]obj, 0, len(resources))
-	for _, r := range resources {
-		entries = append(entries, obj{"resource": r})
-	}
-	return obj{"resourceType": "Bundle", "type": "searchset", "entry": entries}
-}
 
 // record is the prefetch for the patient's conditions and active
 // medications, every key of CrampInducingOrderPrefetch present.
 func record(conditions []obj, meds ...obj) obj {
 	return obj{
-		cdshooks.PrefetchConditions:           searchset(conditions...),
-		cdshooks.PrefetchMedicationRequests:   searchset(meds...),
-		cdshooks.PrefetchMedicationStatements: searchset(),
+		legcramps.PrefetchConditions:           searchset(conditions...),
+		legcramps.PrefetchMedicationRequests:   searchset(meds...),
+		legcramps.PrefetchMedicationStatements: searchset(),
 	}
 }
 
@@ -127,57 +57,16 @@ func orderRequest(t *testing.T, hook string, selections []string, prefetch obj, 
 	return string(body)
 }
 
-// orderServer is the real server serving only the order service, without
-// authentication and with no FHIR server allowed: the prefetch is all there is.
-func orderServer(t *testing.T) http.Handler {
-	t.Helper()
-	kb, err := knowledge.Load()
-	if err != nil {
-		t.Fatalf("knowledge.Load: %v", err)
-	}
-	svc, err := cdshooks.NewCrampInducingOrder(cdshooks.CrampInducingOrderConfig{
-		Knowledge: kb,
-		Gatherer:  fhir.NewGatherer(fhir.GathererOptions{}),
-		Now:       func() time.Time { return orderNow },
-		PublicURL: "https://cds.example.org",
-	})
-	if err != nil {
-		t.Fatalf("NewCrampInducingOrder: %v", err)
-	}
-	srv, err := cdshooks.NewServer(cdshooks.Config{}, cdshooks.Deps{Services: []cdshooks.Service{svc}})
-	if err != nil {
-		t.Fatalf("NewServer: %v", err)
-	}
-	return srv.Handler()
-}
-
 // post sends a request to the order service and returns the status and body.
-func post(t *testing.T, h http.Handler, body string) (int, []byte) {
+func post(t *testing.T, srv *cdshooks.Server, body string) (int, []byte) {
 	t.Helper()
-	req := httptest.NewRequest(http.MethodPost, "/cds-services/"+cdshooks.CrampInducingOrderID, strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, req)
-	return w.Code, w.Body.Bytes()
+	return invoke(t, srv, legcramps.InducingOrderID, []byte(body))
 }
 
-// mustCards posts body, expects 200 and returns the cards.
-func mustCards(t *testing.T, h http.Handler, body string) []cdshooks.Card {
+// orderCards posts body to the order service and returns its cards.
+func orderCards(t *testing.T, srv *cdshooks.Server, body string) []cdshooks.Card {
 	t.Helper()
-	status, resp := post(t, h, body)
-	if status != http.StatusOK {
-		t.Fatalf("status = %d, want 200; body %s", status, resp)
-	}
-	var r struct {
-		Cards []cdshooks.Card `json:"cards"`
-	}
-	if err := json.Unmarshal(resp, &r); err != nil {
-		t.Fatalf("response is not JSON: %v: %s", err, resp)
-	}
-	if r.Cards == nil {
-		t.Fatalf("cards is null or missing: %s", resp)
-	}
-	return r.Cards
+	return mustCards(t, srv, legcramps.InducingOrderID, []byte(body))
 }
 
 // deleted returns the resourceIds the cards' delete actions remove, in order.
@@ -197,7 +86,7 @@ func deleted(cards []cdshooks.Card) []string {
 
 func TestOrderDiscoveryListsBothHooksUnderOneID(t *testing.T) {
 	t.Parallel()
-	h := orderServer(t)
+	h := newServer(t, serverOptions{}).Handler()
 	req := httptest.NewRequest(http.MethodGet, "/cds-services", nil)
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, req)
@@ -207,12 +96,12 @@ func TestOrderDiscoveryListsBothHooksUnderOneID(t *testing.T) {
 	if err := json.Unmarshal(w.Body.Bytes(), &d); err != nil {
 		t.Fatalf("discovery is not JSON: %v", err)
 	}
-	var hooks []string
+	hooks := map[string][]string{}
 	for _, s := range d.Services {
-		if got, want := s.ID, cdshooks.CrampInducingOrderID; got != want {
-			t.Errorf("service id = %q, want %q", got, want)
+		hooks[s.ID] = append(hooks[s.ID], s.Hook)
+		if s.ID != legcramps.InducingOrderID {
+			continue
 		}
-		hooks = append(hooks, s.Hook)
 		want := map[string]string{
 			"conditions":           "Condition?patient={{context.patientId}}",
 			"medicationRequests":   "MedicationRequest?patient={{context.patientId}}&status=active",
@@ -222,14 +111,15 @@ func TestOrderDiscoveryListsBothHooksUnderOneID(t *testing.T) {
 			t.Errorf("%s prefetch (-want +got):\n%s", s.Hook, diff)
 		}
 	}
-	if diff := cmp.Diff([]string{"order-select", "order-sign"}, hooks); diff != "" {
+	want := map[string][]string{legcramps.PatientViewID: {"patient-view"}, legcramps.InducingOrderID: {"order-select", "order-sign"}}
+	if diff := cmp.Diff(want, hooks); diff != "" {
 		t.Errorf("hooks (-want +got):\n%s", diff)
 	}
 }
 
 func TestOrderSelectWarnsOnlyAboutTheSelectedDrafts(t *testing.T) {
 	t.Parallel()
-	h := orderServer(t)
+	h := newServer(t, serverOptions{})
 	rec := record([]obj{legCramps, hypertension})
 	drafts := []obj{draftMR("hctz-1", hctz), draftMR("lis-1", lisinopril)}
 	tests := []struct {
@@ -247,7 +137,7 @@ func TestOrderSelectWarnsOnlyAboutTheSelectedDrafts(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			cards := mustCards(t, h, orderRequest(t, cdshooks.HookOrderSelect, tt.selections, rec, drafts...))
+			cards := orderCards(t, h, orderRequest(t, cdshooks.HookOrderSelect, tt.selections, rec, drafts...))
 			if diff := cmp.Diff(tt.want, deleted(cards)); diff != "" {
 				t.Errorf("deleted drafts (-want +got):\n%s", diff)
 			}
@@ -260,7 +150,7 @@ func TestOrderSelectWarnsOnlyAboutTheSelectedDrafts(t *testing.T) {
 
 func TestOrderSignWarnsAboutEachCrampDrugAmongTheDrafts(t *testing.T) {
 	t.Parallel()
-	h := orderServer(t)
+	h := newServer(t, serverOptions{})
 	rec := record([]obj{legCramps})
 	tests := []struct {
 		name   string
@@ -277,7 +167,7 @@ func TestOrderSignWarnsAboutEachCrampDrugAmongTheDrafts(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			cards := mustCards(t, h, orderRequest(t, cdshooks.HookOrderSign, nil, rec, tt.drafts...))
+			cards := orderCards(t, h, orderRequest(t, cdshooks.HookOrderSign, nil, rec, tt.drafts...))
 			if diff := cmp.Diff(tt.want, deleted(cards)); diff != "" {
 				t.Errorf("deleted drafts (-want +got):\n%s", diff)
 			}
@@ -287,12 +177,12 @@ func TestOrderSignWarnsAboutEachCrampDrugAmongTheDrafts(t *testing.T) {
 
 func TestOrderCardSaysWhatIsOrderedWhyAndWhatThePatientTakes(t *testing.T) {
 	t.Parallel()
-	h := orderServer(t)
+	h := newServer(t, serverOptions{})
 	stopped := activeMR("furo-old", rxnorm("197417", "Bumetanide 0.5 MG Oral Tablet"))
 	stopped["status"] = "stopped"
 	rec := record([]obj{legCramps, hypertension}, activeMR("furo-1", furosemide), activeMR("lis-0", lisinopril), stopped)
 	body := orderRequest(t, cdshooks.HookOrderSelect, []string{"MedicationRequest/hctz-1"}, rec, draftMR("hctz-1", hctz))
-	cards := mustCards(t, h, body)
+	cards := orderCards(t, h, body)
 	if len(cards) != 1 {
 		t.Fatalf("got %d cards, want 1", len(cards))
 	}
@@ -307,7 +197,7 @@ func TestOrderCardSaysWhatIsOrderedWhyAndWhatThePatientTakes(t *testing.T) {
 	if c.Source.Topic == nil || c.Source.Topic.Code != "cramp-inducing-order" {
 		t.Errorf("source.topic = %+v, want code cramp-inducing-order", c.Source.Topic)
 	}
-	if topic, ok := cdshooks.TopicOfCard(c.UUID); !ok || topic != "cramp-inducing-order" {
+	if topic, ok := legcramps.TopicOfCard(c.UUID); !ok || topic != "cramp-inducing-order" {
 		t.Errorf("TopicOfCard(%q) = %q, %v; want cramp-inducing-order", c.UUID, topic, ok)
 	}
 	for _, want := range []string{
@@ -350,24 +240,24 @@ func TestOrderCardSaysWhatIsOrderedWhyAndWhatThePatientTakes(t *testing.T) {
 	for _, r := range c.OverrideReasons {
 		reasons = append(reasons, r.Code)
 	}
-	if !slices.Contains(reasons, cdshooks.OverrideBenefitOutweighsRisk) {
-		t.Errorf("override reasons %v lack %s", reasons, cdshooks.OverrideBenefitOutweighsRisk)
+	if !slices.Contains(reasons, legcramps.OverrideBenefitOutweighsRisk) {
+		t.Errorf("override reasons %v lack %s", reasons, legcramps.OverrideBenefitOutweighsRisk)
 	}
 
 	// The same request gives the same card: uuids are derived, not random.
-	if again := mustCards(t, h, body); !cmp.Equal(cards, again) {
+	if again := orderCards(t, h, body); !cmp.Equal(cards, again) {
 		t.Errorf("second answer differs:\n%s", cmp.Diff(cards, again))
 	}
 }
 
 func TestOrderCardWhenThePatientTakesNoOtherCrampDrug(t *testing.T) {
 	t.Parallel()
-	h := orderServer(t)
+	h := newServer(t, serverOptions{})
 	// On a re-sign the order being revised is already active: it is the
 	// draft, not a drug the patient "already takes".
 	resign := activeMR("hctz-1", hctz)
 	rec := record([]obj{legCramps}, resign, activeMR("lis-0", lisinopril))
-	cards := mustCards(t, h, orderRequest(t, cdshooks.HookOrderSign, nil, rec, resign))
+	cards := orderCards(t, h, orderRequest(t, cdshooks.HookOrderSign, nil, rec, resign))
 	if len(cards) != 1 {
 		t.Fatalf("got %d cards, want 1", len(cards))
 	}
@@ -378,7 +268,7 @@ func TestOrderCardWhenThePatientTakesNoOtherCrampDrug(t *testing.T) {
 
 func TestOrderCombinationProductsCountPerIngredient(t *testing.T) {
 	t.Parallel()
-	h := orderServer(t)
+	h := newServer(t, serverOptions{})
 	rec := record([]obj{legCramps})
 	// A Medication holding the ingredients, referenced from the draft.
 	contained := draftMR("combo-2", nil)
@@ -408,7 +298,7 @@ func TestOrderCombinationProductsCountPerIngredient(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			cards := mustCards(t, h, orderRequest(t, cdshooks.HookOrderSign, nil, rec, tt.draft))
+			cards := orderCards(t, h, orderRequest(t, cdshooks.HookOrderSign, nil, rec, tt.draft))
 			if len(cards) != 1 {
 				t.Fatalf("got %d cards, want one per draft order", len(cards))
 			}
@@ -428,7 +318,7 @@ func TestOrderCombinationProductsCountPerIngredient(t *testing.T) {
 
 func TestOrderNoCardsWithoutPresentLegCramps(t *testing.T) {
 	t.Parallel()
-	h := orderServer(t)
+	h := newServer(t, serverOptions{})
 	tests := []struct {
 		name       string
 		conditions []obj
@@ -442,7 +332,7 @@ func TestOrderNoCardsWithoutPresentLegCramps(t *testing.T) {
 			t.Parallel()
 			rec := record(tt.conditions, activeMR("furo-1", furosemide))
 			for _, hook := range []string{cdshooks.HookOrderSelect, cdshooks.HookOrderSign} {
-				cards := mustCards(t, h, orderRequest(t, hook, []string{"MedicationRequest/hctz-1"}, rec, draftMR("hctz-1", hctz)))
+				cards := orderCards(t, h, orderRequest(t, hook, []string{"MedicationRequest/hctz-1"}, rec, draftMR("hctz-1", hctz)))
 				if len(cards) != 0 {
 					t.Errorf("%s: got %d cards, want none: %+v", hook, len(cards), cards)
 				}
@@ -453,7 +343,7 @@ func TestOrderNoCardsWithoutPresentLegCramps(t *testing.T) {
 
 func TestOrderDraftsThatAreNotBeingOrderedGetNoCard(t *testing.T) {
 	t.Parallel()
-	h := orderServer(t)
+	h := newServer(t, serverOptions{})
 	rec := record([]obj{legCramps})
 	withStatus := func(status string) obj {
 		d := draftMR("hctz-1", hctz)
@@ -479,7 +369,7 @@ func TestOrderDraftsThatAreNotBeingOrderedGetNoCard(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			cards := mustCards(t, h, orderRequest(t, cdshooks.HookOrderSign, nil, rec, tt.draft))
+			cards := orderCards(t, h, orderRequest(t, cdshooks.HookOrderSign, nil, rec, tt.draft))
 			if got, want := len(cards), tt.cards; got != want {
 				t.Errorf("got %d cards, want %d", got, want)
 			}
@@ -489,7 +379,7 @@ func TestOrderDraftsThatAreNotBeingOrderedGetNoCard(t *testing.T) {
 
 func TestOrderMalformedDraftOrdersAre400(t *testing.T) {
 	t.Parallel()
-	h := orderServer(t)
+	h := newServer(t, serverOptions{})
 	rec := record([]obj{legCramps})
 	hctzDraft := draftMR("hctz-1", hctz)
 	// withContext replaces context fields of a valid order-select request.
@@ -559,7 +449,7 @@ func TestOrderMalformedDraftOrdersAre400(t *testing.T) {
 
 func TestOrderRecordIsReadOnlyForACrampDrug(t *testing.T) {
 	t.Parallel()
-	h := orderServer(t)
+	h := newServer(t, serverOptions{})
 	// No prefetch and no FHIR server: the record cannot be read.
 	t.Run("cramp drug: 412 naming the keys", func(t *testing.T) {
 		t.Parallel()
@@ -583,7 +473,7 @@ func TestOrderRecordIsReadOnlyForACrampDrug(t *testing.T) {
 	})
 	t.Run("no cramp drug: no need to read it", func(t *testing.T) {
 		t.Parallel()
-		if cards := mustCards(t, h, orderRequest(t, cdshooks.HookOrderSign, nil, nil, draftMR("lis-1", lisinopril))); len(cards) != 0 {
+		if cards := orderCards(t, h, orderRequest(t, cdshooks.HookOrderSign, nil, nil, draftMR("lis-1", lisinopril))); len(cards) != 0 {
 			t.Errorf("got %d cards, want none", len(cards))
 		}
 	})
@@ -638,12 +528,12 @@ func sandboxRequest(t *testing.T, hook string, draft obj, prefetch obj) string {
 
 func TestOrderSandboxRequestsProduceTheCard(t *testing.T) {
 	t.Parallel()
-	h := orderServer(t)
+	h := newServer(t, serverOptions{})
 	rec := record([]obj{legCramps})
 	for _, hook := range []string{cdshooks.HookOrderSelect, cdshooks.HookOrderSign} {
 		t.Run(hook, func(t *testing.T) {
 			t.Parallel()
-			cards := mustCards(t, h, sandboxRequest(t, hook, sandboxDraft(hctz), rec))
+			cards := orderCards(t, h, sandboxRequest(t, hook, sandboxDraft(hctz), rec))
 			if diff := cmp.Diff([]string{"MedicationRequest/request-123"}, deleted(cards)); diff != "" {
 				t.Errorf("deleted drafts (-want +got):\n%s", diff)
 			}
@@ -651,7 +541,7 @@ func TestOrderSandboxRequestsProduceTheCard(t *testing.T) {
 	}
 	t.Run("Rx View before a drug is chosen", func(t *testing.T) {
 		t.Parallel()
-		if cards := mustCards(t, h, sandboxRequest(t, cdshooks.HookOrderSelect, sandboxDraft(nil), rec)); len(cards) != 0 {
+		if cards := orderCards(t, h, sandboxRequest(t, cdshooks.HookOrderSelect, sandboxDraft(nil), rec)); len(cards) != 0 {
 			t.Errorf("got %d cards, want none", len(cards))
 		}
 	})
@@ -659,7 +549,7 @@ func TestOrderSandboxRequestsProduceTheCard(t *testing.T) {
 
 func TestOrderDraftsNameTheirDrugInEveryWayFHIRAllows(t *testing.T) {
 	t.Parallel()
-	h := orderServer(t)
+	h := newServer(t, serverOptions{})
 	rec := record([]obj{legCramps})
 	byReference := func(ref string) obj {
 		d := draftMR("ref-1", nil)
@@ -695,7 +585,7 @@ func TestOrderDraftsNameTheirDrugInEveryWayFHIRAllows(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			cards := mustCards(t, h, orderRequest(t, cdshooks.HookOrderSign, nil, rec, tt.entries...))
+			cards := orderCards(t, h, orderRequest(t, cdshooks.HookOrderSign, nil, rec, tt.entries...))
 			if len(cards) != 1 {
 				t.Fatalf("got %d cards, want 1", len(cards))
 			}

@@ -1,29 +1,27 @@
-package cdshooks
+package legcramps
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"github.com/cramp-cds/cramp-cds/cdshooks"
 	"slices"
 	"strings"
-	"time"
 
-	"github.com/cramp-cds/cramp-cds/fhir"
 	"github.com/cramp-cds/cramp-cds/knowledge"
 )
 
-// CrampInducingOrderID is the id of the order-select and order-sign service
+// InducingOrderID is the id of the order-select and order-sign service
 // that warns when a drug that can cause leg cramps is being ordered for a
-// patient who has them.
-const CrampInducingOrderID = "cramp-inducing-order"
+// patient who has them. EHRs are configured with it: never rename it.
+const InducingOrderID = "cramp-inducing-order"
 
-// CrampInducingOrderPrefetch returns the order hooks' prefetch templates: the
+// InducingOrderPrefetch returns the order hooks' prefetch templates: the
 // patient's conditions (to find a present leg-cramp condition) and their
 // active medication statements and requests (to name the cramp-inducing drugs
 // they already take). The keys mean what the patient-view keys of the same
 // name mean; only active medications are asked for, as only they can be
 // current.
-func CrampInducingOrderPrefetch() map[string]string {
+func InducingOrderPrefetch() map[string]string {
 	return map[string]string{
 		PrefetchConditions:           "Condition?patient={{context.patientId}}",
 		PrefetchMedicationStatements: "MedicationStatement?patient={{context.patientId}}&status=active",
@@ -33,16 +31,16 @@ func CrampInducingOrderPrefetch() map[string]string {
 
 // CrampInducingOrderDefinitions returns the service's two discovery entries,
 // order-select and order-sign, sharing one id and the given prefetch templates.
-func CrampInducingOrderDefinitions(prefetch map[string]string) []ServiceDefinition {
+func inducingOrderDefinitions(prefetch map[string]string) []cdshooks.ServiceDefinition {
 	usage := "Reads context.draftOrders (MedicationRequests coded with RxNorm or ATC, or named in text; a " +
 		"medicationReference must point to a Medication contained in the order or in draftOrders) and the " +
 		"prefetched conditions and active medications. For any key not prefetched it reads the EHR's FHIR server " +
 		"(fhirServer with fhirAuthorization granting read access to Condition, MedicationStatement and " +
 		"MedicationRequest); without either it answers 412. The card's suggestion deletes the draft by its id."
-	return []ServiceDefinition{
+	return []cdshooks.ServiceDefinition{
 		{
-			Hook:  HookOrderSelect,
-			ID:    CrampInducingOrderID,
+			Hook:  cdshooks.HookOrderSelect,
+			ID:    InducingOrderID,
 			Title: "Leg cramps: cramp-inducing drug selected",
 			Description: "When a drug that can cause leg cramps (a diuretic, a statin, a calcium channel blocker...) " +
 				"is selected for a patient with leg cramps: a warning naming the drug, its class and the evidence, " +
@@ -51,8 +49,8 @@ func CrampInducingOrderDefinitions(prefetch map[string]string) []ServiceDefiniti
 			UsageRequirements: usage,
 		},
 		{
-			Hook:  HookOrderSign,
-			ID:    CrampInducingOrderID,
+			Hook:  cdshooks.HookOrderSign,
+			ID:    InducingOrderID,
 			Title: "Leg cramps: cramp-inducing drug about to be signed",
 			Description: "Before signing, for a patient with leg cramps: a warning for each draft order of a drug that " +
 				"can cause leg cramps, naming the drug, its class and the evidence, with a suggestion to remove it.",
@@ -62,56 +60,32 @@ func CrampInducingOrderDefinitions(prefetch map[string]string) []ServiceDefiniti
 	}
 }
 
-// CrampInducingOrderConfig holds what the order service works with.
-type CrampInducingOrderConfig struct {
-	// Knowledge recognises the drugs and the leg-cramp conditions (required).
-	Knowledge *knowledge.Base
-	// Gatherer reads the patient's conditions and medications (required).
-	Gatherer *fhir.Gatherer
-	// Now is the clock: the record is judged as of Now() (required).
-	Now func() time.Time
-	// FHIRAllow lists fhirServer base URLs any caller may name (--fhir-allow),
-	// besides those the caller's trust entry grants.
-	FHIRAllow []string
-	// PublicURL is our external base URL (--public-url), for the cards'
-	// source.url; empty leaves it out.
-	PublicURL string
-	// OnGather, when set, is told what happened to each prefetch key (for
-	// metrics). It must not keep the report.
-	OnGather func(ctx context.Context, r *fhir.GatherReport)
-}
-
-// CrampInducingOrder is the cramp-inducing-order service for order-select
-// and order-sign. It is safe for concurrent use.
-type CrampInducingOrder struct {
-	cfg       CrampInducingOrderConfig
+// InducingOrder is the cramp-inducing-order service for order-select and
+// order-sign. It is safe for concurrent use.
+type InducingOrder struct {
+	env       Env
 	sources   SourceBuilder
 	templates map[string]string
-	defs      []ServiceDefinition
+	defs      []cdshooks.ServiceDefinition
 }
 
-// NewCrampInducingOrder builds the service. It fails when a required
-// dependency is missing.
-func NewCrampInducingOrder(cfg CrampInducingOrderConfig) (*CrampInducingOrder, error) {
-	switch {
-	case cfg.Knowledge == nil:
-		return nil, errors.New("cramp-inducing-order: no knowledge base")
-	case cfg.Gatherer == nil:
-		return nil, errors.New("cramp-inducing-order: no FHIR gatherer")
-	case cfg.Now == nil:
-		return nil, errors.New("cramp-inducing-order: no clock")
+// NewInducingOrder builds the service. It fails when a required dependency
+// is missing.
+func NewInducingOrder(env Env) (*InducingOrder, error) {
+	if err := env.check(InducingOrderID); err != nil {
+		return nil, err
 	}
-	templates := CrampInducingOrderPrefetch()
-	return &CrampInducingOrder{
-		cfg:       cfg,
-		sources:   NewSourceBuilder(cfg.Knowledge, cfg.PublicURL),
+	templates := InducingOrderPrefetch()
+	return &InducingOrder{
+		env:       env,
+		sources:   NewSourceBuilder(env.Knowledge, env.PublicURL),
 		templates: templates,
-		defs:      CrampInducingOrderDefinitions(templates),
+		defs:      inducingOrderDefinitions(templates),
 	}, nil
 }
 
 // Definitions returns the order-select and order-sign entries.
-func (s *CrampInducingOrder) Definitions() []ServiceDefinition { return s.defs }
+func (s *InducingOrder) Definitions() []cdshooks.ServiceDefinition { return s.defs }
 
 // orderedDrug is a draft order of a cramp-inducing drug: the draft and the
 // cramp-inducing ingredients (or classes) the knowledge base found in it.
@@ -130,35 +104,35 @@ type orderedDrug struct {
 // Unlike the patient-view service, the order hooks have no screening mode:
 // they warn only a patient who has leg cramps, since a warning on every
 // diuretic or statin order would teach clinicians to ignore them all.
-func (s *CrampInducingOrder) Evaluate(ctx context.Context, req *Request, caller Caller) (*Response, error) {
+func (s *InducingOrder) Evaluate(ctx context.Context, req *cdshooks.Request, caller cdshooks.Caller) (*cdshooks.Response, error) {
 	drafts, err := draftMedications(req)
 	if err != nil {
 		return nil, err
 	}
 	var flagged []orderedDrug
 	for _, d := range orderedDrafts(req, drafts) {
-		if ms := s.cfg.Knowledge.MatchMedication(d.Medication.Drug, d.Medication.Ingredients...); len(ms) > 0 {
+		if ms := s.env.Knowledge.MatchMedication(d.Medication.Drug, d.Medication.Ingredients...); len(ms) > 0 {
 			flagged = append(flagged, orderedDrug{draft: d, matches: ms})
 		}
 	}
 	if len(flagged) == 0 {
-		return &Response{Cards: []Card{}}, nil
+		return &cdshooks.Response{Cards: []cdshooks.Card{}}, nil
 	}
 
-	rec, err := gatherRecord(ctx, s.cfg.Gatherer, s.templates, req, FHIRServerAllowed(caller, s.cfg.FHIRAllow), s.cfg.OnGather)
+	rec, err := s.env.gatherRecord(ctx, s.templates, req, caller)
 	if err != nil {
 		return nil, err
 	}
-	f := s.cfg.Knowledge.Evaluate(rec, s.cfg.Now(), knowledge.Options{})
+	f := s.env.Knowledge.Evaluate(rec, s.env.Now(), knowledge.Options{})
 	if len(f.Triggers) == 0 {
-		return &Response{Cards: []Card{}}, nil
+		return &cdshooks.Response{Cards: []cdshooks.Card{}}, nil
 	}
 	taking := otherThanDrafts(f.Medications, drafts)
-	cards := make([]Card, 0, len(flagged))
+	cards := make([]cdshooks.Card, 0, len(flagged))
 	for _, o := range flagged {
 		cards = append(cards, s.card(req.HookInstance, o, f.Triggers, taking))
 	}
-	return &Response{Cards: cards}, nil
+	return &cdshooks.Response{Cards: cards}, nil
 }
 
 // otherThanDrafts drops the drafts from the patient's current cramp drugs: on
@@ -202,7 +176,7 @@ func matchName(ing *knowledge.Ingredient, class *knowledge.DrugClass) string {
 // card renders the warning for one cramp-inducing draft order: what is
 // ordered and why it matters, the patient's leg cramps, the cramp-inducing
 // drugs they already take, the evidence, and a suggestion deleting the draft.
-func (s *CrampInducingOrder) card(hookInstance string, o orderedDrug, cramps []knowledge.ConditionEntry, taking []knowledge.MedicationFinding) Card {
+func (s *InducingOrder) card(hookInstance string, o orderedDrug, cramps []knowledge.ConditionEntry, taking []knowledge.MedicationFinding) cdshooks.Card {
 	name := o.drugName()
 	key := o.draft.Ref
 	if key == "" {
@@ -210,12 +184,12 @@ func (s *CrampInducingOrder) card(hookInstance string, o orderedDrug, cramps []k
 	}
 	var d strings.Builder
 	fmt.Fprintf(&d, "**%s** is being ordered%s. It can cause leg cramps, and the patient has them.\n\n",
-		Markdown(name), refSuffix(o.draft.Ref))
+		cdshooks.Markdown(name), refSuffix(o.draft.Ref))
 	d.WriteString("Can cause leg cramps:\n")
 	lowConfidence := false
 	var evidence []knowledge.Citation
 	for _, m := range o.matches {
-		fmt.Fprintf(&d, "- **%s** (%s; %s)\n", Markdown(matchName(m.Ingredient, m.Class)), Markdown(lowerFirst(m.Class.Name)), matchedBy(m))
+		fmt.Fprintf(&d, "- **%s** (%s; %s)\n", cdshooks.Markdown(matchName(m.Ingredient, m.Class)), cdshooks.Markdown(lowerFirst(m.Class.Name)), matchedBy(m))
 		lowConfidence = lowConfidence || m.LowConfidence
 		evidence = append(evidence, m.Evidence()...)
 	}
@@ -230,35 +204,35 @@ func (s *CrampInducingOrder) card(hookInstance string, o orderedDrug, cramps []k
 		for _, m := range taking {
 			texts := make([]string, len(m.Entries))
 			for i, e := range m.Entries {
-				texts[i] = Markdown(orUnnamed(e.Text)) + refSuffix(e.Ref)
+				texts[i] = cdshooks.Markdown(orUnnamed(e.Text)) + refSuffix(e.Ref)
 			}
-			fmt.Fprintf(&d, "- **%s** (%s): %s\n", Markdown(matchName(m.Ingredient, m.Class)), Markdown(lowerFirst(m.Class.Name)), strings.Join(texts, "; "))
+			fmt.Fprintf(&d, "- **%s** (%s): %s\n", cdshooks.Markdown(matchName(m.Ingredient, m.Class)), cdshooks.Markdown(lowerFirst(m.Class.Name)), strings.Join(texts, "; "))
 		}
 	}
 	d.WriteString("\nConsider whether the benefit outweighs the risk of more cramps before ordering it.\n")
 	writeEvidence(&d, evidence)
 
-	c := Card{
+	c := cdshooks.Card{
 		UUID:            CardUUID(hookInstance, TopicInducingOrder, key),
-		Summary:         Summary(name + " can worsen this patient's leg cramps"),
+		Summary:         cdshooks.Summary(name + " can worsen this patient's leg cramps"),
 		Detail:          d.String(),
-		Indicator:       IndicatorWarning,
+		Indicator:       cdshooks.IndicatorWarning,
 		Source:          s.sources.Source(TopicInducingOrder, "class-"+o.matches[0].Class.ID),
 		OverrideReasons: OverrideReasons(OverrideBenefitOutweighsRisk, OverrideAlreadyReviewed, OverrideNotRelevant),
 	}
 	// A draft without an id cannot be named in a delete action: the card
 	// then only warns.
 	if o.draft.Ref != "" {
-		c.Suggestions = []Suggestion{{
-			Label: Summary("Remove the order for " + name),
+		c.Suggestions = []cdshooks.Suggestion{{
+			Label: cdshooks.Summary("Remove the order for " + name),
 			UUID:  SuggestionUUID(hookInstance, TopicInducingOrder, key, "delete"),
-			Actions: []Action{{
-				Type:        ActionDelete,
-				Description: Summary("Remove the draft order for " + name),
+			Actions: []cdshooks.Action{{
+				Type:        cdshooks.ActionDelete,
+				Description: cdshooks.Summary("Remove the draft order for " + name),
 				ResourceID:  o.draft.Ref,
 			}},
 		}}
-		c.SelectionBehavior = SelectAtMostOne
+		c.SelectionBehavior = cdshooks.SelectAtMostOne
 	}
 	return c
 }

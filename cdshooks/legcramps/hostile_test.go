@@ -1,4 +1,4 @@
-package cdshooks_test
+package legcramps_test
 
 import (
 	"bufio"
@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/cramp-cds/cramp-cds/cdshooks"
+	"github.com/cramp-cds/cramp-cds/cdshooks/legcramps"
 	"github.com/cramp-cds/cramp-cds/internal/fixtures"
 )
 
@@ -27,7 +28,7 @@ import (
 // short so the slow-client cases end quickly.
 func hostileServer(t *testing.T) *httptest.Server {
 	t.Helper()
-	srv := httptest.NewUnstartedServer(realServer(t, cdshooks.Config{}).Handler())
+	srv := httptest.NewUnstartedServer(newServer(t, serverOptions{now: benchNow, config: cdshooks.Config{}}).Handler())
 	srv.Config.ReadHeaderTimeout = 300 * time.Millisecond
 	srv.Config.ReadTimeout = 600 * time.Millisecond
 	srv.Config.ErrorLog = nil
@@ -197,7 +198,7 @@ func postMeasured(t *testing.T, client *http.Client, base string, body []byte) (
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	resp, err := client.Post(base+"/cds-services/"+cdshooks.NocturnalLegCrampsID, "application/json", bytes.NewReader(body))
+	resp, err := client.Post(base+"/cds-services/"+legcramps.PatientViewID, "application/json", bytes.NewReader(body))
 	if err != nil {
 		t.Fatalf("POST: %v (the server dropped the connection)", err)
 	}
@@ -293,7 +294,7 @@ func TestSlowClientsAreCutOff(t *testing.T) {
 // or minimal Observations, as fit. Their cost grows with the element count,
 // not the bytes, so they show the most work one request can cause.
 func BenchmarkHostileElements(b *testing.B) {
-	srv := realServer(b, cdshooks.Config{})
+	srv := newServer(b, serverOptions{now: benchNow})
 	for _, tt := range []struct{ name, element string }{
 		{"empty-entries", `{}`},
 		{"minimal-observations", `{"resource":{"resourceType":"Observation"}}`},
@@ -306,7 +307,7 @@ func BenchmarkHostileElements(b *testing.B) {
 			b.SetBytes(int64(len(body)))
 			b.ReportAllocs()
 			for b.Loop() {
-				if status, resp, _ := srv.Invoke(context.Background(), cdshooks.NocturnalLegCrampsID, body); status != http.StatusOK {
+				if status, resp, _ := srv.Invoke(context.Background(), legcramps.PatientViewID, body); status != http.StatusOK {
 					b.Fatalf("status %d: %.200s", status, resp)
 				}
 			}
