@@ -122,6 +122,13 @@ func (s *PatientView) Evaluate(ctx context.Context, req *cdshooks.Request, calle
 // proposed orders), with card uuids derived from hookInstance. Evaluate ends
 // here, and `cramp-cds evaluate` calls it for a FHIR Bundle.
 func (s *PatientView) Respond(ctx context.Context, rec *fhir.Record, hookInstance, patientID string) *cdshooks.Response {
+	resp, _ := s.Assess(ctx, rec, hookInstance, patientID)
+	return resp
+}
+
+// Assess is Respond that also returns the findings the cards were rendered
+// from, for population runs that count drugs and labs beside the cards.
+func (s *PatientView) Assess(ctx context.Context, rec *fhir.Record, hookInstance, patientID string) (*cdshooks.Response, *knowledge.Findings) {
 	if rec == nil {
 		rec = &fhir.Record{}
 	}
@@ -131,7 +138,7 @@ func (s *PatientView) Respond(ctx context.Context, rec *fhir.Record, hookInstanc
 	cards := r.cards()
 	s.env.Logger.DebugContext(ctx, PatientViewID+" evaluated",
 		slog.Bool("triggered", f.Triggered), slog.Int("cards", len(cards)), slog.Int("skipped_resources", len(rec.Skipped)))
-	return &cdshooks.Response{Cards: cards}
+	return &cdshooks.Response{Cards: cards}, &f
 }
 
 // marshalResource marshals a FHIR resource we built ourselves.

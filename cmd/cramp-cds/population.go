@@ -12,9 +12,7 @@ import (
 	"runtime"
 	"time"
 
-	"github.com/cramp-cds/cramp-cds/cdshooks"
 	"github.com/cramp-cds/cramp-cds/cdshooks/legcramps/population"
-	"github.com/cramp-cds/cramp-cds/fhir"
 	"github.com/cramp-cds/cramp-cds/fhir/bulk"
 	"github.com/cramp-cds/cramp-cds/knowledge"
 )
@@ -211,15 +209,9 @@ func populationEvaluator(kb *knowledge.Base, opts populationOptions) (population
 	if err != nil {
 		return nil, fmt.Errorf("building the services: %w", err)
 	}
-	// TEMPORARY until the restructure lands: the findings are computed
-	// beside the cards; the product will return both from one evaluation.
-	for _, svc := range svcs {
-		if lc, ok := svc.(*cdshooks.LegCramps); ok {
-			return func(ctx context.Context, rec *fhir.Record, id string) (population.Outcome, error) {
-				f := kb.Evaluate(rec, opts.now, knowledge.Options{Screening: opts.trigger == TriggerAlways})
-				return population.Outcome{Cards: lc.Respond(ctx, rec, "population", id).Cards, Findings: &f}, nil
-			}, nil
-		}
+	pv, err := patientViewService(svcs)
+	if err != nil {
+		return nil, fmt.Errorf("population: %w", err)
 	}
-	return nil, errors.New("population: the nocturnal-leg-cramps service is not configured")
+	return population.PatientView(pv), nil
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/cramp-cds/cramp-cds/cdshooks"
+	"github.com/cramp-cds/cramp-cds/cdshooks/legcramps"
 )
 
 // bundleOfExample turns an example request's prefetch into one
@@ -119,11 +120,11 @@ func TestPopulationWorklistAgreesWithEvaluate(t *testing.T) {
 				topics = append(topics, topic)
 			}
 			switch topic {
-			case cdshooks.TopicMedication:
+			case legcramps.TopicMedication:
 				medicationSummaries = append(medicationSummaries, c.Summary)
-			case cdshooks.TopicAbnormalLab:
+			case legcramps.TopicAbnormalLab:
 				abnormal = append(abnormal, c.Summary)
-			case cdshooks.TopicMissingLabs:
+			case legcramps.TopicMissingLabs:
 				missingDetail = c.Detail
 			}
 		}

@@ -28,9 +28,11 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/google/uuid"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/cramp-cds/cramp-cds/cdshooks"
+	"github.com/cramp-cds/cramp-cds/cdshooks/legcramps"
 	"github.com/cramp-cds/cramp-cds/fhir"
 	"github.com/cramp-cds/cramp-cds/fhir/bulk"
 	"github.com/cramp-cds/cramp-cds/knowledge"
@@ -54,6 +56,18 @@ type Outcome struct {
 // Evaluator evaluates one patient's Record as the patient-view service does
 // (patientID is the bare Patient.id). It must be safe for concurrent use.
 type Evaluator func(ctx context.Context, rec *fhir.Record, patientID string) (Outcome, error)
+
+// PatientView evaluates patients with the patient-view service itself:
+// exactly its rules and card renderer, the path `cramp-cds evaluate` takes
+// for a Bundle. Card uuids derive from the patient id (no card of a
+// population run is ever shown, so they only need to be stable).
+func PatientView(pv *legcramps.PatientView) Evaluator {
+	return func(ctx context.Context, rec *fhir.Record, patientID string) (Outcome, error) {
+		hookInstance := uuid.NewSHA1(uuid.NameSpaceURL, []byte("population/"+patientID)).String()
+		resp, findings := pv.Assess(ctx, rec, hookInstance, patientID)
+		return Outcome{Cards: resp.Cards, Findings: findings}, nil
+	}
+}
 
 // Progress is told how the run advances (from one goroutine at a time).
 type Progress interface {

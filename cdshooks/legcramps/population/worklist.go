@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/cramp-cds/cramp-cds/cdshooks"
+	"github.com/cramp-cds/cramp-cds/cdshooks/legcramps"
 	"github.com/cramp-cds/cramp-cds/knowledge"
 )
 
@@ -61,7 +61,7 @@ func newRow(id string, o Outcome) Row {
 		if c.Source.Topic != nil {
 			topic = c.Source.Topic.Code
 		}
-		if topic == cdshooks.TopicAbnormalLab {
+		if topic == legcramps.TopicAbnormalLab {
 			r.AbnormalResults = append(r.AbnormalResults, c.Summary)
 		}
 		if n := len(r.Topics); n > 0 && r.Topics[n-1] == topic {
