@@ -5,18 +5,22 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/cramp-cds/cramp-cds/cdshooks"
 	"github.com/cramp-cds/cramp-cds/cdshooks/legcramps"
+	"github.com/cramp-cds/cramp-cds/internal/fixtures"
 )
 
 // bundleOfExample turns an example request's prefetch into one
@@ -209,4 +213,59 @@ func patientIDOf(t *testing.T, file string) string {
 	}
 	t.Fatalf("%s holds no Patient", file)
 	return ""
+}
+
+func TestParsePopulationRefusesBadFlags(t *testing.T) {
+	t.Parallel()
+	base := []string{"--in", "x", "--out", "y"}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--out", "y"}, "--in and --out are required"},
+		{append(base, "--shard", "2/2"), "shard"},
+		{append(base, "--ids", "secret"), "--ids"},
+		{append(base, "--trigger", "sometimes"), "--trigger"},
+		{append(base, "--workers", "0"), "--workers"},
+		{append(base, "--now", "yesterday"), "--now"},
+		{append(base, "extra"), "unexpected argument"},
+	} {
+		_, err := parsePopulation(tc.args, func(string) string { return "" }, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("parsePopulation(%q): got %v, want an error about %s", tc.args, err, tc.want)
+		}
+	}
+	opts, err := parsePopulation(append(base, "--shard", "1/3"), func(k string) string {
+		return map[string]string{"CRAMP_CDS_TRIGGER": "always", envIDKey: "k"}[k]
+	}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if opts.trigger != TriggerAlways || opts.shard.String() != "1/3" || string(opts.idKey) != "k" || opts.ids != IDsHashed {
+		t.Errorf("got %+v, want trigger always from the environment, shard 1/3, hashed ids keyed k", opts)
+	}
+}
+
+// TestLogProgress: off a terminal, progress is a log line at most every
+// interval, with done, total, rate and time left, and one at the end.
+func TestLogProgress(t *testing.T) {
+	t.Parallel()
+	var logs fixtures.LogBuffer
+	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	p := &logProgress{logger: slog.New(slog.NewTextHandler(&logs, nil)), interval: 10 * time.Second, now: func() time.Time { return now }}
+	p.Start(100)
+	for range 10 {
+		now = now.Add(time.Second)
+		p.Done(2) // 2 patients/s
+	}
+	p.Finish()
+	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("got %d log lines, want start, one progress line after 10 s, end:\n%s", len(lines), logs.String())
+	}
+	for _, want := range []string{"done=20", "total=100", "patients_per_second=2", "eta=40s"} {
+		if !strings.Contains(lines[1], want) {
+			t.Errorf("progress line %q lacks %s", lines[1], want)
+		}
+	}
 }
