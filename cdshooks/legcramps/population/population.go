@@ -69,7 +69,8 @@ func PatientView(pv *legcramps.PatientView) Evaluator {
 	}
 }
 
-// Progress is told how the run advances (from one goroutine at a time).
+// Progress is told how the run advances. Its calls never overlap: Start
+// comes once before any Done, and Finish last.
 type Progress interface {
 	// Start gives the number of patients to evaluate, -1 when unknown.
 	Start(total int)
