@@ -3,6 +3,7 @@ package population_test
 import (
 	"context"
 	"encoding/csv"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -22,24 +23,55 @@ const syntheaDir = "../../../testdata/synthea"
 // asOf is near the Synthea patients' last encounters (2019-2021).
 var asOf = time.Date(2021, 4, 1, 0, 0, 0, 0, time.UTC)
 
-// writeExport converts the Synthea Bundles into an NDJSON export, lines
-// shuffled across patients, plus extra lines appended to Observation.ndjson.
-func writeExport(t testing.TB, extraObservations string) string {
+// syntheaExport converts the Synthea Bundles into an NDJSON export, lines
+// shuffled across patients.
+func syntheaExport(t testing.TB) string {
 	t.Helper()
 	dir := t.TempDir()
 	names, _ := filepath.Glob(filepath.Join(syntheaDir, "*.json"))
 	if err := fixtures.WriteBulkExport(dir, names, false, 3); err != nil {
 		t.Fatal(err)
 	}
-	if extraObservations != "" {
-		f, err := os.OpenFile(filepath.Join(dir, "Observation.ndjson"), os.O_APPEND|os.O_WRONLY, 0)
-		if err != nil {
+	return dir
+}
+
+// generatedPopulation writes 24 small generated patients twice: as Bundle
+// files, and as an NDJSON export with extra lines appended to
+// Observation.ndjson. They are cheap to evaluate, for the tests that run
+// many times.
+func generatedPopulation(t testing.TB, extraObservations string) (bundles, export string) {
+	t.Helper()
+	bundles, export = t.TempDir(), t.TempDir()
+	w, err := fixtures.NewBulkWriter(export, false, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for seed := range uint64(24) {
+		b := fixtures.Generate(seed+1, fixtures.Size{Conditions: 3, Medications: 3, Observations: 8}, asOf).Bundle()
+		if err := os.WriteFile(filepath.Join(bundles, fmt.Sprintf("patient-%02d.json", seed)), b, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		f.WriteString(extraObservations)
-		f.Close()
+		if err := w.Add(b, ""); err != nil {
+			t.Fatal(err)
+		}
 	}
-	return dir
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	appendLines(t, filepath.Join(export, "Observation.ndjson"), extraObservations)
+	return bundles, export
+}
+
+func appendLines(t testing.TB, file, lines string) {
+	t.Helper()
+	f, err := os.OpenFile(file, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(lines); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // run runs the population over in and returns its output directory.
@@ -86,7 +118,7 @@ func worklist(t *testing.T, dir string) map[string][]string {
 func TestNDJSONAndBundlesGiveTheSameWorklist(t *testing.T) {
 	t.Parallel()
 	fromBundles := run(t, syntheaDir, bulk.Shard{}, population.PlainIDs())
-	fromNDJSON := run(t, writeExport(t, ""), bulk.Shard{}, population.PlainIDs())
+	fromNDJSON := run(t, syntheaExport(t), bulk.Shard{}, population.PlainIDs())
 	got, want := readOutput(t, fromNDJSON, population.WorklistFile), readOutput(t, fromBundles, population.WorklistFile)
 	if diff := gocmp.Diff(want, got); diff != "" {
 		t.Errorf("worklist.csv (-Bundles +NDJSON):\n%s", diff)
@@ -121,7 +153,8 @@ const badLines = `{"resourceType":"Observation",
 // whole run's files byte for byte, problems included, for both inputs.
 func TestShardsMergedEqualTheWholeRun(t *testing.T) {
 	t.Parallel()
-	for _, in := range []string{writeExport(t, badLines), syntheaDir} {
+	bundles, export := generatedPopulation(t, badLines)
+	for _, in := range []string{export, bundles} {
 		ids := population.HashedIDs([]byte("test key"))
 		whole := run(t, in, bulk.Shard{}, ids)
 		shards := []string{run(t, in, bulk.Shard{Index: 0, Count: 2}, ids), run(t, in, bulk.Shard{Index: 1, Count: 2}, ids)}
@@ -146,7 +179,7 @@ func TestShardsMergedEqualTheWholeRun(t *testing.T) {
 // problems.csv names their file and line.
 func TestBadInputIsReportedNotFatal(t *testing.T) {
 	t.Parallel()
-	export := writeExport(t, badLines)
+	_, export := generatedPopulation(t, badLines)
 	lines := strings.Count(readOutput(t, export, "Observation.ndjson"), "\n")
 	out := run(t, export, bulk.Shard{}, population.PlainIDs())
 	problems := readOutput(t, out, population.ProblemsFile)
@@ -185,7 +218,7 @@ func TestHashedIDs(t *testing.T) {
 // as of different times are refused.
 func TestMergeRefusesWhatIsNotOneRun(t *testing.T) {
 	t.Parallel()
-	in := writeExport(t, "")
+	_, in := generatedPopulation(t, "")
 	s0 := run(t, in, bulk.Shard{Index: 0, Count: 2}, population.PlainIDs())
 	s1 := run(t, in, bulk.Shard{Index: 1, Count: 2}, population.PlainIDs())
 	other := t.TempDir()
