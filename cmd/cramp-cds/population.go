@@ -131,16 +131,18 @@ func runPopulation(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err != nil {
 		return err
 	}
-	ids := population.PlainIDs()
+	ids, run := population.PlainIDs(), population.RunInfo{
+		AsOf: opts.now.UTC(), Trigger: opts.trigger, Knowledge: kb.Version(), IDs: opts.ids, Shard: opts.shard.String(),
+	}
 	if opts.ids == IDsHashed {
 		if len(opts.idKey) == 0 {
 			logger.Warn("population: hashed ids without a key (" + envIDKey + "): anyone with the patient ids can recompute them")
 		}
-		ids = population.HashedIDs(opts.idKey)
+		ids, run.IDKeyCheck = population.HashedIDs(opts.idKey), population.KeyCheck(opts.idKey)
 	}
 	s, err := population.Run(ctx, population.Config{
 		In: opts.in, Out: opts.out, Evaluate: evaluate, IDs: ids, Workers: opts.workers,
-		Run: population.RunInfo{AsOf: opts.now.UTC(), Trigger: opts.trigger, Knowledge: kb.Version(), IDs: opts.ids, Shard: opts.shard.String()},
+		Run: run,
 		Read: bulk.Options{
 			Shard: opts.shard, TempDir: opts.tempDir, MemoryBudget: int(opts.memory),
 			MaxPatientBytes: maxEvaluateInput,

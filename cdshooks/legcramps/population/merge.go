@@ -94,8 +94,9 @@ func mergedRun(dirs []string, ss []*Summary) (RunInfo, error) {
 	for i, s := range ss {
 		other := s.Run
 		other.Shard = ""
-		if !other.AsOf.Equal(run.AsOf) || other.Trigger != run.Trigger || other.Knowledge != run.Knowledge || other.IDs != run.IDs {
-			return RunInfo{}, fmt.Errorf("population: %s and %s are not shards of one run (as of, trigger, knowledge or ids differ)", dirs[0], dirs[i])
+		if !other.AsOf.Equal(run.AsOf) || other.Trigger != run.Trigger || other.Knowledge != run.Knowledge ||
+			other.IDs != run.IDs || other.IDKeyCheck != run.IDKeyCheck {
+			return RunInfo{}, fmt.Errorf("population: %s and %s are not shards of one run (as of, trigger, knowledge, ids or id key differ)", dirs[0], dirs[i])
 		}
 		shard, err := bulk.ParseShard(s.Run.Shard)
 		if err != nil {

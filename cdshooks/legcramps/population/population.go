@@ -109,6 +109,10 @@ type RunInfo struct {
 	Trigger   string    `json:"trigger"`
 	Knowledge string    `json:"knowledge"`
 	IDs       string    `json:"ids"`
+	// IDKeyCheck tells hashed-id keys apart without revealing them (see
+	// KeyCheck), so that shards pseudonymised with different keys are never
+	// merged.
+	IDKeyCheck string `json:"id_key_check,omitempty"`
 	// Shard is "I/N", "" for the whole population.
 	Shard string `json:"shard,omitempty"`
 }

@@ -212,6 +212,9 @@ func TestHashedIDs(t *testing.T) {
 	if strings.Contains(a(id), id) || strings.Contains(a(id), id[:8]) {
 		t.Errorf("pseudonym %q shows the id", a(id))
 	}
+	if population.KeyCheck([]byte("k1")) == population.KeyCheck([]byte("k2")) {
+		t.Error("two keys give the same key check")
+	}
 }
 
 // TestMergeRefusesWhatIsNotOneRun: shards missing, given twice, or of runs
@@ -230,6 +233,11 @@ func TestMergeRefusesWhatIsNotOneRun(t *testing.T) {
 	if _, err := population.Run(context.Background(), cfg); err != nil {
 		t.Fatal(err)
 	}
+	otherKey := t.TempDir()
+	cfg.Out, cfg.Run.AsOf, cfg.Run.IDKeyCheck = otherKey, asOf, population.KeyCheck([]byte("another key"))
+	if _, err := population.Run(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name string
 		dirs []string
@@ -238,6 +246,7 @@ func TestMergeRefusesWhatIsNotOneRun(t *testing.T) {
 		{"a shard missing", []string{s0}, "missing"},
 		{"a shard twice", []string{s0, s1, s1}, "same shard"},
 		{"another evaluation time", []string{s0, other}, "not shards of one run"},
+		{"another id key", []string{s0, otherKey}, "not shards of one run"},
 	} {
 		_, err := population.Merge(context.Background(), t.TempDir(), t.TempDir(), tc.dirs)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
