@@ -141,20 +141,3 @@ func checkDraftOrders(r *Request) []string {
 	}
 	return problems
 }
-
-// SelectedDraftOrders returns the drafts an order hook is about: on
-// order-select the ones context.selections names, on order-sign (and any
-// other hook) all of them, in Bundle order.
-func (r *Request) SelectedDraftOrders(drafts []DraftOrder) []DraftOrder {
-	if r.Hook != HookOrderSelect {
-		return drafts
-	}
-	selections, _, _ := r.ContextStrings("selections")
-	var out []DraftOrder
-	for _, d := range drafts {
-		if d.Ref() != "" && slices.Contains(selections, d.Ref()) {
-			out = append(out, d)
-		}
-	}
-	return out
-}

@@ -103,7 +103,7 @@ func TestDiscovery(t *testing.T) {
 			t.Errorf("%s is missing", field)
 		}
 	}
-	// The keys and templates the FHIR record issue relies on, as the brief fixes them.
+	// The sample templates as written: their keys, and the & of a query unescaped.
 	want := map[string]any{
 		"patient":              "Patient/{{context.patientId}}",
 		"conditions":           "Condition?patient={{context.patientId}}",
@@ -402,7 +402,7 @@ func TestSandboxRequestIsAccepted(t *testing.T) {
 	if got, want := req.PatientID(), "cdsx-pat-1"; got != want {
 		t.Errorf("PatientID = %q, want %q", got, want)
 	}
-	if got, want := req.UserID(), "Practitioner/COREPRACTITIONER1"; got != want {
+	if got, want := userID(t, req), "Practitioner/COREPRACTITIONER1"; got != want {
 		t.Errorf("UserID = %q, want %q", got, want)
 	}
 	if got, want := req.FHIRServer, "http://127.0.0.1:8081"; got != want {
@@ -468,12 +468,12 @@ func TestPrefetchAbsentAndNullStayDistinct(t *testing.T) {
 		{"observations", false, false},
 	}
 	for _, tt := range tests {
-		v, ok := req.Prefetched(tt.key)
+		v, ok := req.Prefetch[tt.key]
 		if got, want := ok, tt.wantPresent; got != want {
-			t.Errorf("Prefetched(%q) present = %v, want %v", tt.key, got, want)
+			t.Errorf("Prefetch[%q] present = %v, want %v", tt.key, got, want)
 		}
 		if got, want := cdshooks.IsNull(v), tt.wantNull; got != want {
-			t.Errorf("IsNull(Prefetched(%q)) = %v, want %v", tt.key, got, want)
+			t.Errorf("IsNull(Prefetch[%q]) = %v, want %v", tt.key, got, want)
 		}
 	}
 }
@@ -496,7 +496,7 @@ func TestOrderHookContextAccessors(t *testing.T) {
 	if diff := cmp.Diff([]string{"MedicationRequest/m1"}, sel); diff != "" {
 		t.Errorf("selections (-want +got):\n%s", diff)
 	}
-	if got, want := req.EncounterID(), "e1"; got != want {
+	if got, want := encounterID(t, &req), "e1"; got != want {
 		t.Errorf("EncounterID = %q, want %q", got, want)
 	}
 	if _, ok := req.ContextRaw("draftOrders"); !ok {
@@ -521,4 +521,22 @@ func TestFHIRAuthorizationNeverPrintsItsToken(t *testing.T) {
 			t.Errorf("String printed the token: %s", s)
 		}
 	}
+}
+
+func userID(t *testing.T, req *cdshooks.Request) string {
+	t.Helper()
+	v, _, err := req.ContextString("userId")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func encounterID(t *testing.T, req *cdshooks.Request) string {
+	t.Helper()
+	v, _, err := req.ContextString("encounterId")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }

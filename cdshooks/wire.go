@@ -47,7 +47,9 @@ type Extension map[string]json.RawMessage
 // Context and Prefetch keep their values as raw JSON: context fields differ by
 // hook (strings for patient-view, a Bundle and an array for the order hooks),
 // and a prefetch key that is absent must stay distinguishable from one whose
-// value is null. See Prefetched and the Context accessors.
+// value is null: a key absent from Prefetch was not (or could not be) filled,
+// so the service should fetch it; a key whose value IsNull was looked up and
+// found empty, so it must not be fetched again. See also the Context accessors.
 type Request struct {
 	Hook              string                     `json:"hook"`
 	HookInstance      string                     `json:"hookInstance"`
@@ -59,16 +61,6 @@ type Request struct {
 
 	// drafts is context.draftOrders once read (see DraftOrders).
 	drafts draftOrders
-}
-
-// Prefetched returns the raw value the client sent for a prefetch key. ok is
-// false when the key is absent (the client did not, or could not, fill it: the
-// service should fetch it). A key the client sent as null comes back with
-// ok true and a value for which IsNull reports true (the client looked and
-// found nothing: do not fetch it again).
-func (r *Request) Prefetched(key string) (value json.RawMessage, ok bool) {
-	value, ok = r.Prefetch[key]
-	return value, ok
 }
 
 // IsNull reports whether a raw JSON value is the literal null.
@@ -114,18 +106,6 @@ func (r *Request) ContextRaw(name string) (value json.RawMessage, ok bool) {
 // (a validated request always has it for the hooks this package knows).
 func (r *Request) PatientID() string {
 	v, _, _ := r.ContextString("patientId")
-	return v
-}
-
-// UserID returns context.userId ("Practitioner/123"), or "" when absent.
-func (r *Request) UserID() string {
-	v, _, _ := r.ContextString("userId")
-	return v
-}
-
-// EncounterID returns context.encounterId, or "" when absent.
-func (r *Request) EncounterID() string {
-	v, _, _ := r.ContextString("encounterId")
 	return v
 }
 

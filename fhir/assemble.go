@@ -282,10 +282,7 @@ func (a *assembler) medicationIndex() map[string]json.RawMessage {
 }
 
 // resolveMedication normalises a MedicationRequest or MedicationStatement and
-// resolves its drug: medicationCodeableConcept, a contained Medication
-// ("#id", read from the raw JSON since golang-fhir-models drops contained), or
-// a Medication among the added resources. When none of these resolves the
-// reference, it returns the reference for the caller to fetch.
+// resolves its drug (see resolveDrug) among the added resources.
 func resolveMedication(r resource, meds map[string]json.RawMessage) (Medication, string, error) {
 	var e medicationEntry
 	var err error
@@ -297,6 +294,30 @@ func resolveMedication(r resource, meds map[string]json.RawMessage) (Medication,
 	if err != nil {
 		return Medication{}, "", err
 	}
+	return resolveDrug(e, r.raw, lookupIn(meds))
+}
+
+// lookupIn finds a referenced Medication in meds (by fullUrl and by
+// "Medication/id"): the reference as written, else the Medication id of a
+// relative or absolute literal reference.
+func lookupIn(meds map[string]json.RawMessage) func(ref string) json.RawMessage {
+	return func(ref string) json.RawMessage {
+		if target := meds[ref]; target != nil {
+			return target
+		}
+		if typ, id := splitRef(ref); typ == "Medication" {
+			return meds["Medication/"+id]
+		}
+		return nil
+	}
+}
+
+// resolveDrug fills a medication entry's drug: its medicationCodeableConcept,
+// a Medication contained in raw ("#id", read from the raw JSON since
+// golang-fhir-models drops contained), or the Medication lookup returns for
+// the reference (nil when it knows none). When nothing resolves the
+// reference, it returns the reference for the caller to fetch or report.
+func resolveDrug(e medicationEntry, raw json.RawMessage, lookup func(ref string) json.RawMessage) (Medication, string, error) {
 	m := e.med
 	if e.drug.reference == "" {
 		m.Drug = conceptOf(e.drug.concept)
@@ -304,20 +325,16 @@ func resolveMedication(r resource, meds map[string]json.RawMessage) (Medication,
 	}
 	var target json.RawMessage
 	if strings.HasPrefix(e.drug.reference, "#") {
-		if target = containedMedication(r.raw, e.drug.reference[1:]); target == nil {
+		if target = containedMedication(raw, e.drug.reference[1:]); target == nil {
 			return Medication{}, "", errors.New("medicationReference to a contained Medication that is not there")
 		}
 	} else {
-		target = meds[e.drug.reference]
-		if target == nil {
-			if typ, id := splitRef(e.drug.reference); typ == "Medication" {
-				target = meds["Medication/"+id]
-			}
-		}
+		target = lookup(e.drug.reference)
 	}
 	if target == nil {
 		return Medication{}, e.drug.reference, nil
 	}
+	var err error
 	if m.Drug, m.Ingredients, err = drugFromMedication(target); err != nil {
 		return Medication{}, "", err
 	}

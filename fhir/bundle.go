@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	models "github.com/samply/golang-fhir-models/fhir-models/fhir"
 )
 
 // ErrTooLarge reports input larger than the caller's size cap.
@@ -46,29 +48,38 @@ func ReadBundle(r io.Reader, maxBytes int64) (*Record, error) {
 	return rec, nil
 }
 
-// DecodeMedication normalises one raw MedicationRequest or
-// MedicationStatement (e.g. a draft order of an order-select hook), applying
-// the same rules as a Record. Its medicationReference may point only to a
-// Medication contained in it; any other reference gives an error wrapping
-// ErrUnresolvedReference (use ReadBundle for a Bundle whose entries refer to
-// each other). A resource that is malformed, of another type, or whose status
-// says it never happened (entered-in-error, cancelled, not-taken, or a
-// doNotPerform request) gives an error saying why.
-func DecodeMedication(raw json.RawMessage) (Medication, error) {
-	a := newAssembler()
-	a.add("draft order", "", raw)
-	if len(a.resources) == 0 {
-		return Medication{}, errors.New("not a FHIR resource (no readable resourceType)")
+// DraftMedication reads the drug of one draft MedicationRequest of an order
+// hook's context.draftOrders
+// (https://cds-hooks.hl7.org/2.0/#hooks, order-select and order-sign): its
+// medicationCodeableConcept, or the Medication its medicationReference names,
+// contained in it ("#id") or elsewhere in draftOrders (medications holds
+// their raw JSON by fullUrl and by "Medication/id"). Only
+// medication[x] is decoded: a draft is judged by its drug, and the CDS Hooks
+// sandbox sends other fields (category as an object) in shapes FHIR R4 does
+// not allow. The Medication's Ref is the draft's own reference. A reference
+// nothing resolves gives ErrUnresolvedReference; a drug that cannot be read,
+// an error saying why.
+func DraftMedication(raw json.RawMessage, medications map[string]json.RawMessage) (Medication, error) {
+	var d struct {
+		ID                        *string                `json:"id"`
+		Status                    string                 `json:"status"`
+		MedicationCodeableConcept models.CodeableConcept `json:"medicationCodeableConcept"`
+		MedicationReference       models.Reference       `json:"medicationReference"`
 	}
-	if t := a.resources[0].head.ResourceType; t != "MedicationRequest" && t != "MedicationStatement" {
-		return Medication{}, fmt.Errorf("resourceType %q is not MedicationRequest or MedicationStatement", t)
+	if err := json.Unmarshal(raw, &d); err != nil {
+		return Medication{}, fmt.Errorf("does not decode as FHIR R4: %s", shorten(err.Error()))
 	}
-	rec, pending := a.build("")
+	drug, err := drugOf(d.MedicationCodeableConcept, d.MedicationReference)
+	if err != nil {
+		return Medication{}, err
+	}
+	e := medicationEntry{med: Medication{Ref: relRef("MedicationRequest", d.ID), Status: d.Status}, drug: drug}
+	m, unresolved, err := resolveDrug(e, raw, lookupIn(medications))
 	switch {
-	case len(pending) > 0:
+	case err != nil:
+		return Medication{}, err
+	case unresolved != "":
 		return Medication{}, ErrUnresolvedReference
-	case len(rec.Medications) == 0 && len(rec.Skipped) > 0:
-		return Medication{}, errors.New(rec.Skipped[0].Reason)
 	}
-	return rec.Medications[0], nil
+	return m, nil
 }

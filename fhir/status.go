@@ -5,9 +5,11 @@ import "time"
 // This file is the one place where FHIR status codes get their meaning for the
 // rules. Everything else in the package asks these functions.
 
-// ClockSkew is how far in the future a record's authored or asserted time may
-// lie and still count as "already happened": EHR clocks and ours are not in
-// lock step, and an order signed a minute ago must not look like a future one.
+// ClockSkew is how far in the future a record's time (a medication's
+// authored or asserted time, a condition's onset, a result's effective time
+// in the knowledge rules) may lie and still count as "already happened": EHR
+// clocks and ours are not in lock step, and an order signed a minute ago must
+// not look like a future one.
 const ClockSkew = 5 * time.Minute
 
 // Statuses that say a resource "did not happen". Such resources never enter a

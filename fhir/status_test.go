@@ -98,10 +98,11 @@ func TestPartialDatesCoverTheirPeriod(t *testing.T) {
 	// A validity period ending "2024-03" lasts through March.
 	raw := `{"resourceType":"MedicationRequest","id":"p","status":"active","intent":"order",` + furosemideCC +
 		`,"subject":{"reference":"Patient/x"},"dispenseRequest":{"validityPeriod":{"start":"2024","end":"2024-03"}}}`
-	m, err := fhir.DecodeMedication(json.RawMessage(raw))
-	if err != nil {
-		t.Fatal(err)
+	rec, err := fhir.ReadBundle(strings.NewReader(`{"resourceType":"Bundle","entry":[{"resource":`+raw+`}]}`), 1<<20)
+	if err != nil || len(rec.Medications) != 1 {
+		t.Fatalf("ReadBundle = %+v, %v; want one medication", rec, err)
 	}
+	m := rec.Medications[0]
 	for at, want := range map[string]bool{"2023-12-31": false, "2024-01-01": true, "2024-03-31": true, "2024-04-01": false} {
 		if got := m.ActiveAt(day(at)); got != want {
 			t.Errorf("ActiveAt(%s) = %v, want %v", at, got, want)
@@ -109,8 +110,10 @@ func TestPartialDatesCoverTheirPeriod(t *testing.T) {
 	}
 }
 
-func TestDecodeMedication(t *testing.T) {
+func TestDraftMedication(t *testing.T) {
 	t.Parallel()
+	elsewhere := json.RawMessage(`{"resourceType":"Medication","id":"9","code":{"coding":[{"system":"http://www.nlm.nih.gov/research/umls/rxnorm","code":"313988"}]}}`)
+	medications := map[string]json.RawMessage{"Medication/9": elsewhere}
 	tests := map[string]struct {
 		raw        string
 		wantCode   string
@@ -120,19 +123,19 @@ func TestDecodeMedication(t *testing.T) {
 		"codeable concept": {raw: medRequest("a", "draft", furosemideCC), wantCode: "310429"},
 		"contained": {raw: `{"resourceType":"MedicationRequest","status":"draft","intent":"order","contained":[{"resourceType":"Medication","id":"m",` +
 			`"code":{"coding":[{"system":"http://www.nlm.nih.gov/research/umls/rxnorm","code":"197604"}]}}],"medicationReference":{"reference":"#m"},"subject":{"reference":"Patient/x"}}`, wantCode: "197604"},
-		"contained missing":   {raw: medRequest("a", "draft", `"medicationReference":{"reference":"#nope"}`), wantErr: "contained"},
-		"reference elsewhere": {raw: medRequest("a", "draft", `"medicationReference":{"reference":"Medication/9"}`), unresolved: true},
-		"cancelled":           {raw: medRequest("a", "cancelled", furosemideCC), wantErr: "cancelled"},
-		"do not perform":      {raw: strings.Replace(medRequest("a", "active", furosemideCC), `"intent"`, `"doNotPerform":true,"intent"`, 1), wantErr: "doNotPerform"},
-		"no drug":             {raw: `{"resourceType":"MedicationRequest","status":"active","intent":"order","subject":{}}`, wantErr: "names no medication"},
-		"statement not taken": {raw: `{"resourceType":"MedicationStatement","status":"not-taken",` + furosemideCC + `,"subject":{}}`, wantErr: "not-taken"},
-		"wrong type":          {raw: patientJSON, wantErr: "is not MedicationRequest"},
-		"not a resource":      {raw: `{"status":"active"}`, wantErr: "not a FHIR resource"},
+		"contained missing":     {raw: medRequest("a", "draft", `"medicationReference":{"reference":"#nope"}`), wantErr: "contained"},
+		"reference elsewhere":   {raw: medRequest("a", "draft", `"medicationReference":{"reference":"Medication/9"}`), wantCode: "313988"},
+		"absolute reference":    {raw: medRequest("a", "draft", `"medicationReference":{"reference":"https://ehr.example.org/fhir/Medication/9/_history/2"}`), wantCode: "313988"},
+		"reference to nothing":  {raw: medRequest("a", "draft", `"medicationReference":{"reference":"Medication/10"}`), unresolved: true},
+		"no drug":               {raw: `{"resourceType":"MedicationRequest","status":"active","intent":"order","subject":{}}`, wantErr: "names no medication"},
+		"concept not an object": {raw: `{"resourceType":"MedicationRequest","status":"active","medicationCodeableConcept":"furosemide"}`, wantErr: "does not decode"},
+		// The sandbox's category object does not hide the drug.
+		"category an object": {raw: `{"resourceType":"MedicationRequest","status":"draft","category":{"text":"x"},` + furosemideCC + `}`, wantCode: "310429"},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			m, err := fhir.DecodeMedication(json.RawMessage(tt.raw))
+			m, err := fhir.DraftMedication(json.RawMessage(tt.raw), medications)
 			switch {
 			case tt.unresolved:
 				if !errors.Is(err, fhir.ErrUnresolvedReference) {
@@ -209,5 +212,28 @@ func TestValidateTemplate(t *testing.T) {
 		if err := fhir.ValidateTemplate(tmpl); (err == nil) != ok {
 			t.Errorf("ValidateTemplate(%q) = %v, want ok=%v", tmpl, err, ok)
 		}
+	}
+}
+
+// A medication whose status says it never happened is skipped with the
+// status as its reason, never read as taken.
+func TestMedicationsThatNeverHappenedAreSkipped(t *testing.T) {
+	t.Parallel()
+	tests := map[string]struct{ raw, reason string }{
+		"cancelled request":   {medRequest("a", "cancelled", furosemideCC), "cancelled"},
+		"do not perform":      {strings.Replace(medRequest("b", "active", furosemideCC), `"intent"`, `"doNotPerform":true,"intent"`, 1), "doNotPerform"},
+		"statement not taken": {`{"resourceType":"MedicationStatement","id":"c","status":"not-taken",` + furosemideCC + `,"subject":{}}`, "not-taken"},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			rec, err := fhir.ReadBundle(strings.NewReader(`{"resourceType":"Bundle","entry":[{"resource":`+tt.raw+`}]}`), 1<<20)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(rec.Medications) != 0 || len(rec.Skipped) != 1 || !strings.Contains(rec.Skipped[0].Reason, tt.reason) {
+				t.Errorf("medications %+v, skipped %+v; want none, and one skipped for %q", rec.Medications, rec.Skipped, tt.reason)
+			}
+		})
 	}
 }

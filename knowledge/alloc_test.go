@@ -23,7 +23,7 @@ func TestLookupsDoNotAllocate(t *testing.T) {
 		{"LabFor", func() { b.LabFor(loinc("6298-4")) }},
 		{"ToCanonical+Assess", func() {
 			v, _ := mg.ToCanonical(fhir.Quantity{Value: 0.6, Code: "mmol/L"})
-			mg.Assess(v)
+			assess(mg, v)
 		}},
 		{"AppendConditions ICD prefix", func() { conds = b.AppendConditions(conds[:0], icd("E11.42")) }},
 		{"AppendConditions SNOMED", func() { conds = b.AppendConditions(conds[:0], snomed("88805009")) }},

@@ -362,9 +362,6 @@ func (b *Base) IsTrigger(c fhir.Coding) bool { return b.Trigger(c) != nil }
 // Classes lists the cramp-inducing drug classes in data order.
 func (b *Base) Classes() []*DrugClass { return b.classes }
 
-// Ingredient returns the ingredient with the given id (e.g. "furosemide"), or nil.
-func (b *Base) Ingredient(id string) *Ingredient { return b.ingredients[id] }
-
 // Products lists the curated product-level RxNorm codes.
 func (b *Base) Products() []*Product { return b.products }
 

@@ -65,7 +65,7 @@ func TestAppendConditions(t *testing.T) {
 		{snomed("368581000119106"), []string{"diabetic-neuropathy"}},
 		{snomed("15777000"), nil}, // prediabetes is not diabetes
 		{snomed("38341003"), nil}, // hypertension
-		// ICD-10-CM prefixes, including codes split over the years (terminology.md D).
+		// ICD-10-CM prefixes, including codes split over the years (https://www.cms.gov/medicare/coding-billing/icd-10-codes).
 		{icd("G20"), []string{"parkinson-disease"}},
 		{icd("G20.A1"), []string{"parkinson-disease"}},
 		{icd("G35.B1"), []string{"multiple-sclerosis"}},

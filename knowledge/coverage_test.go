@@ -168,9 +168,11 @@ func covered(b *knowledge.Base, kind, id string) (codes int, cites []knowledge.C
 				}
 				return codes, cl.Evidence, true
 			}
-		}
-		if ing := b.Ingredient(id); ing != nil {
-			return len(ing.RxNorm) + len(ing.ATC), ing.Class.Evidence, true
+			for _, ing := range cl.Ingredients {
+				if kind == "ingredient" && ing.ID == id {
+					return len(ing.RxNorm) + len(ing.ATC), ing.Class.Evidence, true
+				}
+			}
 		}
 	case "workup":
 		for _, w := range b.Workups() {

@@ -33,12 +33,6 @@ type Findings struct {
 	Differentials []ConditionFinding
 }
 
-// Empty reports whether the rules found nothing to say.
-func (f *Findings) Empty() bool {
-	return len(f.Medications) == 0 && len(f.AbnormalLabs) == 0 && len(f.MissingLabs) == 0 &&
-		len(f.Associated) == 0 && len(f.Differentials) == 0
-}
-
 // Entry names one entry of the patient's record.
 type Entry struct {
 	// Ref is the entry's relative reference, e.g. "MedicationRequest/42" ("" if the resource had no id).

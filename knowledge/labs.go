@@ -82,14 +82,3 @@ func (t Threshold) Crossed(value float64) bool {
 	}
 	return false
 }
-
-// Assess returns the first threshold that value (in the canonical unit) crosses, or false when none does.
-// It does not allocate.
-func (l *Lab) Assess(value float64) (Threshold, bool) {
-	for _, t := range l.Thresholds {
-		if t.Crossed(value) {
-			return t, true
-		}
-	}
-	return Threshold{}, false
-}

@@ -47,7 +47,7 @@ func TestMatchMedication(t *testing.T) {
 		drug fhir.Concept
 		want []string
 	}{
-		// Synthea codes and texts (testdata/synthea and terminology.md §E).
+		// Synthea codes and texts (testdata/synthea, from https://github.com/synthetichealth/synthea).
 		{"HCTZ component code 316049", rx("316049", "Hydrochlorothiazide 25 MG"), []string{"hydrochlorothiazide/rxnorm"}},
 		{"Lasix 40mg (unverified code, brand text)", rx("315971", "Lasix 40mg"), []string{"furosemide/rxnorm~"}},
 		{"Lasix 40mg as text only", text("Lasix 40mg"), []string{"furosemide/text~"}},
@@ -82,7 +82,7 @@ func TestMatchMedication(t *testing.T) {
 		{"RxNorm ingredient code", rx("4603", "furosemide"), []string{"furosemide/rxnorm"}},
 		{"unverified ingredient code", rx("298869", "eplerenone"), []string{"eplerenone/rxnorm~"}},
 		{"unknown code falls back to text", rx("999999", "Spironolactone 25 MG Oral Tablet"), []string{"spironolactone/text~"}},
-		// ATC, with the pitfalls of terminology.md B3.
+		// ATC, with its pitfalls: combination codes (M01AE56) name a class, not every ingredient.
 		{"ATC naproxen M01AE02", atc("M01AE02"), []string{"naproxen/atc"}},
 		{"ATC naproxen+misoprostol M01AE56 is an NSAID by class only", atc("M01AE56"), []string{"class:nsaid/atc"}},
 		{"ATC M01AX excluded", atc("M01AX01"), nil},
@@ -239,7 +239,7 @@ func TestRecognitionOnSyntheaFixtures(t *testing.T) {
 }
 
 // TestEveryCuratedCodeMatches runs each ingredient and product code of the base through the matcher
-// (terminology.md B3 step 5): each must come back as the ingredients the data names.
+// (the curated codes must all be recognised): each must come back as the ingredients the data names.
 func TestEveryCuratedCodeMatches(t *testing.T) {
 	t.Parallel()
 	b := mustLoad(t)

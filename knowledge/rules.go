@@ -46,12 +46,12 @@ func (b *Base) Evaluate(rec *fhir.Record, asOf time.Time, opts Options) Findings
 	if rec == nil {
 		return f
 	}
-	f.Triggers = b.triggerEntries(rec, asOf)
+	f.Triggers = b.TriggerEntries(rec, asOf)
 	if len(f.Triggers) == 0 && !opts.Screening {
 		return f
 	}
 	f.Triggered = true
-	f.Medications = b.medicationFindings(rec, asOf)
+	f.Medications = b.MedicationFindings(rec, asOf)
 	f.AbnormalLabs, f.MissingLabs = b.labFindings(rec, asOf)
 	f.Associated, f.Differentials = b.conditionFindings(rec, asOf)
 	return f
@@ -76,7 +76,9 @@ func ConceptText(c fhir.Concept) string {
 	return ""
 }
 
-func (b *Base) triggerEntries(rec *fhir.Record, asOf time.Time) []ConditionEntry {
+// TriggerEntries returns the record's leg-cramp conditions present at asOf
+// (Findings.Triggers): the rule the order hooks need, without the others.
+func (b *Base) TriggerEntries(rec *fhir.Record, asOf time.Time) []ConditionEntry {
 	var out []ConditionEntry
 	for _, c := range rec.Conditions {
 		if !c.PresentAt(asOf) {
@@ -89,7 +91,9 @@ func (b *Base) triggerEntries(rec *fhir.Record, asOf time.Time) []ConditionEntry
 	return out
 }
 
-func (b *Base) medicationFindings(rec *fhir.Record, asOf time.Time) []MedicationFinding {
+// MedicationFindings returns the cramp-inducing drugs the record shows the
+// patient taking at asOf (Findings.Medications), whatever the trigger.
+func (b *Base) MedicationFindings(rec *fhir.Record, asOf time.Time) []MedicationFinding {
 	var out []MedicationFinding
 	for _, m := range rec.Medications {
 		if !m.ActiveAt(asOf) {

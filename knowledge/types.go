@@ -35,7 +35,7 @@ type Citation struct {
 type Code struct {
 	Code    string `json:"code"`
 	Display string `json:"display,omitempty"`
-	// Source names where the code was verified (a section and tag of terminology.md, or another named source).
+	// Source names where the code was verified: a public terminology release, value set or dataset a reader can open.
 	Source string `json:"source"`
 	// Prefix makes the code match every code that starts with it (ICD-10-CM and ATC only).
 	Prefix bool `json:"prefix,omitempty"`
@@ -84,7 +84,7 @@ type Ingredient struct {
 	Synonyms []string `json:"synonyms,omitempty"`
 	RxNorm   []Code   `json:"rxnorm,omitempty"` // ingredient-level RxCUIs (IN, PIN)
 	ATC      []Code   `json:"atc,omitempty"`    // substance codes, combination codes, or a class prefix
-	// Brands are brand names cited from terminology.md B3; BrandsUnverified are the curator's additions.
+	// Brands are brand names from a cited source; BrandsUnverified are the curator's additions.
 	Brands           []string `json:"brands,omitempty"`
 	BrandsUnverified []string `json:"brands_unverified,omitempty"`
 	// Class is the ingredient's class, set at load.

@@ -29,7 +29,7 @@ func InducingOrderPrefetch() map[string]string {
 	}
 }
 
-// CrampInducingOrderDefinitions returns the service's two discovery entries,
+// inducingOrderDefinitions returns the service's two discovery entries,
 // order-select and order-sign, sharing one id and the given prefetch templates.
 func inducingOrderDefinitions(prefetch map[string]string) []cdshooks.ServiceDefinition {
 	usage := "Reads context.draftOrders (MedicationRequests coded with RxNorm or ATC, or named in text; a " +
@@ -123,14 +123,15 @@ func (s *InducingOrder) Evaluate(ctx context.Context, req *cdshooks.Request, cal
 	if err != nil {
 		return nil, err
 	}
-	f := s.env.Knowledge.Evaluate(rec, s.env.Now(), knowledge.Options{})
-	if len(f.Triggers) == 0 {
+	asOf := s.env.Now()
+	cramps := s.env.Knowledge.TriggerEntries(rec, asOf)
+	if len(cramps) == 0 {
 		return &cdshooks.Response{Cards: []cdshooks.Card{}}, nil
 	}
-	taking := otherThanDrafts(f.Medications, drafts)
+	taking := otherThanDrafts(s.env.Knowledge.MedicationFindings(rec, asOf), drafts)
 	cards := make([]cdshooks.Card, 0, len(flagged))
 	for _, o := range flagged {
-		cards = append(cards, s.card(req.HookInstance, o, f.Triggers, taking))
+		cards = append(cards, s.card(req.HookInstance, o, cramps, taking))
 	}
 	return &cdshooks.Response{Cards: cards}, nil
 }

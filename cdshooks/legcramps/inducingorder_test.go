@@ -17,7 +17,7 @@ import (
 )
 
 // record is the prefetch for the patient's conditions and active
-// medications, every key of CrampInducingOrderPrefetch present.
+// medications, every key of InducingOrderPrefetch present.
 func record(conditions []obj, meds ...obj) obj {
 	return obj{
 		legcramps.PrefetchConditions:           searchset(conditions...),

@@ -330,7 +330,7 @@ func TestSameRequestSameBytesAndUUIDsPerHookInstance(t *testing.T) {
 	}
 }
 
-func TestLegCrampsDiscoveryNarrowsObservationsToWorkupCodes(t *testing.T) {
+func TestPatientViewDiscoveryNarrowsObservationsToWorkupCodes(t *testing.T) {
 	t.Parallel()
 	kb, err := knowledge.Load()
 	if err != nil {

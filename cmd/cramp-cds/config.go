@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -116,47 +117,89 @@ type option struct {
 	flag, env, usage string
 }
 
-// bind declares c's flags on fs (defaults taken from c) and returns them with
-// their environment variables, in the order --help lists them.
-func (c *Config) bind(fs *flag.FlagSet) []option {
-	var opts []option
-	add := func(name, env, usage string) {
-		if env == "" {
-			env = "CRAMP_CDS_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
-		}
-		opts = append(opts, option{flag: name, env: env, usage: usage})
+// setting is one row of the configuration table: a flag, its environment
+// variable (CRAMP_CDS_ and the flag name in capitals unless given), its help,
+// and how it binds to a Config field.
+type setting struct {
+	flag, env, usage string
+	bind             func(fs *flag.FlagSet, c *Config, name string)
+}
+
+// settings is the configuration table, in the order --help lists it. serve
+// binds every row; evaluate binds the rows it shares with serve.
+func settings() []setting {
+	str := func(field func(*Config) *string) func(*flag.FlagSet, *Config, string) {
+		return func(fs *flag.FlagSet, c *Config, name string) { fs.StringVar(field(c), name, *field(c), "") }
 	}
-	fs.StringVar(&c.Addr, "addr", c.Addr, "")
-	add("addr", "", "address the CDS Hooks API listens on")
-	fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, "")
-	add("public-url", "", "external base URL callers use (e.g. https://cds.example.org); JWT aud is checked against it. Set it behind any ingress or proxy")
-	fs.Var((*listValue)(&c.CORSOrigins), "cors-origins", "")
-	add("cors-origins", "", "comma-separated browser origins allowed by CORS, or *")
-	fs.Var((*byteSize)(&c.MaxBody), "max-body", "")
-	add("max-body", "", "largest request body accepted: bytes, or with a unit (KiB, MiB, GiB, kB, MB, GB)")
-	fs.StringVar(&c.TrustFile, "trust", c.TrustFile, "")
-	add("trust", "CRAMP_CDS_TRUST_FILE", "trust file (YAML) listing the JWT issuers we accept")
-	fs.BoolVar(&c.InsecureNoAuth, "insecure-no-auth", c.InsecureNoAuth, "")
-	add("insecure-no-auth", "", "accept every caller without a JWT (local experiments only; logs a warning on every request)")
-	fs.BoolVar(&c.AuthDiscovery, "auth-discovery", c.AuthDiscovery, "")
-	add("auth-discovery", "", "require a JWT on GET /cds-services too")
-	fs.Var((*listValue)(&c.JWTAlgs), "jwt-algs", "")
-	add("jwt-algs", "", "comma-separated JWS algorithms accepted (asymmetric only)")
-	fs.Var((*listValue)(&c.FHIRAllow), "fhir-allow", "")
-	add("fhir-allow", "", "comma-separated fhirServer base URLs any caller may ask us to read, besides those the trust file grants")
-	fs.DurationVar(&c.FHIRTimeout, "fhir-timeout", c.FHIRTimeout, "")
-	add("fhir-timeout", "", "time allowed for reading the FHIR server during one request")
-	fs.BoolVar(&c.FHIRAllowHTTP, "fhir-allow-http", c.FHIRAllowHTTP, "")
-	add("fhir-allow-http", "", "let an allowed fhirServer be read over plain http (a local sandbox and FHIR server only: the access token travels unencrypted)")
-	fs.StringVar(&c.Trigger, "trigger", c.Trigger, "")
-	add("trigger", "", "leg-cramps: cards only for patients with a leg-cramp condition; always: for every patient")
-	fs.StringVar(&c.AdminAddr, "admin-addr", c.AdminAddr, "")
-	add("admin-addr", "", "address of the admin listener (/metrics, /healthz, /readyz); empty disables it")
-	fs.TextVar(&c.LogLevel, "log-level", c.LogLevel, "")
-	add("log-level", "", "debug, info, warn or error")
-	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "")
-	add("shutdown-timeout", "", "how long in-flight requests may take to finish after SIGTERM")
+	boolean := func(field func(*Config) *bool) func(*flag.FlagSet, *Config, string) {
+		return func(fs *flag.FlagSet, c *Config, name string) { fs.BoolVar(field(c), name, *field(c), "") }
+	}
+	duration := func(field func(*Config) *time.Duration) func(*flag.FlagSet, *Config, string) {
+		return func(fs *flag.FlagSet, c *Config, name string) { fs.DurationVar(field(c), name, *field(c), "") }
+	}
+	list := func(field func(*Config) *[]string) func(*flag.FlagSet, *Config, string) {
+		return func(fs *flag.FlagSet, c *Config, name string) { fs.Var((*listValue)(field(c)), name, "") }
+	}
+	return []setting{
+		{"addr", "", "address the CDS Hooks API listens on", str(func(c *Config) *string { return &c.Addr })},
+		{"public-url", "", "external base URL callers use (e.g. https://cds.example.org); JWT aud is checked against it, and cards' source.url points under it. Set it behind any ingress or proxy",
+			str(func(c *Config) *string { return &c.PublicURL })},
+		{"cors-origins", "", "comma-separated browser origins allowed by CORS, or *", list(func(c *Config) *[]string { return &c.CORSOrigins })},
+		{"max-body", "", "largest request body accepted: bytes, or with a unit (KiB, MiB, GiB, kB, MB, GB)",
+			func(fs *flag.FlagSet, c *Config, name string) { fs.Var((*byteSize)(&c.MaxBody), name, "") }},
+		{"trust", "CRAMP_CDS_TRUST_FILE", "trust file (YAML) listing the JWT issuers we accept", str(func(c *Config) *string { return &c.TrustFile })},
+		{"insecure-no-auth", "", "accept every caller without a JWT (local experiments only; logs a warning on every request)",
+			boolean(func(c *Config) *bool { return &c.InsecureNoAuth })},
+		{"auth-discovery", "", "require a JWT on GET /cds-services too", boolean(func(c *Config) *bool { return &c.AuthDiscovery })},
+		{"jwt-algs", "", "comma-separated JWS algorithms accepted (asymmetric only)", list(func(c *Config) *[]string { return &c.JWTAlgs })},
+		{"fhir-allow", "", "comma-separated fhirServer base URLs any caller may ask us to read, besides those the trust file grants",
+			list(func(c *Config) *[]string { return &c.FHIRAllow })},
+		{"fhir-timeout", "", "time allowed for reading the FHIR server during one request", duration(func(c *Config) *time.Duration { return &c.FHIRTimeout })},
+		{"fhir-allow-http", "", "let an allowed fhirServer be read over plain http (a local sandbox and FHIR server only: the access token travels unencrypted)",
+			boolean(func(c *Config) *bool { return &c.FHIRAllowHTTP })},
+		{"trigger", "", "leg-cramps: cards only for patients with a leg-cramp condition; always: for every patient",
+			str(func(c *Config) *string { return &c.Trigger })},
+		{"admin-addr", "", "address of the admin listener (/metrics, /healthz, /readyz); empty disables it", str(func(c *Config) *string { return &c.AdminAddr })},
+		{"log-level", "", "debug, info, warn or error", func(fs *flag.FlagSet, c *Config, name string) { fs.TextVar(&c.LogLevel, name, c.LogLevel, "") }},
+		{"shutdown-timeout", "", "how long in-flight requests may take to finish after SIGTERM",
+			duration(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
+	}
+}
+
+// bind declares c's flags on fs (defaults taken from c) for the named
+// settings, every one when none is named, and returns them with their
+// environment variables, in table order.
+func (c *Config) bind(fs *flag.FlagSet, only ...string) []option {
+	var opts []option
+	for _, s := range settings() {
+		if len(only) > 0 && !slices.Contains(only, s.flag) {
+			continue
+		}
+		env := s.env
+		if env == "" {
+			env = "CRAMP_CDS_" + strings.ToUpper(strings.ReplaceAll(s.flag, "-", "_"))
+		}
+		s.bind(fs, c, s.flag)
+		opts = append(opts, option{flag: s.flag, env: env, usage: s.usage})
+	}
 	return opts
+}
+
+// applyEnv fills every flag of opts not given on the command line from its
+// environment variable: a flag wins over the environment.
+func applyEnv(fs *flag.FlagSet, opts []option, getenv func(string) string) error {
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	for _, o := range opts {
+		v := getenv(o.env)
+		if given[o.flag] || v == "" {
+			continue
+		}
+		if err := fs.Set(o.flag, v); err != nil {
+			return fmt.Errorf("%s: %w", o.env, err)
+		}
+	}
+	return nil
 }
 
 // parseConfig reads the serve flags, then fills every flag not given from its
@@ -177,16 +220,8 @@ func parseConfig(args []string, getenv func(string) string, stdout io.Writer) (C
 	if fs.NArg() > 0 {
 		return cfg, fmt.Errorf("unexpected arguments %q (see cramp-cds serve --help)", fs.Args())
 	}
-	given := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	for _, o := range opts {
-		v := getenv(o.env)
-		if given[o.flag] || v == "" {
-			continue
-		}
-		if err := fs.Set(o.flag, v); err != nil {
-			return cfg, fmt.Errorf("%s: %w", o.env, err)
-		}
+	if err := applyEnv(fs, opts, getenv); err != nil {
+		return cfg, err
 	}
 	if err := cfg.Validate(); err != nil {
 		return cfg, err

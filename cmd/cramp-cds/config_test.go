@@ -40,7 +40,7 @@ func TestParseConfig(t *testing.T) {
 			if diff := cmp.Diff(want, c); diff != "" {
 				t.Errorf("config (-want +got):\n%s", diff)
 			}
-			// The defaults the brief fixes, spelled out rather than read back from DefaultConfig.
+			// The documented defaults (README), spelled out rather than read back from DefaultConfig.
 			if c.Addr != ":8080" || c.AdminAddr != ":9090" || c.MaxBody != 5<<20 || c.FHIRTimeout != 2*time.Second ||
 				c.Trigger != "leg-cramps" || c.LogLevel != slog.LevelInfo {
 				t.Errorf("unexpected defaults: %+v", c)

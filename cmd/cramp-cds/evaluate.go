@@ -28,12 +28,13 @@ const maxEvaluateInput = 64 << 20
 
 // evaluateOptions are evaluate's flags.
 type evaluateOptions struct {
-	now       time.Time
-	trigger   string
-	format    string
-	service   string
-	publicURL string
-	file      string
+	// cfg holds the settings evaluate shares with serve (--trigger,
+	// --public-url), bound through the same table and environment variables.
+	cfg     Config
+	now     time.Time
+	format  string
+	service string
+	file    string
 }
 
 const evaluateUsage = `Usage: cramp-cds evaluate [flags] FILE|-
@@ -48,23 +49,25 @@ The exit status is not zero when the answer is not 200.
 `
 
 func parseEvaluate(args []string, getenv func(string) string, stderr io.Writer) (evaluateOptions, error) {
-	opts := evaluateOptions{trigger: TriggerLegCramps, format: "json", publicURL: getenv("CRAMP_CDS_PUBLIC_URL")}
-	if t := getenv("CRAMP_CDS_TRIGGER"); t != "" {
-		opts.trigger = t
-	}
+	opts := evaluateOptions{cfg: DefaultConfig(), format: "json"}
 	fs := flag.NewFlagSet("evaluate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	shared := opts.cfg.bind(fs, "trigger", "public-url")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, evaluateUsage)
+		for _, o := range shared {
+			fs.Lookup(o.flag).Usage = o.usage + " (env " + o.env + ")"
+		}
 		fs.PrintDefaults()
 	}
 	now := fs.String("now", "", "evaluate as of this date (2006-01-02, midnight UTC) or RFC 3339 time (default: the current time)")
-	fs.StringVar(&opts.trigger, "trigger", opts.trigger, "leg-cramps: cards only for patients with a leg-cramp condition; always: for every patient (env CRAMP_CDS_TRIGGER)")
 	fs.StringVar(&opts.format, "format", opts.format, "json: the response body; text: the cards for a human")
 	fs.StringVar(&opts.service, "service", "", "service id to call (default: the one service serving the request's hook)")
-	fs.StringVar(&opts.publicURL, "public-url", opts.publicURL, "base URL the cards' source.url points at, as in serve (env CRAMP_CDS_PUBLIC_URL)")
 	if err := fs.Parse(args); err != nil {
 		return opts, err
+	}
+	if err := applyEnv(fs, shared, getenv); err != nil {
+		return opts, fmt.Errorf("evaluate: %w", err)
 	}
 	if fs.NArg() != 1 {
 		fs.Usage()
@@ -160,8 +163,7 @@ func evaluate(ctx context.Context, opts evaluateOptions, input []byte) (int, []b
 	if err != nil {
 		return 0, nil, fmt.Errorf("loading the knowledge base: %w", err)
 	}
-	cfg := DefaultConfig()
-	cfg.Trigger, cfg.PublicURL = opts.trigger, opts.publicURL
+	cfg := opts.cfg
 	// No --fhir-allow and no caller: evaluate never reads a FHIR server.
 	cfg.FHIRAllow = nil
 	if err := cfg.validateEvaluate(); err != nil {

@@ -251,3 +251,21 @@ func TestEvaluateRejectsBadInput(t *testing.T) {
 		}
 	}
 }
+
+// evaluate reads --trigger and --public-url through serve's table: the same
+// environment variables, a flag winning over its variable.
+func TestEvaluateSharesServesSettings(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"CRAMP_CDS_TRIGGER": "always", "CRAMP_CDS_PUBLIC_URL": "https://env.example.org"}
+	getenv := func(k string) string { return env[k] }
+	opts, err := parseEvaluate([]string{"--public-url", "https://flag.example.org", "x.json"}, getenv, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := opts.cfg.Trigger, TriggerAlways; got != want {
+		t.Errorf("trigger = %q, want %q from CRAMP_CDS_TRIGGER", got, want)
+	}
+	if got, want := opts.cfg.PublicURL, "https://flag.example.org"; got != want {
+		t.Errorf("public URL = %q, want the flag's %q", got, want)
+	}
+}
