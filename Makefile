@@ -13,9 +13,11 @@ all: build
 build:
 	$(GO) build -trimpath -o $(BIN)/cramp-cds ./cmd/cramp-cds
 
-## run: serve on :8080, trusting the public CDS Hooks sandbox (never for production).
+## run: serve on :8080, trusting the public CDS Hooks sandbox (never for production). The
+## sandbox signs each JWT for the URL you gave it, so both local names are accepted.
+RUN_PUBLIC_URL ?= http://localhost:8080,http://127.0.0.1:8080
 run:
-	$(GO) run ./cmd/cramp-cds serve --trust deploy/trust/sandbox.yaml
+	$(GO) run ./cmd/cramp-cds serve --trust deploy/trust/sandbox.yaml --public-url $(RUN_PUBLIC_URL)
 
 ## test: the whole suite, with the race detector.
 test: vet test-go test-deploy

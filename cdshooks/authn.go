@@ -18,7 +18,9 @@ type Caller struct {
 }
 
 // Authenticator verifies the caller of one request. audience is the exact URL
-// the caller must have addressed the token to (built from --public-url).
+// the caller must have addressed the token to (one of Config.PublicURLs plus
+// the path); it is "" when no public URL is configured, and then every token
+// must be refused.
 //
 // On failure it returns an *AuthFailure; the server then answers 401 and never
 // reveals the reason to the caller.

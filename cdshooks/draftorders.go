@@ -121,19 +121,29 @@ func isObject(raw json.RawMessage) bool {
 }
 
 // checkDraftOrders checks what CDS Hooks says of an order hook's drafts:
-// draftOrders holds readable resources, and on order-select each selection
-// is a reference ("MedicationRequest/123") to one of them. It returns the
-// problems found.
-func checkDraftOrders(r *Request) []string {
+// draftOrders holds readable resources whose ids, when they have one, are
+// FHIR ids (isFHIRID: a draft's id is what a delete suggestion names, and
+// what a card may show), and on order-select each selection is a reference
+// ("MedicationRequest/123") to one of them. It returns the problems found,
+// naming entries, never echoing an id.
+func checkDraftOrders(r *Request, isFHIRID func(string) bool) []string {
 	d := r.readDraftOrders()
-	if r.Hook != HookOrderSelect || len(d.problems) > 0 {
+	if len(d.problems) > 0 {
 		return d.problems
+	}
+	var problems []string
+	for _, e := range d.entries {
+		if e.ID != "" && !isFHIRID(e.ID) {
+			problems = append(problems, fmt.Sprintf("context.draftOrders.entry[%d].resource.id must be a FHIR id (letters, digits, '-' and '.', at most 64)", e.Index))
+		}
+	}
+	if r.Hook != HookOrderSelect || len(problems) > 0 {
+		return problems
 	}
 	selections, _, err := r.ContextStrings("selections")
 	if err != nil {
 		return nil // Validate reports the type of selections
 	}
-	var problems []string
 	for i, sel := range selections {
 		if !slices.ContainsFunc(d.entries, func(e DraftOrder) bool { return e.Ref() != "" && e.Ref() == sel }) {
 			problems = append(problems, fmt.Sprintf("context.selections[%d] must reference an entry of context.draftOrders (as ResourceType/id)", i))

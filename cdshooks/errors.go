@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Error codes: the one vocabulary every handler and service uses to say what
@@ -133,4 +135,29 @@ func outcome(err error) (int, OperationOutcome) {
 		oo.Issue = append(oo.Issue, Issue{Severity: "error", Code: issueTypeOf[code], Diagnostics: m})
 	}
 	return statusOf[code], oo
+}
+
+// MaxLoggedRunes is how much of a caller's string LogString keeps.
+const MaxLoggedRunes = 64
+
+// LogString returns a string the caller sent (a method, a service id, a
+// feedback code, a claim) as it may be logged: whole when at most
+// MaxLoggedRunes runes, else cut there and marked with its full length in
+// bytes, so a hostile caller cannot flood the logs. It never returns more
+// than about 100 bytes of the caller's text (invalid UTF-8 included).
+// Error bodies never carry caller values at all: this is for logs only.
+func LogString(s string) string {
+	if len(s) <= MaxLoggedRunes {
+		return s
+	}
+	cut, n := 0, 0
+	for cut < len(s) && n < MaxLoggedRunes {
+		_, size := utf8.DecodeRuneInString(s[cut:])
+		cut += size
+		n++
+	}
+	if cut == len(s) {
+		return s
+	}
+	return s[:cut] + "…(" + strconv.Itoa(len(s)) + " bytes)"
 }

@@ -28,20 +28,20 @@ func TestFeedback(t *testing.T) {
 		{
 			name: "accepted, several items",
 			body: `{"feedback":[
-				{"card":"c1","outcome":"accepted","acceptedSuggestions":[{"id":"s1"}],"outcomeTimestamp":"2021-12-11T10:05:31Z"},
-				{"card":"c2","outcome":"overridden","outcomeTimestamp":"2021-12-11T10:05:31+01:00"}]}`,
+				{"card":"4e0a3a1e-3283-4575-ab82-028d55fe2719","outcome":"accepted","acceptedSuggestions":[{"id":"s1"}],"outcomeTimestamp":"2021-12-11T10:05:31Z"},
+				{"card":"9368d37b-283f-44a0-93ea-547cebab93ed","outcome":"overridden","outcomeTimestamp":"2021-12-11T10:05:31+01:00"}]}`,
 			status: 200,
-			logged: []string{`"card":"c1"`, `"outcome":"accepted"`, `"accepted_suggestions":1`, `"card":"c2"`},
+			logged: []string{`"card":"4e0a3a1e-3283-4575-ab82-028d55fe2719"`, `"outcome":"accepted"`, `"accepted_suggestions":1`, `"card":"9368d37b-283f-44a0-93ea-547cebab93ed"`},
 		},
 		{name: "no feedback array", body: `{}`, status: 400, diagnosis: "feedback is required"},
 		{name: "missing card", body: `{"feedback":[{"outcome":"overridden","outcomeTimestamp":"2021-12-11T10:05:31Z"}]}`, status: 400, diagnosis: "feedback[0].card is required"},
-		{name: "unknown outcome", body: `{"feedback":[{"card":"c","outcome":"ignored","outcomeTimestamp":"2021-12-11T10:05:31Z"}]}`, status: 400, diagnosis: "outcome must be accepted or overridden"},
-		{name: "accepted without suggestions", body: `{"feedback":[{"card":"c","outcome":"accepted","outcomeTimestamp":"2021-12-11T10:05:31Z"}]}`, status: 400, diagnosis: "acceptedSuggestions is required"},
-		{name: "suggestion without id", body: `{"feedback":[{"card":"c","outcome":"accepted","acceptedSuggestions":[{}],"outcomeTimestamp":"2021-12-11T10:05:31Z"}]}`, status: 400, diagnosis: "acceptedSuggestions[0].id is required"},
-		{name: "empty override reason", body: `{"feedback":[{"card":"c","outcome":"overridden","overrideReason":{},"outcomeTimestamp":"2021-12-11T10:05:31Z"}]}`, status: 400, diagnosis: "overrideReason needs"},
-		{name: "timestamp not RFC 3339", body: `{"feedback":[{"card":"c","outcome":"overridden","outcomeTimestamp":"11/12/2021"}]}`, status: 400, diagnosis: "outcomeTimestamp"},
-		{name: "missing timestamp", body: `{"feedback":[{"card":"c","outcome":"overridden"}]}`, status: 400, diagnosis: "feedback[0].outcomeTimestamp"},
-		{name: "second item bad", body: `{"feedback":[{"card":"c","outcome":"overridden","outcomeTimestamp":"2021-12-11T10:05:31Z"},{"outcome":"overridden","outcomeTimestamp":"2021-12-11T10:05:31Z"}]}`, status: 400, diagnosis: "feedback[1].card"},
+		{name: "unknown outcome", body: `{"feedback":[{"card":"4e0a3a1e-3283-4575-ab82-028d55fe2719","outcome":"ignored","outcomeTimestamp":"2021-12-11T10:05:31Z"}]}`, status: 400, diagnosis: "outcome must be accepted or overridden"},
+		{name: "accepted without suggestions", body: `{"feedback":[{"card":"4e0a3a1e-3283-4575-ab82-028d55fe2719","outcome":"accepted","outcomeTimestamp":"2021-12-11T10:05:31Z"}]}`, status: 400, diagnosis: "acceptedSuggestions is required"},
+		{name: "suggestion without id", body: `{"feedback":[{"card":"4e0a3a1e-3283-4575-ab82-028d55fe2719","outcome":"accepted","acceptedSuggestions":[{}],"outcomeTimestamp":"2021-12-11T10:05:31Z"}]}`, status: 400, diagnosis: "acceptedSuggestions[0].id is required"},
+		{name: "empty override reason", body: `{"feedback":[{"card":"4e0a3a1e-3283-4575-ab82-028d55fe2719","outcome":"overridden","overrideReason":{},"outcomeTimestamp":"2021-12-11T10:05:31Z"}]}`, status: 400, diagnosis: "overrideReason needs"},
+		{name: "timestamp not RFC 3339", body: `{"feedback":[{"card":"4e0a3a1e-3283-4575-ab82-028d55fe2719","outcome":"overridden","outcomeTimestamp":"11/12/2021"}]}`, status: 400, diagnosis: "outcomeTimestamp"},
+		{name: "missing timestamp", body: `{"feedback":[{"card":"4e0a3a1e-3283-4575-ab82-028d55fe2719","outcome":"overridden"}]}`, status: 400, diagnosis: "feedback[0].outcomeTimestamp"},
+		{name: "second item bad", body: `{"feedback":[{"card":"4e0a3a1e-3283-4575-ab82-028d55fe2719","outcome":"overridden","outcomeTimestamp":"2021-12-11T10:05:31Z"},{"outcome":"overridden","outcomeTimestamp":"2021-12-11T10:05:31Z"}]}`, status: 400, diagnosis: "feedback[1].card"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -52,15 +52,16 @@ func sampleDefinition() cdshooks.ServiceDefinition {
 // sampleTopicSystem is the code system of the sample cards' topics.
 const sampleTopicSystem = "https://example.org/card-topic"
 
-// sampleCardTopic is the harness's Deps.CardTopic: a card uuid "topic-X:..."
-// carries topic X; any other is not the sample service's.
+// sampleBetaCard is a card uuid the sample service issued, of topic "beta".
+const sampleBetaCard = "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea"
+
+// sampleCardTopic is the harness's Deps.CardTopic: sampleBetaCard carries
+// topic beta; any other uuid is not the sample service's.
 func sampleCardTopic(card string) (string, bool) {
-	rest, ok := strings.CutPrefix(card, "topic-")
-	if !ok {
-		return "", false
+	if card == sampleBetaCard {
+		return "beta", true
 	}
-	topic, _, ok := strings.Cut(rest, ":")
-	return topic, ok && topic != ""
+	return "", false
 }
 
 // fakeService is a Service whose answer a test chooses; it records what it got.
@@ -92,7 +93,8 @@ func (f *fakeService) got() (*cdshooks.Request, cdshooks.Caller, int) {
 	return f.req, f.caller, f.calls
 }
 
-// fakeAuth is an Authenticator that accepts exactly one token.
+// fakeAuth is an Authenticator that accepts exactly one token, for any
+// audience but none (as the real one refuses every token without one).
 type fakeAuth struct {
 	token  string
 	caller cdshooks.Caller
@@ -105,6 +107,9 @@ func (a *fakeAuth) Authenticate(r *http.Request, audience string) (cdshooks.Call
 	a.mu.Lock()
 	a.audiences = append(a.audiences, audience)
 	a.mu.Unlock()
+	if audience == "" {
+		return cdshooks.Caller{}, &cdshooks.AuthFailure{Reason: "bad_audience", Err: errors.New("no audience")}
+	}
 	if r.Header.Get("Authorization") != "Bearer "+a.token {
 		return cdshooks.Caller{}, &cdshooks.AuthFailure{Reason: "bad_token", Err: errors.New("token mismatch")}
 	}
@@ -185,7 +190,7 @@ func mustTelemetryServer(t *testing.T, deps cdshooks.Deps) telemetryHarness {
 		t.Fatalf("NewMetrics: %v", err)
 	}
 	deps.Telemetry = cdshooks.Telemetry{TracerProvider: tp, MeterProvider: mp, Metrics: metrics}
-	return telemetryHarness{harness: mustServer(t, cdshooks.Config{}, deps), spans: spans, reader: reader, metrics: metrics}
+	return telemetryHarness{harness: mustServer(t, cdshooks.Config{PublicURLs: []string{"https://cds.example.org"}}, deps), spans: spans, reader: reader, metrics: metrics}
 }
 
 // counters returns the sums of the counter name by attribute set, each set

@@ -40,15 +40,14 @@ func (s *Server) Invoke(ctx context.Context, serviceID string, body []byte) (sta
 	return w.Code, w.Body.Bytes(), nil
 }
 
-// ServiceFor returns the id of the one service that serves hook. It fails
-// when none does, or when several do (the caller must then name one).
+// ServiceFor returns the discovery id of the one entry for hook (aliases are
+// not considered). It fails when none is, or when several are (the caller
+// must then name one).
 func (s *Server) ServiceFor(hook string) (string, error) {
 	var ids []string
-	for id, reg := range s.services {
-		for _, h := range reg.hooks {
-			if h == hook {
-				ids = append(ids, id)
-			}
+	for _, d := range s.defs {
+		if d.Hook == hook {
+			ids = append(ids, d.ID)
 		}
 	}
 	switch len(ids) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -24,12 +25,16 @@ func (s *Server) logRequests(c *gin.Context) {
 		level = slog.LevelDebug // probes would drown everything else
 	}
 	attrs := []slog.Attr{
-		slog.String("method", c.Request.Method),
+		slog.String("method", LogString(c.Request.Method)),
 		slog.String("route", route),
 		slog.Int("status", c.Writer.Status()),
 		slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
 	}
 	if id := c.Param("id"); id != "" {
+		// The id comes from the path: a service of ours, or "unknown".
+		if _, ours := s.services[id]; !ours {
+			id = "unknown"
+		}
 		attrs = append(attrs, slog.String("service", id))
 	}
 	if code, ok := c.Get(errorCodeKey); ok {
@@ -136,16 +141,41 @@ func (s *Server) authenticate(c *gin.Context) {
 	c.Set(callerKey, caller)
 }
 
-// audience is the URL the caller must have addressed its token to: PublicURL
-// plus the path when configured, else rebuilt from the request. X-Forwarded-*
-// headers are never trusted for this: behind a proxy, set PublicURL.
+// publicURL is one of Config.PublicURLs: the base as written (without a
+// trailing slash) and its host, which the request's Host is compared with.
+type publicURL struct {
+	base, host string
+}
+
+// parsePublicURLs checks and parses Config.PublicURLs: each must be an
+// absolute http(s) URL without query or fragment.
+func parsePublicURLs(urls []string) ([]publicURL, error) {
+	out := make([]publicURL, 0, len(urls))
+	for _, raw := range urls {
+		u, err := url.Parse(raw)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			return nil, fmt.Errorf("public URL %q is not an absolute http(s) URL without query or fragment", raw)
+		}
+		out = append(out, publicURL{base: strings.TrimRight(raw, "/"), host: u.Host})
+	}
+	return out, nil
+}
+
+// audience is the URL the caller must have addressed its token to: the
+// public URL whose host is the request's Host (else the first) plus the
+// path. The Host header only picks among the configured URLs, and
+// X-Forwarded-* headers are never looked at. Without public URLs it is "",
+// which no Authenticator accepts.
 func (s *Server) audience(r *http.Request) string {
-	if s.cfg.PublicURL != "" {
-		return s.cfg.PublicURL + r.URL.Path
+	if len(s.publicURLs) == 0 {
+		return ""
 	}
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
+	base := s.publicURLs[0].base
+	for _, p := range s.publicURLs {
+		if strings.EqualFold(p.host, r.Host) {
+			base = p.base
+			break
+		}
 	}
-	return scheme + "://" + r.Host + r.URL.Path
+	return base + r.URL.Path
 }

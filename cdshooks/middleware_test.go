@@ -2,6 +2,7 @@ package cdshooks_test
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -81,7 +82,8 @@ func TestCORSPreflight(t *testing.T) {
 
 func TestCORSHeadersOnActualRequests(t *testing.T) {
 	t.Parallel()
-	h := mustServer(t, cdshooks.Config{CORSOrigins: []string{"https://sandbox.cds-hooks.org"}}, cdshooks.Deps{Authenticator: &fakeAuth{token: "good"}})
+	h := mustServer(t, cdshooks.Config{CORSOrigins: []string{"https://sandbox.cds-hooks.org"}, PublicURLs: []string{"https://cds.example.org"}},
+		cdshooks.Deps{Authenticator: &fakeAuth{token: "good"}})
 	tests := []struct {
 		name   string
 		method string
@@ -115,6 +117,7 @@ func TestCORSHeadersOnActualRequests(t *testing.T) {
 func TestAuthentication(t *testing.T) {
 	t.Parallel()
 	caller := cdshooks.Caller{Issuer: "https://sandbox.cds-hooks.org", FHIRServers: []string{"https://fhir.example.org"}}
+	pub := cdshooks.Config{PublicURLs: []string{"http://example.com"}}
 	tests := []struct {
 		name          string
 		cfg           cdshooks.Config
@@ -125,18 +128,18 @@ func TestAuthentication(t *testing.T) {
 		wantAudience  string // "" skips the check
 		wantEvaluated bool
 	}{
-		{"no token", cdshooks.Config{}, "POST", "/cds-services/" + sampleID, validBody, "", 401, "", false},
-		{"wrong token", cdshooks.Config{}, "POST", "/cds-services/" + sampleID, validBody, "forged", 401, "", false},
-		{"good token", cdshooks.Config{}, "POST", "/cds-services/" + sampleID, validBody, "good", 200, "http://example.com/cds-services/" + sampleID, true},
-		{"public URL sets the audience", cdshooks.Config{PublicURL: "https://cds.example.org/"}, "POST", "/cds-services/" + sampleID, validBody, "good", 200, "https://cds.example.org/cds-services/" + sampleID, true},
-		{"feedback needs a token", cdshooks.Config{}, "POST", "/cds-services/" + sampleID + "/feedback", `{"feedback":[]}`, "", 401, "", false},
-		{"feedback audience", cdshooks.Config{PublicURL: "https://cds.example.org"}, "POST", "/cds-services/" + sampleID + "/feedback", `{"feedback":[]}`, "good", 200, "https://cds.example.org/cds-services/" + sampleID + "/feedback", false},
-		{"auth before body checks", cdshooks.Config{}, "POST", "/cds-services/" + sampleID, "not json", "", 401, "", false},
-		{"discovery is open by default", cdshooks.Config{}, "GET", "/cds-services", "", "", 200, "", false},
-		{"discovery with AuthDiscovery", cdshooks.Config{AuthDiscovery: true}, "GET", "/cds-services", "", "", 401, "", false},
-		{"discovery audience", cdshooks.Config{AuthDiscovery: true, PublicURL: "https://cds.example.org"}, "GET", "/cds-services", "", "good", 200, "https://cds.example.org/cds-services", false},
-		{"healthz is open", cdshooks.Config{AuthDiscovery: true}, "GET", "/healthz", "", "", 200, "", false},
-		{"readyz is open", cdshooks.Config{AuthDiscovery: true}, "GET", "/readyz", "", "", 200, "", false},
+		{"no token", pub, "POST", "/cds-services/" + sampleID, validBody, "", 401, "", false},
+		{"wrong token", pub, "POST", "/cds-services/" + sampleID, validBody, "forged", 401, "", false},
+		{"good token", pub, "POST", "/cds-services/" + sampleID, validBody, "good", 200, "http://example.com/cds-services/" + sampleID, true},
+		{"public URL sets the audience", cdshooks.Config{PublicURLs: []string{"https://cds.example.org/"}}, "POST", "/cds-services/" + sampleID, validBody, "good", 200, "https://cds.example.org/cds-services/" + sampleID, true},
+		{"feedback needs a token", pub, "POST", "/cds-services/" + sampleID + "/feedback", `{"feedback":[]}`, "", 401, "", false},
+		{"feedback audience", cdshooks.Config{PublicURLs: []string{"https://cds.example.org"}}, "POST", "/cds-services/" + sampleID + "/feedback", `{"feedback":[]}`, "good", 200, "https://cds.example.org/cds-services/" + sampleID + "/feedback", false},
+		{"auth before body checks", pub, "POST", "/cds-services/" + sampleID, "not json", "", 401, "", false},
+		{"discovery is open by default", pub, "GET", "/cds-services", "", "", 200, "", false},
+		{"discovery with AuthDiscovery", cdshooks.Config{AuthDiscovery: true, PublicURLs: pub.PublicURLs}, "GET", "/cds-services", "", "", 401, "", false},
+		{"discovery audience", cdshooks.Config{AuthDiscovery: true, PublicURLs: []string{"https://cds.example.org"}}, "GET", "/cds-services", "", "good", 200, "https://cds.example.org/cds-services", false},
+		{"healthz is open", cdshooks.Config{AuthDiscovery: true, PublicURLs: pub.PublicURLs}, "GET", "/healthz", "", "", 200, "", false},
+		{"readyz is open", cdshooks.Config{AuthDiscovery: true, PublicURLs: pub.PublicURLs}, "GET", "/readyz", "", "", 200, "", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -179,6 +182,56 @@ func TestAuthentication(t *testing.T) {
 				t.Errorf("service got caller %+v, want %+v", gotCaller, caller)
 			}
 		})
+	}
+}
+
+// The audience a token must name comes from configuration only: the request's
+// Host picks one of the public URLs, and never makes one. A token minted for
+// http://evil.example once passed when sent with Host: evil.example.
+func TestAudienceComesFromConfigurationOnly(t *testing.T) {
+	t.Parallel()
+	local := []string{"http://localhost:8080", "http://127.0.0.1:8080/"}
+	tests := []struct {
+		name string
+		urls []string
+		host string
+		want string // the audience the Authenticator is asked for
+	}{
+		{"first public URL", local, "localhost:8080", "http://localhost:8080/cds-services/nocturnal-leg-cramps"},
+		{"second public URL", local, "127.0.0.1:8080", "http://127.0.0.1:8080/cds-services/nocturnal-leg-cramps"},
+		{"host compared without case", local, "LOCALHOST:8080", "http://localhost:8080/cds-services/nocturnal-leg-cramps"},
+		{"a Host of the caller's choosing", local, "evil.example", "http://localhost:8080/cds-services/nocturnal-leg-cramps"},
+		{"no public URL: no audience", nil, "evil.example", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			auth := &fakeAuth{token: "good"}
+			svc := &fakeService{defs: []cdshooks.ServiceDefinition{{Hook: cdshooks.HookPatientView, ID: "nocturnal-leg-cramps", Description: "d"}}}
+			h := mustServer(t, cdshooks.Config{PublicURLs: tt.urls}, cdshooks.Deps{Authenticator: auth, Services: []cdshooks.Service{svc}})
+			req := httptest.NewRequest(http.MethodPost, "/cds-services/nocturnal-leg-cramps", strings.NewReader(validBody))
+			req.Host = tt.host
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", "Bearer good")
+			req.Header.Set("X-Forwarded-Host", "evil.example")
+			w := httptest.NewRecorder()
+			h.h.ServeHTTP(w, req)
+			if got := auth.lastAudience(); got != tt.want {
+				t.Errorf("audience = %q, want %q", got, tt.want)
+			}
+			if wantStatus := map[bool]int{true: 200, false: 401}[tt.want != ""]; w.Code != wantStatus {
+				t.Errorf("status = %d, want %d", w.Code, wantStatus)
+			}
+		})
+	}
+}
+
+func TestPublicURLsMustBeAbsolute(t *testing.T) {
+	t.Parallel()
+	for _, u := range []string{"/cds", "cds.example.org", "ftp://cds.example.org", "https://cds.example.org/?x=1", "https://cds.example.org/#f"} {
+		if _, err := cdshooks.NewServer(cdshooks.Config{PublicURLs: []string{u}}, cdshooks.Deps{}); err == nil {
+			t.Errorf("NewServer accepted public URL %q", u)
+		}
 	}
 }
 

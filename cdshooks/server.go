@@ -21,19 +21,31 @@ import (
 // room for a generous prefetch.
 const DefaultMaxBody = 5 << 20
 
+// DefaultMaxResponse is the response body limit when Config.MaxResponse is
+// zero: 1 MiB, far more than a side panel of cards needs.
+const DefaultMaxResponse = 1 << 20
+
 // Config holds the server's settings.
 type Config struct {
-	// PublicURL is the base URL callers use to reach us, e.g.
-	// "https://cds.example.org", without /cds-services. The audience a JWT
-	// must carry is PublicURL + the request path. When empty the audience is
-	// built from the request itself (scheme from TLS, host from Host), which
-	// is wrong behind an ingress or proxy: set PublicURL there.
-	PublicURL string
+	// PublicURLs are the base URLs callers use to reach us, e.g.
+	// "https://cds.example.org", without /cds-services (several when callers
+	// reach us by more than one name, as "http://localhost:8080" and
+	// "http://127.0.0.1:8080" locally). The audience a JWT must carry is one
+	// of them + the request path: the one whose host is the request's Host
+	// header, else the first. The Host header only picks among these; it
+	// never makes an audience, so a token minted for any other URL is
+	// refused. With none, there is no audience and an Authenticator refuses
+	// every token.
+	PublicURLs []string
 	// CORSOrigins lists the browser origins allowed to call us; empty or "*"
 	// allows any origin.
 	CORSOrigins []string
 	// MaxBody is the largest request body accepted, in bytes; 0 means DefaultMaxBody.
 	MaxBody int64
+	// MaxResponse is the largest answer sent, in bytes; 0 means
+	// DefaultMaxResponse. Services bound what they say; a larger answer is
+	// their bug, answered 500 and logged, never sent.
+	MaxResponse int
 	// AuthDiscovery requires authentication on GET /cds-services too.
 	AuthDiscovery bool
 }
@@ -73,12 +85,17 @@ type Server struct {
 	services map[string]registered
 	defs     []ServiceDefinition
 	anyOrig  bool
-	draining atomic.Bool
-	engine   *gin.Engine
-	tracer   trace.Tracer
-	metrics  *Metrics
-	isFHIRID func(string) bool
-	topicOf  func(string) (string, bool)
+	// publicURLs are Config.PublicURLs, parsed once for the audience.
+	publicURLs []publicURL
+	draining   atomic.Bool
+	engine     *gin.Engine
+	tracer     trace.Tracer
+	metrics    *Metrics
+	isFHIRID   func(string) bool
+	topicOf    func(string) (string, bool)
+	// requestRules and feedbackRules hold the member names each body may
+	// use (see checkMembers).
+	requestRules, feedbackRules *memberRules
 }
 
 // Keys under which middleware leaves values for later handlers in a request.
@@ -100,7 +117,13 @@ func NewServer(cfg Config, deps Deps) (*Server, error) {
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = DefaultMaxBody
 	}
-	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
+	if cfg.MaxResponse <= 0 {
+		cfg.MaxResponse = DefaultMaxResponse
+	}
+	publicURLs, err := parsePublicURLs(cfg.PublicURLs)
+	if err != nil {
+		return nil, err
+	}
 	s := &Server{
 		cfg:      cfg,
 		auth:     deps.Authenticator,
@@ -108,10 +131,15 @@ func NewServer(cfg Config, deps Deps) (*Server, error) {
 		services: services,
 		defs:     defs,
 		anyOrig:  len(cfg.CORSOrigins) == 0 || slices.Contains(cfg.CORSOrigins, "*"),
-		tracer:   deps.Telemetry.tracer(),
-		metrics:  deps.Telemetry.Metrics,
-		isFHIRID: deps.IsFHIRID,
-		topicOf:  deps.CardTopic,
+
+		publicURLs: publicURLs,
+		tracer:     deps.Telemetry.tracer(),
+		metrics:    deps.Telemetry.Metrics,
+		isFHIRID:   deps.IsFHIRID,
+		topicOf:    deps.CardTopic,
+
+		requestRules:  requestMembers(),
+		feedbackRules: feedbackMembers(),
 	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
@@ -139,7 +167,7 @@ func NewServer(cfg Config, deps Deps) (*Server, error) {
 		s.writeError(c, Errorf(ENOTFOUND, "no such endpoint; the services are listed at GET /cds-services"))
 	})
 	e.NoMethod(func(c *gin.Context) {
-		s.writeError(c, Errorf(EMETHODNOTALLOWED, "method %s is not allowed here", c.Request.Method))
+		s.writeError(c, Errorf(EMETHODNOTALLOWED, "%s is not allowed here (see the Allow header)", methodName(c.Request.Method)))
 	})
 
 	e.GET("/healthz", gin.WrapF(s.healthz))
@@ -206,7 +234,7 @@ func (s *Server) handleService(c *gin.Context) {
 		return
 	}
 	var req Request
-	if err := s.decodeJSON(c, &req); err != nil {
+	if err := s.decodeJSON(c, &req, s.requestRules); err != nil {
 		s.writeError(c, err)
 		return
 	}
@@ -215,7 +243,7 @@ func (s *Server) handleService(c *gin.Context) {
 		return
 	}
 	if !slices.Contains(reg.hooks, req.Hook) {
-		s.writeError(c, Errorf(EINVALID, "service %s does not serve hook %q (it serves %s)", reg.id, req.Hook, strings.Join(reg.hooks, ", ")))
+		s.writeError(c, Errorf(EINVALID, "service %s does not serve %s (it serves %s)", reg.id, hookName(req.Hook), strings.Join(reg.hooks, ", ")))
 		return
 	}
 	resp, err := s.evaluate(c.Request.Context(), reg, &req, callerOf(c))
@@ -242,7 +270,7 @@ func (s *Server) handleFeedback(c *gin.Context) {
 		return
 	}
 	var fb FeedbackRequest
-	if err := s.decodeJSON(c, &fb); err != nil {
+	if err := s.decodeJSON(c, &fb, s.feedbackRules); err != nil {
 		s.writeError(c, err)
 		return
 	}
@@ -253,17 +281,29 @@ func (s *Server) handleFeedback(c *gin.Context) {
 	for _, item := range fb.Feedback {
 		attrs := []any{
 			slog.String("service", reg.id),
-			slog.String("card", item.Card),
+			slog.String("card", item.Card), // a uuid: Validate checked it
 			slog.String("outcome", string(item.Outcome)),
 			slog.Int("accepted_suggestions", len(item.AcceptedSuggestions)),
 		}
 		if o := item.OverrideReason; o != nil && o.Reason != nil {
-			attrs = append(attrs, slog.String("override_reason", o.Reason.Code))
+			attrs = append(attrs, slog.String("override_reason", LogString(o.Reason.Code)))
 		}
 		s.logger.InfoContext(c.Request.Context(), "feedback", attrs...)
 		s.metrics.FeedbackReceived(c.Request.Context(), reg.id, s.feedbackTopic(item.Card), item.Outcome)
 	}
 	c.Status(http.StatusOK)
+}
+
+// methodName names a request's method in a message: as sent when it is one
+// of HTTP's own, else "this method" (any token is a method, and messages
+// never echo caller values).
+func methodName(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodConnect, http.MethodOptions, http.MethodTrace:
+		return "method " + method
+	}
+	return "this method"
 }
 
 // feedbackTopic is the topic a card uuid carries, for the feedback metric.
@@ -287,8 +327,9 @@ func (s *Server) lookup(c *gin.Context) (registered, bool) {
 
 // decodeJSON reads the request body into v: the content type must be JSON
 // (application/json or application/fhir+json, any parameters), the body at
-// most MaxBody bytes and exactly one JSON object.
-func (s *Server) decodeJSON(c *gin.Context, v any) error {
+// most MaxBody bytes and exactly one JSON object, whose members pass rules
+// (see checkMembers).
+func (s *Server) decodeJSON(c *gin.Context, v any, rules *memberRules) error {
 	r := c.Request
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || (mt != "application/json" && mt != "application/fhir+json") {
@@ -311,7 +352,7 @@ func (s *Server) decodeJSON(c *gin.Context, v any) error {
 		if err == nil {
 			// Exactly one value: anything after it is a malformed body.
 			if _, err = dec.Token(); errors.Is(err, io.EOF) {
-				return checkDuplicateNames(data)
+				return checkMembers(data, rules)
 			}
 			if err == nil {
 				return Errorf(EINVALID, "request body has data after the JSON object")
@@ -362,10 +403,13 @@ func (s *Server) writeError(c *gin.Context, err error) {
 // internalBody is what a client gets when even rendering an answer failed.
 const internalBody = `{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"exception","diagnostics":"internal error"}]}`
 
-// writeJSON marshals v before writing anything, so a marshal failure becomes
-// a clean 500 instead of half a body.
+// writeJSON marshals v before writing anything, so a marshal failure (or an
+// answer over MaxResponse) becomes a clean 500 instead of half a body.
 func (s *Server) writeJSON(c *gin.Context, status int, v any) {
 	body, err := Marshal(v)
+	if err == nil && len(body) > s.cfg.MaxResponse {
+		err = fmt.Errorf("the answer is %d bytes, over the %d-byte limit", len(body), s.cfg.MaxResponse)
+	}
 	if err != nil {
 		s.logger.ErrorContext(c.Request.Context(), "rendering response", "route", routeOf(c), "error", err.Error())
 		c.Set(errorCodeKey, EINTERNAL)

@@ -186,7 +186,7 @@ func TestErrors(t *testing.T) {
 	}
 	orders := &fakeService{defs: []cdshooks.ServiceDefinition{
 		{ID: "orders", Hook: "order-select", Description: "d"},
-		{ID: "orders", Hook: "order-sign", Description: "d"},
+		{ID: "orders-sign", Hook: "order-sign", Description: "d"},
 	}}
 	services := []cdshooks.Service{
 		cdshooks.NoCards{Defs: []cdshooks.ServiceDefinition{sampleDefinition()}},

@@ -3,7 +3,6 @@ package cdshooks
 import (
 	"context"
 	"fmt"
-	"slices"
 )
 
 // Hook names this package knows the context of (see validate.go).
@@ -13,18 +12,43 @@ const (
 	HookOrderSign   = "order-sign"
 )
 
-// Service is one CDS service the server dispatches to. One id may serve
-// several hooks (CDS Hooks 2.0 lets a service refresh its guidance that way);
-// the server answers 400 to a request whose hook the service does not serve.
+// hookName names a request's hook in a message: quoted when it is one of the
+// hooks this package knows, else "this hook" (the value is the caller's, and
+// messages never echo caller values).
+func hookName(hook string) string {
+	if _, known := hookContexts[hook]; known {
+		return fmt.Sprintf("hook %q", hook)
+	}
+	return "this hook"
+}
+
+// Service is one CDS service the server dispatches to. It may serve several
+// hooks, each under its own id: CDS Hooks clients key services by id (the
+// CDS Hooks sandbox keeps one service per {discovery URL}/{id}, so a second
+// entry with the same id replaced the first), and in CDS Hooks 2.0 one
+// service id has one hook. The server answers 400 to a request whose hook
+// is not the one of the id called.
 type Service interface {
 	// Definitions returns the service's discovery entries, one per hook it
-	// serves. All entries share one ID; there is at least one.
+	// serves, each with an id no other entry of any service has; there is at
+	// least one.
 	Definitions() []ServiceDefinition
 	// Evaluate answers one request that has passed Request.Validate and whose
-	// hook is one of the service's. caller is who the Authenticator said
+	// hook is the one of the id called (or one of the service's, through an
+	// alias). caller is who the Authenticator said
 	// called (the zero Caller when authentication is disabled). An error that
 	// is not an *Error is answered as a 500 and its detail only logged.
 	Evaluate(ctx context.Context, req *Request, caller Caller) (*Response, error)
+}
+
+// Aliased is a Service that also answers under older ids, for EHRs
+// configured with them before its entries got ids of their own. An alias
+// serves every hook of the service and is never listed in discovery, so no
+// id appears there twice.
+type Aliased interface {
+	Service
+	// Aliases returns the extra ids; none may be another entry's id.
+	Aliases() []string
 }
 
 // NoCards is a Service that serves its definitions and always answers
@@ -41,39 +65,50 @@ func (s NoCards) Evaluate(context.Context, *Request, Caller) (*Response, error) 
 	return &Response{Cards: []Card{}}, nil
 }
 
-// registered is a Service as the server holds it: its id and hooks, checked once.
+// registered is a Service as the server holds it under one id: the hooks
+// that id answers, checked once.
 type registered struct {
 	id      string
 	hooks   []string
 	service Service
 }
 
-// register checks that each service has definitions sharing one id, and that
-// no two services claim the same id.
+// register gives each discovery entry's id its service and hook, and each
+// alias (see Aliased) the service's every hook. It fails when a definition
+// lacks id, hook or description, or when an id (entry or alias) is taken
+// twice: discovery never lists an id twice.
 func register(services []Service) (map[string]registered, []ServiceDefinition, error) {
 	byID := make(map[string]registered, len(services))
 	var defs []ServiceDefinition
+	add := func(reg registered) error {
+		if _, dup := byID[reg.id]; dup {
+			return fmt.Errorf("service id %q is taken twice", reg.id)
+		}
+		byID[reg.id] = reg
+		return nil
+	}
 	for i, svc := range services {
 		ds := svc.Definitions()
 		if len(ds) == 0 {
 			return nil, nil, fmt.Errorf("service %d has no definitions", i)
 		}
-		reg := registered{id: ds[0].ID, service: svc}
+		var hooks []string
 		for _, d := range ds {
-			switch {
-			case d.ID == "" || d.Hook == "" || d.Description == "":
-				return nil, nil, fmt.Errorf("service %q: a definition lacks id, hook or description", reg.id)
-			case d.ID != reg.id:
-				return nil, nil, fmt.Errorf("service %q: definitions with different ids (%q)", reg.id, d.ID)
-			case slices.Contains(reg.hooks, d.Hook):
-				return nil, nil, fmt.Errorf("service %q: hook %q defined twice", reg.id, d.Hook)
+			if d.ID == "" || d.Hook == "" || d.Description == "" {
+				return nil, nil, fmt.Errorf("service %d: a definition lacks id, hook or description", i)
 			}
-			reg.hooks = append(reg.hooks, d.Hook)
+			if err := add(registered{id: d.ID, hooks: []string{d.Hook}, service: svc}); err != nil {
+				return nil, nil, err
+			}
+			hooks = append(hooks, d.Hook)
 		}
-		if _, dup := byID[reg.id]; dup {
-			return nil, nil, fmt.Errorf("two services with id %q", reg.id)
+		if a, ok := svc.(Aliased); ok {
+			for _, id := range a.Aliases() {
+				if err := add(registered{id: id, hooks: hooks, service: svc}); err != nil {
+					return nil, nil, err
+				}
+			}
 		}
-		byID[reg.id] = reg
 		defs = append(defs, ds...)
 	}
 	return byID, defs, nil

@@ -33,7 +33,7 @@ func TestTelemetryOfOneSession(t *testing.T) {
 	}
 	h := mustTelemetryServer(t, cdshooks.Deps{Authenticator: &fakeAuth{token: "good"}, Services: []cdshooks.Service{svc}})
 	const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
-	ourCard := "topic-beta:d1577c69-dfbe-44ad-ba6d-3e05e953b2ea"
+	ourCard := sampleBetaCard
 
 	if w := h.do("POST", "/cds-services/"+sampleID, validBody,
 		"Authorization", "Bearer good", "traceparent", "00-"+traceID+"-00f067aa0ba902b7-01"); w.Code != 200 {

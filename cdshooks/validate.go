@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/google/uuid"
 )
 
 // Validation messages name the offending field but never echo its value:
@@ -93,7 +95,7 @@ func (r *Request) Validate(isFHIRID func(string) bool) error {
 		}
 	}
 	if r.Hook == HookOrderSelect || r.Hook == HookOrderSign {
-		problems = append(problems, checkDraftOrders(r)...)
+		problems = append(problems, checkDraftOrders(r, isFHIRID)...)
 	}
 	if r.FHIRServer != "" {
 		if u, err := url.Parse(r.FHIRServer); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
@@ -168,8 +170,15 @@ func (f contextField) check(r *Request, isFHIRID func(string) bool) error {
 	return nil
 }
 
+// isUUID reports whether s is a UUID in its canonical form
+// (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx), the only form card uuids take.
+func isUUID(s string) bool {
+	_, err := uuid.Parse(s)
+	return err == nil && len(s) == 36
+}
+
 // Validate checks a feedback body: at least the feedback array, and for each
-// item a card uuid, an outcome of accepted or overridden, accepted suggestions
+// item a card uuid (canonical form), an outcome of accepted or overridden, accepted suggestions
 // (each with an id) when accepted, an override reason with a code or a
 // comment when given, and an RFC 3339 outcomeTimestamp. It returns an invalid
 // *Error listing every problem, or nil.
@@ -182,8 +191,11 @@ func (f *FeedbackRequest) Validate() error {
 		add := func(format string, args ...any) {
 			problems = append(problems, fmt.Sprintf("feedback[%d].", i)+fmt.Sprintf(format, args...))
 		}
-		if item.Card == "" {
+		switch {
+		case item.Card == "":
 			add("card is required")
+		case !isUUID(item.Card):
+			add("card must be the uuid of a card we sent (8-4-4-4-12 hexadecimal digits)")
 		}
 		switch item.Outcome {
 		case OutcomeAccepted:

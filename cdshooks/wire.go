@@ -122,17 +122,20 @@ type FHIRAuthorization struct {
 	Patient   string `json:"patient,omitempty"`
 }
 
-// String describes the authorization without its access token.
+// String describes the authorization without its access token, its other
+// strings cut short by LogString.
 func (a FHIRAuthorization) String() string {
-	return fmt.Sprintf("FHIRAuthorization{token_type:%q scope:%q subject:%q access_token:[redacted]}", a.TokenType, a.Scope, a.Subject)
+	return fmt.Sprintf("FHIRAuthorization{token_type:%q scope:%q subject:%q access_token:[redacted]}",
+		LogString(a.TokenType), LogString(a.Scope), LogString(a.Subject))
 }
 
-// LogValue makes slog print the authorization without its access token.
+// LogValue makes slog print the authorization without its access token, and
+// its other (caller's) strings cut short by LogString.
 func (a FHIRAuthorization) LogValue() slog.Value {
 	return slog.GroupValue(
-		slog.String("token_type", a.TokenType),
-		slog.String("scope", a.Scope),
-		slog.String("subject", a.Subject),
+		slog.String("token_type", LogString(a.TokenType)),
+		slog.String("scope", LogString(a.Scope)),
+		slog.String("subject", LogString(a.Subject)),
 	)
 }
 

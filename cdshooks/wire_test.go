@@ -3,6 +3,7 @@ package cdshooks_test
 import (
 	"encoding/json"
 	"errors"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -179,8 +180,10 @@ func TestNewServerRejectsInconsistentServices(t *testing.T) {
 		services []cdshooks.Service
 	}{
 		{"no definitions", []cdshooks.Service{cdshooks.NoCards{}}},
-		{"mixed ids", []cdshooks.Service{cdshooks.NoCards{Defs: []cdshooks.ServiceDefinition{def("a", "order-sign"), def("b", "order-select")}}}},
+		{"one id for two hooks", []cdshooks.Service{cdshooks.NoCards{Defs: []cdshooks.ServiceDefinition{def("a", "order-sign"), def("a", "order-select")}}}},
 		{"hook twice", []cdshooks.Service{cdshooks.NoCards{Defs: []cdshooks.ServiceDefinition{def("a", "order-sign"), def("a", "order-sign")}}}},
+		{"alias taking an entry's id", []cdshooks.Service{cdshooks.NoCards{Defs: []cdshooks.ServiceDefinition{def("a", "patient-view")}},
+			aliased{cdshooks.NoCards{Defs: []cdshooks.ServiceDefinition{def("b", "order-sign")}}, []string{"a"}}}},
 		{"duplicate id", []cdshooks.Service{cdshooks.NoCards{Defs: []cdshooks.ServiceDefinition{def("a", "patient-view")}}, cdshooks.NoCards{Defs: []cdshooks.ServiceDefinition{def("a", "order-sign")}}}},
 		{"no description", []cdshooks.Service{cdshooks.NoCards{Defs: []cdshooks.ServiceDefinition{{ID: "a", Hook: "patient-view"}}}}},
 	}
@@ -211,5 +214,58 @@ func TestErrorCode(t *testing.T) {
 		if got := cdshooks.ErrorCode(tt.err); got != tt.want {
 			t.Errorf("ErrorCode(%v) = %q, want %q", tt.err, got, tt.want)
 		}
+	}
+}
+
+// aliased is a test Service answering under extra ids too.
+type aliased struct {
+	cdshooks.NoCards
+	ids []string
+}
+
+func (a aliased) Aliases() []string { return a.ids }
+
+// Discovery lists each id once, each for one hook, and each id answers only
+// its hook; an alias answers every hook of its service and is never listed.
+// The CDS Hooks sandbox keys services by id: two entries sharing one left
+// the first hook (order-select) with no service at all.
+func TestEveryDiscoveryIDIsUniqueAndAnswersItsHook(t *testing.T) {
+	t.Parallel()
+	orders := aliased{cdshooks.NoCards{Defs: []cdshooks.ServiceDefinition{
+		{ID: "orders-select", Hook: cdshooks.HookOrderSelect, Description: "d"},
+		{ID: "orders-sign", Hook: cdshooks.HookOrderSign, Description: "d"},
+	}}, []string{"orders"}}
+	h := mustServer(t, cdshooks.Config{}, cdshooks.Deps{Services: []cdshooks.Service{orders}})
+	var disc cdshooks.Discovery
+	if err := json.Unmarshal(h.do(http.MethodGet, "/cds-services", "").Body.Bytes(), &disc); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, d := range disc.Services {
+		ids = append(ids, d.ID+" "+d.Hook)
+	}
+	if got, want := strings.Join(ids, ", "), "orders-select order-select, orders-sign order-sign"; got != want {
+		t.Errorf("discovery lists %s, want %s", got, want)
+	}
+	const ctx = `"hookInstance":"d1577c69-dfbe-44ad-ba6d-3e05e953b2ea","context":{"userId":"Practitioner/1","patientId":"p1",` +
+		`"selections":[],"draftOrders":{"resourceType":"Bundle"}}}`
+	for _, tt := range []struct {
+		id, hook string
+		want     int
+	}{
+		{"orders-select", "order-select", 200}, {"orders-select", "order-sign", 400},
+		{"orders-sign", "order-sign", 200}, {"orders-sign", "order-select", 400},
+		{"orders", "order-select", 200}, {"orders", "order-sign", 200},
+	} {
+		w := h.do(http.MethodPost, "/cds-services/"+tt.id, `{"hook":"`+tt.hook+`",`+ctx)
+		if w.Code != tt.want {
+			t.Errorf("%s on %s: status %d, want %d: %s", tt.hook, tt.id, w.Code, tt.want, w.Body)
+		}
+		if tt.want == 400 && !strings.Contains(w.Body.String(), "does not serve hook") {
+			t.Errorf("%s on %s: %s, want the wrong-hook 400", tt.hook, tt.id, w.Body)
+		}
+	}
+	if id, err := h.srv.ServiceFor(cdshooks.HookOrderSign); err != nil || id != "orders-sign" {
+		t.Errorf("ServiceFor(order-sign) = %q, %v; want orders-sign", id, err)
 	}
 }

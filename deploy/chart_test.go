@@ -149,6 +149,8 @@ func TestChart(t *testing.T) {
 		{
 			name:      "default values",
 			wantKinds: []string{"ConfigMap", "Deployment", "HorizontalPodAutoscaler", "NetworkPolicy", "PodDisruptionBudget", "Service", "ServiceAccount"},
+			// With a trust file the binary refuses to start without a public URL.
+			wantPublicURL: "http://cramp-cds.cramp-cds.svc:8080",
 		},
 		{
 			name:            "production values",
@@ -161,8 +163,9 @@ func TestChart(t *testing.T) {
 			name: "fixed replicas, existing trust ConfigMap",
 			args: []string{"--set", "autoscaling.enabled=false", "--set", "replicaCount=3",
 				"--set", "trust.existingConfigMap=hospital-trust"},
-			wantKinds:    []string{"Deployment", "NetworkPolicy", "PodDisruptionBudget", "Service", "ServiceAccount"},
-			wantReplicas: 3,
+			wantKinds:     []string{"Deployment", "NetworkPolicy", "PodDisruptionBudget", "Service", "ServiceAccount"},
+			wantReplicas:  3,
+			wantPublicURL: "http://cramp-cds.cramp-cds.svc:8080",
 		},
 	}
 	for _, tt := range tests {

@@ -355,9 +355,5 @@ func failure(reason, format string, args ...any) *cdshooks.AuthFailure {
 // clip quotes an untrusted value for a message, cut short so that a hostile
 // header or claim cannot flood the logs.
 func clip(s string) string {
-	const max = 80
-	if len(s) > max {
-		s = s[:max] + "..."
-	}
-	return fmt.Sprintf("%q", s)
+	return fmt.Sprintf("%q", cdshooks.LogString(s))
 }

@@ -198,8 +198,7 @@ func Evidence(cs []knowledge.Citation) string {
 		if c.RefTitle != "" {
 			sb.WriteString(" (" + cdshooks.Markdown(c.RefTitle) + ")")
 		}
-		// Seed names are ours (no backticks): a code span shows them as written.
-		fmt.Fprintf(&sb, ", seed `%s` line %d\n", c.Seed, c.Line)
+		fmt.Fprintf(&sb, ", seed %s line %d\n", cdshooks.Markdown(c.Seed), c.Line)
 	}
 	return sb.String()
 }

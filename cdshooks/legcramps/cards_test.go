@@ -140,8 +140,8 @@ func TestEvidenceCitesSeedAndReference(t *testing.T) {
 		{Seed: "004_f1220bcc4d7b13ce.txt", Ref: "Medications", Line: 3, SourceTitle: "Nocturnal Leg Cramps"},
 	}
 	got := legcramps.Evidence(cs)
-	want := "- *What are the causes of nocturnal leg cramps?*, ref 2 (Nocturnal leg cramps.), seed `001_ef64482ccbaa6c09.txt` line 14\n" +
-		"- *Nocturnal Leg Cramps*, Medications, seed `004_f1220bcc4d7b13ce.txt` line 3\n"
+	want := "- *What are the causes of nocturnal leg cramps?*, ref 2 (Nocturnal leg cramps.), seed 001_ef64482ccbaa6c09.txt line 14\n" +
+		"- *Nocturnal Leg Cramps*, Medications, seed 004_f1220bcc4d7b13ce.txt line 3\n"
 	if got != want {
 		t.Errorf("Evidence =\n%s\nwant\n%s", got, want)
 	}

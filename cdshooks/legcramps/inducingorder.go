@@ -10,10 +10,18 @@ import (
 	"github.com/cramp-cds/cramp-cds/knowledge"
 )
 
-// InducingOrderID is the id of the order-select and order-sign service
-// that warns when a drug that can cause leg cramps is being ordered for a
-// patient who has them. EHRs are configured with it: never rename it.
-const InducingOrderID = "cramp-inducing-order"
+// The ids of the service that warns when a drug that can cause leg cramps is
+// being ordered for a patient who has them: one per hook, as CDS Hooks
+// clients key services by id. EHRs are configured with them: never rename one.
+const (
+	// InducingOrderSelectID answers order-select.
+	InducingOrderSelectID = "cramp-inducing-order-select"
+	// InducingOrderSignID answers order-sign.
+	InducingOrderSignID = "cramp-inducing-order-sign"
+	// InducingOrderID is the id both hooks once shared, kept as an alias
+	// answering both for EHRs configured with it; discovery no longer lists it.
+	InducingOrderID = "cramp-inducing-order"
+)
 
 // InducingOrderPrefetch returns the order hooks' prefetch templates: the
 // patient's conditions (to find a present leg-cramp condition) and their
@@ -30,7 +38,8 @@ func InducingOrderPrefetch() map[string]string {
 }
 
 // inducingOrderDefinitions returns the service's two discovery entries,
-// order-select and order-sign, sharing one id and the given prefetch templates.
+// order-select and order-sign, each with its own id, and the given prefetch
+// templates.
 func inducingOrderDefinitions(prefetch map[string]string) []cdshooks.ServiceDefinition {
 	usage := "Reads context.draftOrders (MedicationRequests coded with RxNorm or ATC, or named in text; a " +
 		"medicationReference must point to a Medication contained in the order or in draftOrders) and the " +
@@ -40,7 +49,7 @@ func inducingOrderDefinitions(prefetch map[string]string) []cdshooks.ServiceDefi
 	return []cdshooks.ServiceDefinition{
 		{
 			Hook:  cdshooks.HookOrderSelect,
-			ID:    InducingOrderID,
+			ID:    InducingOrderSelectID,
 			Title: "Leg cramps: cramp-inducing drug selected",
 			Description: "When a drug that can cause leg cramps (a diuretic, a statin, a calcium channel blocker...) " +
 				"is selected for a patient with leg cramps: a warning naming the drug, its class and the evidence, " +
@@ -50,7 +59,7 @@ func inducingOrderDefinitions(prefetch map[string]string) []cdshooks.ServiceDefi
 		},
 		{
 			Hook:  cdshooks.HookOrderSign,
-			ID:    InducingOrderID,
+			ID:    InducingOrderSignID,
 			Title: "Leg cramps: cramp-inducing drug about to be signed",
 			Description: "Before signing, for a patient with leg cramps: a warning for each draft order of a drug that " +
 				"can cause leg cramps, naming the drug, its class and the evidence, with a suggestion to remove it.",
@@ -87,12 +96,26 @@ func NewInducingOrder(env Env) (*InducingOrder, error) {
 // Definitions returns the order-select and order-sign entries.
 func (s *InducingOrder) Definitions() []cdshooks.ServiceDefinition { return s.defs }
 
+// Aliases returns InducingOrderID, the id the two hooks once shared.
+func (s *InducingOrder) Aliases() []string { return []string{InducingOrderID} }
+
 // orderedDrug is a draft order of a cramp-inducing drug: the draft and the
 // cramp-inducing ingredients (or classes) the knowledge base found in it.
 type orderedDrug struct {
 	draft   draftOrder
 	matches []knowledge.MedicationMatch
 }
+
+// Bounds on what one order hook request may cost (issue 13: 20 drafts
+// repeating a 4.5 MB record text made a 90 MB answer).
+const (
+	// MaxDraftOrders is the most entries context.draftOrders may have; more
+	// gives a 400. An order session of a hundred orders is already rare.
+	MaxDraftOrders = 100
+	// MaxOrderCards is the most cards one request gets: the first drafts of
+	// cramp-inducing drugs, in Bundle order.
+	MaxOrderCards = 20
+)
 
 // Evaluate answers an order-select or order-sign request: one warning card
 // per draft order being placed (the selected ones on order-select, all on
@@ -105,6 +128,9 @@ type orderedDrug struct {
 // they warn only a patient who has leg cramps, since a warning on every
 // diuretic or statin order would teach clinicians to ignore them all.
 func (s *InducingOrder) Evaluate(ctx context.Context, req *cdshooks.Request, caller cdshooks.Caller) (*cdshooks.Response, error) {
+	if all, err := req.DraftOrders(); err == nil && len(all) > MaxDraftOrders {
+		return nil, cdshooks.Errorf(cdshooks.EINVALID, "context.draftOrders has %d entries; at most %d are read", len(all), MaxDraftOrders)
+	}
 	drafts, err := draftMedications(req)
 	if err != nil {
 		return nil, err
@@ -128,6 +154,9 @@ func (s *InducingOrder) Evaluate(ctx context.Context, req *cdshooks.Request, cal
 	if len(cramps) == 0 {
 		return &cdshooks.Response{Cards: []cdshooks.Card{}}, nil
 	}
+	// At most MaxOrderCards warnings, in Bundle order: more would not be
+	// read in a side panel, and each costs the answer's size.
+	flagged = flagged[:min(len(flagged), MaxOrderCards)]
 	taking := otherThanDrafts(s.env.Knowledge.MedicationFindings(rec, asOf), drafts)
 	cards := make([]cdshooks.Card, 0, len(flagged))
 	for _, o := range flagged {
@@ -203,9 +232,13 @@ func (s *InducingOrder) card(hookInstance string, o orderedDrug, cramps []knowle
 	} else {
 		d.WriteString("Already taking drugs that can cause leg cramps:\n")
 		for _, m := range taking {
-			texts := make([]string, len(m.Entries))
-			for i, e := range m.Entries {
+			shown, more := listed(len(m.Entries))
+			texts := make([]string, shown, shown+1)
+			for i, e := range m.Entries[:shown] {
 				texts[i] = cdshooks.Markdown(orUnnamed(e.Text)) + refSuffix(e.Ref)
+			}
+			if more > 0 {
+				texts = append(texts, fmt.Sprintf("and %d more", more))
 			}
 			fmt.Fprintf(&d, "- **%s** (%s): %s\n", cdshooks.Markdown(matchName(m.Ingredient, m.Class)), cdshooks.Markdown(lowerFirst(m.Class.Name)), strings.Join(texts, "; "))
 		}

@@ -84,7 +84,10 @@ func deleted(cards []cdshooks.Card) []string {
 	return ids
 }
 
-func TestOrderDiscoveryListsBothHooksUnderOneID(t *testing.T) {
+// Each order hook has its own discovery id: the CDS Hooks sandbox keys
+// services by id, and with one id for both hooks its Rx View (order-select)
+// had no service left. The old shared id still answers both, unlisted.
+func TestOrderDiscoveryListsEachHookUnderItsOwnID(t *testing.T) {
 	t.Parallel()
 	h := newServer(t, serverOptions{}).Handler()
 	req := httptest.NewRequest(http.MethodGet, "/cds-services", nil)
@@ -99,7 +102,7 @@ func TestOrderDiscoveryListsBothHooksUnderOneID(t *testing.T) {
 	hooks := map[string][]string{}
 	for _, s := range d.Services {
 		hooks[s.ID] = append(hooks[s.ID], s.Hook)
-		if s.ID != legcramps.InducingOrderID {
+		if s.ID != legcramps.InducingOrderSelectID && s.ID != legcramps.InducingOrderSignID {
 			continue
 		}
 		want := map[string]string{
@@ -111,7 +114,8 @@ func TestOrderDiscoveryListsBothHooksUnderOneID(t *testing.T) {
 			t.Errorf("%s prefetch (-want +got):\n%s", s.Hook, diff)
 		}
 	}
-	want := map[string][]string{legcramps.PatientViewID: {"patient-view"}, legcramps.InducingOrderID: {"order-select", "order-sign"}}
+	want := map[string][]string{legcramps.PatientViewID: {"patient-view"},
+		legcramps.InducingOrderSelectID: {"order-select"}, legcramps.InducingOrderSignID: {"order-sign"}}
 	if diff := cmp.Diff(want, hooks); diff != "" {
 		t.Errorf("hooks (-want +got):\n%s", diff)
 	}
@@ -204,9 +208,9 @@ func TestOrderCardSaysWhatIsOrderedWhyAndWhatThePatientTakes(t *testing.T) {
 		"**Hydrochlorothiazide 25 MG Oral Tablet** is being ordered", // the drug as ordered
 		// Its ingredient and class (knowledge/data/medications.yaml), and the code that told us.
 		"**hydrochlorothiazide** (thiazide and thiazide-like diuretics; RxNorm 310798)",
-		"Cramp in lower leg (since 2024-11-02) `Condition/cond-cramps`", // the patient's leg cramps
+		"Cramp in lower leg (since 2024-11-02) (Condition/cond-cramps)", // the patient's leg cramps
 		// The cramp drug they already take.
-		"**furosemide** (loop diuretics): Furosemide 40 MG Oral Tablet `MedicationRequest/furo-1`",
+		"**furosemide** (loop diuretics): Furosemide 40 MG Oral Tablet (MedicationRequest/furo-1)",
 		"000_c5ba4de4b750ce3b.txt", // the evidence: the thiazide class cites this seed
 	} {
 		if !strings.Contains(c.Detail, want) {

@@ -66,7 +66,8 @@ func (r cardRenderer) medicationCard(m knowledge.MedicationFinding) cdshooks.Car
 	var d strings.Builder
 	fmt.Fprintf(&d, "**%s** can cause leg cramps.\n\nClass: %s.\n\n", cdshooks.Markdown(name), cdshooks.Markdown(m.Class.Name))
 	d.WriteString("Current in the record:\n")
-	for _, e := range m.Entries {
+	shown, more := listed(len(m.Entries))
+	for _, e := range m.Entries[:shown] {
 		fmt.Fprintf(&d, "- **%s** (%s", cdshooks.Markdown(orUnnamed(e.Text)), cdshooks.Markdown(e.Medication.Status))
 		if since := e.Medication.Effective.Start; !since.IsZero() {
 			fmt.Fprintf(&d, " since %s", day(since))
@@ -74,6 +75,9 @@ func (r cardRenderer) medicationCard(m knowledge.MedicationFinding) cdshooks.Car
 			fmt.Fprintf(&d, ", recorded %s", day(asserted))
 		}
 		fmt.Fprintf(&d, "; %s)%s\n", matchedBy(e.Match), refSuffix(e.Ref))
+	}
+	if more > 0 {
+		fmt.Fprintf(&d, "- and %d more in the record\n", more)
 	}
 	if m.LowConfidence() {
 		d.WriteString("\nRecognised from the drug's name or an unconfirmed code only: check the drug.\n")
@@ -107,9 +111,9 @@ func (r cardRenderer) abnormalLabCard(a knowledge.AbnormalLabFinding) cdshooks.C
 	recorded := quantityText(*o.Value)
 	var d strings.Builder
 	fmt.Fprintf(&d, "**%s %s** on %s: %s.\n\n", cdshooks.Markdown(a.Lab.Name), cdshooks.Markdown(recorded), day(o.Effective), cdshooks.Markdown(a.Threshold.Finding))
-	fmt.Fprintf(&d, "- Threshold: %s %s %s", a.Threshold.Op, number(a.Threshold.Value), cdshooks.Markdown(a.Lab.CanonicalUnit))
+	fmt.Fprintf(&d, "- Threshold: %s %s %s", cdshooks.Markdown(a.Threshold.Op), number(a.Threshold.Value), cdshooks.Markdown(a.Lab.CanonicalUnit))
 	if a.Converted {
-		fmt.Fprintf(&d, "; this result is %s%s in that unit", o.Value.Comparator, number(a.Value))
+		fmt.Fprintf(&d, "; this result is %s%s in that unit", cdshooks.Markdown(o.Value.Comparator), number(a.Value))
 	}
 	fmt.Fprintf(&d, "\n- Result: **%s**%s\n", cdshooks.Markdown(orUnnamed(a.Result.Text)), refSuffix(a.Result.Ref))
 	if flags := interpretationText(o.Interpretation); flags != "" {
@@ -153,14 +157,14 @@ func (r cardRenderer) missingLabsCard(ms []knowledge.MissingLabFinding) cdshooks
 			UUID:  SuggestionUUID(r.hookInstance, TopicMissingLabs, "", wu.ID),
 			Actions: []cdshooks.Action{{
 				Type:        cdshooks.ActionCreate,
-				Description: "Propose a " + wu.Order.Display + " order (LOINC " + wu.Order.Code + ") for review and signature",
+				Description: cdshooks.PlainText("Propose a " + wu.Order.Display + " order (LOINC " + wu.Order.Code + ") for review and signature"),
 				Resource:    r.serviceRequest(wu),
 			}},
 		})
 	}
 	d.WriteString("\nEach suggestion proposes a draft order for you to review and sign.\n")
 	writeEvidence(&d, evidence)
-	summary := fmt.Sprintf("Cramp work-up: no result in %d months for %s", months, strings.Join(names, ", "))
+	summary := cdshooks.PlainText(fmt.Sprintf("Cramp work-up: no result in %d months for %s", months, strings.Join(names, ", ")))
 	if !cdshooks.FitsSummary(summary) {
 		summary = fmt.Sprintf("Cramp work-up: %d labs have no result in %d months", len(ms), months)
 	}
@@ -233,7 +237,7 @@ func (r cardRenderer) associatedCard(cs []knowledge.ConditionFinding) cdshooks.C
 	}
 	d.WriteString("\nTreating the underlying condition may ease the cramps.\n")
 	writeEvidence(&d, evidence)
-	summary := "Associated with leg cramps: " + strings.Join(names, ", ")
+	summary := cdshooks.PlainText("Associated with leg cramps: " + strings.Join(names, ", "))
 	if !cdshooks.FitsSummary(summary) {
 		summary = fmt.Sprintf("%d conditions on record are associated with leg cramps", len(cs))
 	}
@@ -270,15 +274,33 @@ func (r cardRenderer) differentialCard(c knowledge.ConditionFinding) cdshooks.Ca
 // conditionEntries lists record condition entries on one line: their text,
 // onset and reference.
 func conditionEntries(es []knowledge.ConditionEntry) string {
-	parts := make([]string, len(es))
-	for i, e := range es {
+	shown, more := listed(len(es))
+	parts := make([]string, shown, shown+1)
+	for i, e := range es[:shown] {
 		p := cdshooks.Markdown(orUnnamed(e.Text))
 		if onset := e.Condition.Onset; !onset.IsZero() {
 			p += " (since " + day(onset) + ")"
 		}
 		parts[i] = p + refSuffix(e.Ref)
 	}
+	if more > 0 {
+		parts = append(parts, fmt.Sprintf("and %d more", more))
+	}
 	return strings.Join(parts, "; ")
+}
+
+// maxListed is the most record entries a card lists in one place; the rest
+// are counted. A card is read in a narrow panel, and a record with thousands
+// of matching entries must not make an answer of megabytes.
+const maxListed = 10
+
+// listed returns how many of n entries a card lists, and how many more it
+// only counts.
+func listed(n int) (shown, more int) {
+	if n <= maxListed {
+		return n, 0
+	}
+	return maxListed, n - maxListed
 }
 
 // writeEvidence appends the evidence section.
@@ -289,12 +311,12 @@ func writeEvidence(d *strings.Builder, cs []knowledge.Citation) {
 	}
 }
 
-// refSuffix shows a record reference after an entry, as code so it is copied as is.
+// refSuffix shows a record reference after an entry, in parentheses.
 func refSuffix(ref string) string {
-	if ref == "" || strings.Contains(ref, "`") {
+	if ref == "" {
 		return ""
 	}
-	return " `" + ref + "`"
+	return " (" + cdshooks.Markdown(ref) + ")"
 }
 
 func orUnnamed(text string) string {

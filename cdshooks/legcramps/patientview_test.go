@@ -119,7 +119,7 @@ func TestEveryCardTypeInOrderMostSevereFirst(t *testing.T) {
 		if c.Source.Topic.System != legcramps.TopicSystem {
 			t.Errorf("card %d: topic system %q", i, c.Source.Topic.System)
 		}
-		if !strings.Contains(c.Detail, "**Evidence**") || !strings.Contains(c.Detail, "seed `00") {
+		if !strings.Contains(c.Detail, "**Evidence**") || !strings.Contains(c.Detail, "seed 00") {
 			t.Errorf("card %d (%s) cites no seed:\n%s", i, c.Summary, c.Detail)
 		}
 	}
@@ -135,11 +135,11 @@ func TestMedicationCardsNameTheRecordTextAndTheIngredient(t *testing.T) {
 		summary  string // prefix
 		inDetail []string
 	}{
-		{"Hydrochlorothiazide can cause leg cramps", []string{"**Hydrochlorothiazide 25 MG Oral Tablet**", "Thiazide and thiazide-like diuretics", "RxNorm 310798", "`MedicationRequest/mr-hctz`"}},
+		{"Hydrochlorothiazide can cause leg cramps", []string{"**Hydrochlorothiazide 25 MG Oral Tablet**", "Thiazide and thiazide-like diuretics", "RxNorm 310798", "(MedicationRequest/mr-hctz)"}},
 		// medicationReference to a contained Medication.
-		{"Amlodipine can cause leg cramps", []string{"**Amlodipine 5 MG Oral Tablet**", "Calcium channel blockers", "`MedicationRequest/mr-aml`"}},
+		{"Amlodipine can cause leg cramps", []string{"**Amlodipine 5 MG Oral Tablet**", "Calcium channel blockers", "(MedicationRequest/mr-aml)"}},
 		// Text only: flagged, and said to be recognised by name.
-		{"Simvastatin can cause leg cramps", []string{"**Simvastatin 20mg at night**", "by name", "Recognised from the drug's name", "`MedicationStatement/ms-simva`"}},
+		{"Simvastatin can cause leg cramps", []string{"**Simvastatin 20mg at night**", "by name", "Recognised from the drug's name", "(MedicationStatement/ms-simva)"}},
 	}
 	for i, tt := range tests {
 		c := cards[i]
@@ -173,7 +173,7 @@ func TestAbnormalLabCardShowsTheRecordedAndConvertedValue(t *testing.T) {
 		t.Errorf("summary %q, want %q", c.Summary, want)
 	}
 	// 0.5 mmol/L x 2.431 = 1.2155 mg/dL (labs.yaml); the threshold is < 1.6 mg/dL.
-	for _, s := range []string{"< 1.6 mg/dL", "1.21", "`Observation/obs-mg`"} {
+	for _, s := range []string{"< 1.6 mg/dL", "1.21", "(Observation/obs-mg)"} {
 		if !strings.Contains(c.Detail, s) {
 			t.Errorf("detail lacks %q:\n%s", s, c.Detail)
 		}
@@ -242,14 +242,14 @@ func TestConditionCards(t *testing.T) {
 	if want := "Associated with leg cramps: heart failure"; assoc.Summary != want {
 		t.Errorf("associated summary %q, want %q", assoc.Summary, want)
 	}
-	if !strings.Contains(assoc.Detail, "Chronic congestive heart failure") || !strings.Contains(assoc.Detail, "`Condition/cond-hf`") {
+	if !strings.Contains(assoc.Detail, "Chronic congestive heart failure") || !strings.Contains(assoc.Detail, "(Condition/cond-hf)") {
 		t.Errorf("associated detail does not name the record entry:\n%s", assoc.Detail)
 	}
 	if strings.Contains(assoc.Detail, "Hypertensive") {
 		t.Errorf("hypertension is not associated with cramps in the knowledge base:\n%s", assoc.Detail)
 	}
 	// The distinguishing features of conditions.yaml.
-	for _, s := range []string{"Restless legs syndrome", "`Condition/cond-rls`", "an urge to move the legs rather than painful muscle contractions"} {
+	for _, s := range []string{"Restless legs syndrome", "(Condition/cond-rls)", "an urge to move the legs rather than painful muscle contractions"} {
 		if !strings.Contains(diff.Detail, s) {
 			t.Errorf("differential detail lacks %q:\n%s", s, diff.Detail)
 		}
@@ -407,7 +407,7 @@ func TestClassOnlyMedicationCard(t *testing.T) {
 	if want := "A drug of the class thiazide and thiazide-like diuretics can cause leg cramps: review this drug"; c.Summary != want {
 		t.Errorf("summary %q, want %q", c.Summary, want)
 	}
-	for _, s := range []string{"**Methyclothiazide 5 mg tablet**", "ATC C03AA08", "`MedicationRequest/mr-atc`"} {
+	for _, s := range []string{"**Methyclothiazide 5 mg tablet**", "ATC C03AA08", "(MedicationRequest/mr-atc)"} {
 		if !strings.Contains(c.Detail, s) {
 			t.Errorf("detail lacks %q:\n%s", s, c.Detail)
 		}

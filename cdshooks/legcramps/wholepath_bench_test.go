@@ -24,7 +24,7 @@ const benchMaxBody = 32 << 20
 // benchServer is the real server as of benchNow, with a body limit the heavy
 // request fits.
 func benchServer(tb testing.TB) *cdshooks.Server {
-	return newServer(tb, serverOptions{now: benchNow, config: cdshooks.Config{PublicURL: testPublicURL, MaxBody: benchMaxBody}})
+	return newServer(tb, serverOptions{now: benchNow, config: cdshooks.Config{PublicURLs: []string{testPublicURL}, MaxBody: benchMaxBody}})
 }
 
 // wholePath runs one service call through the server's whole pipeline:

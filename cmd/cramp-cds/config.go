@@ -20,7 +20,7 @@ import (
 // defaults; every field has a flag and an environment variable (see options).
 type Config struct {
 	Addr            string
-	PublicURL       string
+	PublicURLs      []string
 	CORSOrigins     []string
 	MaxBody         int64
 	TrustFile       string
@@ -68,13 +68,19 @@ func (c Config) Validate() error {
 			"(CRAMP_CDS_TRUST_FILE), or --insecure-no-auth for a local experiment")
 	case c.TrustFile != "" && c.InsecureNoAuth:
 		bad("--trust and --insecure-no-auth contradict each other: give one")
+	case c.TrustFile != "" && len(c.PublicURLs) == 0:
+		// Without it the audience would have to come from the Host header,
+		// which the caller chooses: a token minted for any URL would pass.
+		bad("--trust needs --public-url (CRAMP_CDS_PUBLIC_URL): a JWT's aud is checked against it and never " +
+			"against the Host header; give every URL callers use, comma-separated (make run gives " +
+			"http://localhost:8080,http://127.0.0.1:8080)")
 	}
 	if c.Addr == "" {
 		bad("--addr is empty")
 	}
-	if c.PublicURL != "" {
-		if u, err := url.Parse(c.PublicURL); err != nil || !isHTTP(u) || u.RawQuery != "" || u.Fragment != "" {
-			bad("--public-url %q must be an absolute http(s) URL without query, like https://cds.example.org", c.PublicURL)
+	for _, p := range c.PublicURLs {
+		if u, err := url.Parse(p); err != nil || !isHTTP(u) || u.RawQuery != "" || u.Fragment != "" {
+			bad("--public-url %q must be an absolute http(s) URL without query, like https://cds.example.org", p)
 		}
 	}
 	for _, o := range c.CORSOrigins {
@@ -106,6 +112,15 @@ func (c Config) Validate() error {
 		bad("--shutdown-timeout must be positive")
 	}
 	return errors.Join(errs...)
+}
+
+// PublicURL is the first of PublicURLs, the one the cards link the knowledge
+// base under; "" when there is none.
+func (c Config) PublicURL() string {
+	if len(c.PublicURLs) == 0 {
+		return ""
+	}
+	return c.PublicURLs[0]
 }
 
 func isHTTP(u *url.URL) bool {
@@ -142,8 +157,8 @@ func settings() []setting {
 	}
 	return []setting{
 		{"addr", "", "address the CDS Hooks API listens on", str(func(c *Config) *string { return &c.Addr })},
-		{"public-url", "", "external base URL callers use (e.g. https://cds.example.org); JWT aud is checked against it, and cards' source.url points under it. Set it behind any ingress or proxy",
-			str(func(c *Config) *string { return &c.PublicURL })},
+		{"public-url", "", "comma-separated external base URLs callers use (e.g. https://cds.example.org); JWT aud must be one of them plus the path, and cards' source.url points under the first. Required with --trust",
+			list(func(c *Config) *[]string { return &c.PublicURLs })},
 		{"cors-origins", "", "comma-separated browser origins allowed by CORS, or *", list(func(c *Config) *[]string { return &c.CORSOrigins })},
 		{"max-body", "", "largest request body accepted: bytes, or with a unit (KiB, MiB, GiB, kB, MB, GB)",
 			func(fs *flag.FlagSet, c *Config, name string) { fs.Var((*byteSize)(&c.MaxBody), name, "") }},

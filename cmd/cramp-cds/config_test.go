@@ -54,7 +54,7 @@ func TestParseConfig(t *testing.T) {
 		}},
 		{"environment", nil, with(map[string]string{
 			"CRAMP_CDS_ADDR":             ":1234",
-			"CRAMP_CDS_PUBLIC_URL":       "https://cds.example.org",
+			"CRAMP_CDS_PUBLIC_URL":       "https://cds.example.org, http://cds.internal:8080",
 			"CRAMP_CDS_CORS_ORIGINS":     "https://sandbox.cds-hooks.org, http://localhost:3000",
 			"CRAMP_CDS_MAX_BODY":         "1MiB",
 			"CRAMP_CDS_AUTH_DISCOVERY":   "true",
@@ -67,7 +67,7 @@ func TestParseConfig(t *testing.T) {
 			"CRAMP_CDS_SHUTDOWN_TIMEOUT": "5s",
 		}), func(t *testing.T, c Config) {
 			want := Config{
-				Addr: ":1234", PublicURL: "https://cds.example.org",
+				Addr: ":1234", PublicURLs: []string{"https://cds.example.org", "http://cds.internal:8080"},
 				CORSOrigins: []string{"https://sandbox.cds-hooks.org", "http://localhost:3000"},
 				MaxBody:     1 << 20, InsecureNoAuth: true, AuthDiscovery: true,
 				JWTAlgs: []string{"ES384", "RS384", "ES256"}, FHIRAllow: []string{"https://fhir.example.org/R4"},
@@ -78,7 +78,7 @@ func TestParseConfig(t *testing.T) {
 				t.Errorf("config (-want +got):\n%s", diff)
 			}
 		}},
-		{"trust file from its env name", nil, map[string]string{"CRAMP_CDS_TRUST_FILE": "trust.yaml"}, func(t *testing.T, c Config) {
+		{"trust file from its env name", nil, map[string]string{"CRAMP_CDS_TRUST_FILE": "trust.yaml", "CRAMP_CDS_PUBLIC_URL": "https://cds.example.org"}, func(t *testing.T, c Config) {
 			if got, want := c.TrustFile, "trust.yaml"; got != want {
 				t.Errorf("TrustFile = %q, want %q", got, want)
 			}
@@ -134,6 +134,9 @@ func TestParseConfigErrors(t *testing.T) {
 		{"unknown flag", []string{"--insecure-no-auth", "--port", "1"}, nil, []string{"port", "--help"}},
 		{"stray argument", []string{"--insecure-no-auth", "extra"}, nil, []string{"unexpected arguments"}},
 		{"relative public url", []string{"--insecure-no-auth", "--public-url", "/cds"}, nil, []string{"--public-url"}},
+		{"one bad public url of two", []string{"--insecure-no-auth", "--public-url", "https://cds.example.org,cds.example.org"}, nil, []string{"--public-url \"cds.example.org\""}},
+		// The audience must never come from the Host header, which the caller chooses.
+		{"trust without public url", []string{"--trust", "t.yaml"}, nil, []string{"--trust needs --public-url", "CRAMP_CDS_PUBLIC_URL"}},
 		{"cors origin with a path", []string{"--insecure-no-auth", "--cors-origins", "https://x.org/app"}, nil, []string{"--cors-origins"}},
 		{"bad trigger", []string{"--insecure-no-auth", "--trigger", "sometimes"}, nil, []string{"--trigger"}},
 		{"zero max body", []string{"--insecure-no-auth", "--max-body", "0"}, nil, []string{"max-body"}},

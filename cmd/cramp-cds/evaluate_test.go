@@ -99,7 +99,7 @@ func TestEvaluatePrintsTheServersBytes(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := testConfig()
-	cfg.PublicURL = "https://cds.example.org"
+	cfg.PublicURLs = []string{"https://cds.example.org"}
 	svcs, err := services(cfg, serviceDeps{Knowledge: kb, Now: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)
@@ -147,7 +147,7 @@ func TestEvaluatePrintsTheServersBytes(t *testing.T) {
 		served, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 
-		out, evalErr := runEval(t, nil, "--now", "2025-06-02", "--public-url", cfg.PublicURL, file)
+		out, evalErr := runEval(t, nil, "--now", "2025-06-02", "--public-url", cfg.PublicURL(), file)
 		if got, want := evalErr != nil, resp.StatusCode != http.StatusOK; got != want {
 			t.Errorf("%s: evaluate error %v, server status %d", file, evalErr, resp.StatusCode)
 		}
@@ -265,7 +265,7 @@ func TestEvaluateSharesServesSettings(t *testing.T) {
 	if got, want := opts.cfg.Trigger, TriggerAlways; got != want {
 		t.Errorf("trigger = %q, want %q from CRAMP_CDS_TRIGGER", got, want)
 	}
-	if got, want := opts.cfg.PublicURL, "https://flag.example.org"; got != want {
+	if got, want := opts.cfg.PublicURL(), "https://flag.example.org"; got != want {
 		t.Errorf("public URL = %q, want the flag's %q", got, want)
 	}
 }

@@ -65,7 +65,7 @@ func startE2E(t *testing.T, fhirTimeout time.Duration) *e2e {
 	cfg.Addr = "127.0.0.1:0"
 	cfg.AdminAddr = ""
 	cfg.TrustFile = trustFile
-	cfg.PublicURL = e2ePublicURL
+	cfg.PublicURLs = []string{e2ePublicURL}
 	cfg.FHIRTimeout = fhirTimeout
 	m := &Main{Config: cfg, FHIRTransport: fhirSrv.Client().Transport}
 	if err := m.Open(t.Context()); err != nil {

@@ -219,6 +219,7 @@ func startSession(t *testing.T) *session {
 	cfg := testConfig()
 	cfg.InsecureNoAuth = false
 	cfg.TrustFile = s.issuer.trustFile(t, s.fhir.URL)
+	cfg.PublicURLs = []string{obsPublicURL}
 	cfg.LogLevel = slog.LevelDebug // everything any package logs is scanned
 	s.main = &Main{
 		Config:        cfg,
@@ -278,9 +279,12 @@ func send(t *testing.T, req *http.Request) (int, []byte) {
 	return resp.StatusCode, b
 }
 
-// serviceURL is the endpoint URL the JWTs are addressed to (no --public-url:
-// rebuilt from the request as the server does).
-func (s *session) serviceURL(path string) string { return "http://" + s.main.Addr() + path }
+// serviceURL is the endpoint URL the JWTs are addressed to: under the public
+// URL the server is given, not the address it listens on.
+func (s *session) serviceURL(path string) string { return obsPublicURL + path }
+
+// obsPublicURL is the server's --public-url in these sessions.
+const obsPublicURL = "https://cds.example.test"
 
 const (
 	servicePath  = "/cds-services/nocturnal-leg-cramps"

@@ -141,7 +141,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	}
 
 	m.server, err = cdshooks.NewServer(cdshooks.Config{
-		PublicURL:     cfg.PublicURL,
+		PublicURLs:    cfg.PublicURLs,
 		CORSOrigins:   cfg.CORSOrigins,
 		MaxBody:       cfg.MaxBody,
 		AuthDiscovery: cfg.AuthDiscovery,

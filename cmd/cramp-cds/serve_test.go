@@ -133,6 +133,7 @@ func TestServeWithSandboxTrustFile(t *testing.T) {
 	cfg := testConfig()
 	cfg.InsecureNoAuth = false
 	cfg.TrustFile = "../../deploy/trust/sandbox.yaml"
+	cfg.PublicURLs = []string{"http://localhost:8080", "http://127.0.0.1:8080"} // as make run gives
 	ctx, cancel := context.WithCancel(context.Background())
 	m := &Main{Config: cfg}
 	if err := m.Open(ctx); err != nil {
@@ -175,6 +176,7 @@ func TestOpenFailsOnABadTrustFile(t *testing.T) {
 	cfg := testConfig()
 	cfg.InsecureNoAuth = false
 	cfg.TrustFile = "testdata/no-such-trust.yaml"
+	cfg.PublicURLs = []string{"https://cds.example.org"}
 	m := &Main{Config: cfg}
 	if err := m.Open(context.Background()); err == nil || !strings.Contains(err.Error(), "trust file") {
 		t.Fatalf("Open = %v, want a trust file error", err)

@@ -41,7 +41,7 @@ func services(cfg Config, deps serviceDeps) ([]cdshooks.Service, error) {
 		Gatherer:  gatherer,
 		Now:       deps.Now,
 		FHIRAllow: cfg.FHIRAllow,
-		PublicURL: cfg.PublicURL,
+		PublicURL: cfg.PublicURL(),
 		Logger:    deps.Logger,
 		Metrics:   deps.Metrics,
 	}

@@ -58,6 +58,15 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
 {{- end }}
 
+{{/*
+The public URL (--public-url) a JWT's aud is checked against: config.publicURL, else the Service's
+in-cluster address, for EHRs calling from inside the cluster. Never empty: with a trust file the
+binary refuses to start without one (the audience is never taken from the Host header).
+*/}}
+{{- define "cramp-cds.publicURL" -}}
+{{- .Values.config.publicURL | default (printf "http://%s.%s.svc:%v" (include "cramp-cds.fullname" .) .Release.Namespace .Values.service.port) }}
+{{- end }}
+
 {{/* Name of the ConfigMap made from trust.content. */}}
 {{- define "cramp-cds.trustConfigMapName" -}}
 {{- printf "%s-trust" (include "cramp-cds.fullname" .) | trunc 63 | trimSuffix "-" }}
