@@ -13,10 +13,15 @@ import (
 
 // documentHandler serves one of Deps.Documents. Browsers may cache it for a
 // few minutes: documents change only with a new release.
-func documentHandler(body []byte) gin.HandlerFunc {
+func documentHandler(body []byte) gin.HandlerFunc { return servedAs("application/json", body) }
+
+func fhirDocumentHandler(body []byte) gin.HandlerFunc { return servedAs("application/fhir+json", body) }
+
+// servedAs serves a fixed body with a content type, cacheable for five minutes.
+func servedAs(contentType string, body []byte) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		c.Header("Cache-Control", "public, max-age=300")
-		c.Data(http.StatusOK, "application/json", body)
+		c.Data(http.StatusOK, contentType, body)
 	}
 }
 

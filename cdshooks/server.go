@@ -74,6 +74,10 @@ type Deps struct {
 	// authentication), such as the knowledge base a card's source.url points
 	// at. They must hold no patient data.
 	Documents map[string][]byte
+	// FHIRDocuments are FHIR resources served as is at their path (GET,
+	// without authentication, as application/fhir+json), such as the value
+	// sets a terminology team reviews. They must hold no patient data.
+	FHIRDocuments map[string][]byte
 }
 
 // Server is the CDS Hooks HTTP API: discovery, service calls, feedback, CORS,
@@ -181,6 +185,9 @@ func NewServer(cfg Config, deps Deps) (*Server, error) {
 	e.POST("/cds-services/:id/feedback", s.authenticate, s.handleFeedback)
 	for path, body := range deps.Documents {
 		e.GET(path, documentHandler(body))
+	}
+	for path, body := range deps.FHIRDocuments {
+		e.GET(path, fhirDocumentHandler(body))
 	}
 	s.engine = e
 	return s, nil

@@ -189,7 +189,7 @@ func (a *assembler) build(patientID string) (*Record, []pendingMedication) {
 			if p, err = normalisePatient(r.raw); err == nil && rec.Patient == nil {
 				rec.Patient = p
 			}
-		case "MedicationRequest", "MedicationStatement":
+		case "MedicationRequest", "MedicationStatement", "MedicationAdministration":
 			var m Medication
 			var ref string
 			m, ref, err = resolveMedication(r, meds)
@@ -281,14 +281,18 @@ func (a *assembler) medicationIndex() map[string]json.RawMessage {
 	return idx
 }
 
-// resolveMedication normalises a MedicationRequest or MedicationStatement and
-// resolves its drug (see resolveDrug) among the added resources.
+// resolveMedication normalises a MedicationRequest, MedicationStatement or
+// MedicationAdministration and resolves its drug (see resolveDrug) among the
+// added resources.
 func resolveMedication(r resource, meds map[string]json.RawMessage) (Medication, string, error) {
 	var e medicationEntry
 	var err error
-	if r.head.ResourceType == "MedicationRequest" {
+	switch r.head.ResourceType {
+	case "MedicationRequest":
 		e, err = normaliseMedicationRequest(r.raw)
-	} else {
+	case "MedicationAdministration":
+		e, err = normaliseMedicationAdministration(r.raw)
+	default:
 		e, err = normaliseMedicationStatement(r.raw)
 	}
 	if err != nil {

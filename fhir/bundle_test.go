@@ -152,6 +152,10 @@ func TestReadBundleSyntheaConditionsAndLabs(t *testing.T) {
 	present := map[string]bool{}
 	for _, c := range rec.Conditions {
 		present[c.Code.Text+c.Code.Codings[0].Display] = c.PresentAt(asOf)
+		// This (older) Synthea export gives conditions no category.
+		if len(c.Categories) != 0 {
+			t.Errorf("%s: categories %q, want none", c.Ref, c.Categories)
+		}
 	}
 	// From the file: heart failure active since 2009, a wrist fracture resolved in 2001.
 	for display, want := range map[string]bool{"Chronic congestive heart failure (disorder)": true, "Fracture subluxation of wrist": false} {
@@ -208,5 +212,57 @@ func TestReadBundleRejects(t *testing.T) {
 				t.Errorf("errors.Is(err, ErrTooLarge) = %v, want %v (err %v)", got, want, err)
 			}
 		})
+	}
+}
+
+func TestReadBundleKeepsConditionCategories(t *testing.T) {
+	t.Parallel()
+	const bundle = `{"resourceType":"Bundle","type":"collection","entry":[{"resource":{"resourceType":"Condition","id":"c",` +
+		`"category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/condition-category","code":"problem-list-item"}]},` +
+		`{"coding":[{"system":"http://hl7.org/fhir/us/core/CodeSystem/condition-category","code":"health-concern"}]}],` +
+		`"code":{"coding":[{"system":"http://hl7.org/fhir/sid/icd-10-cm","code":"G47.62"}]},"subject":{"reference":"Patient/p"}}}]}`
+	rec, err := fhir.ReadBundle(strings.NewReader(bundle), 1<<20)
+	if err != nil || len(rec.Conditions) != 1 {
+		t.Fatalf("ReadBundle: %v, %d conditions", err, len(rec.Conditions))
+	}
+	c := rec.Conditions[0]
+	if !c.HasCategory("problem-list-item") || !c.HasCategory("health-concern") || c.HasCategory("encounter-diagnosis") {
+		t.Errorf("categories %q, want problem-list-item and health-concern", c.Categories)
+	}
+}
+
+func TestReadBundleReadsMedicationAdministrations(t *testing.T) {
+	t.Parallel()
+	const bundle = `{"resourceType":"Bundle","type":"collection","entry":[` +
+		`{"resource":{"resourceType":"MedicationAdministration","id":"given","status":"completed",` +
+		`"medicationCodeableConcept":{"text":"Venofer 200 mg IV"},"subject":{"reference":"Patient/p"},"effectiveDateTime":"2021-03-10T09:30:00Z"}},` +
+		`{"resource":{"resourceType":"MedicationAdministration","id":"infusing","status":"in-progress",` +
+		`"medicationCodeableConcept":{"text":"iron sucrose"},"subject":{"reference":"Patient/p"},"effectivePeriod":{"start":"2021-03-31T08:00:00Z"}}},` +
+		`{"resource":{"resourceType":"MedicationAdministration","id":"refused","status":"not-done",` +
+		`"medicationCodeableConcept":{"text":"iron sucrose"},"subject":{"reference":"Patient/p"},"effectiveDateTime":"2021-03-12"}}]}`
+	rec, err := fhir.ReadBundle(strings.NewReader(bundle), 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := len(rec.Medications), 2; got != want {
+		t.Fatalf("%d medications, want %d (not-done is dropped): %+v", got, want, rec.Medications)
+	}
+	given := time.Date(2021, 3, 10, 9, 30, 0, 0, time.UTC)
+	m := rec.Medications[0]
+	if m.Ref != "MedicationAdministration/given" || m.Status != "completed" || !m.Effective.Start.Equal(given) || !m.Effective.End.Equal(given) {
+		t.Errorf("administration = %+v, want completed at %v", m, given)
+	}
+	asOf := time.Date(2021, 4, 1, 0, 0, 0, 0, time.UTC)
+	if m.ActiveAt(asOf) {
+		t.Error("a completed administration is current")
+	}
+	if last, ok := m.LastTaken(asOf); !ok || !last.Equal(given) {
+		t.Errorf("LastTaken = %v, %v; want %v", last, ok, given)
+	}
+	if _, ok := rec.Medications[1].LastTaken(asOf); !ok || rec.Medications[1].ActiveAt(asOf) {
+		t.Errorf("in-progress administration: taken %v, current %v; want taken, not current", ok, rec.Medications[1].ActiveAt(asOf))
+	}
+	if len(rec.Skipped) != 1 || rec.Skipped[0].Ref != "MedicationAdministration/refused" {
+		t.Errorf("skipped %+v, want the not-done administration", rec.Skipped)
 	}
 }

@@ -134,6 +134,30 @@ func normaliseMedicationStatement(raw json.RawMessage) (medicationEntry, error) 
 	return medicationEntry{med: m, drug: drug}, err
 }
 
+func normaliseMedicationAdministration(raw json.RawMessage) (medicationEntry, error) {
+	a, err := decodeInto[models.MedicationAdministration](raw)
+	if err != nil {
+		return medicationEntry{}, err
+	}
+	if administrationNeverHappened[a.Status] {
+		return medicationEntry{}, errDropped{"status " + a.Status}
+	}
+	m := Medication{Ref: relRef("MedicationAdministration", a.Id), Status: a.Status}
+	switch {
+	case a.EffectivePeriod.Start != nil || a.EffectivePeriod.End != nil:
+		m.Effective, err = periodOf(&a.EffectivePeriod)
+	case a.EffectiveDateTime != "":
+		// One instant: the drug was given then.
+		m.Effective.Start, err = startOf(&a.EffectiveDateTime)
+		m.Effective.End = m.Effective.Start
+	}
+	if err != nil {
+		return medicationEntry{}, fmt.Errorf("effective: %w", err)
+	}
+	drug, err := drugOf(a.MedicationCodeableConcept, a.MedicationReference)
+	return medicationEntry{med: m, drug: drug}, err
+}
+
 // drugFromMedication fills a medication entry's drug from a Medication resource.
 func drugFromMedication(raw json.RawMessage) (Concept, []Concept, error) {
 	md, err := decodeInto[models.Medication](raw)
@@ -173,6 +197,13 @@ func normaliseCondition(raw json.RawMessage) (Condition, error) {
 		return Condition{}, errors.New("Condition has no code")
 	}
 	out.Code = conceptOf(*c.Code)
+	for _, cc := range c.Category {
+		for _, cd := range cc.Coding {
+			if cd.Code != nil && *cd.Code != "" {
+				out.Categories = append(out.Categories, *cd.Code)
+			}
+		}
+	}
 	switch {
 	case c.OnsetDateTime != nil:
 		out.Onset, err = startOf(c.OnsetDateTime)

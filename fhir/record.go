@@ -23,8 +23,10 @@ const (
 type Record struct {
 	// Patient is nil when the record has no Patient resource.
 	Patient *Patient
-	// Medications holds MedicationStatement and MedicationRequest entries,
-	// each resolved to the drug's codes (medicationReference included).
+	// Medications holds MedicationStatement, MedicationRequest and
+	// MedicationAdministration entries, each resolved to the drug's codes
+	// (medicationReference included). An administration records doses
+	// given, never a current drug (see Medication.LastTaken).
 	Medications []Medication
 	// Conditions holds Condition entries whose verification status does not
 	// exclude them.
@@ -61,8 +63,8 @@ type Period struct {
 	End   time.Time
 }
 
-// Medication is one medication entry of the record (a MedicationStatement or a
-// MedicationRequest), with the drug resolved to codes.
+// Medication is one medication entry of the record (a MedicationStatement, a
+// MedicationRequest or a MedicationAdministration), with the drug resolved to codes.
 type Medication struct {
 	// Ref is the relative reference of the entry, e.g. "MedicationRequest/42".
 	Ref string
@@ -88,9 +90,12 @@ type Condition struct {
 	Code               Concept
 	ClinicalStatus     string // "active", "recurrence", "relapse", "inactive", "remission", "resolved", or ""
 	VerificationStatus string // "confirmed", "provisional", "differential", "unconfirmed", or ""
-	Onset              time.Time
-	Abatement          time.Time
-	Recorded           time.Time
+	// Categories are the category codes as recorded ("problem-list-item",
+	// "encounter-diagnosis", "health-concern"...), whatever their code system.
+	Categories []string
+	Onset      time.Time
+	Abatement  time.Time
+	Recorded   time.Time
 }
 
 // Quantity is a measured value with its unit as the sender wrote it.

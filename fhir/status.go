@@ -19,6 +19,8 @@ var (
 	requestNeverHappened = map[string]bool{"entered-in-error": true, "cancelled": true}
 	// MedicationStatement: not-taken means the patient is known not to take it.
 	statementNeverHappened = map[string]bool{"entered-in-error": true, "not-taken": true}
+	// MedicationAdministration: not-done means it was not given.
+	administrationNeverHappened = map[string]bool{"entered-in-error": true, "not-done": true}
 	// Condition.verificationStatus: refuted means "ruled out".
 	conditionNeverHappened = map[string]bool{"entered-in-error": true, "refuted": true}
 )
@@ -38,6 +40,12 @@ var currentMedicationStatus = map[string]bool{"active": true}
 // to give the drug: a proposal (e.g. from another CDS system) or one option of
 // a plan. They are kept in the Record but are never current.
 var nonPrescribingIntent = map[string]bool{"proposal": true, "option": true}
+
+// takenStatus lists the medication statuses under which the drug was taken or
+// given at some time: active, completed, and an administration in progress.
+// A MedicationAdministration is never current (its status is never "active"):
+// it records one dose.
+var takenStatus = map[string]bool{"active": true, "completed": true, "in-progress": true}
 
 // presentClinicalStatus lists the Condition clinical statuses under which the
 // condition is present.
@@ -93,4 +101,45 @@ func (c Condition) PresentAt(t time.Time) bool {
 		return false
 	}
 	return c.Abatement.IsZero() || t.Before(c.Abatement)
+}
+
+// HasCategory reports whether the condition carries the category code (for
+// example "problem-list-item" or "encounter-diagnosis").
+func (c Condition) HasCategory(code string) bool {
+	for _, have := range c.Categories {
+		if have == code {
+			return true
+		}
+	}
+	return false
+}
+
+// IsPresentStatus reports whether a Condition clinical status says the
+// condition is present (active, recurrence or relapse); "" is not a status.
+func IsPresentStatus(status string) bool { return presentClinicalStatus[status] }
+
+// LastTaken reports when the medication was last being taken (or given) as of
+// t, for an entry whose status says it was taken: active or completed (for an
+// administration also in-progress), and a real prescription (not a proposal or
+// an option of a plan). For an entry
+// ActiveAt(t) it is t. Otherwise it is the end of its effective period, else
+// its start, else when it was asserted: the first of these that is known and
+// not after t (with clock skew). ok is false when none is, or the status or
+// intent says the drug was not taken (stopped, on-hold, not-taken...).
+//
+// Rules use it for drugs given in courses rather than daily, such as an iron
+// infusion completed last week.
+func (m Medication) LastTaken(t time.Time) (last time.Time, ok bool) {
+	if m.ActiveAt(t) {
+		return t, true
+	}
+	if !takenStatus[m.Status] || nonPrescribingIntent[m.Intent] {
+		return time.Time{}, false
+	}
+	for _, d := range []time.Time{m.Effective.End, m.Effective.Start, m.Asserted} {
+		if !d.IsZero() && !d.After(t.Add(ClockSkew)) {
+			return d, true
+		}
+	}
+	return time.Time{}, false
 }

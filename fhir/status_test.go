@@ -52,6 +52,38 @@ func TestMedicationActiveAt(t *testing.T) {
 	}
 }
 
+func TestMedicationLastTaken(t *testing.T) {
+	t.Parallel()
+	at := day("2024-03-15")
+	given := day("2024-03-01")
+	tests := map[string]struct {
+		m      fhir.Medication
+		want   time.Time
+		wantOK bool
+	}{
+		"active now":                        {fhir.Medication{Status: "active"}, at, true},
+		"completed, period end":             {fhir.Medication{Status: "completed", Effective: fhir.Period{Start: day("2024-02-01"), End: given}}, given, true},
+		"completed, start only":             {fhir.Medication{Status: "completed", Effective: fhir.Period{Start: given}}, given, true},
+		"completed, authored only":          {fhir.Medication{Status: "completed", Asserted: given}, given, true},
+		"completed, end after as-of: start": {fhir.Medication{Status: "completed", Effective: fhir.Period{Start: given, End: day("2024-06-01")}}, given, true},
+		"active but ended":                  {fhir.Medication{Status: "active", Effective: fhir.Period{End: given}}, given, true},
+		"completed without dates":           {fhir.Medication{Status: "completed"}, time.Time{}, false},
+		"stopped":                           {fhir.Medication{Status: "stopped", Asserted: given}, time.Time{}, false},
+		"on-hold":                           {fhir.Medication{Status: "on-hold", Asserted: given}, time.Time{}, false},
+		"completed proposal":                {fhir.Medication{Status: "completed", Intent: "proposal", Asserted: given}, time.Time{}, false},
+		"completed after as-of":             {fhir.Medication{Status: "completed", Asserted: day("2024-04-01")}, time.Time{}, false},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			got, ok := tt.m.LastTaken(at)
+			if ok != tt.wantOK || !got.Equal(tt.want) {
+				t.Errorf("LastTaken = %v, %v; want %v, %v", got, ok, tt.want, tt.wantOK)
+			}
+		})
+	}
+}
+
 func TestConditionPresentAt(t *testing.T) {
 	t.Parallel()
 	at := day("2024-03-15")

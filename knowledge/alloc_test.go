@@ -21,12 +21,18 @@ func TestLookupsDoNotAllocate(t *testing.T) {
 		{"IsTrigger ICD", func() { b.IsTrigger(icd("g47.62")) }},
 		{"IsTrigger SNOMED", func() { b.IsTrigger(snomed("102549009")) }},
 		{"LabFor", func() { b.LabFor(loinc("6298-4")) }},
+		{"LabFor a value-set code", func() { b.LabFor(loinc("2601-3")) }},
 		{"ToCanonical+Assess", func() {
 			v, _ := mg.ToCanonical(fhir.Quantity{Value: 0.6, Code: "mmol/L"})
 			assess(mg, v)
 		}},
 		{"AppendConditions ICD prefix", func() { conds = b.AppendConditions(conds[:0], icd("E11.42")) }},
 		{"AppendConditions SNOMED", func() { conds = b.AppendConditions(conds[:0], snomed("88805009")) }},
+		{"AppendConditions VSAC code", func() { conds = b.AppendConditions(conds[:0], snomed("441481004")) }},
+		{"medication by shared ATC code", func() { meds = b.AppendMedicationMatches(meds[:0], atc("C09DX01"), nil) }},
+		{"medication taken out by a form word", func() {
+			meds = b.AppendMedicationMatches(meds[:0], text("diclofenac sodium 1 % Topical Gel"), []fhir.Concept{rx("3355", "")})
+		}},
 		{"medication by product code", func() {
 			meds = b.AppendMedicationMatches(meds[:0], fhir.Concept{Codings: []fhir.Coding{{System: fhir.SystemRxNorm, Code: "597977"}}}, nil)
 		}},

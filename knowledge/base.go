@@ -2,6 +2,7 @@ package knowledge
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/cramp-cds/cramp-cds/fhir"
 )
@@ -25,8 +26,8 @@ type Base struct {
 	products    []*Product
 	combos      []CombinationBrand
 	rxnorm      map[string]rxEntry
-	atcExact    map[string]atcEntry
-	atcPrefix   map[string][]atcEntry
+	atc         map[string][]atcEntry
+	forms       map[string]classSet // exclude_forms word -> classes it takes a medication out of
 	salts       map[string]struct{}
 	names       map[string][]nameEntry // first word -> names starting with it
 	fuzzy       []nameEntry            // one-word names long enough for typo tolerance
@@ -36,14 +37,23 @@ type Base struct {
 	labs       []*Lab
 	labByID    map[string]*Lab
 	labByLOINC map[string]*Lab
+	classByID  map[string]*DrugClass
+	condByID   map[string]*Condition
+	pearlByID  map[string]*Pearl
 
 	conditions    []*Condition
 	condSNOMED    map[string][]*Condition
-	condICD       map[icdKey][]icdEntry
+	condICD       map[icdKey][]*Condition
 	differentials []*Condition
 
 	pearls []*Pearl
+
+	valueSets    []*ValueSet
+	valueSetByID map[string]*ValueSet
 }
+
+// classSet is a set of drug classes by their index in data order (the base holds fewer than 64).
+type classSet uint64
 
 type rxEntry struct {
 	ingredients []*Ingredient
@@ -54,9 +64,8 @@ type rxEntry struct {
 
 type atcEntry struct {
 	class      *DrugClass
-	ingredient *Ingredient // nil for a class root
-	code       string
-	exclude    []string
+	ingredient *Ingredient // nil when the code names the class only (a combination "with diuretics")
+	unverified bool
 }
 
 type nameEntry struct {
@@ -64,11 +73,6 @@ type nameEntry struct {
 	rest        []string // words after the first
 	ingredients []*Ingredient
 	unverified  bool
-}
-
-type icdEntry struct {
-	cond   *Condition
-	prefix bool
 }
 
 // icdKey is an ICD-10-CM code without its dot, upper-cased, in a fixed array so look-ups do not allocate.
@@ -97,15 +101,6 @@ func makeICDKey(code string) (k icdKey, ok bool) {
 		k.n++
 	}
 	return k, k.n > 0
-}
-
-// truncate returns the key of the first n characters.
-func (k icdKey) truncate(n uint8) icdKey {
-	for i := n; i < k.n; i++ {
-		k.b[i] = 0
-	}
-	k.n = n
-	return k
 }
 
 // systemOf maps a FHIR code system URI (or its HL7 OID) to the terminologies the base knows.
@@ -141,19 +136,27 @@ func newBase(c *content, version string) (*Base, error) {
 		products:     c.meds.Products,
 		combos:       c.meds.CombinationBrands,
 		rxnorm:       map[string]rxEntry{},
-		atcExact:     map[string]atcEntry{},
-		atcPrefix:    map[string][]atcEntry{},
+		atc:          map[string][]atcEntry{},
+		forms:        map[string]classSet{},
 		salts:        map[string]struct{}{},
 		names:        map[string][]nameEntry{},
 		lookback:     c.labs.LookbackMonths,
 		workups:      c.labs.Workup,
-		labs:         c.labs.Labs,
+		labs:         append(append([]*Lab(nil), c.labs.Labs...), c.labs.Adjuncts...),
 		labByID:      map[string]*Lab{},
 		labByLOINC:   map[string]*Lab{},
+		classByID:    map[string]*DrugClass{},
+		condByID:     map[string]*Condition{},
+		pearlByID:    map[string]*Pearl{},
 		conditions:   c.conditions.Conditions,
 		condSNOMED:   map[string][]*Condition{},
-		condICD:      map[icdKey][]icdEntry{},
+		condICD:      map[icdKey][]*Condition{},
 		pearls:       c.pearls.Pearls,
+		valueSets:    c.valueSets,
+		valueSetByID: map[string]*ValueSet{},
+	}
+	for _, vs := range b.valueSets {
+		b.valueSetByID[vs.ID] = vs
 	}
 	for _, w := range saltWords() {
 		b.salts[w] = struct{}{}
@@ -176,6 +179,9 @@ func newBase(c *content, version string) (*Base, error) {
 	}
 	b.indexLabs()
 	b.indexConditions()
+	for _, p := range b.pearls {
+		b.pearlByID[p.ID] = p
+	}
 	return b, nil
 }
 
@@ -196,6 +202,8 @@ func (b *Base) resolveCitations(c *content) {
 	b.triggers.Evidence = c.triggers.Triggers.Evidence
 	for _, cl := range b.classes {
 		fill(cl.Evidence)
+		fill(cl.StrengthEvidence)
+		fill(cl.AlsoTreatment)
 	}
 	for _, w := range b.workups {
 		fill(w.Evidence)
@@ -216,28 +224,22 @@ func (b *Base) resolveCitations(c *content) {
 	}
 }
 
+// indexMedications indexes the drug classes' value sets: every RxNorm and ATC code to the ingredients
+// (or, for a code naming the class only, the class) it holds. Names are indexed from the YAML.
 func (b *Base) indexMedications() error {
+	if len(b.classes) > 64 {
+		return fmt.Errorf("%d drug classes: the form filter holds at most 64", len(b.classes))
+	}
 	for ci, cl := range b.classes {
 		b.classOrder[cl] = ci
-		for _, p := range cl.ATCPrefixes {
-			b.atcPrefix[p.Code] = append(b.atcPrefix[p.Code], atcEntry{class: cl, code: p.Code, exclude: p.Exclude})
+		b.classByID[cl.ID] = cl
+		for _, w := range cl.ExcludeForms {
+			b.forms[w] |= 1 << ci
 		}
 		for _, ing := range cl.Ingredients {
 			ing.Class = cl
 			b.ingredients[ing.ID] = ing
 			b.ingOrder[ing] = len(b.ingOrder)
-			for i := range ing.RxNorm {
-				code := &ing.RxNorm[i]
-				b.rxnorm[code.Code] = rxEntry{ingredients: []*Ingredient{ing}, code: code, unverified: code.Unverified}
-			}
-			for _, code := range ing.ATC {
-				e := atcEntry{class: cl, ingredient: ing, code: code.Code}
-				if code.Prefix {
-					b.atcPrefix[code.Code] = append(b.atcPrefix[code.Code], e)
-				} else {
-					b.atcExact[code.Code] = e
-				}
-			}
 			b.addName(ing.Name, false, ing)
 			for _, n := range ing.Synonyms {
 				b.addName(n, false, ing)
@@ -250,22 +252,58 @@ func (b *Base) indexMedications() error {
 			}
 		}
 	}
+	products := map[string]*Product{}
+	for _, p := range b.products {
+		p.Resolved = make([]*Ingredient, len(p.Ingredients))
+		for i, id := range p.Ingredients {
+			p.Resolved[i] = b.ingredients[id]
+		}
+		products[p.RxCUI] = p
+	}
+	ingCodes := map[string]*Code{}
+	for _, ing := range b.ingredients {
+		for i := range ing.RxNorm {
+			ingCodes[ing.RxNorm[i].Code] = &ing.RxNorm[i]
+		}
+	}
+	for _, cl := range b.classes {
+		vs := b.valueSetByID[cl.ValueSet]
+		for i := range vs.Expansion.Contains {
+			e := &vs.Expansion.Contains[i]
+			ids := e.Ingredients()
+			switch systemOf(e.System) {
+			case sysRxNorm:
+				r := b.rxnorm[e.Code]
+				for _, id := range ids {
+					if ing := b.ingredients[id]; ing != nil && !slices.Contains(r.ingredients, ing) {
+						r.ingredients = append(r.ingredients, ing)
+					}
+				}
+				r.product = products[e.Code]
+				r.code = ingCodes[e.Code]
+				r.unverified = r.unverified || e.Unverified()
+				b.rxnorm[e.Code] = r
+			case sysATC:
+				if len(ids) == 0 {
+					b.atc[e.Code] = append(b.atc[e.Code], atcEntry{class: cl, unverified: e.Unverified()})
+				}
+				for _, id := range ids {
+					b.atc[e.Code] = append(b.atc[e.Code], atcEntry{class: cl, ingredient: b.ingredients[id], unverified: e.Unverified()})
+				}
+			}
+		}
+	}
+	for code, r := range b.rxnorm {
+		if len(r.ingredients) == 0 {
+			return fmt.Errorf("RxNorm %s names no known ingredient", code)
+		}
+	}
 	for _, cb := range b.combos {
 		ings := make([]*Ingredient, len(cb.Ingredients))
 		for i, id := range cb.Ingredients {
 			ings[i] = b.ingredients[id]
 		}
 		b.addName(cb.Name, cb.Unverified, ings...)
-	}
-	for _, p := range b.products {
-		p.Resolved = make([]*Ingredient, len(p.Ingredients))
-		for i, id := range p.Ingredients {
-			p.Resolved[i] = b.ingredients[id]
-		}
-		if prev, ok := b.rxnorm[p.RxCUI]; ok {
-			return fmt.Errorf("RxNorm %s is both a product and a code of %s", p.RxCUI, prev.ingredients[0].ID)
-		}
-		b.rxnorm[p.RxCUI] = rxEntry{ingredients: p.Resolved, product: p, unverified: p.Unverified}
 	}
 	return nil
 }
@@ -296,6 +334,7 @@ func isGenericName(ing *Ingredient, name string) bool {
 func (b *Base) indexLabs() {
 	for _, l := range b.labs {
 		b.labByID[l.ID] = l
+		l.Results = codesOf(b.valueSetByID[l.ValueSet], sysLOINC)
 		for _, code := range l.Results {
 			b.labByLOINC[code.Code] = l
 		}
@@ -316,17 +355,40 @@ func (b *Base) indexLabs() {
 
 func (b *Base) indexConditions() {
 	for _, cd := range b.conditions {
+		b.condByID[cd.ID] = cd
+		for _, id := range cd.ValueSets {
+			vs := b.valueSetByID[id]
+			cd.SNOMED = append(cd.SNOMED, codesOf(vs, sysSNOMED)...)
+			cd.ICD10CM = append(cd.ICD10CM, codesOf(vs, sysICD10CM)...)
+		}
 		for _, code := range cd.SNOMED {
-			b.condSNOMED[code.Code] = append(b.condSNOMED[code.Code], cd)
+			if !slices.Contains(b.condSNOMED[code.Code], cd) {
+				b.condSNOMED[code.Code] = append(b.condSNOMED[code.Code], cd)
+			}
 		}
 		for _, code := range cd.ICD10CM {
 			k, _ := makeICDKey(code.Code)
-			b.condICD[k] = append(b.condICD[k], icdEntry{cond: cd, prefix: code.Prefix})
+			if !slices.Contains(b.condICD[k], cd) {
+				b.condICD[k] = append(b.condICD[k], cd)
+			}
 		}
 		if cd.Differential != nil {
 			b.differentials = append(b.differentials, cd)
 		}
 	}
+}
+
+// codesOf lists a value set's codes of one system, for display and for the prefetch query.
+func codesOf(vs *ValueSet, sys codeSystem) []Code {
+	var out []Code
+	for i := range vs.Expansion.Contains {
+		e := &vs.Expansion.Contains[i]
+		if systemOf(e.System) != sys {
+			continue
+		}
+		out = append(out, Code{Code: e.Code, Display: e.Display, Source: "value set " + vs.ID, Unverified: e.Unverified()})
+	}
+	return out
 }
 
 // Version is the content version shown on cards: the data's semantic version plus the first 8 hex digits
@@ -374,8 +436,18 @@ func (b *Base) LookbackMonths() int { return b.lookback }
 // Workups lists the work-up tests in data order.
 func (b *Base) Workups() []*Workup { return b.workups }
 
-// Labs lists every analyte in data order.
+// Labs lists every analyte in data order: the work-up labs, then the adjuncts
+// (albumin), whose Workup is nil.
 func (b *Base) Labs() []*Lab { return b.labs }
+
+// Class returns the drug class with the given id (e.g. "loop-diuretic"), or nil.
+func (b *Base) Class(id string) *DrugClass { return b.classByID[id] }
+
+// Condition returns the condition with the given id (e.g. "pregnancy"), or nil.
+func (b *Base) Condition(id string) *Condition { return b.condByID[id] }
+
+// Pearl returns the pearl with the given id (e.g. "labs-when-suspected"), or nil.
+func (b *Base) Pearl(id string) *Pearl { return b.pearlByID[id] }
 
 // Lab returns the analyte with the given id (e.g. "magnesium"), or nil.
 func (b *Base) Lab(id string) *Lab { return b.labByID[id] }
@@ -398,9 +470,9 @@ func (b *Base) Differentials() []*Condition { return b.differentials }
 func (b *Base) Pearls() []*Pearl { return b.pearls }
 
 // AppendConditions appends to dst every condition c codes for and returns the extended slice.
-// SNOMED CT matches exactly; ICD-10-CM matches exactly or under a prefix ("E11.42" finds both diabetes
-// and diabetic neuropathy), dots and case ignored. A condition already in dst is not added again.
-// It does not allocate when dst has room.
+// SNOMED CT and ICD-10-CM codes match the conditions' value sets exactly (ICD-10-CM dots and case ignored);
+// a code in several value sets finds each condition ("E11.42" is diabetes and diabetic neuropathy).
+// A condition already in dst is not added again. It does not allocate when dst has room.
 func (b *Base) AppendConditions(dst []*Condition, c fhir.Coding) []*Condition {
 	switch systemOf(c.System) {
 	case sysSNOMED:
@@ -408,20 +480,20 @@ func (b *Base) AppendConditions(dst []*Condition, c fhir.Coding) []*Condition {
 			dst = appendCondition(dst, cd)
 		}
 	case sysICD10CM:
-		k, ok := makeICDKey(c.Code)
-		if !ok {
-			return dst
-		}
-		for n := k.n; n >= 1; n-- {
-			for _, e := range b.condICD[k.truncate(n)] {
-				if e.prefix || n == k.n {
-					dst = appendCondition(dst, e.cond)
-				}
+		if k, ok := makeICDKey(c.Code); ok {
+			for _, cd := range b.condICD[k] {
+				dst = appendCondition(dst, cd)
 			}
 		}
 	}
 	return dst
 }
+
+// ValueSets lists the shipped value sets in id order.
+func (b *Base) ValueSets() []*ValueSet { return b.valueSets }
+
+// ValueSet returns the value set with the given id (e.g. "lab-magnesium"), or nil.
+func (b *Base) ValueSet(id string) *ValueSet { return b.valueSetByID[id] }
 
 func appendCondition(dst []*Condition, cd *Condition) []*Condition {
 	for _, have := range dst {

@@ -62,10 +62,10 @@ func TestAppendConditions(t *testing.T) {
 		{snomed("7200002"), []string{"alcohol-use-disorder"}},
 		{snomed("72892002"), []string{"pregnancy"}},
 		{snomed("44054006"), []string{"diabetes"}},
-		{snomed("368581000119106"), []string{"diabetic-neuropathy"}},
-		{snomed("15777000"), nil}, // prediabetes is not diabetes
-		{snomed("38341003"), nil}, // hypertension
-		// ICD-10-CM prefixes, including codes split over the years (https://www.cms.gov/medicare/coding-billing/icd-10-codes).
+		{snomed("368581000119106"), []string{"diabetes", "diabetic-neuropathy"}}, // VSAC Diabetes holds it too
+		{snomed("15777000"), nil},                                                // prediabetes is not diabetes
+		{snomed("38341003"), nil},                                                // hypertension
+		// ICD-10-CM codes of the value sets, including codes split over the years (https://www.cms.gov/medicare/coding-billing/icd-10-codes).
 		{icd("G20"), []string{"parkinson-disease"}},
 		{icd("G20.A1"), []string{"parkinson-disease"}},
 		{icd("G35.B1"), []string{"multiple-sclerosis"}},
@@ -74,8 +74,9 @@ func TestAppendConditions(t *testing.T) {
 		{icd("N18.32"), []string{"chronic-kidney-disease"}},
 		{icd("N18.6"), []string{"esrd-dialysis"}},
 		{icd("N18.69"), nil}, // N18.6 is exact, not a prefix
-		{icd("E11.42"), []string{"diabetic-neuropathy", "diabetes"}},
-		{icd("e1142"), []string{"diabetic-neuropathy", "diabetes"}},
+		// E11.42 is in VSAC Diabetes, the neuropathy codes of it, and VSAC Peripheral Neuropathy.
+		{icd("E11.42"), []string{"diabetes", "diabetic-neuropathy", "peripheral-neuropathy"}},
+		{icd("e1142"), []string{"diabetes", "diabetic-neuropathy", "peripheral-neuropathy"}},
 		{icd("E11.9"), []string{"diabetes"}},
 		{icd("O26.891"), []string{"pregnancy"}},
 		{icd("Z3A.30"), []string{"pregnancy"}},

@@ -169,8 +169,9 @@ func covered(b *knowledge.Base, kind, id string) (codes int, cites []knowledge.C
 				return codes, cl.Evidence, true
 			}
 			for _, ing := range cl.Ingredients {
+				// A verified brand counts: iron sucrose has no verified RxNorm or ATC code and is recognised as Venofer.
 				if kind == "ingredient" && ing.ID == id {
-					return len(ing.RxNorm) + len(ing.ATC), ing.Class.Evidence, true
+					return len(ing.RxNorm) + len(ing.ATC) + len(ing.Brands), ing.Class.Evidence, true
 				}
 			}
 		}

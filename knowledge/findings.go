@@ -12,6 +12,11 @@ import (
 // order), so the same record and time always give the same Findings.
 type Findings struct {
 	AsOf time.Time
+	// Age is the patient's age in whole years at AsOf, -1 when unknown.
+	Age int
+	// UnderAge is true when the rules kept silent because the patient is
+	// younger than AdultAge and Options.AllAges is off.
+	UnderAge bool
 	// Triggered is true when the rules spoke: the patient has a present
 	// leg-cramp condition, or screening was on. When false every list below
 	// is empty.
@@ -23,7 +28,9 @@ type Findings struct {
 	// ingredient (or per class when only an ATC class root is known).
 	Medications []MedicationFinding
 	// AbnormalLabs: per analyte, the latest in-window result when it is
-	// beyond a cramp-relevant threshold.
+	// abnormal on a cramp-relevant side, or critical on any side; critical
+	// findings first, then data order. A work-up with several analytes of one
+	// draw (creatinine and eGFR) gives one finding.
 	AbnormalLabs []AbnormalLabFinding
 	// MissingLabs: work-up tests with no result inside their look-back window.
 	MissingLabs []MissingLabFinding
@@ -48,6 +55,9 @@ type MedicationEntry struct {
 	Medication fhir.Medication
 	// Match says how the drug was recognised in this entry.
 	Match MedicationMatch
+	// LastTaken is set when the entry counts only because it was given
+	// recently (an infusion within DrugClass.RecentDays); zero for a current entry.
+	LastTaken time.Time
 }
 
 // MedicationFinding is one cramp-inducing ingredient (or class) the patient
@@ -83,24 +93,145 @@ func (f MedicationFinding) LowConfidence() bool {
 // Evidence is the citations that make the drug cramp-inducing.
 func (f MedicationFinding) Evidence() []Citation { return f.Class.Evidence }
 
+// Strength is the strength of evidence of the drug's class.
+func (f MedicationFinding) Strength() Strength { return f.Class.Strength }
+
+// MayRemove reports whether a card may propose stopping or removing the drug:
+// only for a strongly associated class that the seeds do not also list as a
+// treatment for cramps.
+func (f MedicationFinding) MayRemove() bool { return f.Class.MayRemove() }
+
+// MayRemove reports whether a card may propose removing a drug of the class:
+// strong evidence, and not also a cramp treatment (calcium channel blockers).
+func (c *DrugClass) MayRemove() bool {
+	return c.Strength == StrengthStrong && len(c.AlsoTreatment) == 0
+}
+
 // ObservationEntry is one result of the record.
 type ObservationEntry struct {
 	Entry
 	Observation fhir.Observation
 }
 
-// AbnormalLabFinding is the latest in-window result of an analyte, beyond a
-// threshold that matters for cramps.
+// Severity is how urgent an abnormal result is.
+type Severity uint8
+
+// The severities, least urgent first.
+const (
+	// SeverityAbnormal: beyond the reference range or our threshold.
+	SeverityAbnormal Severity = iota + 1
+	// SeverityCritical: a critical value (the laboratory's LL, HH or AA, or
+	// beyond one of the lab's critical limits).
+	SeverityCritical
+)
+
+// String returns "abnormal" or "critical".
+func (s Severity) String() string {
+	if s == SeverityCritical {
+		return "critical"
+	}
+	return "abnormal"
+}
+
+// Basis says what decided that a result is abnormal.
+type Basis uint8
+
+// The bases, in the order they are consulted.
+const (
+	// BasisFlag: the laboratory's own interpretation (L, LL, H, HH, A, AA).
+	BasisFlag Basis = iota + 1
+	// BasisReferenceRange: outside the result's own reference range.
+	BasisReferenceRange
+	// BasisThreshold: beyond our threshold (the lab gave neither flag nor range).
+	BasisThreshold
+	// BasisCriticalLimit: beyond one of our critical limits, whatever the laboratory says.
+	BasisCriticalLimit
+)
+
+// String returns "flag", "reference range", "threshold" or "critical limit".
+func (b Basis) String() string {
+	switch b {
+	case BasisFlag:
+		return "flag"
+	case BasisReferenceRange:
+		return "reference range"
+	case BasisThreshold:
+		return "threshold"
+	case BasisCriticalLimit:
+		return "critical limit"
+	}
+	return "unknown"
+}
+
+// AbnormalLabFinding is the latest in-window result of an analyte that is
+// abnormal on a side that matters for cramps, or critical on any side.
 type AbnormalLabFinding struct {
 	Lab    *Lab
 	Result ObservationEntry
-	// Value is the result in Lab.CanonicalUnit. With a comparator
+	// Value is the result in Lab.CanonicalUnit, as measured (before any
+	// albumin correction). With a comparator
 	// (Result.Observation.Value.Comparator) it is the converted bound.
 	Value float64
 	// Converted is true when the recorded unit is not the canonical unit.
 	Converted bool
-	// Threshold is the threshold crossed (its Finding names the abnormality).
+	// Direction is "low" or "high"; "" when only the laboratory's A or AA says it is abnormal.
+	Direction string
+	// Severity is SeverityCritical for a critical value, else SeverityAbnormal.
+	Severity Severity
+	// Basis says what decided it.
+	Basis Basis
+	// Finding names the abnormality ("hypokalemia", "reduced eGFR", ...).
+	Finding string
+	// Threshold is our threshold on the result's side (its Finding, Op and
+	// Value); zero when the lab has none on that side (a critical high potassium).
 	Threshold Threshold
+	// Critical is the critical limit crossed, nil when none is (the flag may still make it critical).
+	Critical *Threshold
+	// Calcium says which calcium was judged: set for total and ionized calcium.
+	Calcium *CalciumBasis
+	// Related are results of the same draw folded into this finding (the
+	// creatinine behind an eGFR): one finding per result set.
+	Related []ObservationEntry
+	// Chronic is set when a reduced eGFR is chronic kidney disease (Lab.Chronic).
+	Chronic *ChronicBasis
+	// SuspectedDrugs are the patient's current drugs whose class is known to
+	// cause this abnormality (a diuretic with low potassium).
+	SuspectedDrugs []MedicationFinding
+}
+
+// JudgedValue is the value that was judged: the corrected calcium when an
+// albumin correction was applied, else Value.
+func (f AbnormalLabFinding) JudgedValue() float64 {
+	if f.Calcium != nil && f.Calcium.Albumin != nil {
+		return f.Calcium.Corrected
+	}
+	return f.Value
+}
+
+// CalciumBasis says which calcium a finding judged.
+type CalciumBasis struct {
+	// Ionized is true for ionized calcium, which is never corrected.
+	Ionized bool
+	// Albumin is the albumin result used for the correction; nil when the
+	// total calcium was judged as measured (no albumin within WithinDays).
+	Albumin *ObservationEntry
+	// AlbuminValue is that albumin in g/dL.
+	AlbuminValue float64
+	// Corrected is measured + factor x (reference - albumin), in mg/dL.
+	Corrected float64
+	// WithinDays is the pairing window the albumin had to fall in.
+	WithinDays int
+}
+
+// ChronicBasis is what makes a reduced eGFR chronic kidney disease.
+type ChronicBasis struct {
+	// Finding names it (Lab.Chronic.Finding).
+	Finding string
+	// Earlier is an earlier reduced result at least Lab.Chronic.Months
+	// before, with none normal between; nil when a diagnosis decided.
+	Earlier *ObservationEntry
+	// Diagnosis is the coded CKD or ESRD entry present in the record; nil when the results decided.
+	Diagnosis *ConditionEntry
 }
 
 // Evidence is the citations for checking this analyte in cramps (its work-up's evidence).
@@ -115,6 +246,10 @@ type MissingLabFinding struct {
 	// Last is the most recent result of the work-up before the window, nil
 	// when the record holds none.
 	Last *ObservationEntry
+	// Recommended is true when something in the record points to this test
+	// for this patient (Workup.RecommendWhen); RecommendedBy names what.
+	Recommended   bool
+	RecommendedBy []Entry
 }
 
 // Evidence is the citations for ordering the test.

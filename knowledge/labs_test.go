@@ -31,7 +31,22 @@ func TestLabFor(t *testing.T) {
 		{loinc("14682-9"), "creatinine"},
 		{loinc("33914-3"), "egfr"},
 		{loinc("98979-8"), "egfr"},
-		{loinc("2947-0"), ""}, // sodium is not a work-up lab
+		// Issue 14: codes real laboratories send that the hand-picked lists missed.
+		{loinc("2601-3"), "magnesium"},       // molar magnesium (mmol/L)
+		{loinc("2000-8"), "calcium"},         // molar total calcium
+		{loinc("1994-3"), "ionized-calcium"}, // ionized calcium in blood, kept apart from total
+		{loinc("1995-0"), "ionized-calcium"}, // ionized calcium in serum or plasma
+		{loinc("11579-0"), "tsh"},            // TSH, detection limit 0.05
+		{loinc("11580-8"), "tsh"},            // TSH, detection limit 0.005
+		{loinc("3015-5"), "tsh"},             // older TSH code (unverified display)
+		{loinc("98980-6"), "egfr"},           // CKD-EPI 2021 creatinine and cystatin C
+		{loinc("50210-4"), "egfr"},           // cystatin C-based
+		{loinc("77142-8"), "potassium"},      // serum, plasma or blood
+		{loinc("32713-0"), "potassium"},      // arterial blood
+		{loinc("59826-8"), "creatinine"},     // molar creatinine in blood
+		{loinc("1751-7"), "albumin"},         // albumin: an adjunct lab (no work-up), read to correct total calcium
+		{loinc("29265-6"), ""},               // albumin-corrected calcium is left out: the rules correct themselves
+		{loinc("2947-0"), ""},                // sodium is not a work-up lab
 		{fhir.Coding{System: fhir.SystemSNOMED, Code: "6298-4"}, ""},
 		{fhir.Coding{System: "urn:oid:2.16.840.1.113883.6.1", Code: "6298-4"}, "potassium"},
 	}
@@ -55,7 +70,7 @@ func TestWorkups(t *testing.T) {
 	}{
 		"potassium":      {"2823-3", []string{"potassium"}},
 		"magnesium":      {"19123-9", []string{"magnesium"}},
-		"calcium":        {"17861-6", []string{"calcium"}},
+		"calcium":        {"17861-6", []string{"calcium", "ionized-calcium"}},
 		"thyroid":        {"3016-3", []string{"tsh"}},
 		"hba1c":          {"4548-4", []string{"hba1c"}},
 		"renal-function": {"2160-0", []string{"creatinine", "egfr"}},
@@ -118,9 +133,16 @@ func TestToCanonicalAndThresholds(t *testing.T) {
 		{"hba1c", fhir.Quantity{Value: 39, Code: "mmol/mol"}, 39/10.929 + 2.15, ""},
 		{"creatinine", fhir.Quantity{Value: 150, Code: "umol/L"}, 150 / 88.42, "creatinine above the reference range"},
 		{"creatinine", fhir.Quantity{Value: 1.0, Code: "mg/dL"}, 1.0, ""},
-		{"egfr", fhir.Quantity{Value: 45, Code: "mL/min/{1.73_m2}"}, 45, "eGFR below 60 (CKD stage 3 or worse)"},
-		{"egfr", fhir.Quantity{Value: 45, Code: "mL/min"}, 45, "eGFR below 60 (CKD stage 3 or worse)"},
+		{"egfr", fhir.Quantity{Value: 45, Code: "mL/min/{1.73_m2}"}, 45, "reduced eGFR"},
+		{"egfr", fhir.Quantity{Value: 45, Code: "mL/min"}, 45, "reduced eGFR"},
 		{"egfr", fhir.Quantity{Value: 75, Code: "mL/min/{1.73_m2}"}, 75, ""},
+		// Ionized calcium: 1 mmol/L = 4.008 mg/dL; low below 1.12 mmol/L (terminology.md C, common range).
+		{"ionized-calcium", fhir.Quantity{Value: 1.0, Code: "mmol/L"}, 1.0, "low ionized calcium"},
+		{"ionized-calcium", fhir.Quantity{Value: 1.12, Code: "mmol/L"}, 1.12, ""},
+		{"ionized-calcium", fhir.Quantity{Value: 4.8, Code: "mg/dL"}, 4.8 / 4.008, ""},
+		// Albumin: 1 g/dL = 10 g/L; it has no threshold of its own.
+		{"albumin", fhir.Quantity{Value: 35, Code: "g/L"}, 3.5, ""},
+		{"albumin", fhir.Quantity{Value: 2.1, Code: "g/dL"}, 2.1, ""},
 	}
 	for _, tt := range tests {
 		l := b.Lab(tt.lab)

@@ -19,7 +19,7 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-//go:embed data/*.yaml
+//go:embed data
 var embedded embed.FS
 
 // The data files a knowledge base is made of; every one is required and no other is accepted.
@@ -53,6 +53,8 @@ type labsFile struct {
 	LookbackMonths int       `json:"lookback_months"`
 	Workup         []*Workup `json:"workup"`
 	Labs           []*Lab    `json:"labs"`
+	// Adjuncts are labs that interpret others (albumin for calcium) and are no work-up item.
+	Adjuncts []*Lab `json:"adjuncts,omitempty"`
 }
 
 type conditionsFile struct {
@@ -71,6 +73,7 @@ type content struct {
 	labs       labsFile
 	conditions conditionsFile
 	pearls     pearlsFile
+	valueSets  []*ValueSet
 }
 
 // Load reads, validates and indexes the knowledge base embedded in the binary.
@@ -82,7 +85,8 @@ func Load() (*Base, error) {
 	return LoadFS(sub)
 }
 
-// LoadFS reads, validates and indexes a knowledge base from the YAML files at the root of fsys.
+// LoadFS reads, validates and indexes a knowledge base from the YAML files at the root of fsys and the
+// FHIR ValueSets in its valuesets/ directory.
 // It fails, listing every problem found, when a file is missing, unknown, malformed or inconsistent.
 func LoadFS(fsys fs.FS) (*Base, error) {
 	entries, err := fs.ReadDir(fsys, ".")
@@ -109,6 +113,14 @@ func LoadFS(fsys fs.FS) (*Base, error) {
 	}
 
 	var c content
+	vss, vsRaw, err := decodeValueSets(fsys)
+	if err != nil {
+		return nil, fmt.Errorf("knowledge data: %w", err)
+	}
+	c.valueSets = vss
+	for name, b := range vsRaw {
+		raw[name] = b
+	}
 	targets := map[string]any{
 		fileSources:     &c.sources,
 		fileTriggers:    &c.triggers,

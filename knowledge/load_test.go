@@ -5,16 +5,22 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"testing/fstest"
 
 	"github.com/cramp-cds/cramp-cds/knowledge"
 )
 
-// mustLoad loads the embedded base; every test in this package starts from it.
+// loadEmbedded loads the embedded base once for the whole test binary: a Base is immutable, and decoding
+// the value sets (about 2 MB of FHIR JSON) for each of some forty tests would dominate the package's time
+// under -race. TestLoadFSAcceptsTheEmbeddedFiles and BenchmarkLoad still load afresh.
+var loadEmbedded = sync.OnceValues(knowledge.Load)
+
+// mustLoad returns the embedded base; every test in this package starts from it.
 func mustLoad(t testing.TB) *knowledge.Base {
 	t.Helper()
-	b, err := knowledge.Load()
+	b, err := loadEmbedded()
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
@@ -24,7 +30,7 @@ func mustLoad(t testing.TB) *knowledge.Base {
 func TestLoadEmbeddedData(t *testing.T) {
 	t.Parallel()
 	b := mustLoad(t)
-	if got, want := b.Version(), regexp.MustCompile(`^1\.0\.0\+[0-9a-f]{8}$`); !want.MatchString(got) {
+	if got, want := b.Version(), regexp.MustCompile(`^1\.1\.0\+[0-9a-f]{8}$`); !want.MatchString(got) {
 		t.Errorf("Version() = %q, want semver+8 hex digits", got)
 	}
 	if got, want := len(b.Sources()), 5; got != want {
@@ -41,25 +47,31 @@ func dataFS(t *testing.T, file string, edits ...string) fstest.MapFS {
 	t.Helper()
 	fsys := fstest.MapFS{}
 	paths, err := filepath.Glob("data/*.yaml")
-	if err != nil || len(paths) == 0 {
-		t.Fatalf("listing data files: %v", err)
+	vss, err2 := filepath.Glob("data/valuesets/*.json")
+	if err != nil || err2 != nil || len(paths) == 0 || len(vss) == 0 {
+		t.Fatalf("listing data files: %v %v", err, err2)
 	}
-	for _, p := range paths {
+	for _, p := range append(paths, vss...) {
 		b, err := os.ReadFile(p)
 		if err != nil {
 			t.Fatal(err)
 		}
-		fsys[filepath.Base(p)] = &fstest.MapFile{Data: b}
+		fsys[strings.TrimPrefix(filepath.ToSlash(p), "data/")] = &fstest.MapFile{Data: b}
 	}
 	if file == "" {
 		return fsys
 	}
 	s := string(fsys[file].Data)
+	// A value set names a code in its compose and its expansion: edit every occurrence.
+	n := 1
+	if strings.HasSuffix(file, ".json") {
+		n = -1
+	}
 	for i := 0; i+1 < len(edits); i += 2 {
 		if !strings.Contains(s, edits[i]) {
 			t.Fatalf("%s does not contain %q", file, edits[i])
 		}
-		s = strings.Replace(s, edits[i], edits[i+1], 1)
+		s = strings.Replace(s, edits[i], edits[i+1], n)
 	}
 	fsys[file] = &fstest.MapFile{Data: []byte(s)}
 	return fsys
@@ -85,25 +97,36 @@ func TestLoadFSRejectsBrokenData(t *testing.T) {
 		wantErr string
 	}{
 		{"unknown field", "medications.yaml", []string{"group: Diuretics\n", "group: Diuretics\n    colour: red\n"}, `unknown field "colour"`},
-		{"LOINC check digit", "labs.yaml", []string{"{code: 6298-4,", "{code: 6298-5,"}, `LOINC code "6298-5"`},
+		{"unknown field in a value set", "valuesets/lab-tsh.json", []string{`"status": "active",`, `"status": "active", "colour": "red",`}, `unknown field "colour"`},
+		{"LOINC check digit", "valuesets/lab-potassium.json", []string{`"code": "6298-4"`, `"code": "6298-5"`}, `LOINC code "6298-5"`},
 		{"SNOMED Verhoeff check digit", "triggers.yaml", []string{`"102549009"`, `"102549008"`}, `SNOMED CT code "102549008"`},
+		{"SNOMED Verhoeff check digit in a value set", "valuesets/condition-heart-failure.json", []string{`"code": "441481004"`, `"code": "441481005"`}, `SNOMED CT code "441481005"`},
 		{"RxCUI not digits", "medications.yaml", []string{`code: "5487"`, `code: "54x7"`}, `RxNorm code "54x7"`},
-		{"ICD-10-CM format", "conditions.yaml", []string{"{code: E87.6,", "{code: E8.76,"}, `ICD-10-CM code "E8.76"`},
+		{"ICD-10-CM format", "valuesets/condition-hypokalemia.json", []string{`"code": "E87.6"`, `"code": "E8.76"`}, `ICD-10-CM code "E8.76"`},
 		{"ATC format", "medications.yaml", []string{"{code: C03AA03,", "{code: C03A03,"}, `ATC code "C03A03"`},
-		{"prefix on SNOMED", "conditions.yaml", []string{`{code: "5291005",`, `{code: "5291005", prefix: true,`}, "prefix matching is only for"},
+		{"ATC format in a value set", "valuesets/drug-nsaid.json", []string{`"code": "M01AX01"`, `"code": "M01X01"`}, `ATC code "M01X01"`},
+		{"prefix on an ingredient", "medications.yaml", []string{"{code: C03CA01,", "{code: C03CA, prefix: true,"}, "class roots go in the class's atc_prefixes"},
 		{"trigger by prefix", "triggers.yaml", []string{"{code: G47.62,", "{code: G47.6, prefix: true,"}, "must match exactly"},
 		{"unknown seed", "triggers.yaml", []string{"seed: 001_ef64482ccbaa6c09.txt", "seed: 009_ef64482ccbaa6c09.txt"}, `unknown seed "009_ef64482ccbaa6c09.txt"`},
 		{"unknown ref", "pearls.yaml", []string{`ref: "6", line: 38`, `ref: "7", line: 38`}, `unknown ref "7"`},
 		{"citation without line", "pearls.yaml", []string{`ref: "6", line: 38`, `ref: "6"`}, "has no line"},
 		{"item without evidence", "pearls.yaml", []string{`evidence: [{seed: 000_c5ba4de4b750ce3b.txt, ref: "6", line: 38}]`, "evidence: []"}, "no evidence"},
-		{"code without source", "conditions.yaml", []string{`{code: E87.6, display: "Hypokalemia", source: "terminology.md D (ICD; PEDS)"}`, `{code: E87.6, display: "Hypokalemia", source: ""}`}, "has no source"},
-		{"code claimed twice", "conditions.yaml", []string{`{code: "34486009",`, `{code: "40930008",`}, "is claimed by both"},
+		{"code without source", "medications.yaml", []string{`{code: C03CA01, source: "terminology.md B1 (ATC)"}`, `{code: C03CA01, source: ""}`}, "has no source"},
+		{"code claimed twice", "medications.yaml", []string{`{code: "1808",`, `{code: "4603",`}, "is claimed by both"},
+		{"value set without provenance", "valuesets/lab-tsh.json", []string{`"url": "https://github.com/cramp-cds/cramp-cds/fhir/StructureDefinition/valueset-source"`, `"url": "https://example.org/other"`}, "no source"},
+		{"LOINC in two analytes", "valuesets/lab-magnesium.json", []string{`"code": "21377-7"`, `"code": "2823-3"`}, "is in two analytes' value sets"},
+		{"expansion total not the code count", "valuesets/lab-tsh.json", []string{`"total": 4`, `"total": 1000`}, "must equal the 4 codes"},
+		{"code of a system the kind does not hold", "valuesets/lab-tsh.json", []string{`"system": "http://loinc.org"`, `"system": "http://snomed.info/sct"`}, "not one a lab value set holds"},
+		{"unknown value set", "labs.yaml", []string{"valueset: lab-tsh ", "valueset: lab-thyroid "}, `unknown value set "lab-thyroid"`},
+		{"value set of the wrong kind", "labs.yaml", []string{"valueset: lab-tsh ", "valueset: condition-hypothyroidism "}, "is a condition value set, want lab"},
+		{"order code outside the work-up's value sets", "labs.yaml", []string{"order: {code: 19123-9,", "order: {code: 2823-3,"}, "order code 2823-3 is in none of its labs' value sets"},
+		{"stale drug value set", "valuesets/drug-loop-diuretic.json", []string{`"code": "4603"`, `"code": "4604"`}, "RxNorm 4603 is not in value set drug-loop-diuretic"},
 		{"salt-only name", "medications.yaml", []string{"synonyms: [hctz]", "synonyms: [potassium]"}, "no matchable words"},
 		{"name of two ingredients", "medications.yaml", []string{"brands_unverified: [Microzide]", "brands_unverified: [Lasix]"}, "is also a name of"},
 		{"product of unknown ingredient", "medications.yaml", []string{"ingredients: [torsemide]", "ingredients: [torasemide]"}, `unknown ingredient "torasemide"`},
 		{"bad threshold op", "labs.yaml", []string{`op: "<", value: 3.5`, `op: "lt", value: 3.5`}, "needs a finding, an op"},
 		{"canonical unit not listed", "labs.yaml", []string{"canonical_unit: mmol/L", "canonical_unit: mol/L"}, `canonical unit "mol/L"`},
-		{"bad version", "sources.yaml", []string{"version: 1.0.0", "version: one"}, "not a semantic version"},
+		{"bad version", "sources.yaml", []string{"version: 1.1.0", "version: one"}, "not a semantic version"},
 		{"malformed YAML", "pearls.yaml", []string{"pearls:", "pearls: ["}, "decoding pearls.yaml"},
 	}
 	for _, tt := range tests {
@@ -120,11 +143,19 @@ func TestLoadFSRejectsBrokenData(t *testing.T) {
 	}
 }
 
+// TestLoadFSAllowsASharedCodeThatSaysWhy: the embedded data shares C09DX01 between hydrochlorothiazide and
+// amlodipine and loads; without shared_with on either claim it fails.
 func TestLoadFSAllowsASharedCodeThatSaysWhy(t *testing.T) {
 	t.Parallel()
-	fsys := dataFS(t, "conditions.yaml", `{code: "34486009",`, `{code: "40930008", shared_with: "test: both thyroid items",`)
-	if _, err := knowledge.LoadFS(fsys); err != nil {
-		t.Errorf("LoadFS: %v, want success when shared_with explains the second claim", err)
+	shared := `source: "WHO ATC index 2026-04-25 (fabkury/atcd@1e92aec)", shared_with: "amlodipine: the product holds both"}`
+	plain := `source: "WHO ATC index 2026-04-25 (fabkury/atcd@1e92aec)"}`
+	sharedAml := `source: "WHO ATC index 2026-04-25 (fabkury/atcd@1e92aec)", shared_with: "hydrochlorothiazide: the product holds both"}`
+	if _, err := knowledge.LoadFS(dataFS(t, "")); err != nil {
+		t.Fatalf("LoadFS: %v, want success when shared_with explains the second claim", err)
+	}
+	_, err := knowledge.LoadFS(dataFS(t, "medications.yaml", shared, plain, sharedAml, plain))
+	if err == nil || !strings.Contains(err.Error(), "ATC C09DX01 is claimed by both") {
+		t.Errorf("LoadFS without shared_with: err = %v, want C09DX01 claimed by both", err)
 	}
 }
 

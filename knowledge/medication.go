@@ -11,7 +11,7 @@ type MatchKind uint8
 const (
 	// MatchRxNorm: an RxNorm coding found in the ingredient codes or the curated product table.
 	MatchRxNorm MatchKind = iota + 1
-	// MatchATC: an ATC coding, as a substance code or under a class root.
+	// MatchATC: an ATC coding in a class's value set (a substance code, or a combination naming the class).
 	MatchATC
 	// MatchText: a name, synonym or brand found in the concept's text or a coding's display.
 	MatchText
@@ -33,7 +33,7 @@ func (k MatchKind) String() string {
 // MedicationMatch is one cramp-inducing ingredient (or, from an ATC class root, class) found in a medication.
 type MedicationMatch struct {
 	Class *DrugClass
-	// Ingredient is nil when only the class is known (an ATC code under a class root such as C03AA).
+	// Ingredient is nil when only the class is known (an ATC combination code such as C09BA03 lisinopril and diuretics).
 	Ingredient *Ingredient
 	Kind       MatchKind
 	// Coding is the coding that matched (RxNorm or ATC); for a text match it is zero.
@@ -65,10 +65,18 @@ func (b *Base) MatchMedication(drug fhir.Concept, ingredients ...fhir.Concept) [
 // (8 is plenty for one medication). Matches already in dst are merged with the new ones.
 func (b *Base) AppendMedicationMatches(dst []MedicationMatch, drug fhir.Concept, ingredients []fhir.Concept) []MedicationMatch {
 	var tt textTokens
+	from := len(dst)
 	dst = b.appendConceptMatches(dst, drug, &tt)
 	for _, c := range ingredients {
 		dst = b.appendConceptMatches(dst, c, &tt)
 	}
+	// A form word anywhere in the medication (its drug or an ingredient) counts for all of it: a Medication
+	// "Voltaren 1% gel" with the ingredient coded as plain diclofenac is still a topical product.
+	forms := b.excludedForms(drug, &tt)
+	for _, c := range ingredients {
+		forms |= b.excludedForms(c, &tt)
+	}
+	dst = b.dropClasses(dst, from, forms)
 	return b.sortMatches(dropCoveredClasses(dst))
 }
 
@@ -107,27 +115,48 @@ func (b *Base) appendRxNorm(dst []MedicationMatch, cd fhir.Coding) []MedicationM
 }
 
 func (b *Base) appendATC(dst []MedicationMatch, cd fhir.Coding) []MedicationMatch {
-	if e, ok := b.atcExact[cd.Code]; ok {
-		return mergeMatch(dst, MedicationMatch{Class: e.class, Ingredient: e.ingredient, Kind: MatchATC, Coding: cd, Matched: cd.Code})
-	}
-	for n := len(cd.Code); n >= 1; n-- {
-		for _, e := range b.atcPrefix[cd.Code[:n]] {
-			if excluded(cd.Code, e.exclude) {
-				continue
-			}
-			dst = mergeMatch(dst, MedicationMatch{Class: e.class, Ingredient: e.ingredient, Kind: MatchATC, Coding: cd, Matched: e.code})
-		}
+	for _, e := range b.atc[cd.Code] {
+		dst = mergeMatch(dst, MedicationMatch{Class: e.class, Ingredient: e.ingredient, Kind: MatchATC, Coding: cd, Matched: cd.Code, LowConfidence: e.unverified})
 	}
 	return dst
 }
 
-func excluded(code string, roots []string) bool {
-	for _, r := range roots {
-		if len(code) >= len(r) && code[:len(r)] == r {
-			return true
+// excludedForms returns the classes a medication is taken out of by a dose-form or route word in any of
+// its texts or displays ("diclofenac 1% topical gel" is not a systemic NSAID).
+func (b *Base) excludedForms(c fhir.Concept, tt *textTokens) classSet {
+	if len(b.forms) == 0 {
+		return 0
+	}
+	var out classSet
+	scan := func(s string) {
+		tt.tokenize(s, b.salts)
+		for i := 0; i < tt.n; i++ {
+			out |= b.forms[string(tt.tok(i))]
 		}
 	}
-	return false
+	if c.Text != "" {
+		scan(c.Text)
+	}
+	for _, cd := range c.Codings {
+		if cd.Display != "" {
+			scan(cd.Display)
+		}
+	}
+	return out
+}
+
+// dropClasses removes the matches of dst[from:] whose class is in set.
+func (b *Base) dropClasses(dst []MedicationMatch, from int, set classSet) []MedicationMatch {
+	if set == 0 {
+		return dst
+	}
+	out := dst[:from]
+	for _, m := range dst[from:] {
+		if set&(1<<b.classOrder[m.Class]) == 0 {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // appendText finds names in a text: exact word sequences first, then one-typo matches of long generic names.

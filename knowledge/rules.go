@@ -18,32 +18,39 @@ type Options struct {
 	// Without it they speak only for a patient with a present leg-cramp
 	// condition (one of the trigger codes).
 	Screening bool
+	// AllAges makes the rules speak for patients younger than AdultAge too
+	// (--all-ages). The seeds speak of adults, so by default they do not.
+	AllAges bool
 }
 
-// Evaluate applies every rule to rec as of asOf.
+// AdultAge is the age from which the rules speak by default: the seeds
+// describe cramps in adults (seed 000 line 45, seed 001 line 72).
+const AdultAge = 18
+
+// Evaluate applies every rule to rec as of asOf. knowledge/README.md states
+// each rule in words with its source; the tests pin every boundary.
 //
-// Decisions a reviewer should know (tests pin each one):
-//   - Medications: only entries ActiveAt(asOf) (status active, a real
-//     prescription, started, not ended) are considered; stopped, completed,
-//     on-hold, entered-in-error and not-taken entries never are.
-//   - A work-up is missing when none of its analytes has a result effective
-//     in [asOf - LookbackMonths, asOf] (both ends included; a result dated
-//     after asOf does not count). Any kept result counts, with or without a
-//     numeric value: we never suggest an order the record shows was done.
-//   - Abnormal: per analyte, only the latest in-window result is judged. It is
-//     abnormal when, converted to the canonical unit, it is beyond one of the
-//     analyte's thresholds (which say what matters for cramps: low potassium,
-//     not high). A result whose unit we cannot convert, or that has no numeric
-//     value, is never called abnormal. A comparator value ("<0.5") is
-//     abnormal only if every value it allows is beyond the threshold. The
-//     result's own laboratory has the last word against us, never for us: a
-//     result interpreted as normal (N), or inside its own reference range on
-//     the side of the threshold, is not called abnormal; an "L" or "H" flag
-//     alone never makes a result abnormal.
-//   - Conditions count when PresentAt(asOf).
+// In short:
+//   - Age: silent for a patient younger than AdultAge unless opts.AllAges
+//     (unknown age: not silent).
+//   - Trigger: a leg-cramp code on a condition present at asOf that is an
+//     active problem-list entry, or otherwise dated (recorded, else onset)
+//     within the trigger set's RecentMonths.
+//   - Medications: entries ActiveAt(asOf); for a class with RecentDays (IV
+//     iron sucrose) also an entry last taken within that many days.
+//   - Conditions: present at asOf; a condition with RecentMonths (pregnancy)
+//     only when dated within them, and one with Plausible only for a patient
+//     it is possible for.
+//   - Labs: see labFindings.
 func (b *Base) Evaluate(rec *fhir.Record, asOf time.Time, opts Options) Findings {
-	f := Findings{AsOf: asOf}
+	f := Findings{AsOf: asOf, Age: -1}
 	if rec == nil {
+		return f
+	}
+	p := patientOf(rec.Patient, asOf)
+	f.Age = p.age
+	if UnderAge(rec, asOf, opts) {
+		f.UnderAge = true
 		return f
 	}
 	f.Triggers = b.TriggerEntries(rec, asOf)
@@ -52,9 +59,54 @@ func (b *Base) Evaluate(rec *fhir.Record, asOf time.Time, opts Options) Findings
 	}
 	f.Triggered = true
 	f.Medications = b.MedicationFindings(rec, asOf)
-	f.AbnormalLabs, f.MissingLabs = b.labFindings(rec, asOf)
-	f.Associated, f.Differentials = b.conditionFindings(rec, asOf)
+	f.Associated, f.Differentials = b.conditionFindings(rec, asOf, p)
+	f.AbnormalLabs, f.MissingLabs = b.labFindings(rec, asOf, p, &f)
 	return f
+}
+
+// UnderAge reports whether the rules keep silent for the record's patient:
+// younger than AdultAge at asOf, unless opts.AllAges. A patient of unknown age
+// is not silenced. The order hooks ask it before they speak.
+func UnderAge(rec *fhir.Record, asOf time.Time, opts Options) bool {
+	if opts.AllAges || rec == nil {
+		return false
+	}
+	p := patientOf(rec.Patient, asOf)
+	return p.age >= 0 && p.age < AdultAge
+}
+
+// patient holds the demographic facts the rules use.
+type patient struct {
+	age int    // whole years at asOf, -1 when unknown
+	sex string // "male", "female", or "" when unknown or other
+}
+
+// patientOf reads age and sex. A partial birth date ("1950", "1950-04") is
+// taken at its first day, which never makes a patient younger than they are.
+func patientOf(p *fhir.Patient, asOf time.Time) patient {
+	out := patient{age: -1}
+	if p == nil {
+		return out
+	}
+	if p.Gender == "male" || p.Gender == "female" {
+		out.sex = p.Gender
+	}
+	for _, layout := range []string{time.DateOnly, "2006-01", "2006"} {
+		born, err := time.Parse(layout, p.BirthDate)
+		if err != nil {
+			continue
+		}
+		if born.After(asOf) {
+			break
+		}
+		age := asOf.Year() - born.Year()
+		if asOf.Month() < born.Month() || (asOf.Month() == born.Month() && asOf.Day() < born.Day()) {
+			age--
+		}
+		out.age = age
+		break
+	}
+	return out
 }
 
 // ConceptText is how the record names a concept: its text, else its first
@@ -76,27 +128,46 @@ func ConceptText(c fhir.Concept) string {
 	return ""
 }
 
-// TriggerEntries returns the record's leg-cramp conditions present at asOf
-// (Findings.Triggers): the rule the order hooks need, without the others.
+// TriggerEntries returns the record's leg-cramp conditions that say the
+// patient has cramps now (Findings.Triggers; the rule the order hooks need,
+// without the others): present at asOf, and either an active problem-list
+// entry or dated (recorded, else onset) within the trigger set's RecentMonths.
 func (b *Base) TriggerEntries(rec *fhir.Record, asOf time.Time) []ConditionEntry {
+	since := asOf.AddDate(0, -b.triggers.RecentMonths, 0)
 	var out []ConditionEntry
 	for _, c := range rec.Conditions {
-		if !c.PresentAt(asOf) {
+		if !c.PresentAt(asOf) || !slices.ContainsFunc(c.Code.Codings, b.IsTrigger) {
 			continue
 		}
-		if slices.ContainsFunc(c.Code.Codings, b.IsTrigger) {
-			out = append(out, ConditionEntry{Entry: Entry{Ref: c.Ref, Text: ConceptText(c.Code)}, Condition: c})
+		onProblemList := fhir.IsPresentStatus(c.ClinicalStatus) && c.HasCategory("problem-list-item")
+		if !onProblemList && !datedSince(c, since) {
+			continue
 		}
+		out = append(out, ConditionEntry{Entry: Entry{Ref: c.Ref, Text: ConceptText(c.Code)}, Condition: c})
 	}
 	return out
 }
 
+// datedSince reports whether the condition is recorded (else has its onset)
+// at or after since; an undated condition is not.
+func datedSince(c fhir.Condition, since time.Time) bool {
+	d := c.Recorded
+	if d.IsZero() {
+		d = c.Onset
+	}
+	return !d.IsZero() && !d.Before(since)
+}
+
 // MedicationFindings returns the cramp-inducing drugs the record shows the
-// patient taking at asOf (Findings.Medications), whatever the trigger.
+// patient taking at asOf (Findings.Medications), whatever the trigger: entries
+// ActiveAt(asOf), and for a class with RecentDays (IV iron sucrose) an entry
+// last taken within that many days.
 func (b *Base) MedicationFindings(rec *fhir.Record, asOf time.Time) []MedicationFinding {
 	var out []MedicationFinding
 	for _, m := range rec.Medications {
-		if !m.ActiveAt(asOf) {
+		active := m.ActiveAt(asOf)
+		last, taken := m.LastTaken(asOf)
+		if !active && !taken {
 			continue
 		}
 		text := ConceptText(m.Drug)
@@ -105,6 +176,14 @@ func (b *Base) MedicationFindings(rec *fhir.Record, asOf time.Time) []Medication
 		}
 		for _, match := range b.MatchMedication(m.Drug, m.Ingredients...) {
 			entry := MedicationEntry{Entry: Entry{Ref: m.Ref, Text: text}, Medication: m, Match: match}
+			if !active {
+				// Only a drug given in courses counts once it is no longer current.
+				days := match.Class.RecentDays
+				if days == 0 || last.Before(asOf.AddDate(0, 0, -days)) {
+					continue
+				}
+				entry.LastTaken = last
+			}
 			i := slices.IndexFunc(out, func(f MedicationFinding) bool {
 				return f.Ingredient == match.Ingredient && f.Class == match.Class
 			})
@@ -125,180 +204,12 @@ func (b *Base) MedicationFindings(rec *fhir.Record, asOf time.Time) []Medication
 	return out
 }
 
-// labResult is one result of the record with the analyte it measures.
-type labResult struct {
-	lab *Lab
-	obs fhir.Observation
-}
-
-// labFindings finds, per work-up, whether it is missing, and per analyte
-// whether its latest in-window result is abnormal.
-func (b *Base) labFindings(rec *fhir.Record, asOf time.Time) (abnormal []AbnormalLabFinding, missing []MissingLabFinding) {
-	var results []labResult
-	for _, o := range rec.Observations {
-		for _, cd := range o.Code.Codings {
-			if lab := b.LabFor(cd); lab != nil {
-				results = append(results, labResult{lab: lab, obs: o})
-				break
-			}
-		}
-	}
-	for _, wu := range b.workups {
-		since := asOf.AddDate(0, -wu.LookbackMonths, 0)
-		satisfied := false
-		var last *fhir.Observation
-		for _, lab := range wu.Resolved {
-			var latest *fhir.Observation
-			for i := range results {
-				r := &results[i]
-				if r.lab != lab || r.obs.Effective.IsZero() {
-					continue
-				}
-				switch {
-				case r.obs.Effective.After(asOf.Add(fhir.ClockSkew)):
-					// Not yet, as of asOf.
-				case r.obs.Effective.Before(since):
-					if last == nil || later(r.obs, *last) {
-						last = &r.obs
-					}
-				default:
-					if latest == nil || later(r.obs, *latest) {
-						latest = &r.obs
-					}
-				}
-			}
-			if latest == nil {
-				continue
-			}
-			satisfied = true
-			if f, ok := assess(lab, *latest); ok {
-				abnormal = append(abnormal, f)
-			}
-		}
-		if !satisfied {
-			m := MissingLabFinding{Workup: wu, Since: since}
-			if last != nil {
-				m.Last = &ObservationEntry{Entry: Entry{Ref: last.Ref, Text: ConceptText(last.Code)}, Observation: *last}
-			}
-			missing = append(missing, m)
-		}
-	}
-	return abnormal, missing
-}
-
-// later orders results by effective time, then by reference, so that the
-// choice among results of the same instant does not depend on record order.
-func later(x, y fhir.Observation) bool {
-	if !x.Effective.Equal(y.Effective) {
-		return x.Effective.After(y.Effective)
-	}
-	return x.Ref > y.Ref
-}
-
-// assess decides whether one result is abnormal (see Evaluate for the rules).
-func assess(lab *Lab, o fhir.Observation) (AbnormalLabFinding, bool) {
-	if o.Value == nil || interpretedNormal(o.Interpretation) {
-		return AbnormalLabFinding{}, false
-	}
-	v, err := lab.ToCanonical(*o.Value)
-	if err != nil {
-		return AbnormalLabFinding{}, false
-	}
-	for _, t := range lab.Thresholds {
-		if !surelyCrossed(t, o.Value.Comparator, v) || insideOwnRange(lab, t, o, v) {
-			continue
-		}
-		return AbnormalLabFinding{
-			Lab:       lab,
-			Result:    ObservationEntry{Entry: Entry{Ref: o.Ref, Text: ConceptText(o.Code)}, Observation: o},
-			Value:     v,
-			Converted: !lab.isCanonical(*o.Value),
-			Threshold: t,
-		}, true
-	}
-	return AbnormalLabFinding{}, false
-}
-
-// surelyCrossed reports whether every value a result allows is beyond t: the
-// value itself without a comparator; with one, the whole half-line it names.
-// Unit conversions are increasing, so a converted bound keeps its direction.
-func surelyCrossed(t Threshold, comparator string, v float64) bool {
-	switch comparator {
-	case "":
-		return t.Crossed(v)
-	case "<", "<=":
-		switch t.Op {
-		case "<":
-			// x < v (or x <= v) is below t.Value for every x only when v is.
-			return v < t.Value || (comparator == "<" && v == t.Value)
-		case "<=":
-			return v <= t.Value
-		}
-	case ">", ">=":
-		switch t.Op {
-		case ">":
-			return v > t.Value || (comparator == ">" && v == t.Value)
-		case ">=":
-			return v >= t.Value
-		}
-	}
-	return false
-}
-
-// interpretationSystem is the HL7 v3 ObservationInterpretation code system.
-const interpretationSystem = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
-
-// interpretedNormal reports whether the laboratory interpreted the result as normal.
-func interpretedNormal(cs []fhir.Coding) bool {
-	for _, c := range cs {
-		if c.Code == "N" && (c.System == interpretationSystem || c.System == "") {
-			return true
-		}
-	}
-	return false
-}
-
-// insideOwnRange reports whether the result lies inside its own reference
-// range on the side t is about (the low bound for "<" thresholds, the high
-// bound for ">" ones). A bound without a unit is taken in the result's unit;
-// a bound we cannot convert tells us nothing.
-func insideOwnRange(lab *Lab, t Threshold, o fhir.Observation, v float64) bool {
-	low := t.Op == "<" || t.Op == "<="
-	for _, r := range o.ReferenceRange {
-		bound := r.High
-		if low {
-			bound = r.Low
-		}
-		if bound == nil {
-			continue
-		}
-		q := *bound
-		if q.Code == "" && q.Unit == "" {
-			q.Code, q.Unit = o.Value.Code, o.Value.Unit
-		}
-		bv, err := lab.ToCanonical(q)
-		if err != nil {
-			continue
-		}
-		if (low && v >= bv) || (!low && v <= bv) {
-			return true
-		}
-	}
-	return false
-}
-
-// isCanonical reports whether q is recorded in the lab's canonical unit.
-func (l *Lab) isCanonical(q fhir.Quantity) bool {
-	u, ok := l.unit(q.Code)
-	if !ok {
-		u, ok = l.unit(q.Unit)
-	}
-	return ok && u.Code == l.CanonicalUnit
-}
-
 // conditionFindings groups the present conditions of the record by the
-// associated conditions and differentials of the base they code for.
-func (b *Base) conditionFindings(rec *fhir.Record, asOf time.Time) (associated, differentials []ConditionFinding) {
+// associated conditions and differentials of the base they code for. A
+// condition with RecentMonths counts only when dated within them (onset, else
+// recorded: a pregnancy code from 1985 is not a current pregnancy), and one
+// with Plausible only for a patient it is possible for.
+func (b *Base) conditionFindings(rec *fhir.Record, asOf time.Time, p patient) (associated, differentials []ConditionFinding) {
 	found := map[*Condition][]ConditionEntry{}
 	var matched []*Condition
 	for _, c := range rec.Conditions {
@@ -310,6 +221,9 @@ func (b *Base) conditionFindings(rec *fhir.Record, asOf time.Time) (associated, 
 			matched = b.AppendConditions(matched, cd)
 		}
 		for _, kc := range matched {
+			if !kc.countsFor(c, asOf, p) {
+				continue
+			}
 			found[kc] = append(found[kc], ConditionEntry{Entry: Entry{Ref: c.Ref, Text: ConceptText(c.Code)}, Condition: c})
 		}
 	}
@@ -326,4 +240,27 @@ func (b *Base) conditionFindings(rec *fhir.Record, asOf time.Time) (associated, 
 		}
 	}
 	return associated, differentials
+}
+
+// countsFor reports whether a present record entry coding for kc counts: dated
+// within kc.RecentMonths when set, and plausible for the patient.
+func (kc *Condition) countsFor(c fhir.Condition, asOf time.Time, p patient) bool {
+	if kc.RecentMonths > 0 {
+		d := c.Onset
+		if d.IsZero() {
+			d = c.Recorded
+		}
+		if d.IsZero() || d.Before(asOf.AddDate(0, -kc.RecentMonths, 0)) {
+			return false
+		}
+	}
+	if pl := kc.Plausible; pl != nil {
+		if pl.Sex != "" && p.sex != "" && p.sex != pl.Sex {
+			return false
+		}
+		if p.age >= 0 && (p.age < pl.MinAge || (pl.MaxAge > 0 && p.age > pl.MaxAge)) {
+			return false
+		}
+	}
+	return true
 }

@@ -15,7 +15,8 @@ import (
 )
 
 // readSyntheaRecord reads one fixture bundle (by name prefix) and adds a
-// present leg-cramp Condition, as a clinician would have recorded it.
+// present leg-cramp Condition, as a clinician would have recorded it: an
+// active problem-list entry.
 func readSyntheaRecord(t *testing.T, prefix string) *fhir.Record {
 	t.Helper()
 	paths, err := filepath.Glob(filepath.Join("..", "testdata", "synthea", prefix+"_*.json"))
@@ -33,8 +34,9 @@ func readSyntheaRecord(t *testing.T, prefix string) *fhir.Record {
 	}
 	rec.Conditions = append(rec.Conditions, fhir.Condition{
 		Ref: "Condition/added-leg-cramps", ClinicalStatus: "active", VerificationStatus: "confirmed",
-		Code:  fhir.Concept{Codings: []fhir.Coding{snomed("102549009")}, Text: "Nocturnal leg cramps"},
-		Onset: time.Date(1990, 1, 1, 0, 0, 0, 0, time.UTC),
+		Categories: []string{"problem-list-item"},
+		Code:       fhir.Concept{Codings: []fhir.Coding{snomed("102549009")}, Text: "Nocturnal leg cramps"},
+		Onset:      time.Date(1990, 1, 1, 0, 0, 0, 0, time.UTC),
 	})
 	return rec
 }
@@ -51,6 +53,7 @@ func TestSyntheaPatients(t *testing.T) {
 		asOf       time.Time
 		meds       []string // ingredient ids flagged
 		missing    []string // work-up ids
+		recommend  []string // missing work-ups the record points to (a current diuretic: electrolytes, renal)
 		abnormal   map[string]string
 		associated []string
 		stopped    string // a stopped drug in the record that must not be flagged
@@ -70,6 +73,7 @@ func TestSyntheaPatients(t *testing.T) {
 			patient: "Adalberto_Hartmann", asOf: date(2021, 4, 1),
 			meds:       []string{"hydrochlorothiazide", "amlodipine", "simvastatin"},
 			missing:    []string{"magnesium", "thyroid"},
+			recommend:  []string{"magnesium"}, // on HCTZ; no thyroid history
 			abnormal:   map[string]string{},
 			associated: []string{"cardiovascular-disease"},
 		},
@@ -95,18 +99,21 @@ func TestSyntheaPatients(t *testing.T) {
 			patient: "Almeda_Conn", asOf: date(2000, 10, 1),
 			meds:       []string{"hydrochlorothiazide", "verapamil"},
 			missing:    []string{"magnesium", "thyroid"},
+			recommend:  []string{"magnesium"},
 			abnormal:   map[string]string{},
 			associated: []string{"diabetes", "diabetic-neuropathy"},
 		},
 		{
 			// Last encounter 2010-01-15. Active: HCTZ 316049, "Lasix 40mg" 315971 and furosemide
 			// injection 1719286, verapamil 897718; ibuprofen stopped (2001). Labs 2010-01-15: K, Ca,
-			// creatinine, eGFR 26 "mL/min" (below 60); HbA1c 2009-03-28 (in window).
+			// creatinine 0.59 and eGFR 26 "mL/min" of one draw: one reduced-eGFR finding (the creatinine
+			// defers to it), not CKD: the previous eGFR (2009-03-28) was 154. HbA1c 2009-03-28 (in window).
 			// Chronic congestive heart failure 88805009 and alcoholism 7200002.
 			patient: "Barrett_Douglas", asOf: date(2010, 1, 16),
 			meds:       []string{"hydrochlorothiazide", "furosemide", "verapamil"},
 			missing:    []string{"magnesium", "thyroid"},
-			abnormal:   map[string]string{"egfr": "eGFR below 60 (CKD stage 3 or worse)"},
+			recommend:  []string{"magnesium"},
+			abnormal:   map[string]string{"egfr": "reduced eGFR"},
 			associated: []string{"heart-failure", "alcohol-use-disorder"},
 			stopped:    "Ibuprofen",
 		},
@@ -129,6 +136,20 @@ func TestSyntheaPatients(t *testing.T) {
 			got := labStateOf(f)
 			if diff := cmp.Diff(labState{Missing: tt.missing, Abnormal: tt.abnormal}, got); diff != "" {
 				t.Errorf("labs (-want +got):\n%s", diff)
+			}
+			var recommend []string
+			for _, m := range f.MissingLabs {
+				if m.Recommended {
+					recommend = append(recommend, m.Workup.ID)
+				}
+			}
+			if diff := cmp.Diff(tt.recommend, recommend); diff != "" {
+				t.Errorf("recommended work-ups (-want +got):\n%s", diff)
+			}
+			for _, a := range f.AbnormalLabs {
+				if a.Lab.ID == "egfr" && (len(a.Related) != 1 || a.Related[0].Observation.Code.Codings[0].Code != "38483-4" || a.Chronic != nil) {
+					t.Errorf("eGFR finding: related %+v, chronic %+v; want the creatinine of the draw, not CKD", a.Related, a.Chronic)
+				}
 			}
 			var assoc []string
 			for _, c := range f.Associated {

@@ -19,9 +19,10 @@ func rxnorm(code string) fhir.Concept {
 	return fhir.Concept{Codings: []fhir.Coding{{System: fhir.SystemRxNorm, Code: code}}}
 }
 
-// legCramps is a present leg-cramp condition (ICD-10-CM G47.62, a trigger code).
+// legCramps is a present leg-cramp condition (ICD-10-CM G47.62, a trigger code)
+// on the problem list.
 var legCramps = fhir.Condition{
-	Ref: "Condition/cramps", ClinicalStatus: "active",
+	Ref: "Condition/cramps", ClinicalStatus: "active", Categories: []string{"problem-list-item"},
 	Code: fhir.Concept{Codings: []fhir.Coding{icd("G47.62")}, Text: "Nocturnal leg cramps"},
 }
 
@@ -53,7 +54,8 @@ func TestEvaluateSpeaksOnlyWithATriggerUnlessScreening(t *testing.T) {
 	hctz := []fhir.Medication{activeMed("MedicationRequest/1", rxnorm("316049"))}
 	resolved := legCramps
 	resolved.ClinicalStatus = "resolved"
-	snomedCramps := fhir.Condition{Ref: "Condition/s", Code: fhir.Concept{Codings: []fhir.Coding{snomed("102549009")}}}
+	// An encounter diagnosis without clinical status, recorded last month.
+	snomedCramps := fhir.Condition{Ref: "Condition/s", Code: fhir.Concept{Codings: []fhir.Coding{snomed("102549009")}}, Recorded: asOf.AddDate(0, -1, 0)}
 	future := legCramps
 	future.Onset = asOf.AddDate(0, 1, 0)
 	tests := []struct {
@@ -64,7 +66,7 @@ func TestEvaluateSpeaksOnlyWithATriggerUnlessScreening(t *testing.T) {
 	}{
 		{"no condition", nil, false, false},
 		{"ICD-10-CM G47.62", []fhir.Condition{legCramps}, false, true},
-		{"SNOMED 102549009 without clinical status", []fhir.Condition{snomedCramps}, false, true},
+		{"SNOMED 102549009 without clinical status, recorded last month", []fhir.Condition{snomedCramps}, false, true},
 		{"resolved cramps", []fhir.Condition{resolved}, false, false},
 		{"cramps starting after asOf", []fhir.Condition{future}, false, false},
 		{"screening without a trigger", nil, true, true},
@@ -311,7 +313,7 @@ func TestAbnormalThresholdsPerAnalyte(t *testing.T) {
 		{"4548-4", 6.21, "%", ""},
 		{"4548-4", 6.5, "%", "HbA1c in the diabetes range"},
 		{"4548-4", 48, "mmol/mol", "HbA1c in the diabetes range"}, // 6.54 %
-		{"33914-3", 26, "mL/min", "eGFR below 60 (CKD stage 3 or worse)"},
+		{"33914-3", 26, "mL/min", "reduced eGFR"},
 		{"38483-4", 1.1, "mg/dL", ""},
 	}
 	for _, tt := range tests {
@@ -441,7 +443,8 @@ func TestConditionRules(t *testing.T) {
 		{"claudication", cond("Condition/cl", snomed("63491006"), same), nil, []string{"claudication"}},
 		{"myositis", cond("Condition/my", icd("M60.9"), same), nil, []string{"myositis"}},
 		{"polyneuropathy is both", cond("Condition/pn", snomed("42345000"), same), []string{"peripheral-neuropathy"}, []string{"peripheral-neuropathy"}},
-		{"T2DM neuropathy", cond("Condition/dn", snomed("368581000119106"), same), []string{"diabetic-neuropathy"}, nil},
+		// VSAC Diabetes holds the neuropathy-due-to-diabetes codes: the patient has both.
+		{"T2DM neuropathy", cond("Condition/dn", snomed("368581000119106"), same), []string{"diabetes", "diabetic-neuropathy"}, nil},
 		{"hypertension is neither", cond("Condition/htn", snomed("38341003"), same), nil, nil},
 	}
 	ids := func(fs []knowledge.ConditionFinding) []string {

@@ -114,3 +114,8 @@ func withinOneEdit(a []byte, b string) bool {
 		return string(a[i:]) == b[i+1:]
 	}
 }
+
+// NameTokens returns the words of a drug name or text as matching sees them: lower-case letter runs with
+// salt words dropped ("Naproxen Sodium 220 MG" is [naproxen mg]). The value-set generator uses it to find
+// ingredient names in product displays exactly as the matcher will.
+func NameTokens(name string) []string { return nameTokens(name) }

@@ -37,7 +37,7 @@ type Code struct {
 	Display string `json:"display,omitempty"`
 	// Source names where the code was verified: a public terminology release, value set or dataset a reader can open.
 	Source string `json:"source"`
-	// Prefix makes the code match every code that starts with it (ICD-10-CM and ATC only).
+	// Prefix marks an ATC class root (a class's atc_prefixes); codes in value sets and ingredient codes are exact.
 	Prefix bool `json:"prefix,omitempty"`
 	// Unverified is true when no source confirms the code; matches through it are low confidence.
 	Unverified bool   `json:"unverified,omitempty"`
@@ -52,6 +52,10 @@ type TriggerSet struct {
 	Evidence []Citation `json:"evidence"`
 	ICD10CM  []Code     `json:"icd10cm"`
 	SNOMED   []Code     `json:"snomed"`
+	// RecentMonths is how recent (recorded, else onset) a trigger condition
+	// must be when it is not an active problem-list entry: an encounter
+	// diagnosis from years ago does not make the patient have cramps now.
+	RecentMonths int `json:"recent_months"`
 }
 
 // DrugClass is a class of cramp-inducing drugs with its evidence and ingredients.
@@ -62,9 +66,51 @@ type DrugClass struct {
 	Note  string `json:"note,omitempty"`
 	// Evidence cites the seeds naming the class; it applies to every ingredient.
 	Evidence []Citation `json:"evidence"`
-	// ATCPrefixes match any ATC code under the root (except Exclude) when the ingredient is not known.
-	ATCPrefixes []ATCPrefix   `json:"atc_prefixes,omitempty"`
-	Ingredients []*Ingredient `json:"ingredients"`
+	// Strength is how strongly the seeds tie the class to cramps: StrengthStrong
+	// for the guideline-backed list that "strongly predispose", StrengthReported
+	// for classes named only by patient-information pages.
+	Strength Strength `json:"strength"`
+	// StrengthEvidence cites the statement that sets the strength.
+	StrengthEvidence []Citation `json:"strength_evidence"`
+	// AlsoTreatment cites seeds that list the class as a treatment for cramps
+	// (calcium channel blockers, seed 004): such a drug is never proposed for removal.
+	AlsoTreatment []Citation `json:"also_treatment,omitempty"`
+	// LabEffects are the abnormal results the class is known to cause, so an
+	// abnormal result can name the drug that may explain it.
+	LabEffects []LabEffect `json:"lab_effects,omitempty"`
+	// RecentDays, when set, makes an entry that is no longer active still
+	// count when it was given within that many days (an intermittent infusion).
+	RecentDays int `json:"recent_days,omitempty"`
+	// ValueSet names the class's value set (data/valuesets/<id>.json): every RxNorm and ATC code that means
+	// a drug of the class, each naming its ingredients. Matching uses it; the codes below are what it is built from.
+	ValueSet string `json:"valueset"`
+	// ATCPrefixes are ATC class roots whose every substance code (except Exclude) the value set holds,
+	// expanded from the WHO ATC index by the generator.
+	ATCPrefixes []ATCPrefix `json:"atc_prefixes,omitempty"`
+	// ExcludeForms are words of a medication's text or display (dose forms, routes) that take it out of the
+	// class, because the seeds' claim is about another route: "topical" for NSAIDs, which the seeds name as
+	// systemic drugs. Product codes of those forms are left out of the value set by the generator.
+	ExcludeForms []string      `json:"exclude_forms,omitempty"`
+	Ingredients  []*Ingredient `json:"ingredients"`
+}
+
+// Strength is the strength of evidence tying a drug class (or condition) to cramps.
+type Strength string
+
+// The strengths of evidence.
+const (
+	// StrengthStrong: named by the guideline-backed seed statements as strongly predisposing.
+	StrengthStrong Strength = "strong"
+	// StrengthReported: named only by patient-information pages; cards say "reported".
+	StrengthReported Strength = "reported"
+)
+
+// LabEffect is an abnormal result a drug class is known to cause.
+type LabEffect struct {
+	Lab        string `json:"lab"`       // lab id, e.g. "potassium"
+	Direction  string `json:"direction"` // "low" or "high"
+	Source     string `json:"source"`
+	Unverified bool   `json:"unverified,omitempty"`
 }
 
 // ATCPrefix is an ATC class root that identifies a drug class, minus excluded sub-roots.
@@ -83,7 +129,7 @@ type Ingredient struct {
 	Note     string   `json:"note,omitempty"`
 	Synonyms []string `json:"synonyms,omitempty"`
 	RxNorm   []Code   `json:"rxnorm,omitempty"` // ingredient-level RxCUIs (IN, PIN)
-	ATC      []Code   `json:"atc,omitempty"`    // substance codes, combination codes, or a class prefix
+	ATC      []Code   `json:"atc,omitempty"`    // substance codes and combination codes that contain it
 	// Brands are brand names from a cited source; BrandsUnverified are the curator's additions.
 	Brands           []string `json:"brands,omitempty"`
 	BrandsUnverified []string `json:"brands_unverified,omitempty"`
@@ -119,23 +165,75 @@ type Workup struct {
 	Labs     []string   `json:"labs"`  // lab ids
 	Order    Code       `json:"order"` // the LOINC code to order
 	Evidence []Citation `json:"evidence"`
+	// RecommendWhen says what in the record makes the test matter for this
+	// patient (the suggestion is then marked recommended).
+	RecommendWhen *Recommendation `json:"recommend_when,omitempty"`
 	// LookbackMonths is how old a result may be and still count; set at load from the file default.
 	LookbackMonths int `json:"-"`
 	// Resolved holds the labs, set at load.
 	Resolved []*Lab `json:"-"`
 }
 
+// Recommendation lists what in a record points to a work-up test.
+type Recommendation struct {
+	// DrugClasses: a current drug of one of these classes (ids).
+	DrugClasses []string `json:"drug_classes,omitempty"`
+	// Conditions: one of these conditions (ids) present at the evaluation time.
+	Conditions []string `json:"conditions,omitempty"`
+	// History: one of these conditions (ids) anywhere in the record, whatever its status.
+	History []string `json:"history,omitempty"`
+	// PriorResult: an earlier result of the work-up beyond this threshold.
+	PriorResult *Threshold `json:"prior_result,omitempty"`
+	Source      string     `json:"source"`
+}
+
 // Lab is one analyte: every LOINC result code that counts, its units and its abnormal thresholds.
 type Lab struct {
-	ID            string      `json:"id"`
-	Name          string      `json:"name"`
-	Note          string      `json:"note,omitempty"`
-	CanonicalUnit string      `json:"canonical_unit"`
-	Results       []Code      `json:"results"`
-	Units         []Unit      `json:"units"`
-	Thresholds    []Threshold `json:"thresholds"`
+	ID            string `json:"id"`
+	Name          string `json:"name"`
+	Note          string `json:"note,omitempty"`
+	CanonicalUnit string `json:"canonical_unit"`
+	// ValueSet names the analyte's value set (data/valuesets/<id>.json): every LOINC code of its results.
+	ValueSet string `json:"valueset"`
+	// Results are the value set's codes, filled in at load.
+	Results    []Code      `json:"-"`
+	Units      []Unit      `json:"units"`
+	Thresholds []Threshold `json:"thresholds"`
+	// Critical are the critical limits: a result beyond one is a critical value
+	// whatever the laboratory's range says.
+	Critical []Threshold `json:"critical,omitempty"`
+	// AlbuminCorrection, for total calcium, corrects the value for albumin before it is judged.
+	AlbuminCorrection *AlbuminCorrection `json:"albumin_correction,omitempty"`
+	// NeverCorrected marks a lab that must not be corrected (ionized calcium).
+	NeverCorrected bool `json:"never_corrected,omitempty"`
+	// Chronic, for eGFR, says when a reduced result means chronic kidney disease.
+	Chronic *Chronicity `json:"chronic,omitempty"`
+	// DefersTo names a lab of the same work-up that, when it has a result of the
+	// same draw, is judged instead of this one (creatinine defers to eGFR).
+	DefersTo string `json:"defers_to,omitempty"`
 	// Workup is the workup item this lab belongs to, set at load.
 	Workup *Workup `json:"-"`
+}
+
+// Chronicity says when an abnormal result is a chronic disease: an earlier
+// result beyond the same threshold at least Months before the latest, with none
+// inside it between, or one of Conditions (ids) present.
+type Chronicity struct {
+	Months     int      `json:"months"`
+	Finding    string   `json:"finding"`
+	Conditions []string `json:"conditions"`
+	Source     string   `json:"source"`
+}
+
+// AlbuminCorrection is the albumin correction of total calcium:
+// corrected = measured + Factor * (Reference - albumin), albumin in g/dL, taken
+// from a result within WithinDays of the calcium result.
+type AlbuminCorrection struct {
+	Albumin    string  `json:"albumin"` // lab id of albumin
+	Factor     float64 `json:"factor"`
+	Reference  float64 `json:"reference"`
+	WithinDays int     `json:"within_days"`
+	Source     string  `json:"source"`
 }
 
 // Unit is a unit a lab may arrive in: canonical = value * Multiply / Divide + Add.
@@ -157,6 +255,12 @@ type Threshold struct {
 	Source     string  `json:"source"`
 	Unverified bool    `json:"unverified,omitempty"`
 	Note       string  `json:"note,omitempty"`
+	// Sex limits the threshold to one administrative gender ("male", "female");
+	// for a patient of unknown sex the least sensitive threshold of the lab applies.
+	Sex string `json:"sex,omitempty"`
+	// KnownBy lists conditions (ids) that already explain a result beyond the
+	// threshold: with one present, the result is not reported again.
+	KnownBy []string `json:"known_by,omitempty"`
 }
 
 // Condition is an associated condition, a differential diagnosis, or both.
@@ -170,8 +274,27 @@ type Condition struct {
 	Evidence   []Citation `json:"evidence,omitempty"`
 	// Differential is set when the seeds say the condition must be told apart from cramps.
 	Differential *Differential `json:"differential,omitempty"`
-	SNOMED       []Code        `json:"snomed,omitempty"`
-	ICD10CM      []Code        `json:"icd10cm,omitempty"`
+	// ValueSets name the condition's value sets (data/valuesets/<id>.json) of SNOMED CT and ICD-10-CM codes.
+	ValueSets []string `json:"valuesets"`
+	// SNOMED and ICD10CM are the value sets' codes, filled in at load.
+	SNOMED  []Code `json:"-"`
+	ICD10CM []Code `json:"-"`
+	// RecentMonths, when set, makes an entry count only when recorded or with
+	// onset within that many months (pregnancy: 10).
+	RecentMonths int `json:"recent_months,omitempty"`
+	// Plausible, when set, limits the condition to patients for whom it is possible.
+	Plausible *Plausibility `json:"plausible,omitempty"`
+	// Strength is how strongly the seeds tie the condition to cramps; empty means strong.
+	Strength Strength `json:"strength,omitempty"`
+}
+
+// Plausibility is who a condition is possible for. A patient of unknown sex
+// or age is given the benefit of the doubt.
+type Plausibility struct {
+	Sex    string `json:"sex,omitempty"` // administrative gender, e.g. "female"
+	MinAge int    `json:"min_age,omitempty"`
+	MaxAge int    `json:"max_age,omitempty"`
+	Source string `json:"source"`
 }
 
 // Differential holds what distinguishes a mimic from true cramps.

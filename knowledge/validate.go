@@ -76,11 +76,13 @@ func (c *checker) fail(format string, args ...any) {
 func validate(ct *content) error {
 	c := &checker{sources: map[string]map[string]bool{}, claims: map[claimKey]claim{}}
 	c.checkSources(&ct.sources)
+	vs := c.checkValueSets(ct.valueSets)
 	c.checkTriggers(&ct.triggers.Triggers)
-	c.checkMedications(&ct.meds)
-	c.checkLabs(&ct.labs)
-	c.checkConditions(ct.conditions.Conditions)
+	c.checkMedications(&ct.meds, vs)
+	c.checkLabs(&ct.labs, vs)
+	c.checkConditions(ct.conditions.Conditions, vs)
 	c.checkPearls(ct.pearls.Pearls)
+	c.checkRules(ct)
 	return errors.Join(c.errs...)
 }
 
@@ -251,6 +253,9 @@ func (c *checker) checkID(kind, id string, seen map[string]bool) {
 
 func (c *checker) checkTriggers(t *TriggerSet) {
 	c.checkCitations("triggers", t.Evidence)
+	if t.RecentMonths < 1 {
+		c.fail("triggers: recent_months must be at least 1")
+	}
 	if len(t.ICD10CM)+len(t.SNOMED) == 0 {
 		c.fail("triggers: no codes")
 	}
@@ -265,7 +270,7 @@ func (c *checker) checkTriggers(t *TriggerSet) {
 	}
 }
 
-func (c *checker) checkMedications(f *medicationsFile) {
+func (c *checker) checkMedications(f *medicationsFile, valueSets map[string]*ValueSet) {
 	classIDs, ingIDs := map[string]bool{}, map[string]bool{}
 	names := map[string]string{} // normalised name -> ingredient id
 	for _, cl := range f.Classes {
@@ -275,6 +280,22 @@ func (c *checker) checkMedications(f *medicationsFile) {
 			c.fail("%s: needs a name and a group", where)
 		}
 		c.checkCitations(where, cl.Evidence)
+		if cl.Strength != StrengthStrong && cl.Strength != StrengthReported {
+			c.fail("%s: strength %q must be %s or %s", where, cl.Strength, StrengthStrong, StrengthReported)
+		}
+		c.checkCitations(where+" strength", cl.StrengthEvidence)
+		if len(cl.AlsoTreatment) > 0 {
+			c.checkCitations(where+" also_treatment", cl.AlsoTreatment)
+		}
+		if cl.RecentDays < 0 {
+			c.fail("%s: recent_days must not be negative", where)
+		}
+		vs := c.checkValueSetRef(where, cl.ValueSet, KindDrug, valueSets)
+		for _, w := range cl.ExcludeForms {
+			if toks := nameTokens(w); len(toks) != 1 || toks[0] != w {
+				c.fail("%s: exclude_forms word %q must be one lower-case word", where, w)
+			}
+		}
 		for _, p := range cl.ATCPrefixes {
 			c.checkCode(where, sysATC, Code{Code: p.Code, Source: p.Source, Prefix: true})
 			for _, ex := range p.Exclude {
@@ -292,14 +313,19 @@ func (c *checker) checkMedications(f *medicationsFile) {
 			if ing.Name == "" {
 				c.fail("%s: no name", w)
 			}
-			if len(ing.RxNorm)+len(ing.ATC) == 0 {
-				c.fail("%s: needs at least one RxNorm or ATC code", w)
+			if len(ing.RxNorm)+len(ing.ATC) == 0 && ing.Note == "" {
+				c.fail("%s: needs an RxNorm or ATC code, or a note saying why it is recognised by name only", w)
 			}
 			for _, code := range ing.RxNorm {
 				c.checkCode(w, sysRxNorm, code)
+				c.checkInValueSet(w, vs, sysRxNorm, code.Code, ing.ID)
 			}
 			for _, code := range ing.ATC {
+				if code.Prefix {
+					c.fail("%s: ATC %s: an ingredient lists substance codes; class roots go in the class's atc_prefixes", w, code.Code)
+				}
 				c.checkCode(w, sysATC, code)
+				c.checkInValueSet(w, vs, sysATC, code.Code, ing.ID)
 			}
 			all := append(append(append([]string{ing.Name}, ing.Synonyms...), ing.Brands...), ing.BrandsUnverified...)
 			for _, n := range all {
@@ -331,9 +357,36 @@ func (c *checker) checkMedications(f *medicationsFile) {
 		for _, id := range p.Ingredients {
 			if !ingIDs[id] {
 				c.fail("%s: unknown ingredient %q", w, id)
+				continue
+			}
+			for _, cl := range f.Classes {
+				for _, ing := range cl.Ingredients {
+					if ing.ID == id {
+						c.checkInValueSet(w, valueSets[cl.ValueSet], sysRxNorm, p.RxCUI, id)
+					}
+				}
 			}
 		}
 	}
+}
+
+// checkInValueSet fails when a code the data names for an ingredient is not in the class's value set
+// with that ingredient: the shipped value sets are older than the data and must be regenerated.
+func (c *checker) checkInValueSet(where string, vs *ValueSet, sys codeSystem, code, ingredient string) {
+	if vs == nil {
+		return
+	}
+	for i := range vs.Expansion.Contains {
+		e := &vs.Expansion.Contains[i]
+		if e.Code == code && systemOf(e.System) == sys {
+			for _, id := range e.Ingredients() {
+				if id == ingredient {
+					return
+				}
+			}
+		}
+	}
+	c.fail("%s: %s %s is not in value set %s as %s (run go run ./knowledge/cmd/valuesets)", where, sys, code, vs.ID, ingredient)
 }
 
 // checkName refuses names that are empty after normalising, made only of salt words, or claimed twice.
@@ -351,7 +404,7 @@ func (c *checker) checkName(where, name, owner string, seen map[string]string) {
 	seen[key] = owner
 }
 
-func (c *checker) checkLabs(f *labsFile) {
+func (c *checker) checkLabs(f *labsFile, valueSets map[string]*ValueSet) {
 	if f.LookbackMonths < 1 {
 		c.fail("labs: lookback_months must be at least 1")
 	}
@@ -368,28 +421,51 @@ func (c *checker) checkLabs(f *labsFile) {
 			inWorkup[id]++
 		}
 	}
-	for _, l := range f.Labs {
+	for _, l := range append(append([]*Lab(nil), f.Labs...), f.Adjuncts...) {
 		c.checkID("lab", l.ID, labIDs)
 		where := "lab " + l.ID
-		if inWorkup[l.ID] != 1 {
-			c.fail("%s: must belong to exactly one workup item (found %d)", where, inWorkup[l.ID])
+		if want := adjunctCount(f, l); inWorkup[l.ID] != want {
+			c.fail("%s: must belong to %d workup items (found %d); adjuncts belong to none", where, want, inWorkup[l.ID])
 		}
-		if len(l.Results) == 0 {
-			c.fail("%s: no result codes", where)
-		}
-		for _, code := range l.Results {
-			c.checkCode(where, sysLOINC, code)
-		}
+		c.checkValueSetRef(where, l.ValueSet, KindLab, valueSets)
 		c.checkUnits(where, l)
-		for _, t := range l.Thresholds {
+		for _, t := range append(append([]Threshold(nil), l.Thresholds...), l.Critical...) {
 			if !validOps[t.Op] || t.Finding == "" || t.Source == "" || math.IsNaN(t.Value) {
 				c.fail("%s: threshold %q needs a finding, an op among < <= > >=, a value and a source", where, t.Finding)
 			}
+			if t.Sex != "" && t.Sex != "male" && t.Sex != "female" {
+				c.fail("%s: threshold %q: sex %q must be male or female", where, t.Finding, t.Sex)
+			}
+		}
+		if a := l.AlbuminCorrection; a != nil && (a.Factor <= 0 || a.Reference <= 0 || a.WithinDays < 0 || a.Source == "") {
+			c.fail("%s: albumin_correction needs a positive factor and reference, a window and a source", where)
+		}
+		if l.AlbuminCorrection != nil && l.NeverCorrected {
+			c.fail("%s: cannot be both corrected and never corrected", where)
+		}
+		if ch := l.Chronic; ch != nil && (ch.Months < 1 || ch.Finding == "" || ch.Source == "") {
+			c.fail("%s: chronic needs months, a finding and a source", where)
 		}
 	}
 	for id := range inWorkup {
 		if !labIDs[id] {
 			c.fail("workup: unknown lab %q", id)
+		}
+	}
+	// The code a work-up orders must be one its results are recognised by, or the order would not satisfy it.
+	labVS := map[string]*ValueSet{}
+	for _, l := range f.Labs {
+		labVS[l.ID] = valueSets[l.ValueSet]
+	}
+	for _, w := range f.Workup {
+		found := false
+		for _, id := range w.Labs {
+			if vs := labVS[id]; vs != nil && vs.holds(sysLOINC, w.Order.Code) {
+				found = true
+			}
+		}
+		if !found {
+			c.fail("workup %s: order code %s is in none of its labs' value sets", w.ID, w.Order.Code)
 		}
 	}
 }
@@ -416,7 +492,7 @@ func (c *checker) checkUnits(where string, l *Lab) {
 	}
 }
 
-func (c *checker) checkConditions(cs []*Condition) {
+func (c *checker) checkConditions(cs []*Condition, valueSets map[string]*ValueSet) {
 	ids := map[string]bool{}
 	for _, cd := range cs {
 		c.checkID("condition", cd.ID, ids)
@@ -443,14 +519,12 @@ func (c *checker) checkConditions(cs []*Condition) {
 				c.checkStatement(where, *d.Question)
 			}
 		}
-		if len(cd.SNOMED)+len(cd.ICD10CM) == 0 {
-			c.fail("%s: no codes", where)
+		if len(cd.ValueSets) == 0 {
+			c.fail("%s: no value sets", where)
 		}
-		for _, code := range cd.SNOMED {
-			c.checkCode(where, sysSNOMED, code)
-		}
-		for _, code := range cd.ICD10CM {
-			c.checkCode(where, sysICD10CM, code)
+		// Conditions may share codes (E11.42 is both diabetes and diabetic neuropathy): no claim check here.
+		for _, id := range cd.ValueSets {
+			c.checkValueSetRef(where, id, KindCondition, valueSets)
 		}
 	}
 }
@@ -471,6 +545,113 @@ func (c *checker) checkPearls(ps []*Pearl) {
 		}
 		c.checkStatement("pearl "+p.ID, Statement{Text: p.Text, Evidence: p.Evidence})
 	}
+}
+
+// adjunctCount is how many work-up items a lab must belong to: none for an adjunct, else one.
+func adjunctCount(f *labsFile, l *Lab) int {
+	for _, a := range f.Adjuncts {
+		if a == l {
+			return 0
+		}
+	}
+	return 1
+}
+
+// checkRules checks the references the rules follow between files: lab,
+// drug class and condition ids named by lab effects, recommendations,
+// thresholds, corrections and chronicity.
+func (c *checker) checkRules(ct *content) {
+	labs, classes, conds := map[string]*Lab{}, map[string]bool{}, map[string]bool{}
+	for _, l := range append(append([]*Lab(nil), ct.labs.Labs...), ct.labs.Adjuncts...) {
+		labs[l.ID] = l
+	}
+	for _, cl := range ct.meds.Classes {
+		classes[cl.ID] = true
+	}
+	for _, cd := range ct.conditions.Conditions {
+		conds[cd.ID] = true
+		if p := cd.Plausible; p != nil && (p.Source == "" || (p.Sex != "" && p.Sex != "male" && p.Sex != "female") || p.MinAge < 0 || (p.MaxAge != 0 && p.MaxAge < p.MinAge)) {
+			c.fail("condition %s: plausible needs a source, a sex of male or female, and ages in order", cd.ID)
+		}
+		if cd.RecentMonths < 0 {
+			c.fail("condition %s: recent_months must not be negative", cd.ID)
+		}
+		if cd.Strength != "" && cd.Strength != StrengthStrong && cd.Strength != StrengthReported {
+			c.fail("condition %s: strength %q must be %s or %s", cd.ID, cd.Strength, StrengthStrong, StrengthReported)
+		}
+	}
+	need := func(where, kind, id string, ok bool) {
+		if !ok {
+			c.fail("%s: unknown %s %q", where, kind, id)
+		}
+	}
+	for _, cl := range ct.meds.Classes {
+		for _, e := range cl.LabEffects {
+			_, ok := labs[e.Lab]
+			need("class "+cl.ID+" lab_effects", "lab", e.Lab, ok)
+			if (e.Direction != "low" && e.Direction != "high") || e.Source == "" {
+				c.fail("class %s: lab effect on %s needs a direction (low or high) and a source", cl.ID, e.Lab)
+			}
+		}
+	}
+	for _, w := range ct.labs.Workup {
+		r := w.RecommendWhen
+		if r == nil {
+			continue
+		}
+		where := "workup " + w.ID + " recommend_when"
+		if r.Source == "" || len(r.DrugClasses)+len(r.Conditions)+len(r.History) == 0 && r.PriorResult == nil {
+			c.fail("%s: needs a source and at least one reason", where)
+		}
+		for _, id := range r.DrugClasses {
+			need(where, "drug class", id, classes[id])
+		}
+		for _, id := range append(append([]string(nil), r.Conditions...), r.History...) {
+			need(where, "condition", id, conds[id])
+		}
+		if t := r.PriorResult; t != nil && (!validOps[t.Op] || t.Finding == "" || t.Source == "") {
+			c.fail("%s: prior_result needs a finding, an op and a source", where)
+		}
+	}
+	for _, l := range labs {
+		where := "lab " + l.ID
+		for _, t := range l.Thresholds {
+			for _, id := range t.KnownBy {
+				need(where+" known_by", "condition", id, conds[id])
+			}
+		}
+		if a := l.AlbuminCorrection; a != nil {
+			_, ok := labs[a.Albumin]
+			need(where+" albumin_correction", "lab", a.Albumin, ok)
+		}
+		if ch := l.Chronic; ch != nil {
+			for _, id := range ch.Conditions {
+				need(where+" chronic", "condition", id, conds[id])
+			}
+		}
+		if l.DefersTo != "" {
+			d, ok := labs[l.DefersTo]
+			need(where+" defers_to", "lab", l.DefersTo, ok)
+			if ok && !sameWorkup(ct.labs.Workup, l.ID, d.ID) {
+				c.fail("%s: defers_to %s must be a lab of the same workup item", where, d.ID)
+			}
+		}
+	}
+}
+
+// sameWorkup reports whether two labs belong to one workup item.
+func sameWorkup(ws []*Workup, a, b string) bool {
+	for _, w := range ws {
+		hasA, hasB := false, false
+		for _, id := range w.Labs {
+			hasA = hasA || id == a
+			hasB = hasB || id == b
+		}
+		if hasA && hasB {
+			return true
+		}
+	}
+	return false
 }
 
 // factor turns a factor left out of the file (0) into 1.

@@ -28,6 +28,9 @@ type Env struct {
 	PublicURL string
 	// Logger receives one debug line per evaluation (counts only); nil discards.
 	Logger *slog.Logger
+	// AllAges makes every service speak for patients under
+	// knowledge.AdultAge too (--all-ages); by default they are silent for them.
+	AllAges bool
 	// Metrics counts how each prefetch key of every request was obtained;
 	// nil counts nothing.
 	Metrics *cdshooks.Metrics

@@ -30,6 +30,8 @@ type serverOptions struct {
 	now time.Time
 	// screening makes the patient-view service speak for every patient.
 	screening bool
+	// allAges makes the services speak for patients under 18 too.
+	allAges bool
 	// config is the server's configuration (body limit...).
 	config cdshooks.Config
 }
@@ -53,6 +55,7 @@ func newServer(tb testing.TB, opts serverOptions) *cdshooks.Server {
 		Gatherer:  fhir.NewGatherer(fhir.GathererOptions{}),
 		Now:       func() time.Time { return now },
 		PublicURL: testPublicURL,
+		AllAges:   opts.allAges,
 	}
 	patientView, err := legcramps.NewPatientView(env, opts.screening)
 	if err != nil {

@@ -29,8 +29,12 @@ const (
 // they already take). The keys mean what the patient-view keys of the same
 // name mean; only active medications are asked for, as only they can be
 // current.
+//
+// The patient is asked for too: the services are silent for patients under
+// 18 by default (knowledge.AdultAge), and only the Patient says the age.
 func InducingOrderPrefetch() map[string]string {
 	return map[string]string{
+		PrefetchPatient:              "Patient/{{context.patientId}}",
 		PrefetchConditions:           "Condition?patient={{context.patientId}}",
 		PrefetchMedicationStatements: "MedicationStatement?patient={{context.patientId}}&status=active",
 		PrefetchMedicationRequests:   "MedicationRequest?patient={{context.patientId}}&status=active",
@@ -43,17 +47,18 @@ func InducingOrderPrefetch() map[string]string {
 func inducingOrderDefinitions(prefetch map[string]string) []cdshooks.ServiceDefinition {
 	usage := "Reads context.draftOrders (MedicationRequests coded with RxNorm or ATC, or named in text; a " +
 		"medicationReference must point to a Medication contained in the order or in draftOrders) and the " +
-		"prefetched conditions and active medications. For any key not prefetched it reads the EHR's FHIR server " +
-		"(fhirServer with fhirAuthorization granting read access to Condition, MedicationStatement and " +
-		"MedicationRequest); without either it answers 412. The card's suggestion deletes the draft by its id."
+		"prefetched patient (for the age), conditions and active medications. For any key not prefetched it reads the EHR's FHIR server " +
+		"(fhirServer with fhirAuthorization granting read access to Patient, Condition, MedicationStatement and " +
+		"MedicationRequest); without either it answers 412. A card proposes deleting the draft by its id only " +
+		"for a drug the sources strongly tie to cramps that is not also a cramp treatment."
 	return []cdshooks.ServiceDefinition{
 		{
 			Hook:  cdshooks.HookOrderSelect,
 			ID:    InducingOrderSelectID,
 			Title: "Leg cramps: cramp-inducing drug selected",
 			Description: "When a drug that can cause leg cramps (a diuretic, a statin, a calcium channel blocker...) " +
-				"is selected for a patient with leg cramps: a warning naming the drug, its class and the evidence, " +
-				"with a suggestion to remove the draft order.",
+				"is selected for an adult with leg cramps: a card naming the drug, its class, the strength of the evidence " +
+				"and the evidence, with a suggestion to remove the draft when the evidence is strong.",
 			Prefetch:          prefetch,
 			UsageRequirements: usage,
 		},
@@ -61,8 +66,9 @@ func inducingOrderDefinitions(prefetch map[string]string) []cdshooks.ServiceDefi
 			Hook:  cdshooks.HookOrderSign,
 			ID:    InducingOrderSignID,
 			Title: "Leg cramps: cramp-inducing drug about to be signed",
-			Description: "Before signing, for a patient with leg cramps: a warning for each draft order of a drug that " +
-				"can cause leg cramps, naming the drug, its class and the evidence, with a suggestion to remove it.",
+			Description: "Before signing, for an adult with leg cramps: a card for each draft order of a drug that " +
+				"can cause leg cramps, naming the drug, its class, the strength of the evidence and the evidence, with a " +
+				"suggestion to remove it when the evidence is strong.",
 			Prefetch:          prefetch,
 			UsageRequirements: usage,
 		},
@@ -151,7 +157,7 @@ func (s *InducingOrder) Evaluate(ctx context.Context, req *cdshooks.Request, cal
 	}
 	asOf := s.env.Now()
 	cramps := s.env.Knowledge.TriggerEntries(rec, asOf)
-	if len(cramps) == 0 {
+	if len(cramps) == 0 || knowledge.UnderAge(rec, asOf, knowledge.Options{AllAges: s.env.AllAges}) {
 		return &cdshooks.Response{Cards: []cdshooks.Card{}}, nil
 	}
 	// At most MaxOrderCards warnings, in Bundle order: more would not be
@@ -203,9 +209,13 @@ func matchName(ing *knowledge.Ingredient, class *knowledge.DrugClass) string {
 	return "a drug of the class " + lowerFirst(class.Name)
 }
 
-// card renders the warning for one cramp-inducing draft order: what is
-// ordered and why it matters, the patient's leg cramps, the cramp-inducing
-// drugs they already take, the evidence, and a suggestion deleting the draft.
+// card renders the card for one cramp-inducing draft order: what is ordered
+// and why it matters, the patient's leg cramps, the cramp-inducing drugs they
+// already take and the evidence. Its strength follows the seeds: a warning
+// when some ingredient's class strongly predisposes to cramps, else info
+// saying the association is only reported. It proposes deleting the draft
+// only when every ingredient's class may be removed (strong evidence, and not
+// also a cramp treatment: never a calcium channel blocker, seed 004).
 func (s *InducingOrder) card(hookInstance string, o orderedDrug, cramps []knowledge.ConditionEntry, taking []knowledge.MedicationFinding) cdshooks.Card {
 	name := o.drugName()
 	key := o.draft.Ref
@@ -216,12 +226,24 @@ func (s *InducingOrder) card(hookInstance string, o orderedDrug, cramps []knowle
 	fmt.Fprintf(&d, "**%s** is being ordered%s. It can cause leg cramps, and the patient has them.\n\n",
 		cdshooks.Markdown(name), refSuffix(o.draft.Ref))
 	d.WriteString("Can cause leg cramps:\n")
-	lowConfidence := false
+	lowConfidence, strong, removable, alsoTreatment := false, false, true, false
 	var evidence []knowledge.Citation
 	for _, m := range o.matches {
-		fmt.Fprintf(&d, "- **%s** (%s; %s)\n", cdshooks.Markdown(matchName(m.Ingredient, m.Class)), cdshooks.Markdown(lowerFirst(m.Class.Name)), matchedBy(m))
+		strength := "strong evidence"
+		if m.Class.Strength != knowledge.StrengthStrong {
+			strength = "reported by patient-information sources only"
+		}
+		fmt.Fprintf(&d, "- **%s** (%s; %s): %s\n", cdshooks.Markdown(matchName(m.Ingredient, m.Class)), cdshooks.Markdown(lowerFirst(m.Class.Name)), matchedBy(m), strength)
 		lowConfidence = lowConfidence || m.LowConfidence
-		evidence = append(evidence, m.Evidence()...)
+		strong = strong || m.Class.Strength == knowledge.StrengthStrong
+		removable = removable && m.Class.MayRemove()
+		alsoTreatment = alsoTreatment || len(m.Class.AlsoTreatment) > 0
+		evidence = append(append(evidence, m.Evidence()...), m.Class.AlsoTreatment...)
+	}
+	if alsoTreatment {
+		if p := s.env.Knowledge.Pearl("ccb-cause-and-treatment"); p != nil {
+			fmt.Fprintf(&d, "\n%s\n", cdshooks.Markdown(p.Text))
+		}
 	}
 	if lowConfidence {
 		d.WriteString("\nRecognised from the drug's name or an unconfirmed code only: check the order.\n")
@@ -246,17 +268,22 @@ func (s *InducingOrder) card(hookInstance string, o orderedDrug, cramps []knowle
 	d.WriteString("\nConsider whether the benefit outweighs the risk of more cramps before ordering it.\n")
 	writeEvidence(&d, evidence)
 
+	summary, indicator := name+" can worsen this patient's leg cramps", cdshooks.IndicatorWarning
+	if !strong {
+		summary, indicator = name+": leg cramps reported (weak evidence); the patient has them", cdshooks.IndicatorInfo
+	}
 	c := cdshooks.Card{
 		UUID:            CardUUID(hookInstance, TopicInducingOrder, key),
-		Summary:         cdshooks.Summary(name + " can worsen this patient's leg cramps"),
+		Summary:         cdshooks.Summary(summary),
 		Detail:          d.String(),
-		Indicator:       cdshooks.IndicatorWarning,
+		Indicator:       indicator,
 		Source:          s.sources.Source(TopicInducingOrder, "class-"+o.matches[0].Class.ID),
 		OverrideReasons: OverrideReasons(OverrideBenefitOutweighsRisk, OverrideAlreadyReviewed, OverrideNotRelevant),
 	}
-	// A draft without an id cannot be named in a delete action: the card
-	// then only warns.
-	if o.draft.Ref != "" {
+	// A draft without an id cannot be named in a delete action, and a weakly
+	// associated drug or a cramp treatment is not proposed for removal: the
+	// card then only informs.
+	if o.draft.Ref != "" && removable {
 		c.Suggestions = []cdshooks.Suggestion{{
 			Label: cdshooks.Summary("Remove the order for " + name),
 			UUID:  SuggestionUUID(hookInstance, TopicInducingOrder, key, "delete"),

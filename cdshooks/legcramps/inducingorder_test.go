@@ -16,10 +16,11 @@ import (
 	"github.com/cramp-cds/cramp-cds/fhir"
 )
 
-// record is the prefetch for the patient's conditions and active
-// medications, every key of InducingOrderPrefetch present.
+// record is the prefetch for the patient (an adult), their conditions and
+// active medications, every key of InducingOrderPrefetch present.
 func record(conditions []obj, meds ...obj) obj {
 	return obj{
+		legcramps.PrefetchPatient:              obj{"resourceType": "Patient", "id": orderPatient, "gender": "female", "birthDate": "1950-04-12"},
 		legcramps.PrefetchConditions:           searchset(conditions...),
 		legcramps.PrefetchMedicationRequests:   searchset(meds...),
 		legcramps.PrefetchMedicationStatements: searchset(),
@@ -106,6 +107,7 @@ func TestOrderDiscoveryListsEachHookUnderItsOwnID(t *testing.T) {
 			continue
 		}
 		want := map[string]string{
+			"patient":              "Patient/{{context.patientId}}",
 			"conditions":           "Condition?patient={{context.patientId}}",
 			"medicationRequests":   "MedicationRequest?patient={{context.patientId}}&status=active",
 			"medicationStatements": "MedicationStatement?patient={{context.patientId}}&status=active",
@@ -163,8 +165,9 @@ func TestOrderSignWarnsAboutEachCrampDrugAmongTheDrafts(t *testing.T) {
 	}{
 		{"one cramp drug among three", []obj{draftMR("lis-1", lisinopril), draftMR("hctz-1", hctz), draftMR("met-1", metformin)},
 			[]string{"MedicationRequest/hctz-1"}},
+		// Both get a card; only the diuretic (strong evidence) is proposed for removal, not the statin (reported).
 		{"two cramp drugs, in draft order", []obj{draftMR("statin-1", atorvastatn), draftMR("lis-1", lisinopril), draftMR("hctz-1", hctz)},
-			[]string{"MedicationRequest/statin-1", "MedicationRequest/hctz-1"}},
+			[]string{"MedicationRequest/hctz-1"}},
 		{"no cramp drug", []obj{draftMR("lis-1", lisinopril), draftMR("met-1", metformin)}, nil},
 		{"no drafts", nil, nil},
 	}
@@ -469,7 +472,7 @@ func TestOrderRecordIsReadOnlyForACrampDrug(t *testing.T) {
 		for _, is := range oo.Issue {
 			said += is.Diagnostics + "\n"
 		}
-		for _, key := range []string{"conditions", "medicationRequests", "medicationStatements"} {
+		for _, key := range []string{"patient", "conditions", "medicationRequests", "medicationStatements"} {
 			if !strings.Contains(said, fmt.Sprintf("%q", key)) {
 				t.Errorf("412 does not name %q: %s", key, said)
 			}

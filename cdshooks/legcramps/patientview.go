@@ -133,8 +133,8 @@ func (s *PatientView) Assess(ctx context.Context, rec *fhir.Record, hookInstance
 		rec = &fhir.Record{}
 	}
 	asOf := s.env.Now()
-	f := s.env.Knowledge.Evaluate(rec, asOf, knowledge.Options{Screening: s.screening})
-	r := cardRenderer{sources: s.sources, hookInstance: hookInstance, patientID: patientID, findings: &f}
+	f := s.env.Knowledge.Evaluate(rec, asOf, knowledge.Options{Screening: s.screening, AllAges: s.env.AllAges})
+	r := cardRenderer{kb: s.env.Knowledge, sources: s.sources, hookInstance: hookInstance, patientID: patientID, findings: &f}
 	cards := r.cards()
 	s.env.Logger.DebugContext(ctx, PatientViewID+" evaluated",
 		slog.Bool("triggered", f.Triggered), slog.Int("cards", len(cards)), slog.Int("skipped_resources", len(rec.Skipped)))

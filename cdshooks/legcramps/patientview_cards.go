@@ -15,12 +15,15 @@ import (
 // This file turns the knowledge rules' Findings into the nocturnal-leg-cramps
 // cards. It decides wording and layout only, never clinical meaning.
 //
-// Cards come most severe first, in a fixed order of topics: medications
-// (warning, one card per ingredient so each can be overridden on its own),
-// abnormal results (warning, one card per analyte), missing work-up labs
-// (info, one card with one order suggestion per lab), associated conditions
-// (info, one card) and differentials (info, one card per disorder). Within a
-// topic the order is the knowledge base's data order.
+// Cards come most severe first: critical results (critical, one card per
+// analyte), then medications (one card per ingredient so each can be
+// overridden on its own: warning for a class the seeds strongly tie to
+// cramps, info and "reported" for one named only by patient-information
+// pages), other abnormal results (warning), missing work-up labs (info, one
+// card with one "consider" suggestion per lab, those the record points to
+// recommended), associated conditions (info, one card) and differentials
+// (info, one card per disorder). Within a topic the order is the knowledge
+// base's data order.
 //
 // Detail is markdown for a narrow side panel: a short lead sentence, one
 // bullet per record entry with the record's own text in bold and its
@@ -28,6 +31,7 @@ import (
 
 // cardRenderer renders the findings of one evaluation.
 type cardRenderer struct {
+	kb           *knowledge.Base
 	sources      SourceBuilder
 	hookInstance string
 	patientID    string
@@ -40,11 +44,19 @@ func (r cardRenderer) cards() []cdshooks.Card {
 	if !f.Triggered {
 		return cards
 	}
+	// The rules list critical results first.
+	for _, a := range f.AbnormalLabs {
+		if a.Severity == knowledge.SeverityCritical {
+			cards = append(cards, r.abnormalLabCard(a))
+		}
+	}
 	for _, m := range f.Medications {
 		cards = append(cards, r.medicationCard(m))
 	}
 	for _, a := range f.AbnormalLabs {
-		cards = append(cards, r.abnormalLabCard(a))
+		if a.Severity != knowledge.SeverityCritical {
+			cards = append(cards, r.abnormalLabCard(a))
+		}
 	}
 	if len(f.MissingLabs) > 0 {
 		cards = append(cards, r.missingLabsCard(f.MissingLabs))
@@ -63,16 +75,25 @@ func (r cardRenderer) medicationCard(m knowledge.MedicationFinding) cdshooks.Car
 	if m.Ingredient != nil {
 		name = upperFirst(m.Ingredient.Name)
 	}
+	strong := m.Strength() == knowledge.StrengthStrong
 	var d strings.Builder
-	fmt.Fprintf(&d, "**%s** can cause leg cramps.\n\nClass: %s.\n\n", cdshooks.Markdown(name), cdshooks.Markdown(m.Class.Name))
-	d.WriteString("Current in the record:\n")
+	if strong {
+		fmt.Fprintf(&d, "**%s** can cause leg cramps.\n\nClass: %s.\n\n", cdshooks.Markdown(name), cdshooks.Markdown(m.Class.Name))
+	} else {
+		fmt.Fprintf(&d, "**%s**: leg cramps are reported, by patient-information sources only.\n\nClass: %s.\n\n",
+			cdshooks.Markdown(name), cdshooks.Markdown(m.Class.Name))
+	}
+	d.WriteString("In the record:\n")
 	shown, more := listed(len(m.Entries))
 	for _, e := range m.Entries[:shown] {
 		fmt.Fprintf(&d, "- **%s** (%s", cdshooks.Markdown(orUnnamed(e.Text)), cdshooks.Markdown(e.Medication.Status))
-		if since := e.Medication.Effective.Start; !since.IsZero() {
+		switch since := e.Medication.Effective.Start; {
+		case !e.LastTaken.IsZero():
+			fmt.Fprintf(&d, ", last given %s", day(e.LastTaken))
+		case !since.IsZero():
 			fmt.Fprintf(&d, " since %s", day(since))
-		} else if asserted := e.Medication.Asserted; !asserted.IsZero() {
-			fmt.Fprintf(&d, ", recorded %s", day(asserted))
+		case !e.Medication.Asserted.IsZero():
+			fmt.Fprintf(&d, ", recorded %s", day(e.Medication.Asserted))
 		}
 		fmt.Fprintf(&d, "; %s)%s\n", matchedBy(e.Match), refSuffix(e.Ref))
 	}
@@ -82,13 +103,28 @@ func (r cardRenderer) medicationCard(m knowledge.MedicationFinding) cdshooks.Car
 	if m.LowConfidence() {
 		d.WriteString("\nRecognised from the drug's name or an unconfirmed code only: check the drug.\n")
 	}
-	d.WriteString("\nConsider whether it contributes to the cramps before adding a treatment.\n")
-	writeEvidence(&d, m.Evidence())
+	evidence := m.Evidence()
+	if len(m.Class.AlsoTreatment) > 0 {
+		if p := r.kb.Pearl("ccb-cause-and-treatment"); p != nil {
+			fmt.Fprintf(&d, "\n%s\n", cdshooks.Markdown(p.Text))
+		}
+		evidence = append(append([]knowledge.Citation(nil), evidence...), m.Class.AlsoTreatment...)
+	}
+	if strong {
+		d.WriteString("\nConsider whether it contributes to the cramps before adding a treatment.\n")
+	} else {
+		d.WriteString("\nThe association is weak: consider it only if the cramps began or worsened on this drug.\n")
+	}
+	writeEvidence(&d, evidence)
+	summary, indicator := name+" can cause leg cramps: review this drug", cdshooks.IndicatorWarning
+	if !strong {
+		summary, indicator = name+": leg cramps reported (weak evidence)", cdshooks.IndicatorInfo
+	}
 	return cdshooks.Card{
 		UUID:            CardUUID(r.hookInstance, TopicMedication, m.Key()),
-		Summary:         cdshooks.Summary(name + " can cause leg cramps: review this drug"),
+		Summary:         cdshooks.Summary(summary),
 		Detail:          d.String(),
-		Indicator:       cdshooks.IndicatorWarning,
+		Indicator:       indicator,
 		Source:          r.sources.Source(TopicMedication, "class-"+m.Class.ID),
 		OverrideReasons: MedicationOverrideReasons(),
 	}
@@ -109,52 +145,138 @@ func matchedBy(m knowledge.MedicationMatch) string {
 func (r cardRenderer) abnormalLabCard(a knowledge.AbnormalLabFinding) cdshooks.Card {
 	o := a.Result.Observation
 	recorded := quantityText(*o.Value)
+	unit := cdshooks.Markdown(a.Lab.CanonicalUnit)
+	critical := a.Severity == knowledge.SeverityCritical
 	var d strings.Builder
-	fmt.Fprintf(&d, "**%s %s** on %s: %s.\n\n", cdshooks.Markdown(a.Lab.Name), cdshooks.Markdown(recorded), day(o.Effective), cdshooks.Markdown(a.Threshold.Finding))
-	fmt.Fprintf(&d, "- Threshold: %s %s %s", cdshooks.Markdown(a.Threshold.Op), number(a.Threshold.Value), cdshooks.Markdown(a.Lab.CanonicalUnit))
-	if a.Converted {
-		fmt.Fprintf(&d, "; this result is %s%s in that unit", cdshooks.Markdown(o.Value.Comparator), number(a.Value))
+	fmt.Fprintf(&d, "**%s %s** on %s: %s.\n\n", cdshooks.Markdown(a.Lab.Name), cdshooks.Markdown(recorded), day(o.Effective), cdshooks.Markdown(a.Finding))
+	if critical {
+		d.WriteString("**Critical value.**\n\n")
 	}
-	fmt.Fprintf(&d, "\n- Result: **%s**%s\n", cdshooks.Markdown(orUnnamed(a.Result.Text)), refSuffix(a.Result.Ref))
+	fmt.Fprintf(&d, "- Result: **%s**%s", cdshooks.Markdown(orUnnamed(a.Result.Text)), refSuffix(a.Result.Ref))
+	if a.Converted {
+		fmt.Fprintf(&d, "; %s%s %s", cdshooks.Markdown(o.Value.Comparator), number(a.Value), unit)
+	}
+	d.WriteString("\n")
+	if c := a.Calcium; c != nil {
+		switch {
+		case c.Ionized:
+			d.WriteString("- Calcium judged: ionized calcium, which is never corrected for albumin\n")
+		case c.Albumin != nil:
+			fmt.Fprintf(&d, "- Calcium judged: corrected for albumin %s g/dL on %s%s: %s %s\n",
+				number(c.AlbuminValue), day(c.Albumin.Observation.Effective), refSuffix(c.Albumin.Ref), number(c.Corrected), unit)
+		default:
+			fmt.Fprintf(&d, "- Calcium judged: total calcium as measured; no albumin result within %d days to correct it\n", c.WithinDays)
+		}
+	}
+	for _, rel := range a.Related {
+		if rel.Observation.Value != nil {
+			fmt.Fprintf(&d, "- Same draw: **%s** %s%s\n", cdshooks.Markdown(orUnnamed(rel.Text)), cdshooks.Markdown(quantityText(*rel.Observation.Value)), refSuffix(rel.Ref))
+		}
+	}
 	if flags := interpretationText(o.Interpretation); flags != "" {
 		fmt.Fprintf(&d, "- Laboratory flag: %s\n", cdshooks.Markdown(flags))
 	}
 	if rng := rangeText(o.ReferenceRange); rng != "" {
 		fmt.Fprintf(&d, "- Reference range: %s\n", cdshooks.Markdown(rng))
 	}
-	// The threshold's curator note is for reviewers of the knowledge base, not for the panel.
-	fmt.Fprintf(&d, "- Threshold source: %s\n", cdshooks.Markdown(a.Threshold.Source))
+	// Curator notes are for reviewers of the knowledge base, not for the panel.
+	switch a.Basis {
+	case knowledge.BasisFlag:
+		d.WriteString("- Decided by: the laboratory's flag\n")
+	case knowledge.BasisReferenceRange:
+		d.WriteString("- Decided by: the laboratory's reference range\n")
+	case knowledge.BasisThreshold:
+		fmt.Fprintf(&d, "- Decided by: our threshold %s %s %s (the laboratory gave no flag or range; %s)\n",
+			cdshooks.Markdown(a.Threshold.Op), number(a.Threshold.Value), unit, cdshooks.Markdown(a.Threshold.Source))
+	case knowledge.BasisCriticalLimit:
+		fmt.Fprintf(&d, "- Decided by: the critical limit %s %s %s\n", cdshooks.Markdown(a.Critical.Op), number(a.Critical.Value), unit)
+	}
+	for _, m := range a.SuspectedDrugs {
+		shown, more := listed(len(m.Entries))
+		texts := make([]string, shown, shown+1)
+		for i, e := range m.Entries[:shown] {
+			texts[i] = cdshooks.Markdown(orUnnamed(e.Text)) + refSuffix(e.Ref)
+		}
+		if more > 0 {
+			texts = append(texts, fmt.Sprintf("and %d more", more))
+		}
+		fmt.Fprintf(&d, "- May be caused by: **%s** (%s): %s\n", cdshooks.Markdown(matchName(m.Ingredient, m.Class)), cdshooks.Markdown(lowerFirst(m.Class.Name)), strings.Join(texts, "; "))
+	}
+	evidence := a.Evidence()
+	if a.Lab.Chronic != nil && a.Direction == "low" {
+		switch c := a.Chronic; {
+		case c != nil && c.Diagnosis != nil:
+			fmt.Fprintf(&d, "- Chronic kidney disease in the record: %s\n", conditionEntries([]knowledge.ConditionEntry{*c.Diagnosis}))
+		case c != nil && c.Earlier != nil:
+			fmt.Fprintf(&d, "- %s: also reduced on %s%s\n", cdshooks.Markdown(upperFirst(c.Finding)), day(c.Earlier.Observation.Effective), refSuffix(c.Earlier.Ref))
+		default:
+			d.WriteString("- One reduced result is not chronic kidney disease: that needs a second result at least 3 months apart, or a diagnosis\n")
+		}
+		if p := r.kb.Pearl("ckd-hemodialysis"); p != nil {
+			fmt.Fprintf(&d, "\n%s\n", cdshooks.Markdown(p.Text))
+			evidence = append(append([]knowledge.Citation(nil), evidence...), p.Evidence...)
+		}
+	}
 	d.WriteString("\nThis is the latest result in the look-back window.\n")
-	writeEvidence(&d, a.Evidence())
+	writeEvidence(&d, evidence)
+	summary, indicator := fmt.Sprintf("%s %s on %s: %s", a.Lab.Name, recorded, day(o.Effective), a.Finding), cdshooks.IndicatorWarning
+	if critical {
+		summary, indicator = "Critical: "+summary, cdshooks.IndicatorCritical
+	}
 	return cdshooks.Card{
 		UUID:      CardUUID(r.hookInstance, TopicAbnormalLab, a.Lab.ID),
-		Summary:   cdshooks.Summary(fmt.Sprintf("%s %s on %s: %s", a.Lab.Name, recorded, day(o.Effective), a.Threshold.Finding)),
+		Summary:   cdshooks.Summary(summary),
 		Detail:    d.String(),
-		Indicator: cdshooks.IndicatorWarning,
+		Indicator: indicator,
 		Source:    r.sources.Source(TopicAbnormalLab, "lab-"+a.Lab.ID),
 	}
 }
 
+// missingLabsCard words the seeds' disagreement on testing (seed 000: always
+// check; seed 001: generally unnecessary unless a condition is suspected;
+// seed 004: diagnosis is based on symptoms): every analyte stays, each is
+// "consider", both sides are cited, and the tests the record points to are
+// marked recommended, with what points to them.
 func (r cardRenderer) missingLabsCard(ms []knowledge.MissingLabFinding) cdshooks.Card {
 	names := make([]string, len(ms))
 	var evidence []knowledge.Citation
 	var d strings.Builder
 	months := ms[0].Workup.LookbackMonths
-	fmt.Fprintf(&d, "No result since **%s** (%d months) for:\n", day(ms[0].Since), months)
+	d.WriteString("The sources disagree on testing: one says always check electrolytes, renal function, thyroid function, " +
+		"calcium and HbA1c; others that history and examination usually suffice and tests are needed only when an " +
+		"underlying condition is suspected.\n\n")
+	// Absence is what we searched, not a fact about the record: a result under a code outside the
+	// analyte's value set may be there.
+	fmt.Fprintf(&d, "To consider (no result under the recognised codes since **%s**, %d months):\n", day(ms[0].Since), months)
 	suggestions := make([]cdshooks.Suggestion, 0, len(ms))
+	recommended := 0
 	for i, m := range ms {
 		wu := m.Workup
 		names[i] = wu.Name
 		evidence = append(evidence, m.Evidence()...)
 		fmt.Fprintf(&d, "- **%s**: ", cdshooks.Markdown(wu.Name))
 		if m.Last != nil {
-			fmt.Fprintf(&d, "last result %s%s\n", day(m.Last.Observation.Effective), refSuffix(m.Last.Ref))
+			fmt.Fprintf(&d, "last result %s%s", day(m.Last.Observation.Effective), refSuffix(m.Last.Ref))
 		} else {
-			d.WriteString("no result in the record\n")
+			fmt.Fprintf(&d, "no %s result under the recognised codes in the last %d months", cdshooks.Markdown(lowerFirst(wu.Name)), months)
 		}
+		if m.Recommended {
+			recommended++
+			shown, more := listed(len(m.RecommendedBy))
+			texts := make([]string, shown, shown+1)
+			for j, e := range m.RecommendedBy[:shown] {
+				texts[j] = "**" + cdshooks.Markdown(orUnnamed(e.Text)) + "**" + refSuffix(e.Ref)
+			}
+			if more > 0 {
+				texts = append(texts, fmt.Sprintf("and %d more", more))
+			}
+			fmt.Fprintf(&d, "; recommended for this patient: %s", strings.Join(texts, "; "))
+		}
+		d.WriteString("\n")
 		suggestions = append(suggestions, cdshooks.Suggestion{
-			Label: cdshooks.Summary("Order " + wu.Order.Display + " (LOINC " + wu.Order.Code + ")"),
-			UUID:  SuggestionUUID(r.hookInstance, TopicMissingLabs, "", wu.ID),
+			Label:         cdshooks.Summary("Consider " + wu.Order.Display + " (LOINC " + wu.Order.Code + ")"),
+			UUID:          SuggestionUUID(r.hookInstance, TopicMissingLabs, "", wu.ID),
+			IsRecommended: m.Recommended,
 			Actions: []cdshooks.Action{{
 				Type:        cdshooks.ActionCreate,
 				Description: cdshooks.PlainText("Propose a " + wu.Order.Display + " order (LOINC " + wu.Order.Code + ") for review and signature"),
@@ -163,10 +285,18 @@ func (r cardRenderer) missingLabsCard(ms []knowledge.MissingLabFinding) cdshooks
 		})
 	}
 	d.WriteString("\nEach suggestion proposes a draft order for you to review and sign.\n")
+	for _, id := range []string{"check-metabolic-labs", "labs-when-suspected", "diagnosis-from-symptoms"} {
+		if p := r.kb.Pearl(id); p != nil {
+			evidence = append(evidence, p.Evidence...)
+		}
+	}
 	writeEvidence(&d, evidence)
-	summary := cdshooks.PlainText(fmt.Sprintf("Cramp work-up: no result in %d months for %s", months, strings.Join(names, ", ")))
+	summary := cdshooks.PlainText(fmt.Sprintf("Cramp work-up to consider: no recognised result in %d months for %s", months, strings.Join(names, ", ")))
 	if !cdshooks.FitsSummary(summary) {
-		summary = fmt.Sprintf("Cramp work-up: %d labs have no result in %d months", len(ms), months)
+		summary = fmt.Sprintf("Cramp work-up to consider: %d labs without a recognised result in %d months", len(ms), months)
+	}
+	if recommended > 0 && cdshooks.FitsSummary(fmt.Sprintf("%s (%d recommended)", summary, recommended)) {
+		summary = fmt.Sprintf("%s (%d recommended)", summary, recommended)
 	}
 	return cdshooks.Card{
 		UUID:              CardUUID(r.hookInstance, TopicMissingLabs, ""),
@@ -389,11 +519,13 @@ func upperFirst(s string) string {
 	return strings.ToUpper(s[:1]) + s[1:]
 }
 
-// lowerFirst lowercases the first letter unless the first word is an
-// abbreviation ("NSAIDs", "HMG-CoA").
-func lowerFirst(s string) string {
-	if len(s) < 2 || strings.ToUpper(s[:2]) == s[:2] {
-		return s
+// lowerFirst lower-cases a name's first letter for use inside a sentence
+// ("Potassium" -> "potassium"), unless its first word is an abbreviation or
+// has other capitals ("NSAIDs", "HMG-CoA", "HbA1c", "TSH" stay as they are).
+func lowerFirst(name string) string {
+	word, _, _ := strings.Cut(name, " ")
+	if len(word) < 2 || word[0] < 'A' || word[0] > 'Z' || strings.ToLower(word[1:]) != word[1:] {
+		return name
 	}
-	return strings.ToLower(s[:1]) + s[1:]
+	return strings.ToLower(name[:1]) + name[1:]
 }

@@ -31,6 +31,7 @@ type Config struct {
 	FHIRTimeout     time.Duration
 	FHIRAllowHTTP   bool
 	Trigger         string
+	AllAges         bool
 	AdminAddr       string
 	LogLevel        slog.Level
 	ShutdownTimeout time.Duration
@@ -174,6 +175,8 @@ func settings() []setting {
 			boolean(func(c *Config) *bool { return &c.FHIRAllowHTTP })},
 		{"trigger", "", "leg-cramps: cards only for patients with a leg-cramp condition; always: for every patient",
 			str(func(c *Config) *string { return &c.Trigger })},
+		{"all-ages", "", "speak for patients under 18 too (the sources describe cramps in adults, so by default the services are silent for them)",
+			boolean(func(c *Config) *bool { return &c.AllAges })},
 		{"admin-addr", "", "address of the admin listener (/metrics, /healthz, /readyz); empty disables it", str(func(c *Config) *string { return &c.AdminAddr })},
 		{"log-level", "", "debug, info, warn or error", func(fs *flag.FlagSet, c *Config, name string) { fs.TextVar(&c.LogLevel, name, c.LogLevel, "") }},
 		{"shutdown-timeout", "", "how long in-flight requests may take to finish after SIGTERM",

@@ -42,7 +42,7 @@ func TestParseConfig(t *testing.T) {
 			}
 			// The documented defaults (README), spelled out rather than read back from DefaultConfig.
 			if c.Addr != ":8080" || c.AdminAddr != ":9090" || c.MaxBody != 5<<20 || c.FHIRTimeout != 2*time.Second ||
-				c.Trigger != "leg-cramps" || c.LogLevel != slog.LevelInfo {
+				c.Trigger != "leg-cramps" || c.AllAges || c.LogLevel != slog.LevelInfo {
 				t.Errorf("unexpected defaults: %+v", c)
 			}
 			if diff := cmp.Diff([]string{"ES384", "RS384"}, c.JWTAlgs); diff != "" {
@@ -62,6 +62,7 @@ func TestParseConfig(t *testing.T) {
 			"CRAMP_CDS_FHIR_ALLOW":       "https://fhir.example.org/R4",
 			"CRAMP_CDS_FHIR_TIMEOUT":     "3s",
 			"CRAMP_CDS_TRIGGER":          "always",
+			"CRAMP_CDS_ALL_AGES":         "true",
 			"CRAMP_CDS_ADMIN_ADDR":       ":9999",
 			"CRAMP_CDS_LOG_LEVEL":        "debug",
 			"CRAMP_CDS_SHUTDOWN_TIMEOUT": "5s",
@@ -71,7 +72,7 @@ func TestParseConfig(t *testing.T) {
 				CORSOrigins: []string{"https://sandbox.cds-hooks.org", "http://localhost:3000"},
 				MaxBody:     1 << 20, InsecureNoAuth: true, AuthDiscovery: true,
 				JWTAlgs: []string{"ES384", "RS384", "ES256"}, FHIRAllow: []string{"https://fhir.example.org/R4"},
-				FHIRTimeout: 3 * time.Second, Trigger: "always", AdminAddr: ":9999", LogLevel: slog.LevelDebug,
+				FHIRTimeout: 3 * time.Second, Trigger: "always", AllAges: true, AdminAddr: ":9999", LogLevel: slog.LevelDebug,
 				ShutdownTimeout: 5 * time.Second,
 			}
 			if diff := cmp.Diff(want, c); diff != "" {
@@ -197,7 +198,7 @@ func TestHelpListsEveryFlagWithItsEnvironmentVariable(t *testing.T) {
 		"--addr", "CRAMP_CDS_ADDR", "--public-url", "CRAMP_CDS_PUBLIC_URL", "--cors-origins", "CRAMP_CDS_CORS_ORIGINS",
 		"--max-body", "CRAMP_CDS_MAX_BODY", "--trust", "CRAMP_CDS_TRUST_FILE", "--insecure-no-auth", "CRAMP_CDS_INSECURE_NO_AUTH",
 		"--auth-discovery", "CRAMP_CDS_AUTH_DISCOVERY", "--jwt-algs", "CRAMP_CDS_JWT_ALGS", "--fhir-allow", "CRAMP_CDS_FHIR_ALLOW",
-		"--fhir-timeout", "CRAMP_CDS_FHIR_TIMEOUT", "--trigger", "CRAMP_CDS_TRIGGER", "--admin-addr", "CRAMP_CDS_ADMIN_ADDR",
+		"--fhir-timeout", "CRAMP_CDS_FHIR_TIMEOUT", "--trigger", "CRAMP_CDS_TRIGGER", "--all-ages", "CRAMP_CDS_ALL_AGES", "--admin-addr", "CRAMP_CDS_ADMIN_ADDR",
 		"--log-level", "CRAMP_CDS_LOG_LEVEL", "--shutdown-timeout", "CRAMP_CDS_SHUTDOWN_TIMEOUT",
 	} {
 		if !strings.Contains(out.String(), want) {

@@ -29,7 +29,7 @@ const maxEvaluateInput = 64 << 20
 // evaluateOptions are evaluate's flags.
 type evaluateOptions struct {
 	// cfg holds the settings evaluate shares with serve (--trigger,
-	// --public-url), bound through the same table and environment variables.
+	// --all-ages, --public-url), bound through the same table and environment variables.
 	cfg     Config
 	now     time.Time
 	format  string
@@ -52,7 +52,7 @@ func parseEvaluate(args []string, getenv func(string) string, stderr io.Writer) 
 	opts := evaluateOptions{cfg: DefaultConfig(), format: "json"}
 	fs := flag.NewFlagSet("evaluate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	shared := opts.cfg.bind(fs, "trigger", "public-url")
+	shared := opts.cfg.bind(fs, "trigger", "all-ages", "public-url")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, evaluateUsage)
 		for _, o := range shared {

@@ -46,6 +46,41 @@ type knowledgeView struct {
 	Labs              []*knowledge.Lab             `json:"labs"`
 	Conditions        []*knowledge.Condition       `json:"conditions"`
 	Pearls            []*knowledge.Pearl           `json:"pearls"`
+	ValueSets         []valueSetSummary            `json:"valuesets"`
+}
+
+// valueSetSummary is one value set in the machine view; the whole resource is at GET /knowledge/ValueSet/{id}.
+type valueSetSummary struct {
+	ID      string                     `json:"id"`
+	Title   string                     `json:"title"`
+	Version string                     `json:"version"`
+	Codes   int                        `json:"codes"`
+	Sources []knowledge.ValueSetSource `json:"sources"`
+}
+
+func valueSetSummaries(kb *knowledge.Base) []valueSetSummary {
+	out := make([]valueSetSummary, 0, len(kb.ValueSets()))
+	for _, vs := range kb.ValueSets() {
+		out = append(out, valueSetSummary{ID: vs.ID, Title: vs.Title, Version: vs.Version, Codes: vs.Expansion.Total, Sources: vs.Sources})
+	}
+	return out
+}
+
+// sourcesText is "owner/repo@commit7 path" per source, or the release.
+func sourcesText(ss []knowledge.ValueSetSource) string {
+	parts := make([]string, 0, len(ss))
+	for _, s := range ss {
+		if s.Repository == "" {
+			parts = append(parts, "curation")
+			continue
+		}
+		commit := s.Commit
+		if len(commit) > 7 {
+			commit = commit[:7]
+		}
+		parts = append(parts, s.Repository+"@"+commit+" "+s.Path)
+	}
+	return strings.Join(parts, "; ")
 }
 
 func writeKnowledgeJSON(w io.Writer, kb *knowledge.Base) error {
@@ -63,6 +98,7 @@ func knowledgeJSON(kb *knowledge.Base) ([]byte, error) {
 		Version: kb.Version(), Sources: kb.Sources(), Triggers: kb.Triggers(), Classes: kb.Classes(),
 		CombinationBrands: kb.CombinationBrands(), Products: kb.Products(), LookbackMonths: kb.LookbackMonths(),
 		Workup: kb.Workups(), Labs: kb.Labs(), Conditions: kb.Conditions(), Pearls: kb.Pearls(),
+		ValueSets: valueSetSummaries(kb),
 	}, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("encoding the knowledge base: %w", err)
@@ -88,8 +124,11 @@ func writeKnowledgeTables(w io.Writer, kb *knowledge.Base) error {
 
 	p("\nCRAMP-INDUCING MEDICATIONS\nCLASS\tINGREDIENT\tRXNORM\tATC\tNAMES AND BRANDS\tEVIDENCE\n")
 	for _, cl := range kb.Classes() {
-		// The class name and evidence are printed on the class's first row only.
-		name, ev := cl.Name, evidence(cl.Evidence)
+		// The class name, its strength of evidence and the evidence are printed on the class's first row only.
+		name, ev := cl.Name+" ["+string(cl.Strength)+"]", evidence(cl.Evidence)
+		if len(cl.AlsoTreatment) > 0 {
+			name = cl.Name + " [" + string(cl.Strength) + "; also a treatment, " + evidence(cl.AlsoTreatment) + "]"
+		}
 		if len(cl.ATCPrefixes) > 0 {
 			roots := make([]string, len(cl.ATCPrefixes))
 			for i, r := range cl.ATCPrefixes {
@@ -98,7 +137,7 @@ func writeKnowledgeTables(w io.Writer, kb *knowledge.Base) error {
 					roots[i] += " except " + ex
 				}
 			}
-			p("%s\t(any, by ATC root)\t\t%s\t\t%s\n", name, strings.Join(roots, ", "), ev)
+			p("%s\t(every WHO substance code under the root)\t\t%s\t\t%s\n", name, strings.Join(roots, ", "), ev)
 			name, ev = "", ""
 		}
 		for _, ing := range cl.Ingredients {
@@ -131,8 +170,13 @@ func writeKnowledgeTables(w io.Writer, kb *knowledge.Base) error {
 			name, ev = "", ""
 		}
 	}
+	for _, l := range kb.Labs() {
+		if l.Workup == nil {
+			p("(adjunct: %s)\t%s\t%s\t%s\t\t\n", l.Note, l.Name, codesText(l.Results), unitsText(l))
+		}
+	}
 
-	p("\nASSOCIATED CONDITIONS AND DIFFERENTIALS\nCONDITION\tROLE\tSNOMED CT\tICD-10-CM\tEVIDENCE\n")
+	p("\nASSOCIATED CONDITIONS AND DIFFERENTIALS\nCONDITION\tROLE\tVALUE SETS\tSNOMED CT\tICD-10-CM\tEVIDENCE\n")
 	for _, c := range kb.Conditions() {
 		var roles []string
 		if c.Associated {
@@ -141,7 +185,7 @@ func writeKnowledgeTables(w io.Writer, kb *knowledge.Base) error {
 		if c.Differential != nil {
 			roles = append(roles, "differential")
 		}
-		p("%s\t%s\t%s\t%s\t%s\n", c.Name, strings.Join(roles, "+"), codesText(c.SNOMED), codesText(c.ICD10CM), evidence(c.Evidence))
+		p("%s\t%s\t%s\t%d codes\t%d codes\t%s\n", c.Name, strings.Join(roles, "+"), strings.Join(c.ValueSets, ", "), len(c.SNOMED), len(c.ICD10CM), evidence(c.Evidence))
 	}
 
 	p("\nDIFFERENTIAL DIAGNOSES: HOW TO TELL THEM FROM CRAMPS\nCONDITION\tFEATURE\tEVIDENCE\n")
@@ -152,6 +196,11 @@ func writeKnowledgeTables(w io.Writer, kb *knowledge.Base) error {
 		if q := c.Differential.Question; q != nil {
 			p("%s\tAsk: %s\t%s\n", c.Name, q.Text, evidence(q.Evidence))
 		}
+	}
+
+	p("\nVALUE SETS (the codes each item matches; GET /knowledge/ValueSet/{id} serves each as FHIR JSON)\nID\tCODES\tVERSION\tSOURCES\n")
+	for _, vs := range kb.ValueSets() {
+		p("%s\t%d\t%s\t%s\n", vs.ID, vs.Expansion.Total, vs.Version, sourcesText(vs.Sources))
 	}
 
 	p("\nPEARLS AND PITFALLS\nKIND\tTEXT\tEVIDENCE\n")
@@ -219,14 +268,21 @@ func unitsText(l *knowledge.Lab) string {
 	return strings.Join(out, ", ")
 }
 
+// thresholdsText lists a lab's thresholds (with the sex they apply to) and its critical limits.
 func thresholdsText(l *knowledge.Lab) string {
-	out := make([]string, len(l.Thresholds))
-	for i, t := range l.Thresholds {
+	out := make([]string, 0, len(l.Thresholds)+len(l.Critical))
+	for _, t := range append(append([]knowledge.Threshold(nil), l.Thresholds...), l.Critical...) {
 		s := fmt.Sprintf("%s %s %g %s", t.Finding, t.Op, t.Value, l.CanonicalUnit)
+		if t.Sex != "" {
+			s += " (" + t.Sex + ")"
+		}
 		if t.Unverified {
 			s += "?"
 		}
-		out[i] = s
+		out = append(out, s)
+	}
+	if l.AlbuminCorrection != nil {
+		out = append(out, "corrected for albumin")
 	}
 	return strings.Join(out, "; ")
 }

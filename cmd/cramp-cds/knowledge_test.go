@@ -56,12 +56,15 @@ func TestRunKnowledgeTable(t *testing.T) {
 	}
 	s := out.String()
 	for _, want := range []string{
-		"cramp-cds knowledge base 1.0.0+",
+		"cramp-cds knowledge base 1.1.0+",
 		"furosemide", "Lasix", "4603", "C03CA01", // class, ingredient, codes, brand
 		"000#3:11", // evidence of the diuretics
 		"hypomagnesemia < 1.6 mg/dL",
 		"G47.62", "Restless legs syndrome",
 		"M01A* except M01AX", // an ATC root with its exclusion
+		// Value sets with their sizes and sources (issue 14): VSAC Heart Failure has 99 codes.
+		"VALUE SETS", "condition-heart-failure", "cqframework/ecqm-content-qicore-2024@9ebd48f",
+		"valueset-2.16.840.1.113883.3.526.3.376.json", "TheJacksonLaboratory/loinc2hpoAnnotation@c1068d6",
 	} {
 		if !strings.Contains(s, want) {
 			t.Errorf("table lacks %q", want)

@@ -130,6 +130,11 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		return err
 	}
 	deps.Documents = map[string][]byte{legcramps.KnowledgePath: kbJSON}
+	// Each value set at GET /knowledge/ValueSet/{id}, for a terminology team to review (issue 14).
+	deps.FHIRDocuments = map[string][]byte{}
+	for _, vs := range kb.ValueSets() {
+		deps.FHIRDocuments[legcramps.KnowledgePath+"/ValueSet/"+vs.ID] = vs.Raw
+	}
 	if deps.Services == nil {
 		deps.Services, err = services(cfg, serviceDeps{
 			Knowledge: kb, Now: time.Now, Logger: m.Logger,

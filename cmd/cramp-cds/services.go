@@ -42,6 +42,7 @@ func services(cfg Config, deps serviceDeps) ([]cdshooks.Service, error) {
 		Now:       deps.Now,
 		FHIRAllow: cfg.FHIRAllow,
 		PublicURL: cfg.PublicURL(),
+		AllAges:   cfg.AllAges,
 		Logger:    deps.Logger,
 		Metrics:   deps.Metrics,
 	}
