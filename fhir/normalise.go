@@ -47,6 +47,15 @@ func normalisePatient(raw json.RawMessage) (*Patient, error) {
 	if p.Gender != nil {
 		out.Gender = p.Gender.Code()
 	}
+	switch {
+	case p.DeceasedDateTime != nil:
+		if out.DeceasedAt, err = startOf(p.DeceasedDateTime); err != nil {
+			return nil, fmt.Errorf("deceasedDateTime: %w", err)
+		}
+		out.Deceased = true
+	case p.DeceasedBoolean != nil:
+		out.Deceased = *p.DeceasedBoolean
+	}
 	return out, nil
 }
 
@@ -234,9 +243,12 @@ func normaliseObservation(raw json.RawMessage) (Observation, error) {
 		return Observation{}, err
 	}
 	// The library decodes a missing status as its zero value ("registered"),
-	// which is not a result either, so the check below covers it.
+	// which would read as pending: a result without a status is no result.
 	status := o.Status.Code()
-	if !IsResultStatus(status) {
+	if status == "registered" && !hasStatus(raw) {
+		status = ""
+	}
+	if !IsResultStatus(status) && !IsPendingStatus(status) {
 		return Observation{}, errDropped{"status " + status + " is not a result"}
 	}
 	out := Observation{Ref: relRef("Observation", o.Id), Code: conceptOf(o.Code), Status: status}
@@ -345,4 +357,12 @@ func deref(s *string) string {
 		return ""
 	}
 	return *s
+}
+
+// hasStatus reports whether a resource's JSON carries a status at all.
+func hasStatus(raw json.RawMessage) bool {
+	var s struct {
+		Status *string `json:"status"`
+	}
+	return json.Unmarshal(raw, &s) == nil && s.Status != nil
 }
