@@ -298,6 +298,9 @@ func (s *Server) handleFeedback(c *gin.Context) {
 		s.logger.InfoContext(c.Request.Context(), "feedback", attrs...)
 		s.metrics.FeedbackReceived(c.Request.Context(), reg.id, s.feedbackTopic(item.Card), item.Outcome)
 	}
+	if fr, ok := reg.service.(FeedbackReceiver); ok {
+		fr.Feedback(c.Request.Context(), fb.Feedback, callerOf(c))
+	}
 	c.Status(http.StatusOK)
 }
 

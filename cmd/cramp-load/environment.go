@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -91,7 +92,7 @@ func newEnvironment(ctx context.Context, o options, stderr io.Writer) (_ *enviro
 		return nil, fmt.Errorf("writing the trust file: %w", err)
 	}
 
-	if err := env.start(ctx, o.server, trustFile, caFile, stderr); err != nil {
+	if err := env.start(ctx, o.server, o.store, trustFile, caFile, stderr); err != nil {
 		return nil, err
 	}
 	return env, nil
@@ -99,7 +100,7 @@ func newEnvironment(ctx context.Context, o options, stderr io.Writer) (_ *enviro
 
 // start runs the server binary with JWT verification on, waits until both
 // listeners are open, and keeps reading its log.
-func (env *environment) start(ctx context.Context, server, trustFile, caFile string, stderr io.Writer) error {
+func (env *environment) start(ctx context.Context, server, store, trustFile, caFile string, stderr io.Writer) error {
 	cmd := exec.CommandContext(ctx, server, "serve",
 		"--addr", "127.0.0.1:0",
 		"--admin-addr", "127.0.0.1:0",
@@ -107,9 +108,12 @@ func (env *environment) start(ctx context.Context, server, trustFile, caFile str
 		"--trust", trustFile,
 		"--max-body", "16MiB", // the heavy request is 5.3 MiB, over the 5 MiB default
 		"--fhir-timeout", "2s",
+		"--store", store,
 	)
 	// The server trusts the fake FHIR server's certificate, and only it.
-	cmd.Env = append(os.Environ(), "SSL_CERT_FILE="+caFile, "SSL_CERT_DIR="+env.dir)
+	cmd.Env = append(os.Environ(), "SSL_CERT_FILE="+caFile, "SSL_CERT_DIR="+env.dir,
+		// A key for this run only: the store is a throwaway too.
+		"CRAMP_CDS_STORE_KEY="+rand.Text()+rand.Text())
 	cmd.Stderr = stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

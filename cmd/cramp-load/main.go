@@ -63,6 +63,10 @@ type options struct {
 	faultsRate         int
 	seed               uint64
 	saturationTokenCap int
+	// store is the server's --store: none by default, so the other figures
+	// stay comparable; sqlite:PATH or postgres://… measures what the store
+	// costs (a store key is generated for the run).
+	store string
 }
 
 func parseOptions(args []string, stderr io.Writer) (options, error) {
@@ -85,6 +89,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.faults, "faults", 5*time.Second, "length of each fault phase (0 skips them)")
 	fs.IntVar(&o.faultsRate, "faults-rate", 50, "requests per second during the fault phases")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the generated patients")
+	fs.StringVar(&o.store, "store", "none", "the server's --store (none, sqlite:PATH or postgres://…): what remembering feedback costs")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}

@@ -88,6 +88,9 @@ Checks of values that would produce a broken or unsafe pod. Helm fails the rende
 {{- fail "trust: the service refuses to start without a trust file; set trust.content (e.g. --set-file trust.content=trust.yaml), trust.existingSecret or trust.existingConfigMap" }}
 {{- end }}
 {{- range $name, $_ := .Values.config.extraEnv }}
+{{- if has (upper $name) (list "CRAMP_CDS_STORE" "CRAMP_CDS_STORE_KEY") }}
+{{- fail "config.extraEnv: set the store through store.existingSecret: its URL and key are secrets" }}
+{{- end }}
 {{- if eq (upper $name) "CRAMP_CDS_INSECURE_NO_AUTH" }}
 {{- fail "config.extraEnv: CRAMP_CDS_INSECURE_NO_AUTH disables authentication and is not allowed in a cluster" }}
 {{- end }}
