@@ -6,7 +6,7 @@ BIN     := bin
 # -race needs cgo; gcc is on the Go machine image.
 export CGO_ENABLED ?= 1
 
-.PHONY: all build run test test-go vet bench load fuzz clean
+.PHONY: all build run test test-go vet bench load fuzz population-demo bench-population clean
 
 all: build
 
@@ -57,10 +57,24 @@ load: build
 	$(GO) build -o $(BIN)/cramp-load ./cmd/cramp-load
 	$(BIN)/cramp-load --server $(BIN)/cramp-cds $(LOADFLAGS)
 
+## population-demo: a silent-mode population run over the Synthea fixtures (screening mode, as of
+## a date near their last encounters); prints where the report is.
+POPULATION_DEMO := $(BIN)/population-demo
+population-demo:
+	$(GO) run ./cmd/cramp-cds population --in testdata/synthea --out $(POPULATION_DEMO) \
+		--now 2021-04-01 --trigger=always --ids plain
+
+## bench-population: the real binary over generated exports of 2,000 and 20,000 patients
+## (patients/s/core, peak RSS; fails if RSS grows >20%). POPULATION_SIZES=200,2000 for a quick run.
+POPULATION_SIZES ?= 2000,20000
+bench-population:
+	BENCH_POPULATION_SIZES=$(POPULATION_SIZES) $(GO) test -run '^$$' -bench Population -benchtime 1x -timeout 3h ./cmd/cramp-cds/
+
 ## fuzz: run each fuzz target for FUZZTIME (make test runs their seed corpora only).
 FUZZTIME ?= 30s
-FUZZ_TARGETS := cdshooks/legcramps:FuzzServiceCall cdshooks/auth:FuzzAuthenticate cdshooks/auth:FuzzParseTrust \
-	fhir:FuzzGatherPrefetch fhir:FuzzReadBundle knowledge:FuzzToCanonical
+FUZZ_TARGETS := cdshooks/legcramps:FuzzServiceCall cdshooks:FuzzDecodeRequest cdshooks/auth:FuzzAuthenticate cdshooks/auth:FuzzParseTrust \
+	fhir:FuzzGatherPrefetch fhir:FuzzReadBundle fhir:FuzzDecodeEquivalence internal/jsonscan:FuzzReader \
+	knowledge:FuzzToCanonical
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; name=$${t##*:}; \

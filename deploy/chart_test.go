@@ -20,6 +20,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
@@ -88,6 +89,7 @@ type rendered struct {
 	netpols         []*networkingv1.NetworkPolicy
 	ingresses       []*networkingv1.Ingress
 	serviceMonitors []*manifest.ServiceMonitor
+	jobs            []*batchv1.Job
 	kinds           []string // in rendering order
 }
 
@@ -123,6 +125,8 @@ func mustRender(t *testing.T, args ...string) rendered {
 			r.ingresses = append(r.ingresses, v)
 		case *manifest.ServiceMonitor:
 			r.serviceMonitors = append(r.serviceMonitors, v)
+		case *batchv1.Job:
+			r.jobs = append(r.jobs, v)
 		default:
 			t.Fatalf("%s %q: no check for this kind", o.Kind, o.Name)
 		}

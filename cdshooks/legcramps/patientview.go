@@ -129,6 +129,13 @@ func (s *PatientView) Feedback(_ context.Context, items []cdshooks.Feedback, _ c
 // sent are recorded; without one, card uuids are derived from hookInstance.
 // Evaluate ends here.
 func (s *PatientView) Respond(ctx context.Context, rec *fhir.Record, hookInstance, fhirServer, patientID string) *cdshooks.Response {
+	resp, _ := s.Assess(ctx, rec, hookInstance, fhirServer, patientID)
+	return resp
+}
+
+// Assess is Respond that also returns the findings the cards were rendered
+// from, for population runs that count drugs and labs beside the cards.
+func (s *PatientView) Assess(ctx context.Context, rec *fhir.Record, hookInstance, fhirServer, patientID string) (*cdshooks.Response, *knowledge.Findings) {
 	if rec == nil {
 		rec = &fhir.Record{}
 	}
@@ -144,7 +151,7 @@ func (s *PatientView) Respond(ctx context.Context, rec *fhir.Record, hookInstanc
 	withSnoozeReasons(cards)
 	s.env.Logger.DebugContext(ctx, PatientViewID+" evaluated",
 		slog.Bool("triggered", f.Triggered), slog.Int("cards", len(cards)), slog.Int("skipped_resources", len(rec.Skipped)))
-	return &cdshooks.Response{Cards: cards}
+	return &cdshooks.Response{Cards: cards}, &f
 }
 
 // marshalResource marshals a FHIR resource we built ourselves.

@@ -4,6 +4,7 @@
 //	cramp-cds knowledge [--json]     print the clinical knowledge base for review
 //	cramp-cds evaluate [flags] FILE  run the service on a request or a FHIR Bundle, print the cards
 //	cramp-cds report [flags]         what the store remembers: cards, feedback, snoozes per topic
+//	cramp-cds population [flags]     run the service in silent mode over a population export
 package main
 
 import (
@@ -40,7 +41,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runEvaluate(ctx, args, stdin, stdout, stderr)
 	case "report":
 		return runReport(ctx, args, os.Getenv, stdout, stderr)
+	case "population":
+		return runPopulation(ctx, args, stdout, stderr)
 	default:
-		return fmt.Errorf("unknown command %q (want serve, knowledge, evaluate or report)", cmd)
+		return fmt.Errorf("unknown command %q (want serve, knowledge, evaluate, report or population)", cmd)
 	}
 }
