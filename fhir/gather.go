@@ -378,9 +378,11 @@ func (f *fetcher) medicationURL(ref string) (string, bool) {
 
 // ValidID reports whether s is a FHIR id: [A-Za-z0-9\-\.]{1,64}
 // (https://hl7.org/fhir/R4/datatypes.html#id). Every package that checks an
-// id holds it to this one grammar.
+// id holds it to this one grammar. The grammar lets through "." and "..",
+// which are refused: in a reference or URL (Medication/..) they are path dot
+// segments that leave the resource type.
 func ValidID(s string) bool {
-	if len(s) == 0 || len(s) > 64 {
+	if len(s) == 0 || len(s) > 64 || s == "." || s == ".." {
 		return false
 	}
 	for _, c := range s {
