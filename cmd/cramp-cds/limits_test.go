@@ -1,0 +1,63 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/cramp-cds/cramp-cds/cdshooks"
+)
+
+// TestServeWiresTheInFlightLimitAndNoSniff: --max-in-flight reaches the
+// server (with one slot held, the next call is a 503 with Retry-After), and
+// the admin listener's answers carry nosniff as the API's do.
+func TestServeWiresTheInFlightLimitAndNoSniff(t *testing.T) {
+	t.Parallel()
+	svc := &slowService{started: make(chan struct{}), release: make(chan struct{})}
+	cfg := testConfig()
+	cfg.MaxInFlight = 1
+	m := &Main{Config: cfg, Services: []cdshooks.Service{svc}}
+	if err := m.Open(context.Background()); err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer m.Close()
+	post := func() (*http.Response, error) {
+		return http.Post("http://"+m.Addr()+"/cds-services/nocturnal-leg-cramps", "application/json", strings.NewReader(patientView))
+	}
+	held := make(chan error, 1)
+	go func() {
+		resp, err := post()
+		if err == nil {
+			resp.Body.Close()
+		}
+		held <- err
+	}()
+	<-svc.started
+	resp, err := post()
+	if err != nil {
+		t.Fatalf("second call: %v", err)
+	}
+	resp.Body.Close()
+	if got, want := resp.StatusCode, http.StatusServiceUnavailable; got != want {
+		t.Errorf("second call with --max-in-flight 1: status = %d, want %d", got, want)
+	}
+	if resp.Header.Get("Retry-After") == "" || resp.Header.Get("X-Content-Type-Options") != "nosniff" {
+		t.Errorf("503 headers = %v, want Retry-After and X-Content-Type-Options: nosniff", resp.Header)
+	}
+	close(svc.release)
+	if err := <-held; err != nil {
+		t.Fatalf("held call: %v", err)
+	}
+
+	for _, path := range []string{"/metrics", "/healthz", "/readyz", "/nothing"} {
+		resp, err := http.Get("http://" + m.AdminAddr() + path)
+		if err != nil {
+			t.Fatalf("admin %s: %v", path, err)
+		}
+		resp.Body.Close()
+		if got, want := resp.Header.Get("X-Content-Type-Options"), "nosniff"; got != want {
+			t.Errorf("admin %s (status %d): X-Content-Type-Options = %q, want %q", path, resp.StatusCode, got, want)
+		}
+	}
+}
