@@ -48,20 +48,26 @@ func (e *AuthFailure) Unwrap() error { return e.Err }
 // FHIRServerAllowed returns the check of whether one request's fhirServer may
 // be read: when the caller's trust entry allows any server or lists it, or
 // when the operator's allow list (--fhir-allow) does. Base URLs compare
-// without trailing slashes.
-func FHIRServerAllowed(caller Caller, allowList []string) func(base string) bool {
-	return func(base string) bool {
+// without trailing slashes. entry is the configuration entry that allowed it
+// ("*" for any server, else the listed URL as configured), a bounded label
+// for metrics: never the request's own URL.
+func FHIRServerAllowed(caller Caller, allowList []string) func(base string) (entry string, ok bool) {
+	return func(base string) (string, bool) {
 		if caller.AnyFHIRServer {
-			return true
+			return anyFHIRServer, true
 		}
 		base = strings.TrimRight(base, "/")
 		for _, lists := range [][]string{caller.FHIRServers, allowList} {
 			for _, s := range lists {
 				if strings.TrimRight(s, "/") == base {
-					return true
+					return s, true
 				}
 			}
 		}
-		return false
+		return "", false
 	}
 }
+
+// anyFHIRServer labels a server allowed by a trust entry that allows any
+// (the trust file's "*").
+const anyFHIRServer = "*"

@@ -111,18 +111,9 @@ func (s *memberScanner) object(at string, rules *memberRules) error {
 			return nil
 		}
 		name := s.name()
-		known := slices.Contains(rules.known, name)
-		switch {
-		case seen[name] && known:
-			return Errorf(EINVALID, "%s%q appears more than once", at, name)
-		case seen[name]:
-			return Errorf(EINVALID, "%s: a member name appears more than once", where(at))
-		case !known:
-			if i := slices.IndexFunc(rules.known, func(k string) bool { return strings.EqualFold(k, name) }); i >= 0 {
-				return Errorf(EINVALID, "%s: a case variant of %q is not allowed (CDS Hooks member names are case-sensitive)", where(at), rules.known[i])
-			}
+		if err := rules.check(at, seen, name); err != nil {
+			return err
 		}
-		seen[name] = true
 		s.space()
 		s.i++ // ':'
 		s.space()
@@ -138,6 +129,25 @@ func (s *memberScanner) object(at string, rules *memberRules) error {
 			s.i++
 		}
 	}
+}
+
+// check records one member name of an object under the rules (at is the
+// object's path, seen the names met so far) and refuses a name met twice or
+// a case variant of a known one.
+func (rules *memberRules) check(at string, seen map[string]bool, name string) error {
+	known := slices.Contains(rules.known, name)
+	switch {
+	case seen[name] && known:
+		return Errorf(EINVALID, "%s%q appears more than once", at, name)
+	case seen[name]:
+		return Errorf(EINVALID, "%s: a member name appears more than once", where(at))
+	case !known:
+		if i := slices.IndexFunc(rules.known, func(k string) bool { return strings.EqualFold(k, name) }); i >= 0 {
+			return Errorf(EINVALID, "%s: a case variant of %q is not allowed (CDS Hooks member names are case-sensitive)", where(at), rules.known[i])
+		}
+	}
+	seen[name] = true
+	return nil
 }
 
 // objects reads the value at s.i: an object, or an array of them, checked

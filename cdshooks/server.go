@@ -342,6 +342,9 @@ func (s *Server) handleFeedback(c *gin.Context) {
 		attrs = append(attrs, slog.Any("override_reasons", reasons))
 	}
 	s.logger.InfoContext(ctx, "feedback", attrs...)
+	if fr, ok := reg.service.(FeedbackReceiver); ok {
+		fr.Feedback(ctx, fb.Feedback, callerOf(c))
+	}
 	c.Status(http.StatusOK)
 }
 
@@ -401,6 +404,9 @@ func (s *Server) decodeJSON(c *gin.Context, v any, rules *memberRules) error {
 	body := bytes.NewBuffer(make([]byte, 0, max(r.ContentLength, 0)+bytes.MinRead))
 	_, err = body.ReadFrom(http.MaxBytesReader(c.Writer, r.Body, s.cfg.MaxBody))
 	data := body.Bytes()
+	if req, ok := v.(*Request); ok && err == nil {
+		return decodeRequest(data, req, rules)
+	}
 	if err == nil {
 		dec := json.NewDecoder(bytes.NewReader(data))
 		err = dec.Decode(v)

@@ -65,6 +65,14 @@ func (s NoCards) Evaluate(context.Context, *Request, Caller) (*Response, error) 
 	return &Response{Cards: []Card{}}, nil
 }
 
+// FeedbackReceiver is a Service that wants the feedback clinicians send
+// about its cards, for example to stop repeating a card they dismissed. The
+// server calls it with every item of a valid feedback request, after logging
+// and counting them; it must not block (the EHR waits for the answer).
+type FeedbackReceiver interface {
+	Feedback(ctx context.Context, items []Feedback, caller Caller)
+}
+
 // registered is a Service as the server holds it under one id: the hooks
 // that id answers, checked once.
 type registered struct {

@@ -20,6 +20,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
@@ -88,6 +89,7 @@ type rendered struct {
 	netpols         []*networkingv1.NetworkPolicy
 	ingresses       []*networkingv1.Ingress
 	serviceMonitors []*manifest.ServiceMonitor
+	jobs            []*batchv1.Job
 	kinds           []string // in rendering order
 }
 
@@ -123,6 +125,8 @@ func mustRender(t *testing.T, args ...string) rendered {
 			r.ingresses = append(r.ingresses, v)
 		case *manifest.ServiceMonitor:
 			r.serviceMonitors = append(r.serviceMonitors, v)
+		case *batchv1.Job:
+			r.jobs = append(r.jobs, v)
 		default:
 			t.Fatalf("%s %q: no check for this kind", o.Kind, o.Name)
 		}
@@ -141,6 +145,8 @@ func TestChart(t *testing.T) {
 		wantTrustSecret string   // the trust file comes from this existing Secret; "" means a ConfigMap
 		wantReplicas    int32    // 0: left to the HPA
 		wantPublicURL   string
+		wantStoreSecret string // the store's URL and key come from this Secret; "" means --store none
+		wantStoreEgress string // a CIDR the NetworkPolicy lets the pods reach the database on
 	}{
 		{
 			name:      "default values",
@@ -154,6 +160,8 @@ func TestChart(t *testing.T) {
 			wantKinds:       []string{"Deployment", "HorizontalPodAutoscaler", "Ingress", "NetworkPolicy", "PodDisruptionBudget", "Service", "ServiceAccount", "ServiceMonitor"},
 			wantTrustSecret: "cramp-cds-trust",
 			wantPublicURL:   "https://cds.hospital.example",
+			wantStoreSecret: "cramp-cds-store",
+			wantStoreEgress: "10.30.0.0/24",
 		},
 		{
 			name: "fixed replicas, existing trust ConfigMap",
@@ -184,6 +192,7 @@ func TestChart(t *testing.T) {
 			if got, want := env(d.Spec.Template.Spec.Containers[0], "CRAMP_CDS_PUBLIC_URL"), tt.wantPublicURL; got != want {
 				t.Errorf("CRAMP_CDS_PUBLIC_URL = %q, want %q", got, want)
 			}
+			checkStore(t, r.netpols[0], d.Spec.Template.Spec.Containers[0], tt.wantStoreSecret, tt.wantStoreEgress)
 		})
 	}
 }
@@ -571,6 +580,8 @@ func TestChartRefusesBadValues(t *testing.T) {
 		wantErr string
 	}{
 		{"authentication disabled", []string{"--set", "config.extraEnv.CRAMP_CDS_INSECURE_NO_AUTH=true"}, "not allowed in a cluster"},
+		{"store URL in plain values", []string{"--set", "config.extraEnv.CRAMP_CDS_STORE=postgres://u:p@db/cds"}, "store.existingSecret"},
+		{"bad snooze", []string{"--set", "store.snooze=soon"}, "/store/snooze"},
 		{"no trust file", []string{"--set", "trust.content="}, "refuses to start without a trust file"},
 		{"two trust sources", []string{"--set", "trust.existingSecret=a", "--set", "trust.existingConfigMap=b"}, "not both"},
 		{"ingress without public URL", []string{"--set", "ingress.enabled=true"}, "config.publicURL is required"},
@@ -677,6 +688,54 @@ func containerPort(c corev1.Container, name string) int32 {
 }
 
 // env returns the literal value of an environment variable of the container ("" if unset).
+// checkStore checks the store settings: with a Secret, the database URL and the key come from
+// it (never a literal value in the pod spec) and the NetworkPolicy lets the pods reach the
+// database; without one, the service runs with --store none.
+func checkStore(t *testing.T, np *networkingv1.NetworkPolicy, c corev1.Container, wantSecret, wantEgress string) {
+	t.Helper()
+	var url, key *corev1.EnvVar
+	for i, e := range c.Env {
+		switch e.Name {
+		case "CRAMP_CDS_STORE":
+			url = &c.Env[i]
+		case "CRAMP_CDS_STORE_KEY":
+			key = &c.Env[i]
+		}
+	}
+	if wantSecret == "" {
+		if url == nil || url.Value != "none" || key != nil {
+			t.Errorf("without store.existingSecret: CRAMP_CDS_STORE = %+v, CRAMP_CDS_STORE_KEY = %+v; want none and unset", url, key)
+		}
+		return
+	}
+	for _, e := range []struct {
+		v       *corev1.EnvVar
+		name    string
+		wantKey string
+	}{{url, "CRAMP_CDS_STORE", "url"}, {key, "CRAMP_CDS_STORE_KEY", "key"}} {
+		if e.v == nil || e.v.Value != "" || e.v.ValueFrom == nil || e.v.ValueFrom.SecretKeyRef == nil ||
+			e.v.ValueFrom.SecretKeyRef.Name != wantSecret || e.v.ValueFrom.SecretKeyRef.Key != e.wantKey {
+			t.Errorf("%s = %+v, want it from Secret %s, key %s", e.name, e.v, wantSecret, e.wantKey)
+		}
+	}
+	found := false
+	for _, rule := range np.Spec.Egress {
+		for _, p := range rule.Ports {
+			if p.Port == nil || p.Port.IntValue() != 5432 {
+				continue
+			}
+			for _, peer := range rule.To {
+				if peer.IPBlock != nil && peer.IPBlock.CIDR == wantEgress {
+					found = true
+				}
+			}
+		}
+	}
+	if !found {
+		t.Errorf("NetworkPolicy egress %+v lets nothing reach the database (port 5432 on %s)", np.Spec.Egress, wantEgress)
+	}
+}
+
 func env(c corev1.Container, name string) string {
 	for _, e := range c.Env {
 		if e.Name == name {

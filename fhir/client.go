@@ -3,7 +3,6 @@ package fhir
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -40,6 +39,7 @@ func failf(format string, args ...any) error {
 type fetcher struct {
 	client   *http.Client // the caller's client, with redirects refused
 	base     *url.URL     // fhirServer, without a trailing slash
+	label    string       // the allow-list entry that allowed base
 	token    string
 	maxPages int
 	maxBytes int64
@@ -48,8 +48,8 @@ type fetcher struct {
 
 // page is one fetched response body: a Bundle, or a single resource.
 type page struct {
-	bundle   *rawBundle
-	resource json.RawMessage
+	bundle   *bundleDoc
+	resource *resource
 }
 
 // parseServer checks a fhirServer base URL: absolute, https (or http when
@@ -75,6 +75,49 @@ func (f *fetcher) sameServer(u *url.URL) bool {
 		strings.EqualFold(u.Hostname(), f.base.Hostname()) &&
 		portOf(u) == portOf(f.base) &&
 		(u.Path == f.base.Path || strings.HasPrefix(u.Path, f.base.Path+"/"))
+}
+
+// onServer returns the URL to request for target when it is on the
+// fhirServer once its dot segments are resolved ("..", ".", and their
+// percent-encoded forms, which servers decode before routing). A path with
+// an encoded slash or backslash, or a backslash, is refused outright:
+// servers disagree on whether they separate segments.
+func (f *fetcher) onServer(target string) (*url.URL, bool) {
+	u, err := url.Parse(target)
+	if err != nil || u.User != nil {
+		return nil, false
+	}
+	if raw := strings.ToLower(u.EscapedPath()); strings.Contains(raw, "%2f") || strings.Contains(raw, "%5c") || strings.Contains(u.Path, `\`) {
+		return nil, false
+	}
+	resolved := *u
+	resolved.Path, resolved.RawPath = removeDotSegments(u.Path), ""
+	if !f.sameServer(&resolved) {
+		return nil, false
+	}
+	return &resolved, true
+}
+
+// removeDotSegments resolves the "." and ".." segments of an absolute path
+// as RFC 3986 section 5.2.4 does; ".." never climbs above the root.
+func removeDotSegments(p string) string {
+	segments := strings.Split(p, "/")
+	out := make([]string, 0, len(segments))
+	for i, s := range segments {
+		last := i == len(segments)-1
+		switch s {
+		case ".", "..":
+			if s == ".." && len(out) > 1 {
+				out = out[:len(out)-1]
+			}
+			if last {
+				out = append(out, "") // "a/b/.." names the directory "a/"
+			}
+		default:
+			out = append(out, s)
+		}
+	}
+	return strings.Join(out, "/")
 }
 
 func portOf(u *url.URL) string {
@@ -112,8 +155,8 @@ func (f *fetcher) fetchPages(ctx context.Context, key, first string, form []byte
 	requests := 0
 	next := first
 	for {
-		u, err := url.Parse(next)
-		if err != nil || !f.sameServer(u) {
+		u, ok := f.onServer(next)
+		if !ok {
 			return nil, requests, failf("next link leads off the FHIR server")
 		}
 		body, n, err := f.do(ctx, key, u.String(), form)
@@ -127,13 +170,13 @@ func (f *fetcher) fetchPages(ctx context.Context, key, first string, form []byte
 			return nil, requests, err
 		}
 		pages = append(pages, p)
-		if p.bundle == nil || p.bundle.next() == "" {
+		if p.bundle == nil || p.bundle.next == "" {
 			return pages, requests, nil
 		}
 		if len(pages) >= f.maxPages {
 			return nil, requests, failf("more than %d pages", f.maxPages)
 		}
-		nu, err := u.Parse(p.bundle.next()) // relative links resolve against the page
+		nu, err := u.Parse(p.bundle.next) // relative links resolve against the page
 		if err != nil {
 			return nil, requests, failf("malformed next link")
 		}
@@ -142,25 +185,20 @@ func (f *fetcher) fetchPages(ctx context.Context, key, first string, form []byte
 }
 
 // parsePage reads a response body: a Bundle, an OperationOutcome (a failure)
-// or a single resource.
+// or a single resource, in one pass (see decode.go).
 func parsePage(body []byte) (page, error) {
-	// Most bodies are Bundles: read them in one pass, and peek at the
-	// resourceType separately only for the rest.
-	var b rawBundle
-	if err := json.Unmarshal(body, &b); err == nil && b.ResourceType == "Bundle" {
-		return page{bundle: &b}, nil
-	}
-	var h resourceHead
-	if err := json.Unmarshal(body, &h); err != nil || h.ResourceType == "" {
+	d, err := readDocument(body)
+	switch {
+	case err != nil, d.typ == "", d.typ != "Bundle" && d.malformed:
 		return page{}, failf("response is not a FHIR resource")
-	}
-	switch h.ResourceType {
-	case "OperationOutcome":
+	case d.typ == "OperationOutcome":
 		return page{}, errOutcome
-	case "Bundle":
+	case d.typ == "Bundle" && d.malformed:
 		return page{}, failf("response Bundle is malformed")
+	case d.typ == "Bundle":
+		return page{bundle: d.bundle}, nil
 	default:
-		return page{resource: body}, nil
+		return page{resource: &d.res}, nil
 	}
 }
 

@@ -3,10 +3,12 @@
 //
 // Data arrives three ways: as CDS Hooks prefetch values, from the EHR's FHIR
 // server when prefetch is absent or failed (Gatherer), or as a whole-patient
-// Bundle file (ReadBundle). Resources are decoded one by one with
-// golang-fhir-models, so one bad resource is skipped and reported rather than
-// failing the rest, and are normalised by FHIR status rules kept in one place
-// (status.go). The package never marshals golang-fhir-models types back out.
+// Bundle file (ReadBundle). Each document is read in one pass over its bytes
+// (decode.go), straight into the few fields the rules read, with member
+// names matched exactly; one bad resource is skipped and reported rather
+// than failing the rest, and resources are normalised by FHIR status rules
+// kept in one place (status.go). Only ids of the FHIR grammar (ValidID), and
+// only resources about the request's patient, reach a Record.
 //
 // Fetching is guarded: only allow-listed servers, https unless allowed
 // otherwise, no redirects, next links only on the same server, capped pages

@@ -111,6 +111,30 @@ func FuzzReadBundle(f *testing.F) {
 // checkRecord fails t when rec breaks a rule the Record documents.
 func checkRecord(t *testing.T, rec *fhir.Record) {
 	t.Helper()
+	refs := []string{}
+	if rec.Patient != nil {
+		refs = append(refs, rec.Patient.Ref)
+	}
+	for _, m := range rec.Medications {
+		refs = append(refs, m.Ref)
+	}
+	for _, c := range rec.Conditions {
+		refs = append(refs, c.Ref)
+	}
+	for _, o := range rec.Observations {
+		refs = append(refs, o.Ref)
+	}
+	for _, ref := range refs {
+		// Refs reach card text: only "Type/id" with a FHIR id, or nothing.
+		if typ, id, ok := strings.Cut(ref, "/"); ref != "" && (!ok || typ == "" || !fhir.ValidID(id)) {
+			t.Fatalf("record holds the reference %q, want Type/id with a FHIR id", ref)
+		}
+	}
+	for _, s := range rec.Skipped {
+		if strings.ContainsAny(s.Ref+s.Reason, "<>\n") {
+			t.Fatalf("skipped %+v repeats markup or line breaks", s)
+		}
+	}
 	for _, o := range rec.Observations {
 		if !fhir.IsResultStatus(o.Status) {
 			t.Fatalf("observation %s with status %q kept", o.Ref, o.Status)

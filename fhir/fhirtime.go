@@ -38,20 +38,22 @@ func wrapDateErr(s string, err error) error {
 	return fmt.Errorf("malformed FHIR date or dateTime (%d characters)", len(s))
 }
 
-// startOf parses an optional dateTime as the start of what it denotes; nil gives the zero time.
-func startOf(s *string) (time.Time, error) {
-	if s == nil || *s == "" {
+// startOf parses an optional dateTime as the start of what it denotes; ""
+// (absent) gives the zero time.
+func startOf(s string) (time.Time, error) {
+	if s == "" {
 		return time.Time{}, nil
 	}
-	start, _, err := parseDateTime(*s)
+	start, _, err := parseDateTime(s)
 	return start, err
 }
 
-// endOf parses an optional dateTime as an exclusive upper bound; nil gives the zero time.
-func endOf(s *string) (time.Time, error) {
-	if s == nil || *s == "" {
+// endOf parses an optional dateTime as an exclusive upper bound; "" (absent)
+// gives the zero time.
+func endOf(s string) (time.Time, error) {
+	if s == "" {
 		return time.Time{}, nil
 	}
-	_, next, err := parseDateTime(*s)
+	_, next, err := parseDateTime(s)
 	return next, err
 }

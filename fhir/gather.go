@@ -90,8 +90,32 @@ type GatherInput struct {
 	// only to FHIRServer, and never logged.
 	AccessToken string
 	// AllowedServer says whether FHIRServer may be fetched from (from the trust
-	// configuration or --fhir-allow); nil allows none.
-	AllowedServer func(base string) bool
+	// configuration or --fhir-allow), and which allow-list entry let it: the
+	// entry names the server in metrics (GatherReport.Server, ServerLabel),
+	// so it must come from configuration, never from the request. nil allows
+	// none.
+	AllowedServer func(base string) (entry string, ok bool)
+}
+
+// Values of GatherReport.Server besides an allow-list entry.
+const (
+	ServerNone  = "none"  // the request named no fhirServer
+	ServerOther = "other" // its fhirServer is unusable or not allowed
+)
+
+// serverLabelKey keys the context value ServerLabel reads.
+type serverLabelKey struct{}
+
+// ServerLabel returns, for a context of a request Gather sends to a FHIR
+// server, the allow-list entry that allowed the server (see
+// GatherInput.AllowedServer), and ServerOther for any other context. Its
+// values are bounded by the configuration, so they may label metrics, where
+// a caller-chosen URL or port would make a new series per request.
+func ServerLabel(ctx context.Context) string {
+	if l, ok := ctx.Value(serverLabelKey{}).(string); ok {
+		return l
+	}
+	return ServerOther
 }
 
 // KeyStatus says how a prefetch key's data was obtained.
@@ -119,11 +143,17 @@ type KeyReport struct {
 	Reason string
 	// Requests counts the HTTP requests sent for the key, retries and Medication reads included.
 	Requests int
+	// Skipped counts the key's resources left out of the Record (each is in
+	// Record.Skipped with its reason).
+	Skipped int
 }
 
 // GatherReport says, key by key in key order, where the Record's data came from.
 type GatherReport struct {
 	Keys []KeyReport
+	// Server names the request's FHIR server by a bounded label: the
+	// allow-list entry that allowed it, ServerNone or ServerOther.
+	Server string
 }
 
 // UnavailableError reports prefetch keys whose data could not be obtained:
@@ -158,7 +188,9 @@ type keyJob struct {
 // server. Medication references that nothing at hand resolves are read from
 // the server too. One malformed resource is skipped and listed in
 // Record.Skipped, never fatal; so is any resource about another patient than
-// Context["patientId"]. AllowedServer is asked with the fhirServer URL
+// Context["patientId"] (see patientMatcher: only a subject that names
+// exactly this patient counts), and any resource whose id is not a FHIR id
+// (ValidID). KeyReport.Skipped counts them per key. AllowedServer is asked with the fhirServer URL
 // without its trailing slash, before any request is made.
 //
 // When any key cannot be obtained, Gather returns the partial Record, the
@@ -185,6 +217,14 @@ func (g *Gatherer) Gather(ctx context.Context, in GatherInput) (*Record, *Gather
 	}
 
 	f, serverErr := g.fetcherFor(in)
+	server := ServerOther
+	switch {
+	case in.FHIRServer == "":
+		server = ServerNone
+	case serverErr == nil:
+		server = f.label
+		ctx = context.WithValue(ctx, serverLabelKey{}, f.label)
+	}
 	if len(toFetch) > 0 {
 		if serverErr != nil {
 			for _, j := range toFetch {
@@ -197,7 +237,7 @@ func (g *Gatherer) Gather(ctx context.Context, in GatherInput) (*Record, *Gather
 			j.report.Status = KeyFetched
 			for _, p := range j.pages {
 				if p.bundle == nil {
-					a.add(j.report.Key, "", p.resource)
+					a.add(j.report.Key, "", *p.resource)
 				} else if a.addBundle(j.report.Key, p.bundle) {
 					j.err = failf("FHIR server's Bundle holds an error OperationOutcome")
 				}
@@ -205,16 +245,23 @@ func (g *Gatherer) Gather(ctx context.Context, in GatherInput) (*Record, *Gather
 		}
 	}
 
-	rec, pending := a.build(in.Context["patientId"])
+	patient := patientMatcher{id: in.Context["patientId"], base: strings.TrimRight(in.FHIRServer, "/"), check: true}
+	rec, pending := a.build(patient)
 	if len(pending) > 0 {
-		rec, pending = g.readMedications(ctx, f, serverErr, a, jobs, pending, in.Context["patientId"])
+		rec, pending = g.readMedications(ctx, f, serverErr, a, jobs, pending, patient)
 	}
 	for _, p := range pending {
 		if j := jobFor(jobs, p.source); j != nil && j.err == nil {
 			j.err = failf("medicationReference could not be resolved")
 		}
 	}
+	for _, s := range rec.Skipped {
+		if j := jobFor(jobs, s.Source); j != nil {
+			j.report.Skipped++
+		}
+	}
 	report, err := g.finish(ctx, jobs)
+	report.Server = server
 	return rec, report, err
 }
 
@@ -247,14 +294,14 @@ func (g *Gatherer) readPrefetch(a *assembler, j *keyJob, in GatherInput) (fetch 
 		return expand("prefetch value is not a FHIR resource")
 	case p.bundle == nil:
 		j.report.Prefetch, j.report.Status = "resource", KeyPrefetched
-		a.add(key, "", p.resource)
+		a.add(key, "", *p.resource)
 		return false
 	}
 	if a.addBundle(key, p.bundle) {
 		j.report.Prefetch = "outcome-entries"
 		return expand("prefetch Bundle held an error OperationOutcome")
 	}
-	if next := p.bundle.next(); next != "" {
+	if next := p.bundle.next; next != "" {
 		j.report.Prefetch = "paged"
 		j.report.Reason, j.start = "prefetch Bundle has more pages", next
 		return true
@@ -273,10 +320,15 @@ func (g *Gatherer) fetcherFor(in GatherInput) (*fetcher, error) {
 	if err != nil {
 		return nil, &fetchFailure{reason: err.Error()}
 	}
-	if in.AllowedServer == nil || !in.AllowedServer(base.String()) {
+	var entry string
+	var ok bool
+	if in.AllowedServer != nil {
+		entry, ok = in.AllowedServer(base.String())
+	}
+	if !ok {
 		return nil, failf("fhirServer is not on the allow list")
 	}
-	return &fetcher{client: g.client, base: base, token: in.AccessToken, maxPages: g.opts.MaxPages, maxBytes: g.opts.MaxBytes, logger: g.opts.Logger}, nil
+	return &fetcher{client: g.client, base: base, label: entry, token: in.AccessToken, maxPages: g.opts.MaxPages, maxBytes: g.opts.MaxBytes, logger: g.opts.Logger}, nil
 }
 
 // fetchKeys fetches every job in parallel; each job records its own result.
@@ -303,10 +355,10 @@ func (g *Gatherer) fetchKeys(ctx context.Context, f *fetcher, jobs []*keyJob) {
 
 // readMedications reads, in parallel, the Medications that pending
 // references name on the FHIR server, adds them and rebuilds the Record.
-func (g *Gatherer) readMedications(ctx context.Context, f *fetcher, serverErr error, a *assembler, jobs []*keyJob, pending []pendingMedication, patientID string) (*Record, []pendingMedication) {
+func (g *Gatherer) readMedications(ctx context.Context, f *fetcher, serverErr error, a *assembler, jobs []*keyJob, pending []pendingMedication, patient patientMatcher) (*Record, []pendingMedication) {
 	type read struct {
 		source string
-		body   json.RawMessage
+		body   *resource
 		err    error
 		n      int
 	}
@@ -352,10 +404,10 @@ func (g *Gatherer) readMedications(ctx context.Context, f *fetcher, serverErr er
 		if r.body != nil {
 			// Index it under the reference as written, so build resolves it
 			// whatever form (relative or absolute) the reference took.
-			a.add(r.source, ref, r.body)
+			a.add(r.source, ref, *r.body)
 		}
 	}
-	return a.build(patientID)
+	return a.build(patient)
 }
 
 // medicationURL turns a reference to a Medication into a read URL on the FHIR
@@ -374,23 +426,6 @@ func (f *fetcher) medicationURL(ref string) (string, bool) {
 		return "", false
 	}
 	return f.base.String() + "/Medication/" + id, true
-}
-
-// ValidID reports whether s is a FHIR id: [A-Za-z0-9\-\.]{1,64}
-// (https://hl7.org/fhir/R4/datatypes.html#id). Every package that checks an
-// id holds it to this one grammar. The grammar lets through "." and "..",
-// which are refused: in a reference or URL (Medication/..) they are path dot
-// segments that leave the resource type.
-func ValidID(s string) bool {
-	if len(s) == 0 || len(s) > 64 || s == "." || s == ".." {
-		return false
-	}
-	for _, c := range s {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.') {
-			return false
-		}
-	}
-	return true
 }
 
 func jobFor(jobs []*keyJob, key string) *keyJob {
@@ -418,7 +453,7 @@ func (g *Gatherer) finish(ctx context.Context, jobs []*keyJob) (*GatherReport, e
 		}
 		report.Keys = append(report.Keys, j.report)
 		g.opts.Logger.DebugContext(ctx, "prefetch key gathered", "key", j.report.Key, "status", string(j.report.Status),
-			"prefetch", j.report.Prefetch, "reason", j.report.Reason, "requests", j.report.Requests)
+			"prefetch", j.report.Prefetch, "reason", j.report.Reason, "requests", j.report.Requests, "skipped", j.report.Skipped)
 	}
 	if unavailable != nil {
 		return report, unavailable

@@ -35,7 +35,7 @@ var crampTemplates = map[string]string{
 
 var hookContext = map[string]string{"patientId": patientID, "userId": "Practitioner/doc-1"}
 
-func allowAll(string) bool { return true }
+func allowAll(string) (string, bool) { return "*", true }
 
 // fakeFHIR is an httptest FHIR server whose answers are set per resource
 // type ("Patient", "Observation", ...); it records what it receives.
@@ -458,11 +458,11 @@ func TestGatherRefusesServers(t *testing.T) {
 	srv := newFakeFHIR(t, fullServer())
 	tests := map[string]struct {
 		server    string
-		allowed   func(string) bool
+		allowed   func(string) (string, bool)
 		allowHTTP bool
 		reason    string
 	}{
-		"not on the allow list": {server: srv.base(), allowed: func(string) bool { return false }, allowHTTP: true, reason: "not on the allow list"},
+		"not on the allow list": {server: srv.base(), allowed: func(string) (string, bool) { return "", false }, allowHTTP: true, reason: "not on the allow list"},
 		"no allow list":         {server: srv.base(), allowHTTP: true, reason: "not on the allow list"},
 		"plain http":            {server: srv.base(), allowed: allowAll, reason: "not https"},
 		"no fhirServer":         {allowed: allowAll, allowHTTP: true, reason: "no fhirServer"},
@@ -653,9 +653,9 @@ func TestGatherSkipsBadResourcesOnly(t *testing.T) {
 		observation("eie", "entered-in-error"),
 		observation("cancelled", "cancelled"),
 		observation("prelim", "preliminary"),
-		observation("draft", "draft"), // not an R4 code: the library refuses it
-		`{"resourceType":"Observation","id":"bad-value","status":"final","code":{},"valueQuantity":{"value":"high"}}`,
-		`{"resourceType":"Observation","id":"bad-date","status":"final","code":{},"effectiveDateTime":"last tuesday"}`,
+		observation("draft", "draft"), // not an R4 code: refused, and never repeated
+		`{"resourceType":"Observation","id":"bad-value","status":"final","code":{},"subject":{"reference":"Patient/pat-1"},"valueQuantity":{"value":"high"}}`,
+		`{"resourceType":"Observation","id":"bad-date","status":"final","code":{},"subject":{"reference":"Patient/pat-1"},"effectiveDateTime":"last tuesday"}`,
 		`{"resourceType":"Observation","id":"other-patient","status":"final","code":{},"subject":{"reference":"Patient/someone-else"}}`,
 		`{"id":"no-type"}`,
 	)
@@ -682,7 +682,7 @@ func TestGatherSkipsBadResourcesOnly(t *testing.T) {
 	}
 	for ref, reason := range map[string]string{
 		"Observation/eie": "entered-in-error", "Observation/cancelled": "cancelled", "Observation/prelim": "preliminary",
-		"Observation/draft": "draft", "Observation/bad-value": "R4", "Observation/bad-date": "malformed",
+		"Observation/draft": "value set", "Observation/bad-value": "R4", "Observation/bad-date": "malformed",
 		"Observation/other-patient": "another patient", "": "resourceType",
 	} {
 		if got, ok := skipped[ref]; !ok || !strings.Contains(got, reason) {

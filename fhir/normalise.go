@@ -1,12 +1,14 @@
 package fhir
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-
-	models "github.com/samply/golang-fhir-models/fhir-models/fhir"
+	"strconv"
 )
+
+// This file turns the bodies read by decode_resource.go into Record facts,
+// applying the status rules of status.go, in the order the checks have
+// always been made (so that a resource with several faults keeps its reason).
 
 // errDropped marks a resource that decoded fine but whose status says it did
 // not happen (or is not a result); its message is the Skipped reason.
@@ -14,67 +16,36 @@ type errDropped struct{ reason string }
 
 func (e errDropped) Error() string { return e.reason }
 
-// decodeInto decodes raw into a golang-fhir-models type, keeping the error
-// short: it becomes a Skipped reason.
-func decodeInto[T any](raw json.RawMessage) (*T, error) {
-	v := new(T)
-	if err := json.Unmarshal(raw, v); err != nil {
-		return nil, fmt.Errorf("does not decode as FHIR R4: %s", shorten(err.Error()))
+// errBody is the reason a resource whose body could not be read is skipped.
+func errBody(r resource) error {
+	if r.bad != "" {
+		return errors.New(r.bad)
 	}
-	return v, nil
+	return nil
 }
 
-func shorten(s string) string {
-	const max = 160
-	if len(s) > max {
-		return s[:max] + "..."
-	}
-	return s
-}
-
-func normalisePatient(raw json.RawMessage) (*Patient, error) {
-	p, err := decodeInto[models.Patient](raw)
-	if err != nil {
+func normalisePatient(r resource) (*Patient, error) {
+	if err := errBody(r); err != nil {
 		return nil, err
 	}
-	out := &Patient{Ref: relRef("Patient", p.Id)}
-	if p.BirthDate != nil {
-		if _, _, err := parseDateTime(*p.BirthDate); err != nil {
+	p := r.patient
+	out := &Patient{Ref: relRef("Patient", r.id)}
+	if p.birthDate.has {
+		if _, _, err := parseDateTime(p.birthDate.v); err != nil {
 			return nil, fmt.Errorf("birthDate: %w", err)
 		}
-		out.BirthDate = *p.BirthDate
+		out.BirthDate = p.birthDate.v
 	}
-	if p.Gender != nil {
-		out.Gender = p.Gender.Code()
-	}
+	out.Gender = p.gender.v
 	return out, nil
 }
 
 // drugSource is where a medication entry names its drug: a concept, or a
 // reference that the caller must resolve to a Medication.
 type drugSource struct {
-	concept   models.CodeableConcept
+	concept   concept
 	reference string // "" when the concept is used
 	display   string
-}
-
-func (d drugSource) hasConcept() bool {
-	return len(d.concept.Coding) > 0 || d.concept.Text != nil
-}
-
-func drugOf(cc models.CodeableConcept, ref models.Reference) (drugSource, error) {
-	if ref.Reference != nil && *ref.Reference != "" {
-		d := drugSource{reference: *ref.Reference}
-		if ref.Display != nil {
-			d.display = *ref.Display
-		}
-		return d, nil
-	}
-	d := drugSource{concept: cc}
-	if !d.hasConcept() {
-		return d, errors.New("names no medication (neither medicationCodeableConcept nor medicationReference)")
-	}
-	return d, nil
 }
 
 // medicationEntry is a medication entry before its drug is resolved.
@@ -83,95 +54,78 @@ type medicationEntry struct {
 	drug drugSource
 }
 
-func normaliseMedicationRequest(raw json.RawMessage) (medicationEntry, error) {
-	r, err := decodeInto[models.MedicationRequest](raw)
-	if err != nil {
+func normaliseMedicationEntry(r resource) (medicationEntry, error) {
+	if err := errBody(r); err != nil {
 		return medicationEntry{}, err
 	}
-	if requestNeverHappened[r.Status] {
-		return medicationEntry{}, errDropped{"status " + r.Status}
+	b := r.med
+	request, administration := r.typ == "MedicationRequest", r.typ == "MedicationAdministration"
+	never := statementNeverHappened
+	switch {
+	case request:
+		never = requestNeverHappened
+	case administration:
+		never = administrationNeverHappened
 	}
-	if r.DoNotPerform != nil && *r.DoNotPerform {
+	if never[b.status] {
+		return medicationEntry{}, errDropped{"status " + b.status}
+	}
+	if request && b.doNotPerform {
 		// A "do not give this drug" order must never read as the patient taking it.
 		return medicationEntry{}, errDropped{"doNotPerform request"}
 	}
-	m := Medication{Ref: relRef("MedicationRequest", r.Id), Status: r.Status, Intent: r.Intent}
-	if m.Asserted, err = startOf(r.AuthoredOn); err != nil {
-		return medicationEntry{}, fmt.Errorf("authoredOn: %w", err)
-	}
-	if dr := r.DispenseRequest; dr != nil && dr.ValidityPeriod != nil {
-		if m.Effective, err = periodOf(dr.ValidityPeriod); err != nil {
-			return medicationEntry{}, fmt.Errorf("dispenseRequest.validityPeriod: %w", err)
+	m := Medication{Ref: relRef(r.typ, r.id), Status: b.status, Intent: b.intent}
+	var err error
+	if m.Asserted, err = startOf(b.asserted.v); err != nil {
+		if request {
+			return medicationEntry{}, fmt.Errorf("authoredOn: %w", err)
 		}
-	}
-	drug, err := drugOf(r.MedicationCodeableConcept, r.MedicationReference)
-	return medicationEntry{med: m, drug: drug}, err
-}
-
-func normaliseMedicationStatement(raw json.RawMessage) (medicationEntry, error) {
-	s, err := decodeInto[models.MedicationStatement](raw)
-	if err != nil {
-		return medicationEntry{}, err
-	}
-	if statementNeverHappened[s.Status] {
-		return medicationEntry{}, errDropped{"status " + s.Status}
-	}
-	m := Medication{Ref: relRef("MedicationStatement", s.Id), Status: s.Status}
-	if m.Asserted, err = startOf(s.DateAsserted); err != nil {
 		return medicationEntry{}, fmt.Errorf("dateAsserted: %w", err)
 	}
 	switch {
-	case s.EffectivePeriod != nil:
-		m.Effective, err = periodOf(s.EffectivePeriod)
-	case s.EffectiveDateTime != nil:
-		// A single time is when taking started (or was observed); the end stays open.
-		m.Effective.Start, err = startOf(s.EffectiveDateTime)
-	}
-	if err != nil {
-		return medicationEntry{}, fmt.Errorf("effective: %w", err)
-	}
-	drug, err := drugOf(s.MedicationCodeableConcept, s.MedicationReference)
-	return medicationEntry{med: m, drug: drug}, err
-}
-
-func normaliseMedicationAdministration(raw json.RawMessage) (medicationEntry, error) {
-	a, err := decodeInto[models.MedicationAdministration](raw)
-	if err != nil {
-		return medicationEntry{}, err
-	}
-	if administrationNeverHappened[a.Status] {
-		return medicationEntry{}, errDropped{"status " + a.Status}
-	}
-	m := Medication{Ref: relRef("MedicationAdministration", a.Id), Status: a.Status}
-	switch {
-	case a.EffectivePeriod.Start != nil || a.EffectivePeriod.End != nil:
-		m.Effective, err = periodOf(&a.EffectivePeriod)
-	case a.EffectiveDateTime != "":
+	case administration && b.effectivePeriod != nil && (b.effectivePeriod.start.has || b.effectivePeriod.end.has):
+		m.Effective, err = periodOf(b.effectivePeriod)
+	case administration && b.effectiveDateTime.v != "":
 		// One instant: the drug was given then.
-		m.Effective.Start, err = startOf(&a.EffectiveDateTime)
+		m.Effective.Start, err = startOf(b.effectiveDateTime.v)
 		m.Effective.End = m.Effective.Start
+	case administration:
+	case request && b.validity != nil:
+		if m.Effective, err = periodOf(b.validity); err != nil {
+			return medicationEntry{}, fmt.Errorf("dispenseRequest.validityPeriod: %w", err)
+		}
+	case !request && b.effectivePeriod != nil:
+		m.Effective, err = periodOf(b.effectivePeriod)
+	case !request && b.effectiveDateTime.has:
+		// A single time is when taking started (or was observed); the end stays open.
+		m.Effective.Start, err = startOf(b.effectiveDateTime.v)
 	}
 	if err != nil {
 		return medicationEntry{}, fmt.Errorf("effective: %w", err)
 	}
-	drug, err := drugOf(a.MedicationCodeableConcept, a.MedicationReference)
-	return medicationEntry{med: m, drug: drug}, err
+	if b.drugRef != "" {
+		return medicationEntry{med: m, drug: drugSource{reference: b.drugRef, display: b.drugDisplay}}, nil
+	}
+	if len(b.drugConcept.Codings) == 0 && !b.drugConcept.hasText {
+		return medicationEntry{}, errors.New("names no medication (neither medicationCodeableConcept nor medicationReference)")
+	}
+	return medicationEntry{med: m, drug: drugSource{concept: b.drugConcept}}, nil
 }
 
 // drugFromMedication fills a medication entry's drug from a Medication resource.
-func drugFromMedication(raw json.RawMessage) (Concept, []Concept, error) {
-	md, err := decodeInto[models.Medication](raw)
-	if err != nil {
+func drugFromMedication(r resource) (Concept, []Concept, error) {
+	if err := errBody(r); err != nil {
 		return Concept{}, nil, err
 	}
+	md := r.medication
 	var drug Concept
-	if md.Code != nil {
-		drug = conceptOf(*md.Code)
+	if md.code != nil {
+		drug = md.code.Concept
 	}
 	var ingredients []Concept
-	for _, in := range md.Ingredient {
-		if c := conceptOf(in.ItemCodeableConcept); len(c.Codings) > 0 || c.Text != "" {
-			ingredients = append(ingredients, c)
+	for _, in := range md.ingredients {
+		if len(in.Codings) > 0 || in.Text != "" {
+			ingredients = append(ingredients, in.Concept)
 		}
 	}
 	if len(drug.Codings) == 0 && drug.Text == "" && len(ingredients) == 0 {
@@ -180,169 +134,120 @@ func drugFromMedication(raw json.RawMessage) (Concept, []Concept, error) {
 	return drug, ingredients, nil
 }
 
-func normaliseCondition(raw json.RawMessage) (Condition, error) {
-	c, err := decodeInto[models.Condition](raw)
-	if err != nil {
+func normaliseCondition(r resource) (Condition, error) {
+	if err := errBody(r); err != nil {
 		return Condition{}, err
 	}
-	out := Condition{
-		Ref:                relRef("Condition", c.Id),
-		ClinicalStatus:     statusCode(c.ClinicalStatus, "http://terminology.hl7.org/CodeSystem/condition-clinical"),
-		VerificationStatus: statusCode(c.VerificationStatus, "http://terminology.hl7.org/CodeSystem/condition-ver-status"),
-	}
+	c := r.condition
+	out := Condition{Ref: relRef("Condition", r.id), ClinicalStatus: c.clinicalStatus, VerificationStatus: c.verificationStatus}
 	if conditionNeverHappened[out.VerificationStatus] {
 		return Condition{}, errDropped{"verificationStatus " + out.VerificationStatus}
 	}
-	if c.Code == nil {
+	if c.code == nil {
 		return Condition{}, errors.New("Condition has no code")
 	}
-	out.Code = conceptOf(*c.Code)
-	for _, cc := range c.Category {
-		for _, cd := range cc.Coding {
-			if cd.Code != nil && *cd.Code != "" {
-				out.Categories = append(out.Categories, *cd.Code)
+	out.Code = c.code.Concept
+	for _, cc := range c.categories {
+		for _, cd := range cc.Codings {
+			if cd.Code != "" {
+				out.Categories = append(out.Categories, cd.Code)
 			}
 		}
 	}
+	var err error
 	switch {
-	case c.OnsetDateTime != nil:
-		out.Onset, err = startOf(c.OnsetDateTime)
-	case c.OnsetPeriod != nil:
-		out.Onset, err = startOf(c.OnsetPeriod.Start)
+	case c.onsetDateTime.has:
+		out.Onset, err = startOf(c.onsetDateTime.v)
+	case c.onsetPeriod != nil:
+		out.Onset, err = startOf(c.onsetPeriod.start.v)
 	}
 	if err != nil {
 		return Condition{}, fmt.Errorf("onset: %w", err)
 	}
 	switch {
-	case c.AbatementDateTime != nil:
-		out.Abatement, err = startOf(c.AbatementDateTime)
-	case c.AbatementPeriod != nil:
-		out.Abatement, err = startOf(c.AbatementPeriod.Start)
+	case c.abatementDateTime.has:
+		out.Abatement, err = startOf(c.abatementDateTime.v)
+	case c.abatementPeriod != nil:
+		out.Abatement, err = startOf(c.abatementPeriod.start.v)
 	}
 	if err != nil {
 		return Condition{}, fmt.Errorf("abatement: %w", err)
 	}
-	if out.Recorded, err = startOf(c.RecordedDate); err != nil {
+	if out.Recorded, err = startOf(c.recordedDate.v); err != nil {
 		return Condition{}, fmt.Errorf("recordedDate: %w", err)
 	}
 	return out, nil
 }
 
-func normaliseObservation(raw json.RawMessage) (Observation, error) {
-	o, err := decodeInto[models.Observation](raw)
-	if err != nil {
+func normaliseObservation(r resource) (Observation, error) {
+	if err := errBody(r); err != nil {
 		return Observation{}, err
 	}
-	// The library decodes a missing status as its zero value ("registered"),
-	// which is not a result either, so the check below covers it.
-	status := o.Status.Code()
-	if !IsResultStatus(status) {
-		return Observation{}, errDropped{"status " + status + " is not a result"}
+	o := r.observation
+	// A missing status reads as "registered", which is not a result either.
+	if !IsResultStatus(o.status) {
+		return Observation{}, errDropped{"status " + o.status + " is not a result"}
 	}
-	out := Observation{Ref: relRef("Observation", o.Id), Code: conceptOf(o.Code), Status: status}
+	out := Observation{Ref: relRef("Observation", r.id), Code: o.code.Concept, Status: o.status}
+	var err error
 	switch {
-	case o.EffectiveDateTime != nil:
-		out.Effective, err = startOf(o.EffectiveDateTime)
-	case o.EffectivePeriod != nil && o.EffectivePeriod.Start != nil:
-		out.Effective, err = startOf(o.EffectivePeriod.Start)
-	case o.EffectiveInstant != nil:
-		out.Effective, err = startOf(o.EffectiveInstant)
+	case o.effectiveDateTime.has:
+		out.Effective, err = startOf(o.effectiveDateTime.v)
+	case o.effectivePeriod != nil && o.effectivePeriod.start.has:
+		out.Effective, err = startOf(o.effectivePeriod.start.v)
+	case o.effectiveInstant.has:
+		out.Effective, err = startOf(o.effectiveInstant.v)
 	default:
-		out.Effective, err = startOf(o.Issued)
+		out.Effective, err = startOf(o.issued.v)
 	}
 	if err != nil {
 		return Observation{}, fmt.Errorf("effective: %w", err)
 	}
-	if o.ValueQuantity != nil {
-		if out.Value, err = quantityOf(o.ValueQuantity); err != nil {
-			return Observation{}, fmt.Errorf("valueQuantity: %w", err)
-		}
+	if out.Value, err = quantityOf(o.value); err != nil {
+		return Observation{}, fmt.Errorf("valueQuantity: %w", err)
 	}
-	for _, cc := range o.Interpretation {
-		out.Interpretation = append(out.Interpretation, conceptOf(cc).Codings...)
+	for _, cc := range o.interpretation {
+		out.Interpretation = append(out.Interpretation, cc.Codings...)
 	}
-	for _, rr := range o.ReferenceRange {
-		var r Range
-		if r.Low, err = quantityOf(rr.Low); err == nil {
-			r.High, err = quantityOf(rr.High)
+	for _, rr := range o.referenceRange {
+		var rg Range
+		if rg.Low, err = quantityOf(rr[0]); err == nil {
+			rg.High, err = quantityOf(rr[1])
 		}
 		if err != nil {
 			return Observation{}, fmt.Errorf("referenceRange: %w", err)
 		}
-		if r.Low != nil || r.High != nil {
-			out.ReferenceRange = append(out.ReferenceRange, r)
+		if rg.Low != nil || rg.High != nil {
+			out.ReferenceRange = append(out.ReferenceRange, rg)
 		}
 	}
 	return out, nil
 }
 
 // relRef builds "Type/id", or "" when the resource has no id.
-func relRef(typ string, id *string) string {
-	if id == nil || *id == "" {
+func relRef(typ, id string) string {
+	if id == "" {
 		return ""
 	}
-	return typ + "/" + *id
+	return typ + "/" + id
 }
 
-func conceptOf(cc models.CodeableConcept) Concept {
-	var c Concept
-	if cc.Text != nil {
-		c.Text = *cc.Text
-	}
-	for _, cd := range cc.Coding {
-		c.Codings = append(c.Codings, Coding{System: deref(cd.System), Code: deref(cd.Code), Display: deref(cd.Display)})
-	}
-	return c
-}
-
-// statusCode picks the code of a status CodeableConcept, preferring the
-// coding from the expected system.
-func statusCode(cc *models.CodeableConcept, system string) string {
-	if cc == nil {
-		return ""
-	}
-	first := ""
-	for _, cd := range cc.Coding {
-		if cd.Code == nil {
-			continue
-		}
-		if deref(cd.System) == system {
-			return *cd.Code
-		}
-		if first == "" {
-			first = *cd.Code
-		}
-	}
-	return first
-}
-
-func quantityOf(q *models.Quantity) (*Quantity, error) {
-	if q == nil || q.Value == nil {
+func quantityOf(q *quantity) (*Quantity, error) {
+	if q == nil || !q.hasValue {
 		return nil, nil
 	}
-	v, err := q.Value.Float64()
+	v, err := strconv.ParseFloat(q.value, 64)
 	if err != nil {
 		return nil, errors.New("value is not a decimal")
 	}
-	out := &Quantity{Value: v, Unit: deref(q.Unit), System: deref(q.System), Code: deref(q.Code)}
-	if q.Comparator != nil {
-		out.Comparator = q.Comparator.Code()
-	}
-	return out, nil
+	return &Quantity{Value: v, Comparator: q.comparator, Unit: q.unit, System: q.system, Code: q.code}, nil
 }
 
-func periodOf(p *models.Period) (Period, error) {
-	start, err := startOf(p.Start)
+func periodOf(p *period) (Period, error) {
+	start, err := startOf(p.start.v)
 	if err != nil {
 		return Period{}, err
 	}
-	end, err := endOf(p.End)
+	end, err := endOf(p.end.v)
 	return Period{Start: start, End: end}, err
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
 }

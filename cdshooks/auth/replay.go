@@ -2,21 +2,32 @@ package auth
 
 import (
 	"container/heap"
+	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"sync"
 	"time"
 )
 
+// ReplayCache is a record of accepted tokens shared by every replica (the
+// store's PostgreSQL table, wired in by the command), consulted after the
+// process's own cache so that a token is usable once across replicas.
+type ReplayCache interface {
+	// SeenToken records that the token with this iss and jti was accepted,
+	// until the time it could no longer be accepted anyway, and reports
+	// whether it had been recorded before. An error means it cannot tell.
+	SeenToken(ctx context.Context, issuer, jti string, until time.Time) (replayed bool, err error)
+}
+
 // replayCache remembers every accepted token, by a SHA-256 hash of its iss
 // and jti, until that token could no longer be accepted anyway (exp plus
 // leeway), so a token is usable once. The hash keeps an entry's size fixed
 // whatever jti the caller chose.
 //
-// It lives in one process: with several replicas each pod has its own cache,
-// and a token replayed to another pod within its lifetime (minutes) is not
-// caught. The cache is bounded; when full it forgets the entry closest to its
-// expiry, the one an attacker has the least time left to replay.
+// It lives in one process: with several replicas, a token replayed to another
+// pod is caught only by a shared ReplayCache (Options.SharedReplay). The cache
+// is bounded; when full it forgets the entry closest to its expiry, the one an
+// attacker has the least time left to replay.
 type replayCache struct {
 	mu    sync.Mutex
 	max   int

@@ -69,6 +69,9 @@ type Options struct {
 	HTTPClient *http.Client
 	// ReplayCacheSize caps the number of remembered jti (default 100000).
 	ReplayCacheSize int
+	// SharedReplay, when set, is asked too about every token this process
+	// has not seen, so a token replayed to another replica is caught.
+	SharedReplay ReplayCache
 	// KeyRefreshInterval is how often jwks_uri key sets are re-fetched
 	// (default 15m).
 	KeyRefreshInterval time.Duration
@@ -91,6 +94,7 @@ type Verifier struct {
 	maxLifetime time.Duration
 	now         func() time.Time
 	replay      *replayCache
+	shared      ReplayCache
 	logger      *slog.Logger
 	lastWarn    atomic.Int64 // unix seconds of the last replay-cache-full warning
 	cancel      context.CancelFunc
@@ -121,6 +125,7 @@ func NewVerifier(ctx context.Context, t *Trust, opts Options) (*Verifier, error)
 		maxLifetime: opts.MaxLifetime,
 		now:         opts.Now,
 		replay:      newReplayCache(opts.ReplayCacheSize),
+		shared:      opts.SharedReplay,
 		logger:      opts.Logger,
 		cancel:      cancel,
 	}
@@ -230,6 +235,11 @@ func (v *Verifier) Authenticate(r *http.Request, audience string) (cdshooks.Call
 	replayed, evicted := v.replay.seen(is.iss, claims.ID, claims.ExpiresAt.Add(v.leeway), now)
 	if evicted {
 		v.warnReplayCacheFull(r.Context(), now)
+	}
+	if !replayed && v.shared != nil {
+		// An error means the shared cache could not tell: this process's
+		// own check stands (the implementation counts and logs its failures).
+		replayed, _ = v.shared.SeenToken(r.Context(), is.iss, claims.ID, claims.ExpiresAt.Add(v.leeway))
 	}
 	if replayed {
 		return cdshooks.Caller{}, failure(ReasonReplayed, "jti %s of %s was already used", clip(claims.ID), is.iss)

@@ -167,9 +167,10 @@ func OverrideReasons(codes ...string) []cdshooks.Coding {
 }
 
 // MedicationOverrideReasons are the reasons offered on a card about a drug the
-// patient takes or is being ordered.
+// patient takes; already reviewed and not relevant snooze the card (every
+// card offers those two: see withSnoozeReasons).
 func MedicationOverrideReasons() []cdshooks.Coding {
-	return OverrideReasons(OverrideBenefitOutweighsRisk, OverrideAlreadyReviewed, OverridePatientNotTaking)
+	return OverrideReasons(OverrideBenefitOutweighsRisk, OverrideAlreadyReviewed, OverridePatientNotTaking, OverrideNotRelevant)
 }
 
 // Evidence formats citations as markdown lines for a narrow panel, one per
@@ -204,14 +205,18 @@ func Evidence(cs []knowledge.Citation) string {
 }
 
 // Card and suggestion uuids are UUIDv8 (RFC 9562 section 5.8) derived from
-// SHA-256 over (kind, hookInstance, topic, key...), so they are:
+// SHA-256 over (kind, subject, topic, key...). Without a Memory the subject
+// is the hookInstance (CardUUID, SuggestionUUID), so they are:
 //   - deterministic and stateless: the same request gives the same uuids in
 //     the server and in `cramp-cds evaluate` (byte-identical responses), on
 //     any replica, with nothing stored;
 //   - distinct per request (hookInstance is a fresh UUID per hook call) and
-//     per card within it (the key names what the card is about);
-//   - attributable: feedback carries only the card uuid, and TopicOfCard
-//     reads the topic back from it.
+//     per card within it (the key names what the card is about).
+//
+// With a Memory the subject is the patient's pseudonym and the key the card's
+// fingerprint, so the same card for the same patient keeps its uuid (see
+// cardIDs). Either way they are attributable: feedback carries only the card
+// uuid, and TopicOfCard reads the topic back from it.
 //
 // Layout (16 bytes): bytes 0-13 are the hash, with the version (8) in the
 // high nibble of byte 6 and the RFC 9562 variant in the top bits of byte 8;

@@ -1,6 +1,7 @@
 package legcramps_test
 
 import (
+	"github.com/google/go-cmp/cmp"
 	"strings"
 	"testing"
 
@@ -97,8 +98,12 @@ func TestSourceBuilder(t *testing.T) {
 func TestOverrideReasonsAreValidCodings(t *testing.T) {
 	t.Parallel()
 	rs := legcramps.MedicationOverrideReasons()
-	if got, want := len(rs), 3; got != want {
-		t.Fatalf("%d medication override reasons, want %d", got, want)
+	var codes []string
+	for _, r := range rs {
+		codes = append(codes, r.Code)
+	}
+	if diff := cmp.Diff([]string{"benefit-outweighs-risk", "already-reviewed", "patient-not-taking", "not-relevant"}, codes); diff != "" {
+		t.Errorf("medication override reasons (-want +got):\n%s", diff)
 	}
 	card := cdshooks.Card{Summary: "s", Indicator: cdshooks.IndicatorInfo, Source: cdshooks.Source{Label: "l"}, OverrideReasons: rs}
 	if err := (&cdshooks.Response{Cards: []cdshooks.Card{card}}).Validate(); err != nil {

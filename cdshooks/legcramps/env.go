@@ -34,6 +34,9 @@ type Env struct {
 	// Metrics counts how each prefetch key of every request was obtained;
 	// nil counts nothing.
 	Metrics *cdshooks.Metrics
+	// Memory remembers the cards issued and the feedback on them, and
+	// snoozes what clinicians dismissed; nil remembers nothing.
+	Memory *Memory
 }
 
 // check fills the defaults and reports a missing required dependency of the
@@ -46,6 +49,8 @@ func (e *Env) check(id string) error {
 		return fmt.Errorf("%s: no FHIR gatherer", id)
 	case e.Now == nil:
 		return fmt.Errorf("%s: no clock", id)
+	case e.Memory != nil && (e.Memory.Recorder == nil || e.Memory.Key.IsZero()):
+		return fmt.Errorf("%s: a memory needs a recorder and a key", id)
 	}
 	if e.Logger == nil {
 		e.Logger = slog.New(slog.DiscardHandler)

@@ -34,6 +34,8 @@ type serverOptions struct {
 	allAges bool
 	// config is the server's configuration (body limit...).
 	config cdshooks.Config
+	// memory, when set, is what the services remember with.
+	memory *legcramps.Memory
 }
 
 // newServer builds the real server serving both services, evaluating as of
@@ -56,6 +58,7 @@ func newServer(tb testing.TB, opts serverOptions) *cdshooks.Server {
 		Now:       func() time.Time { return now },
 		PublicURL: testPublicURL,
 		AllAges:   opts.allAges,
+		Memory:    opts.memory,
 	}
 	patientView, err := legcramps.NewPatientView(env, opts.screening)
 	if err != nil {

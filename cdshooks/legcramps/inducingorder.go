@@ -164,11 +164,32 @@ func (s *InducingOrder) Evaluate(ctx context.Context, req *cdshooks.Request, cal
 	// read in a side panel, and each costs the answer's size.
 	flagged = flagged[:min(len(flagged), MaxOrderCards)]
 	taking := otherThanDrafts(s.env.Knowledge.MedicationFindings(rec, asOf), drafts)
-	cards := make([]cdshooks.Card, 0, len(flagged))
-	for _, o := range flagged {
-		cards = append(cards, s.card(req.HookInstance, o, cramps, taking))
+	ids := newCardIDs(s.env.Memory, req.HookInstance, req.FHIRServer, req.PatientID())
+	render := func() []cdshooks.Card {
+		cards := make([]cdshooks.Card, 0, len(flagged))
+		for _, o := range flagged {
+			// A warning overridden as reviewed or not relevant for this
+			// patient is not repeated for the same drug (see cardIDs).
+			if c := s.card(ids, o, cramps, taking); ids.shown(c.UUID) {
+				cards = append(cards, c)
+			}
+		}
+		return cards
 	}
+	cards := render()
+	if ids.lookupSnoozes(ctx) {
+		ids.reset()
+		cards = render()
+	}
+	ids.issue(InducingOrderID, s.sources.KnowledgeVersion, cards, asOf)
+	withSnoozeReasons(cards)
 	return &cdshooks.Response{Cards: cards}, nil
+}
+
+// Feedback remembers the feedback about the service's cards, and snoozes
+// what it asks to (see Memory); without a Memory it does nothing.
+func (s *InducingOrder) Feedback(_ context.Context, items []cdshooks.Feedback, _ cdshooks.Caller) {
+	s.env.Memory.feedback(InducingOrderID, items, s.env.Now())
 }
 
 // otherThanDrafts drops the drafts from the patient's current cramp drugs: on
@@ -216,7 +237,7 @@ func matchName(ing *knowledge.Ingredient, class *knowledge.DrugClass) string {
 // saying the association is only reported. It proposes deleting the draft
 // only when every ingredient's class may be removed (strong evidence, and not
 // also a cramp treatment: never a calcium channel blocker, seed 004).
-func (s *InducingOrder) card(hookInstance string, o orderedDrug, cramps []knowledge.ConditionEntry, taking []knowledge.MedicationFinding) cdshooks.Card {
+func (s *InducingOrder) card(ids *cardIDs, o orderedDrug, cramps []knowledge.ConditionEntry, taking []knowledge.MedicationFinding) cdshooks.Card {
 	name := o.drugName()
 	key := o.draft.Ref
 	if key == "" {
@@ -273,7 +294,7 @@ func (s *InducingOrder) card(hookInstance string, o orderedDrug, cramps []knowle
 		summary, indicator = name+": leg cramps reported (weak evidence); the patient has them", cdshooks.IndicatorInfo
 	}
 	c := cdshooks.Card{
-		UUID:            CardUUID(hookInstance, TopicInducingOrder, key),
+		UUID:            ids.card(TopicInducingOrder, key, orderAbout(o)...),
 		Summary:         cdshooks.Summary(summary),
 		Detail:          d.String(),
 		Indicator:       indicator,
@@ -286,7 +307,7 @@ func (s *InducingOrder) card(hookInstance string, o orderedDrug, cramps []knowle
 	if o.draft.Ref != "" && removable {
 		c.Suggestions = []cdshooks.Suggestion{{
 			Label: cdshooks.Summary("Remove the order for " + name),
-			UUID:  SuggestionUUID(hookInstance, TopicInducingOrder, key, "delete"),
+			UUID:  ids.suggestion(TopicInducingOrder, key, "delete"),
 			Actions: []cdshooks.Action{{
 				Type:        cdshooks.ActionDelete,
 				Description: cdshooks.Summary("Remove the draft order for " + name),

@@ -113,25 +113,45 @@ func (s *PatientView) Evaluate(ctx context.Context, req *cdshooks.Request, calle
 	if err != nil {
 		return nil, err
 	}
-	return s.Respond(ctx, rec, req.HookInstance, req.PatientID()), nil
+	return s.Respond(ctx, rec, req.HookInstance, req.FHIRServer, req.PatientID()), nil
+}
+
+// Feedback remembers the feedback about the service's cards, and snoozes
+// what it asks to (see Memory); without a Memory it does nothing.
+func (s *PatientView) Feedback(_ context.Context, items []cdshooks.Feedback, _ cdshooks.Caller) {
+	s.env.Memory.feedback(PatientViewID, items, s.env.Now())
 }
 
 // Respond renders the cards for a record already read (ctx carries the
-// request's trace for the log line): the findings as of
-// the clock's time, for patientID (its bare id, used as the subject of
-// proposed orders), with card uuids derived from hookInstance. Evaluate ends
-// here, and `cramp-cds evaluate` calls it for a FHIR Bundle.
-func (s *PatientView) Respond(ctx context.Context, rec *fhir.Record, hookInstance, patientID string) *cdshooks.Response {
+// request's trace for the log line): the findings as of the clock's time, for
+// patientID on fhirServer (its bare id is the subject of proposed orders).
+// With a Memory, cards snoozed for this patient are left out and the cards
+// sent are recorded; without one, card uuids are derived from hookInstance.
+// Evaluate ends here.
+func (s *PatientView) Respond(ctx context.Context, rec *fhir.Record, hookInstance, fhirServer, patientID string) *cdshooks.Response {
+	resp, _ := s.Assess(ctx, rec, hookInstance, fhirServer, patientID)
+	return resp
+}
+
+// Assess is Respond that also returns the findings the cards were rendered
+// from, for population runs that count drugs and labs beside the cards.
+func (s *PatientView) Assess(ctx context.Context, rec *fhir.Record, hookInstance, fhirServer, patientID string) (*cdshooks.Response, *knowledge.Findings) {
 	if rec == nil {
 		rec = &fhir.Record{}
 	}
 	asOf := s.env.Now()
 	f := s.env.Knowledge.Evaluate(rec, asOf, knowledge.Options{Screening: s.screening, AllAges: s.env.AllAges})
-	r := cardRenderer{kb: s.env.Knowledge, sources: s.sources, hookInstance: hookInstance, patientID: patientID, findings: &f}
+	r := cardRenderer{kb: s.env.Knowledge, sources: s.sources, ids: newCardIDs(s.env.Memory, hookInstance, fhirServer, patientID), patientID: patientID, findings: &f}
 	cards := r.cards()
+	if r.ids.lookupSnoozes(ctx) {
+		r.ids.reset()
+		cards = r.cards()
+	}
+	r.ids.issue(PatientViewID, s.sources.KnowledgeVersion, cards, asOf)
+	withSnoozeReasons(cards)
 	s.env.Logger.DebugContext(ctx, PatientViewID+" evaluated",
 		slog.Bool("triggered", f.Triggered), slog.Int("cards", len(cards)), slog.Int("skipped_resources", len(rec.Skipped)))
-	return &cdshooks.Response{Cards: cards}
+	return &cdshooks.Response{Cards: cards}, &f
 }
 
 // marshalResource marshals a FHIR resource we built ourselves.

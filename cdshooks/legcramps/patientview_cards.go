@@ -31,11 +31,11 @@ import (
 
 // cardRenderer renders the findings of one evaluation.
 type cardRenderer struct {
-	kb           *knowledge.Base
-	sources      SourceBuilder
-	hookInstance string
-	patientID    string
-	findings     *knowledge.Findings
+	kb        *knowledge.Base
+	sources   SourceBuilder
+	ids       *cardIDs
+	patientID string
+	findings  *knowledge.Findings
 }
 
 func (r cardRenderer) cards() []cdshooks.Card {
@@ -44,28 +44,36 @@ func (r cardRenderer) cards() []cdshooks.Card {
 	if !f.Triggered {
 		return cards
 	}
+	// A card snoozed for this patient (see cardIDs) is left out.
+	add := func(c cdshooks.Card) {
+		if r.ids.shown(c.UUID) {
+			cards = append(cards, c)
+		}
+	}
 	// The rules list critical results first.
 	for _, a := range f.AbnormalLabs {
 		if a.Severity == knowledge.SeverityCritical {
-			cards = append(cards, r.abnormalLabCard(a))
+			add(r.abnormalLabCard(a))
 		}
 	}
 	for _, m := range f.Medications {
-		cards = append(cards, r.medicationCard(m))
+		add(r.medicationCard(m))
 	}
 	for _, a := range f.AbnormalLabs {
 		if a.Severity != knowledge.SeverityCritical {
-			cards = append(cards, r.abnormalLabCard(a))
+			add(r.abnormalLabCard(a))
 		}
 	}
 	if len(f.MissingLabs) > 0 {
-		cards = append(cards, r.missingLabsCard(f.MissingLabs))
+		if c, ok := r.missingLabsCard(f.MissingLabs); ok {
+			add(c)
+		}
 	}
 	if len(f.Associated) > 0 {
-		cards = append(cards, r.associatedCard(f.Associated))
+		add(r.associatedCard(f.Associated))
 	}
 	for _, d := range f.Differentials {
-		cards = append(cards, r.differentialCard(d))
+		add(r.differentialCard(d))
 	}
 	return cards
 }
@@ -121,7 +129,7 @@ func (r cardRenderer) medicationCard(m knowledge.MedicationFinding) cdshooks.Car
 		summary, indicator = name+": leg cramps reported (weak evidence)", cdshooks.IndicatorInfo
 	}
 	return cdshooks.Card{
-		UUID:            CardUUID(r.hookInstance, TopicMedication, m.Key()),
+		UUID:            r.ids.card(TopicMedication, m.Key(), medicationAbout(m)...),
 		Summary:         cdshooks.Summary(summary),
 		Detail:          d.String(),
 		Indicator:       indicator,
@@ -224,7 +232,7 @@ func (r cardRenderer) abnormalLabCard(a knowledge.AbnormalLabFinding) cdshooks.C
 		summary, indicator = "Critical: "+summary, cdshooks.IndicatorCritical
 	}
 	return cdshooks.Card{
-		UUID:      CardUUID(r.hookInstance, TopicAbnormalLab, a.Lab.ID),
+		UUID:      r.ids.card(TopicAbnormalLab, a.Lab.ID, abnormalLabAbout(a)...),
 		Summary:   cdshooks.Summary(summary),
 		Detail:    d.String(),
 		Indicator: indicator,
@@ -237,7 +245,22 @@ func (r cardRenderer) abnormalLabCard(a knowledge.AbnormalLabFinding) cdshooks.C
 // seed 004: diagnosis is based on symptoms): every analyte stays, each is
 // "consider", both sides are cited, and the tests the record points to are
 // marked recommended, with what points to them.
-func (r cardRenderer) missingLabsCard(ms []knowledge.MissingLabFinding) cdshooks.Card {
+//
+// Work-ups whose order was accepted lately (their suggestion is snoozed) are
+// left out; false when none is left. The card's uuid is about every missing
+// work-up, ordered or not.
+func (r cardRenderer) missingLabsCard(all []knowledge.MissingLabFinding) (cdshooks.Card, bool) {
+	id := r.ids.card(TopicMissingLabs, "", missingLabsAbout(all)...)
+	ms := make([]knowledge.MissingLabFinding, 0, len(all))
+	orders := make([]string, 0, len(all))
+	for _, m := range all {
+		if order := r.ids.suggestion(TopicMissingLabs, "", m.Workup.ID); r.ids.shown(order) {
+			ms, orders = append(ms, m), append(orders, order)
+		}
+	}
+	if len(ms) == 0 {
+		return cdshooks.Card{}, false
+	}
 	names := make([]string, len(ms))
 	var evidence []knowledge.Citation
 	var d strings.Builder
@@ -275,7 +298,7 @@ func (r cardRenderer) missingLabsCard(ms []knowledge.MissingLabFinding) cdshooks
 		d.WriteString("\n")
 		suggestions = append(suggestions, cdshooks.Suggestion{
 			Label:         cdshooks.Summary("Consider " + wu.Order.Display + " (LOINC " + wu.Order.Code + ")"),
-			UUID:          SuggestionUUID(r.hookInstance, TopicMissingLabs, "", wu.ID),
+			UUID:          orders[i],
 			IsRecommended: m.Recommended,
 			Actions: []cdshooks.Action{{
 				Type:        cdshooks.ActionCreate,
@@ -299,7 +322,7 @@ func (r cardRenderer) missingLabsCard(ms []knowledge.MissingLabFinding) cdshooks
 		summary = fmt.Sprintf("%s (%d recommended)", summary, recommended)
 	}
 	return cdshooks.Card{
-		UUID:              CardUUID(r.hookInstance, TopicMissingLabs, ""),
+		UUID:              id,
 		Summary:           summary,
 		Detail:            d.String(),
 		Indicator:         cdshooks.IndicatorInfo,
@@ -307,7 +330,7 @@ func (r cardRenderer) missingLabsCard(ms []knowledge.MissingLabFinding) cdshooks
 		Suggestions:       suggestions,
 		SelectionBehavior: cdshooks.SelectAny,
 		OverrideReasons:   OverrideReasons(OverrideOrderedElsewhere, OverrideNotRelevant),
-	}
+	}, true
 }
 
 // serviceRequest is the FHIR R4 ServiceRequest a missing-lab suggestion
@@ -372,7 +395,7 @@ func (r cardRenderer) associatedCard(cs []knowledge.ConditionFinding) cdshooks.C
 		summary = fmt.Sprintf("%d conditions on record are associated with leg cramps", len(cs))
 	}
 	return cdshooks.Card{
-		UUID:      CardUUID(r.hookInstance, TopicAssociatedCondition, ""),
+		UUID:      r.ids.card(TopicAssociatedCondition, "", conditionsAbout(cs)...),
 		Summary:   summary,
 		Detail:    d.String(),
 		Indicator: cdshooks.IndicatorInfo,
@@ -393,7 +416,7 @@ func (r cardRenderer) differentialCard(c knowledge.ConditionFinding) cdshooks.Ca
 	}
 	writeEvidence(&d, c.Evidence(true))
 	return cdshooks.Card{
-		UUID:      CardUUID(r.hookInstance, TopicDifferential, c.Condition.ID),
+		UUID:      r.ids.card(TopicDifferential, c.Condition.ID, c.Condition.ID),
 		Summary:   cdshooks.Summary(c.Condition.Name + " on record: tell it apart from leg cramps"),
 		Detail:    d.String(),
 		Indicator: cdshooks.IndicatorInfo,

@@ -84,7 +84,7 @@ func TestFHIRFallbackAsksForTheSameCodes(t *testing.T) {
 		Templates:     legcramps.PatientViewPrefetch(kb),
 		Context:       map[string]string{"patientId": "p1"},
 		FHIRServer:    srv.URL,
-		AllowedServer: func(string) bool { return true },
+		AllowedServer: func(string) (string, bool) { return "*", true },
 	})
 	if err != nil {
 		t.Fatalf("Gather: %v", err)

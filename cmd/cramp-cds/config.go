@@ -14,6 +14,7 @@ import (
 
 	"github.com/cramp-cds/cramp-cds/cdshooks"
 	"github.com/cramp-cds/cramp-cds/cdshooks/auth"
+	"github.com/cramp-cds/cramp-cds/cdshooks/feedback"
 )
 
 // Config is everything `cramp-cds serve` can be told. DefaultConfig gives the
@@ -36,6 +37,17 @@ type Config struct {
 	AdminAddr       string
 	LogLevel        slog.Level
 	ShutdownTimeout time.Duration
+	// Store is where cards, feedback and snoozes are remembered: sqlite:PATH,
+	// postgres://… or none (see feedback.ParseDSN).
+	Store string
+	// StoreKey is the secret patients and fingerprints are pseudonymised
+	// with; empty with SQLite means a key file beside the database.
+	StoreKey       string
+	StoreRetention time.Duration
+	// Snooze is how long a card overridden as already reviewed stays
+	// hidden for that patient; SnoozeNotRelevant, as not relevant.
+	Snooze            time.Duration
+	SnoozeNotRelevant time.Duration
 }
 
 // Trigger modes of the nocturnal-leg-cramps service.
@@ -47,17 +59,24 @@ const (
 // DefaultConfig returns the configuration used when nothing is set.
 func DefaultConfig() Config {
 	return Config{
-		Addr:            ":8080",
-		CORSOrigins:     []string{"*"},
-		MaxBody:         cdshooks.DefaultMaxBody,
-		JWTAlgs:         auth.DefaultAlgorithms(),
-		FHIRTimeout:     2 * time.Second,
-		Trigger:         TriggerLegCramps,
-		AdminAddr:       ":9090",
-		LogLevel:        slog.LevelInfo,
-		ShutdownTimeout: 25 * time.Second,
+		Addr:              ":8080",
+		CORSOrigins:       []string{"*"},
+		MaxBody:           cdshooks.DefaultMaxBody,
+		JWTAlgs:           auth.DefaultAlgorithms(),
+		FHIRTimeout:       2 * time.Second,
+		Trigger:           TriggerLegCramps,
+		AdminAddr:         ":9090",
+		LogLevel:          slog.LevelInfo,
+		ShutdownTimeout:   25 * time.Second,
+		Store:             "sqlite:cramp-cds.db",
+		StoreRetention:    400 * day,
+		Snooze:            90 * day,
+		SnoozeNotRelevant: 365 * day,
 	}
 }
+
+// day is the unit of the store's durations (--store-retention, --snooze).
+const day = 24 * time.Hour
 
 // Validate reports every setting that cannot work, including the refusal to
 // run with neither a trust file nor --insecure-no-auth.
@@ -116,7 +135,33 @@ func (c Config) Validate() error {
 	if c.ShutdownTimeout <= 0 {
 		bad("--shutdown-timeout must be positive")
 	}
+	errs = append(errs, c.validateStore()...)
 	return errors.Join(errs...)
+}
+
+// validateStore checks the store settings. Its messages never repeat the
+// store URL or the key: both are secrets.
+func (c Config) validateStore() []error {
+	var errs []error
+	kind, _, err := feedback.ParseDSN(c.Store)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("--store: %w", err))
+	}
+	if c.StoreKey != "" && len(c.StoreKey) < feedback.MinKeyLength {
+		errs = append(errs, fmt.Errorf("--store-key must be at least %d characters (generate one with `openssl rand -hex 32`)", feedback.MinKeyLength))
+	}
+	if kind == feedback.KindPostgres && c.StoreKey == "" {
+		errs = append(errs, errors.New("--store-key (CRAMP_CDS_STORE_KEY) is required with PostgreSQL: every replica must pseudonymise patients with the same secret"))
+	}
+	for _, d := range []struct {
+		flag string
+		v    time.Duration
+	}{{"--store-retention", c.StoreRetention}, {"--snooze", c.Snooze}, {"--snooze-not-relevant", c.SnoozeNotRelevant}} {
+		if d.v <= 0 {
+			errs = append(errs, fmt.Errorf("%s must be positive", d.flag))
+		}
+	}
+	return errs
 }
 
 // PublicURL is the first of PublicURLs, the one the cards link the knowledge
@@ -160,6 +205,9 @@ func settings() []setting {
 	list := func(field func(*Config) *[]string) func(*flag.FlagSet, *Config, string) {
 		return func(fs *flag.FlagSet, c *Config, name string) { fs.Var((*listValue)(field(c)), name, "") }
 	}
+	inDays := func(field func(*Config) *time.Duration) func(*flag.FlagSet, *Config, string) {
+		return func(fs *flag.FlagSet, c *Config, name string) { fs.Var((*days)(field(c)), name, "") }
+	}
 	return []setting{
 		{"addr", "", "address the CDS Hooks API listens on", str(func(c *Config) *string { return &c.Addr })},
 		{"public-url", "", "comma-separated external base URLs callers use (e.g. https://cds.example.org); JWT aud must be one of them plus the path, and cards' source.url points under the first. Required with --trust",
@@ -187,6 +235,16 @@ func settings() []setting {
 		{"log-level", "", "debug, info, warn or error", func(fs *flag.FlagSet, c *Config, name string) { fs.TextVar(&c.LogLevel, name, c.LogLevel, "") }},
 		{"shutdown-timeout", "", "how long in-flight requests may take to finish after SIGTERM",
 			duration(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
+		{"store", "", "where cards, feedback and snoozes are remembered: sqlite:PATH, postgres://… (from a Secret), or none",
+			str(func(c *Config) *string { return &c.Store })},
+		{"store-key", "", "secret (32+ characters) that pseudonymises patients in the store; required with PostgreSQL, from a Secret. With SQLite, default: a key file generated beside the database",
+			str(func(c *Config) *string { return &c.StoreKey })},
+		{"store-retention", "", "how long issued cards and feedback are kept: days (400d) or a Go duration",
+			inDays(func(c *Config) *time.Duration { return &c.StoreRetention })},
+		{"snooze", "", "how long a card overridden as already reviewed is not shown again for that patient (unless what it is about changes)",
+			inDays(func(c *Config) *time.Duration { return &c.Snooze })},
+		{"snooze-not-relevant", "", "the same, for a card overridden as not relevant for the patient",
+			inDays(func(c *Config) *time.Duration { return &c.SnoozeNotRelevant })},
 	}
 }
 
@@ -277,6 +335,33 @@ func (l *listValue) Set(s string) error {
 			*l = append(*l, item)
 		}
 	}
+	return nil
+}
+
+// days is a duration flag that also takes whole days, like 90d.
+type days time.Duration
+
+func (d *days) String() string {
+	if v := time.Duration(*d); v > 0 && v%day == 0 {
+		return strconv.FormatInt(int64(v/day), 10) + "d"
+	}
+	return time.Duration(*d).String()
+}
+
+func (d *days) Set(s string) error {
+	if n, ok := strings.CutSuffix(strings.TrimSpace(s), "d"); ok {
+		v, err := strconv.Atoi(n)
+		if err != nil || v <= 0 || v > 100*365 {
+			return fmt.Errorf("%q is not a number of days like 90d", s)
+		}
+		*d = days(time.Duration(v) * day)
+		return nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("%q is neither days (90d) nor a duration (2160h)", s)
+	}
+	*d = days(v)
 	return nil
 }
 

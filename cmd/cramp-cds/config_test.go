@@ -45,6 +45,12 @@ func TestParseConfig(t *testing.T) {
 				c.Trigger != "leg-cramps" || c.AllAges || c.LogLevel != slog.LevelInfo {
 				t.Errorf("unexpected defaults: %+v", c)
 			}
+			const day = 24 * time.Hour
+			if c.Store != "sqlite:cramp-cds.db" || c.StoreKey != "" || c.StoreRetention != 400*day ||
+				c.Snooze != 90*day || c.SnoozeNotRelevant != 365*day {
+				t.Errorf("store defaults: store %q, retention %v, snooze %v, not relevant %v; want sqlite:cramp-cds.db, 400, 90 and 365 days",
+					c.Store, c.StoreRetention, c.Snooze, c.SnoozeNotRelevant)
+			}
 			if diff := cmp.Diff([]string{"ES384", "RS384"}, c.JWTAlgs); diff != "" {
 				t.Errorf("jwt algs (-want +got):\n%s", diff)
 			}
@@ -53,20 +59,25 @@ func TestParseConfig(t *testing.T) {
 			}
 		}},
 		{"environment", nil, with(map[string]string{
-			"CRAMP_CDS_ADDR":             ":1234",
-			"CRAMP_CDS_PUBLIC_URL":       "https://cds.example.org, http://cds.internal:8080",
-			"CRAMP_CDS_CORS_ORIGINS":     "https://sandbox.cds-hooks.org, http://localhost:3000",
-			"CRAMP_CDS_MAX_BODY":         "1MiB",
-			"CRAMP_CDS_AUTH_DISCOVERY":   "true",
-			"CRAMP_CDS_JWT_ALGS":         "ES384,RS384,ES256",
-			"CRAMP_CDS_FHIR_ALLOW":       "https://fhir.example.org/R4",
-			"CRAMP_CDS_FHIR_TIMEOUT":     "3s",
-			"CRAMP_CDS_TRIGGER":          "always",
-			"CRAMP_CDS_ALL_AGES":         "true",
-			"CRAMP_CDS_ADMIN_ADDR":       ":9999",
-			"CRAMP_CDS_LOG_LEVEL":        "debug",
-			"CRAMP_CDS_SHUTDOWN_TIMEOUT": "5s",
-			"CRAMP_CDS_MAX_IN_FLIGHT":    "12",
+			"CRAMP_CDS_ADDR":                ":1234",
+			"CRAMP_CDS_PUBLIC_URL":          "https://cds.example.org, http://cds.internal:8080",
+			"CRAMP_CDS_CORS_ORIGINS":        "https://sandbox.cds-hooks.org, http://localhost:3000",
+			"CRAMP_CDS_MAX_BODY":            "1MiB",
+			"CRAMP_CDS_AUTH_DISCOVERY":      "true",
+			"CRAMP_CDS_JWT_ALGS":            "ES384,RS384,ES256",
+			"CRAMP_CDS_FHIR_ALLOW":          "https://fhir.example.org/R4",
+			"CRAMP_CDS_FHIR_TIMEOUT":        "3s",
+			"CRAMP_CDS_TRIGGER":             "always",
+			"CRAMP_CDS_ALL_AGES":            "true",
+			"CRAMP_CDS_ADMIN_ADDR":          ":9999",
+			"CRAMP_CDS_LOG_LEVEL":           "debug",
+			"CRAMP_CDS_SHUTDOWN_TIMEOUT":    "5s",
+			"CRAMP_CDS_STORE":               "postgres://cds@db.example.org/cds",
+			"CRAMP_CDS_STORE_KEY":           "0123456789abcdef0123456789abcdef",
+			"CRAMP_CDS_STORE_RETENTION":     "30d",
+			"CRAMP_CDS_SNOOZE":              "7d",
+			"CRAMP_CDS_SNOOZE_NOT_RELEVANT": "720h",
+			"CRAMP_CDS_MAX_IN_FLIGHT":       "12",
 		}), func(t *testing.T, c Config) {
 			want := Config{
 				Addr: ":1234", PublicURLs: []string{"https://cds.example.org", "http://cds.internal:8080"},
@@ -75,6 +86,8 @@ func TestParseConfig(t *testing.T) {
 				JWTAlgs: []string{"ES384", "RS384", "ES256"}, FHIRAllow: []string{"https://fhir.example.org/R4"},
 				FHIRTimeout: 3 * time.Second, Trigger: "always", AllAges: true, AdminAddr: ":9999", LogLevel: slog.LevelDebug,
 				ShutdownTimeout: 5 * time.Second,
+				Store:           "postgres://cds@db.example.org/cds", StoreKey: "0123456789abcdef0123456789abcdef",
+				StoreRetention: 30 * 24 * time.Hour, Snooze: 7 * 24 * time.Hour, SnoozeNotRelevant: 30 * 24 * time.Hour,
 			}
 			if diff := cmp.Diff(want, c); diff != "" {
 				t.Errorf("config (-want +got):\n%s", diff)
@@ -145,6 +158,11 @@ func TestParseConfigErrors(t *testing.T) {
 		{"negative max in flight", []string{"--insecure-no-auth", "--max-in-flight", "-1"}, nil, []string{"--max-in-flight"}},
 		{"bad log level", []string{"--insecure-no-auth", "--log-level", "loud"}, nil, []string{"log-level"}},
 		{"bad fhir allow", []string{"--insecure-no-auth", "--fhir-allow", "fhir.example.org"}, nil, []string{"--fhir-allow"}},
+		{"unknown store", []string{"--insecure-no-auth", "--store", "mysql://u:s3cr3tpw@db/cds"}, nil, []string{"--store", "sqlite:PATH"}},
+		{"postgres without a key", []string{"--insecure-no-auth", "--store", "postgres://u:s3cr3tpw@db/cds"}, nil, []string{"--store-key", "every replica"}},
+		{"short store key", []string{"--insecure-no-auth"}, map[string]string{"CRAMP_CDS_STORE_KEY": "s3cr3tpw"}, []string{"--store-key", "32"}},
+		{"bad snooze", []string{"--insecure-no-auth", "--snooze", "soon"}, nil, []string{"snooze"}},
+		{"zero retention", []string{"--insecure-no-auth", "--store-retention", "0d"}, nil, []string{"store-retention"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -157,6 +175,9 @@ func TestParseConfigErrors(t *testing.T) {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error %q does not mention %q", err, w)
 				}
+			}
+			if strings.Contains(err.Error(), "s3cr3tpw") {
+				t.Errorf("error %q repeats a secret (a store password or key)", err)
 			}
 		})
 	}
@@ -202,6 +223,8 @@ func TestHelpListsEveryFlagWithItsEnvironmentVariable(t *testing.T) {
 		"--auth-discovery", "CRAMP_CDS_AUTH_DISCOVERY", "--jwt-algs", "CRAMP_CDS_JWT_ALGS", "--fhir-allow", "CRAMP_CDS_FHIR_ALLOW",
 		"--fhir-timeout", "CRAMP_CDS_FHIR_TIMEOUT", "--trigger", "CRAMP_CDS_TRIGGER", "--all-ages", "CRAMP_CDS_ALL_AGES", "--admin-addr", "CRAMP_CDS_ADMIN_ADDR",
 		"--log-level", "CRAMP_CDS_LOG_LEVEL", "--shutdown-timeout", "CRAMP_CDS_SHUTDOWN_TIMEOUT",
+		"--store", "CRAMP_CDS_STORE", "--store-key", "CRAMP_CDS_STORE_KEY", "--store-retention", "CRAMP_CDS_STORE_RETENTION",
+		"--snooze", "CRAMP_CDS_SNOOZE", "--snooze-not-relevant", "CRAMP_CDS_SNOOZE_NOT_RELEVANT",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("--help lacks %s:\n%s", want, out.String())

@@ -205,14 +205,9 @@ func (c Config) validateEvaluate() error {
 // nocturnal-leg-cramps. Card uuids derive from the Bundle's bytes, so the same
 // file gives the same output.
 func evaluateBundle(ctx context.Context, svcs []cdshooks.Service, input []byte) (int, []byte, error) {
-	var patientView *legcramps.PatientView
-	for _, s := range svcs {
-		if pv, ok := s.(*legcramps.PatientView); ok {
-			patientView = pv
-		}
-	}
-	if patientView == nil {
-		return 0, nil, errors.New("evaluate: the nocturnal-leg-cramps service is not configured")
+	patientView, err := patientViewService(svcs)
+	if err != nil {
+		return 0, nil, fmt.Errorf("evaluate: %w", err)
 	}
 	rec, err := fhir.ReadBundle(bytes.NewReader(input), maxEvaluateInput)
 	if err != nil {
@@ -223,11 +218,22 @@ func evaluateBundle(ctx context.Context, svcs []cdshooks.Service, input []byte) 
 	}
 	patientID := strings.TrimPrefix(rec.Patient.Ref, "Patient/")
 	hookInstance := uuid.NewSHA1(uuid.NameSpaceURL, input).String()
-	body, err := cdshooks.EncodeResponse(patientView.Respond(ctx, rec, hookInstance, patientID))
+	body, err := cdshooks.EncodeResponse(patientView.Respond(ctx, rec, hookInstance, "", patientID))
 	if err != nil {
 		return 0, nil, fmt.Errorf("evaluate: %w", err)
 	}
 	return http.StatusOK, body, nil
+}
+
+// patientViewService returns the nocturnal-leg-cramps service among svcs:
+// what evaluate runs a Bundle through, and population every patient.
+func patientViewService(svcs []cdshooks.Service) (*legcramps.PatientView, error) {
+	for _, s := range svcs {
+		if pv, ok := s.(*legcramps.PatientView); ok {
+			return pv, nil
+		}
+	}
+	return nil, errors.New("the nocturnal-leg-cramps service is not configured")
 }
 
 // writeText prints a response (or an error answer) for a human.

@@ -67,6 +67,7 @@ func startE2E(t *testing.T, fhirTimeout time.Duration) *e2e {
 	cfg.TrustFile = trustFile
 	cfg.PublicURLs = []string{e2ePublicURL}
 	cfg.FHIRTimeout = fhirTimeout
+	cfg.Store = "none"
 	m := &Main{Config: cfg, FHIRTransport: fhirSrv.Client().Transport}
 	if err := m.Open(t.Context()); err != nil {
 		t.Fatalf("Open: %v", err)

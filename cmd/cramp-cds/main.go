@@ -3,6 +3,8 @@
 //	cramp-cds [serve] [flags]        serve the CDS Hooks API (the default)
 //	cramp-cds knowledge [--json]     print the clinical knowledge base for review
 //	cramp-cds evaluate [flags] FILE  run the service on a request or a FHIR Bundle, print the cards
+//	cramp-cds report [flags]         what the store remembers: cards, feedback, snoozes per topic
+//	cramp-cds population [flags]     run the service in silent mode over a population export
 package main
 
 import (
@@ -37,7 +39,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runKnowledge(args, stdout, stderr)
 	case "evaluate":
 		return runEvaluate(ctx, args, stdin, stdout, stderr)
+	case "report":
+		return runReport(ctx, args, os.Getenv, stdout, stderr)
+	case "population":
+		return runPopulation(ctx, args, stdout, stderr)
 	default:
-		return fmt.Errorf("unknown command %q (want serve, knowledge or evaluate)", cmd)
+		return fmt.Errorf("unknown command %q (want serve, knowledge, evaluate, report or population)", cmd)
 	}
 }

@@ -443,7 +443,8 @@ func TestMetricsEndpointAfterOneSession(t *testing.T) {
 		{"http_server_request_duration_seconds", map[string]string{"http_route": "/cds-services/:id", "http_response_status_code": "401"}, 1},
 		{"http_server_request_duration_seconds", map[string]string{"http_route": "/cds-services/:id/feedback", "http_response_status_code": "200"}, 1},
 		// FHIR fetch latency (otelhttp on the Gatherer's client).
-		{"http_client_request_duration_seconds", map[string]string{"http_request_method": "GET", "http_response_status_code": "200", "server_address": "127.0.0.1"}, 1},
+		// Labelled by the trust file's entry, never by address or port (issue 13, item 8).
+		{"http_client_request_duration_seconds", map[string]string{"http_request_method": "GET", "http_response_status_code": "200", "fhir_server": s.fhir.URL}, 1},
 		// Cards by topic: one medication card, from the thiazide.
 		{"cramp_cds_cards_returned_total", map[string]string{"service": svc, "topic": legcramps.TopicMedication}, 1},
 		// Prefetch keys: used, null, fetched.
@@ -471,6 +472,14 @@ func TestMetricsEndpointAfterOneSession(t *testing.T) {
 	}
 	if got, want := counted, float64(len(cards)); got != want {
 		t.Errorf("cards counted = %v, want %v (the cards returned)", got, want)
+	}
+	// The caller chooses fhirServer: its address and port never become labels.
+	for _, m := range families["http_client_request_duration_seconds"].GetMetric() {
+		for _, l := range m.GetLabel() {
+			if l.GetName() == "server_address" || l.GetName() == "server_port" {
+				t.Errorf("http_client_request_duration_seconds has the label %s=%q", l.GetName(), l.GetValue())
+			}
+		}
 	}
 	// Probes are not measured: the kubelet's calls would drown the API's.
 	if _, ok := value(families, "http_server_request_duration_seconds", map[string]string{"http_route": "/healthz"}); ok {

@@ -68,6 +68,7 @@ type Main struct {
 
 	verifier  *auth.Verifier
 	telemetry *telemetry
+	memory    *memory
 	server    *cdshooks.Server
 	api       *http.Server
 	admin     *http.Server
@@ -94,6 +95,8 @@ func (m *Main) Open(ctx context.Context) (err error) {
 			if m.api != nil {
 				_ = m.api.Close()
 			}
+			// The store's writer, the key refresh and telemetry stop too.
+			_ = m.release()
 		}
 	}()
 	tel, err := openTelemetry(ctx, os.Getenv)
@@ -102,6 +105,10 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	}
 	m.telemetry = tel
 	m.Logger.Info("telemetry", "traces", tel.traces, "metrics", "prometheus", "otlp_metrics", tel.otlpMetrics)
+
+	if m.memory, err = openMemory(ctx, cfg, m.Logger, tel.meterProvider.Meter("github.com/cramp-cds/cramp-cds/cdshooks/feedback")); err != nil {
+		return err
+	}
 
 	deps := cdshooks.Deps{
 		Logger: m.Logger, Services: m.Services, Telemetry: tel.server(),
@@ -115,7 +122,9 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		if err != nil {
 			return fmt.Errorf("loading trust file: %w", err)
 		}
-		m.verifier, err = auth.NewVerifier(ctx, trust, auth.Options{Algorithms: cfg.JWTAlgs, Logger: m.Logger})
+		m.verifier, err = auth.NewVerifier(ctx, trust, auth.Options{
+			Algorithms: cfg.JWTAlgs, Logger: m.Logger, SharedReplay: m.memory.sharedReplay(),
+		})
 		if err != nil {
 			return fmt.Errorf("setting up JWT verification: %w", err)
 		}
@@ -139,6 +148,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		deps.Services, err = services(cfg, serviceDeps{
 			Knowledge: kb, Now: time.Now, Logger: m.Logger,
 			HTTPClient: tel.fhirClient(m.FHIRTransport), Metrics: tel.metrics,
+			Memory: m.memory.forServices(cfg),
 		})
 		if err != nil {
 			return fmt.Errorf("building the services: %w", err)
@@ -171,7 +181,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	}
 	if cfg.AdminAddr != "" {
 		m.admin = &http.Server{
-			Handler:           cdshooks.NoSniff(tel.adminHandler(m.server.HealthHandler(), m.Logger)),
+			Handler:           cdshooks.NoSniff(m.adminHandler(tel.adminHandler(m.server.HealthHandler(), m.Logger))),
 			ReadHeaderTimeout: readHeaderTimeout,
 			ReadTimeout:       readTimeout,
 			WriteTimeout:      writeTimeout,
@@ -247,24 +257,29 @@ func (m *Main) Close() error {
 	return errors.Join(errs...)
 }
 
-// telemetryFlushTimeout bounds the last export of spans and metrics at
-// shutdown. It fits in the margin the Helm chart leaves between preStop plus
-// --shutdown-timeout and terminationGracePeriodSeconds.
+// telemetryFlushTimeout bounds the last writes at shutdown: the store's
+// queued history, then spans and metrics, together. It fits in the margin the
+// Helm chart leaves between preStop plus --shutdown-timeout and
+// terminationGracePeriodSeconds.
 const telemetryFlushTimeout = 3 * time.Second
 
 // release stops what Open started besides the listeners: the key refresh,
-// and telemetry, flushing what it still holds to the OTLP exporters.
+// the store (writing what it still queues), and telemetry, flushing what it
+// still holds to the OTLP exporters.
 func (m *Main) release() error {
 	if m.verifier != nil {
 		m.verifier.Close()
 	}
-	if m.telemetry == nil {
-		return nil
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), telemetryFlushTimeout)
 	defer cancel()
-	if err := m.telemetry.shutdown(ctx); err != nil {
-		return fmt.Errorf("shutting down telemetry: %w", err)
+	var errs []error
+	if err := m.memory.close(ctx); err != nil {
+		errs = append(errs, err)
 	}
-	return nil
+	if m.telemetry != nil {
+		if err := m.telemetry.shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("shutting down telemetry: %w", err))
+		}
+	}
+	return errors.Join(errs...)
 }

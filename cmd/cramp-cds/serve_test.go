@@ -45,6 +45,7 @@ func testConfig() Config {
 	cfg.Addr = "127.0.0.1:0"
 	cfg.AdminAddr = "127.0.0.1:0"
 	cfg.InsecureNoAuth = true
+	cfg.Store = "none" // tests that remember open their own store
 	return cfg
 }
 

@@ -23,6 +23,9 @@ type serviceDeps struct {
 	HTTPClient *http.Client
 	// Metrics, when set, counts how each request's prefetch keys were obtained.
 	Metrics *cdshooks.Metrics
+	// Memory, when set, remembers cards and feedback and snoozes dismissed
+	// cards (serve with a store; never evaluate).
+	Memory *legcramps.Memory
 }
 
 // services builds the CDS services from the configuration: the one list
@@ -45,6 +48,7 @@ func services(cfg Config, deps serviceDeps) ([]cdshooks.Service, error) {
 		AllAges:   cfg.AllAges,
 		Logger:    deps.Logger,
 		Metrics:   deps.Metrics,
+		Memory:    deps.Memory,
 	}
 	patientView, err := legcramps.NewPatientView(env, cfg.Trigger == TriggerAlways)
 	if err != nil {

@@ -25,6 +25,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/cramp-cds/cramp-cds/cdshooks"
+	"github.com/cramp-cds/cramp-cds/fhir"
 )
 
 // serviceName is the OpenTelemetry service.name unless OTEL_SERVICE_NAME or
@@ -103,7 +104,7 @@ func openTelemetry(ctx context.Context, getenv func(string) string) (*telemetry,
 	}
 	// The Go runtime and process metrics platform teams expect beside ours.
 	t.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	meterOpts := []sdkmetric.Option{sdkmetric.WithResource(res), sdkmetric.WithReader(promExp)}
+	meterOpts := []sdkmetric.Option{sdkmetric.WithResource(res), sdkmetric.WithReader(promExp), sdkmetric.WithView(boundedClientMetrics)}
 	if wantMetrics {
 		exp, err := otlpmetrichttp.New(ctx)
 		if err != nil {
@@ -176,7 +177,7 @@ func (t *telemetry) server() cdshooks.Telemetry {
 // a clone of http.DefaultTransport): a client span per request (named
 // "GET Observation", its URL stripped of ids and query before export), the
 // caller's trace context passed on, and http.client.request.duration by
-// server and status.
+// status and by the allow-list entry that allowed the server (fhir.server).
 func (t *telemetry) fhirClient(base http.RoundTripper) *http.Client {
 	if base == nil {
 		base = http.DefaultTransport.(*http.Transport).Clone()
@@ -185,6 +186,9 @@ func (t *telemetry) fhirClient(base http.RoundTripper) *http.Client {
 		otelhttp.WithTracerProvider(t.tracerProvider),
 		otelhttp.WithMeterProvider(t.meterProvider),
 		otelhttp.WithPropagators(t.propagator),
+		otelhttp.WithMetricAttributesFn(func(r *http.Request) []attribute.KeyValue {
+			return []attribute.KeyValue{attribute.String("fhir.server", fhir.ServerLabel(r.Context()))}
+		}),
 		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string {
 			if rt := resourceType(r.URL.Path); rt != "" {
 				return r.Method + " " + rt
@@ -193,6 +197,16 @@ func (t *telemetry) fhirClient(base http.RoundTripper) *http.Client {
 		}),
 	)}
 }
+
+// boundedClientMetrics drops the server address and port from the FHIR
+// client's metrics: the fhirServer comes from the caller, and with
+// fhir_servers ["*"] each new port would make a new series. The
+// fhir.server attribute (fhir.ServerLabel: the allow-list entry) names the
+// server instead.
+var boundedClientMetrics = sdkmetric.NewView(
+	sdkmetric.Instrument{Name: "http.client.*"},
+	sdkmetric.Stream{AttributeFilter: attribute.NewDenyKeysFilter("server.address", "server.port", "url.full")},
+)
 
 // adminHandler serves /metrics beside the health endpoints.
 func (t *telemetry) adminHandler(health http.Handler, errorLog *slog.Logger) http.Handler {

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -40,13 +41,22 @@ type environment struct {
 	fhirSrv  *httptest.Server
 	fhirBase string
 
+	// process is the cramp-cds server; floor is the JWT-only floor server
+	// (this binary's floor command), driven the same way for comparison.
+	*process
+	floor *process
+	// progress receives a line per phase as it starts.
+	progress io.Writer
+}
+
+// process is one server process the run drives: its listeners and log.
+type process struct {
 	cmd       *exec.Cmd
 	apiAddr   string
 	adminAddr string
 	logs      logCounts
 	exited    chan struct{}
-	// progress receives a line per phase as it starts.
-	progress io.Writer
+	stopping  atomic.Bool
 }
 
 // logCounts counts the server's log lines by level.
@@ -60,7 +70,7 @@ func newEnvironment(ctx context.Context, o options, stderr io.Writer) (_ *enviro
 	if err != nil {
 		return nil, fmt.Errorf("creating a temporary directory: %w", err)
 	}
-	env := &environment{dir: dir, exited: make(chan struct{}), progress: stderr}
+	env := &environment{dir: dir, progress: stderr}
 	defer func() {
 		if err != nil {
 			env.close()
@@ -91,58 +101,73 @@ func newEnvironment(ctx context.Context, o options, stderr io.Writer) (_ *enviro
 		return nil, fmt.Errorf("writing the trust file: %w", err)
 	}
 
-	if err := env.start(ctx, o.server, trustFile, caFile, stderr); err != nil {
-		return nil, err
-	}
-	return env, nil
-}
-
-// start runs the server binary with JWT verification on, waits until both
-// listeners are open, and keeps reading its log.
-func (env *environment) start(ctx context.Context, server, trustFile, caFile string, stderr io.Writer) error {
-	cmd := exec.CommandContext(ctx, server, "serve",
+	env.process, err = start(ctx, exec.CommandContext(ctx, o.server, "serve",
 		"--addr", "127.0.0.1:0",
 		"--admin-addr", "127.0.0.1:0",
 		"--public-url", publicURL,
 		"--trust", trustFile,
 		"--max-body", "16MiB", // the heavy request is 5.3 MiB, over the 5 MiB default
 		"--fhir-timeout", "2s",
-	)
-	// The server trusts the fake FHIR server's certificate, and only it.
-	cmd.Env = append(os.Environ(), "SSL_CERT_FILE="+caFile, "SSL_CERT_DIR="+env.dir)
+		"--store", o.store,
+	), caFile, env.dir, stderr)
+	if err != nil {
+		return nil, err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("finding this binary for the floor server: %w", err)
+	}
+	env.floor, err = start(ctx, exec.CommandContext(ctx, self, "floor", "--trust", trustFile), caFile, env.dir, stderr)
+	if err != nil {
+		return nil, err
+	}
+	return env, nil
+}
+
+// start runs a server command, waits until both its listeners are open,
+// and keeps reading its log. The server trusts the fake FHIR server's
+// certificate (caFile), and only it.
+func start(ctx context.Context, cmd *exec.Cmd, caFile, certDir string, stderr io.Writer) (*process, error) {
+	cmd.Env = append(os.Environ(), "SSL_CERT_FILE="+caFile, "SSL_CERT_DIR="+certDir,
+		// A key for this run only: the store is a throwaway too.
+		"CRAMP_CDS_STORE_KEY="+rand.Text()+rand.Text())
 	cmd.Stderr = stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = 30 * time.Second
 	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("starting %s (run make build first?): %w", server, err)
+		return nil, fmt.Errorf("starting %s (run make build first?): %w", cmd.Path, err)
 	}
-	env.cmd = cmd
+	p := &process{cmd: cmd, exited: make(chan struct{})}
 	go func() {
-		_ = cmd.Wait()
-		close(env.exited)
+		err := cmd.Wait()
+		if !p.stopping.Load() {
+			fmt.Fprintf(stderr, "%s exited during the run: %v\n", cmd.Path, err)
+		}
+		close(p.exited)
 	}()
 
 	addrs := make(chan [2]string, 1)
-	go env.readLog(stdout, addrs)
+	go p.readLog(stdout, addrs)
 	select {
 	case a := <-addrs:
-		env.apiAddr, env.adminAddr = a[0], a[1]
-		return nil
-	case <-env.exited:
-		return errors.New("the server exited before listening (see its output above)")
+		p.apiAddr, p.adminAddr = a[0], a[1]
+		return p, nil
+	case <-p.exited:
+		return nil, fmt.Errorf("%s exited before listening (see its output above)", cmd.Path)
 	case <-time.After(30 * time.Second):
-		return errors.New("the server did not start listening within 30s")
+		p.stop()
+		return nil, fmt.Errorf("%s did not start listening within 30s", cmd.Path)
 	}
 }
 
 // readLog reads the server's JSON log to the end (a reader that stopped
 // would block the server on its next log line): it reports the two
 // listening addresses once both are known, and counts warnings and errors.
-func (env *environment) readLog(r io.Reader, addrs chan<- [2]string) {
+func (p *process) readLog(r io.Reader, addrs chan<- [2]string) {
 	var api, admin string
 	sent := false
 	sc := bufio.NewScanner(r)
@@ -160,9 +185,9 @@ func (env *environment) readLog(r io.Reader, addrs chan<- [2]string) {
 		case line.Msg == "listening" && line.Listener == "admin":
 			admin = line.Addr
 		case line.Level == "WARN":
-			env.logs.warn.Add(1)
+			p.logs.warn.Add(1)
 		case line.Level == "ERROR":
-			env.logs.error.Add(1)
+			p.logs.error.Add(1)
 		}
 		if !sent && api != "" && admin != "" {
 			addrs <- [2]string{api, admin}
@@ -172,16 +197,12 @@ func (env *environment) readLog(r io.Reader, addrs chan<- [2]string) {
 	_, _ = io.Copy(io.Discard, r)
 }
 
-// close stops the server (SIGTERM, then its graceful shutdown), the fake
-// FHIR server, and removes the temporary directory.
+// close stops the servers, the fake FHIR server, and removes the temporary
+// directory.
 func (env *environment) close() {
-	if env.cmd != nil && env.cmd.Process != nil {
-		_ = env.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-env.exited:
-		case <-time.After(30 * time.Second):
-			_ = env.cmd.Process.Kill()
-			<-env.exited
+	for _, p := range []*process{env.process, env.floor} {
+		if p != nil {
+			p.stop()
 		}
 	}
 	if env.fhirSrv != nil {
@@ -190,9 +211,24 @@ func (env *environment) close() {
 	_ = os.RemoveAll(env.dir)
 }
 
+// stop ends the process: SIGTERM, then its graceful shutdown.
+func (p *process) stop() {
+	if p.cmd.Process == nil {
+		return
+	}
+	p.stopping.Store(true)
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.exited:
+	case <-time.After(30 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.exited
+	}
+}
+
 // procStatus reads the server's resident memory now and at its peak, in KiB.
-func (env *environment) procStatus() (rss, hwm int64, err error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", env.cmd.Process.Pid))
+func (p *process) procStatus() (rss, hwm int64, err error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
 	if err != nil {
 		return 0, 0, fmt.Errorf("reading the server's memory: %w", err)
 	}
@@ -213,8 +249,8 @@ func (env *environment) procStatus() (rss, hwm int64, err error) {
 }
 
 // cpuTime is the CPU time the server has used so far (user and system).
-func (env *environment) cpuTime() (time.Duration, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", env.cmd.Process.Pid))
+func (p *process) cpuTime() (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
 	if err != nil {
 		return 0, fmt.Errorf("reading the server's CPU time: %w", err)
 	}
@@ -231,8 +267,8 @@ func (env *environment) cpuTime() (time.Duration, error) {
 }
 
 // goroutines scrapes go_goroutines from the server's /metrics.
-func (env *environment) goroutines(ctx context.Context) (int, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+env.adminAddr+"/metrics", nil)
+func (p *process) goroutines(ctx context.Context) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+p.adminAddr+"/metrics", nil)
 	if err != nil {
 		return 0, err
 	}

@@ -18,6 +18,11 @@
 //
 //	cramp-load --server bin/cramp-cds [--duration 10s] [--rates 50,200] ...
 //
+// The typical request at 200/s and at saturation is also sent, the same way,
+// to a floor server (cramp-load floor: JWT verification and a
+// map[string]any decode, nothing else), so that cramp-cds is judged against
+// what any service must do, in the same run on the same machine.
+//
 // Only loopback addresses are ever contacted.
 package main
 
@@ -63,6 +68,11 @@ type options struct {
 	faultsRate         int
 	seed               uint64
 	saturationTokenCap int
+	baselineSaturation float64
+	// store is the server's --store: none by default, so the other figures
+	// stay comparable; sqlite:PATH or postgres://… measures what the store
+	// costs (a store key is generated for the run).
+	store string
 }
 
 func parseOptions(args []string, stderr io.Writer) (options, error) {
@@ -85,6 +95,8 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.faults, "faults", 5*time.Second, "length of each fault phase (0 skips them)")
 	fs.IntVar(&o.faultsRate, "faults-rate", 50, "requests per second during the fault phases")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the generated patients")
+	fs.Float64Var(&o.baselineSaturation, "baseline-saturation", 0, "saturation throughput (requests/s) of the previous binary, measured on this machine, to judge the 3× target against (0: not judged)")
+	fs.StringVar(&o.store, "store", "none", "the server's --store (none, sqlite:PATH or postgres://…): what remembering feedback costs")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -108,6 +120,9 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "floor" {
+		return runFloor(ctx, args[1:], stdout, stderr)
+	}
 	o, err := parseOptions(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil

@@ -32,6 +32,8 @@ type phase struct {
 	expect []int
 	// before prepares the fake FHIR server.
 	before func()
+	// floor sends the phase to the floor server instead of cramp-cds.
+	floor bool
 }
 
 // phaseKind says which target, if any, a phase is judged against.
@@ -45,6 +47,8 @@ const (
 	heavySaturationKind
 	fallbackKind
 	faultKind
+	floorAt200
+	floorSaturation
 )
 
 // result is what one phase measured.
@@ -77,10 +81,15 @@ func (env *environment) runPhases(ctx context.Context, o options) (*report, erro
 			kind = typicalAt200
 		}
 		phases = append(phases, phase{name: fmt.Sprintf("typical @ %d/s", r), kind: kind, body: typical, rate: r, duration: o.duration, expect: ok, before: healthy(0)})
+		if r == 200 {
+			phases = append(phases, phase{name: "floor (JWT + map decode): typical @ 200/s", kind: floorAt200, body: typical, rate: r, duration: o.duration, expect: ok, before: healthy(0), floor: true})
+		}
 	}
 	if o.saturation > 0 {
 		phases = append(phases, phase{name: fmt.Sprintf("typical, saturation (%d concurrent)", o.saturationWorkers), kind: saturation,
-			body: typical, workers: o.saturationWorkers, duration: o.saturation, expect: ok, before: healthy(0)})
+			body: typical, workers: o.saturationWorkers, duration: o.saturation, expect: ok, before: healthy(0)},
+			phase{name: fmt.Sprintf("floor (JWT + map decode): typical, saturation (%d concurrent)", o.saturationWorkers), kind: floorSaturation,
+				body: typical, workers: o.saturationWorkers, duration: o.saturation, expect: ok, before: healthy(0), floor: true})
 	}
 	if o.heavy > 0 {
 		phases = append(phases, phase{name: fmt.Sprintf("heavy @ %d/s", o.heavyRate), kind: heavyKind, body: heavy, rate: o.heavyRate, duration: o.heavy, expect: ok, before: healthy(0)})
@@ -166,6 +175,10 @@ func (env *environment) attack(ctx context.Context, ph phase, o options) (result
 	if err != nil {
 		return result{}, err
 	}
+	server := env.process
+	if ph.floor {
+		server = env.floor
+	}
 
 	var peak atomic.Int64
 	stop := make(chan struct{})
@@ -174,7 +187,7 @@ func (env *environment) attack(ctx context.Context, ph phase, o options) (result
 		t := time.NewTicker(50 * time.Millisecond)
 		defer t.Stop()
 		for {
-			if rss, _, err := env.procStatus(); err == nil && rss > peak.Load() {
+			if rss, _, err := server.procStatus(); err == nil && rss > peak.Load() {
 				peak.Store(rss)
 			}
 			select {
@@ -185,7 +198,7 @@ func (env *environment) attack(ctx context.Context, ph phase, o options) (result
 		}
 	})
 
-	cpuBefore, err := env.cpuTime()
+	cpuBefore, err := server.cpuTime()
 	if err != nil {
 		return result{}, err
 	}
@@ -207,7 +220,7 @@ func (env *environment) attack(ctx context.Context, ph phase, o options) (result
 	atk := vegeta.NewAttacker(opts...)
 	res := result{phase: ph}
 	start := time.Now()
-	results := atk.Attack(env.targeter(ph.body, pool), pacer, ph.duration, ph.name)
+	results := atk.Attack(targeter(server.apiAddr, ph.body, pool), pacer, ph.duration, ph.name)
 	for r := range results {
 		res.metrics.Add(r)
 		if r.Code == 0 || !slices.Contains(ph.expect, int(r.Code)) {
@@ -221,7 +234,7 @@ func (env *environment) attack(ctx context.Context, ph phase, o options) (result
 	res.finished = time.Since(start)
 	close(stop)
 	sampler.Wait()
-	cpuAfter, err := env.cpuTime()
+	cpuAfter, err := server.cpuTime()
 	if err != nil {
 		return result{}, err
 	}
@@ -273,9 +286,10 @@ func (env *environment) mint(n int) (*tokenPool, error) {
 	return pool, nil
 }
 
-// targeter builds each request: the body, and a token used by no other.
-func (env *environment) targeter(body []byte, pool *tokenPool) vegeta.Targeter {
-	url := "http://" + env.apiAddr + servicePath
+// targeter builds each request to the server at addr: the body, and a
+// token used by no other.
+func targeter(addr string, body []byte, pool *tokenPool) vegeta.Targeter {
+	url := "http://" + addr + servicePath
 	return func(t *vegeta.Target) error {
 		tok, err := pool.take()
 		if err != nil {

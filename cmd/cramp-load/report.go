@@ -31,6 +31,8 @@ type report struct {
 // 200 requests/s, the heavy request, resident memory, and the FHIR fallback.
 const (
 	targetP99At200     = 20 * time.Millisecond
+	targetP99VsFloor   = 1.5 // cramp-cds's p99 at 200/s over the floor's (issue 17)
+	targetSaturationX  = 3.0 // saturation throughput over the previous binary's (issue 17)
 	targetHeavy        = 500 * time.Millisecond
 	targetRSS          = 150 << 10 // KiB
 	targetFallback     = 150 * time.Millisecond
@@ -96,6 +98,16 @@ func (r *report) write(w io.Writer) {
 	r.writeTargets(w)
 }
 
+// kindResult returns the first result of a phase kind, or nil.
+func (r *report) kindResult(k phaseKind) *result {
+	for i := range r.results {
+		if r.results[i].phase.kind == k {
+			return &r.results[i]
+		}
+	}
+	return nil
+}
+
 // writeTargets judges each target the run measured.
 func (r *report) writeTargets(w io.Writer) {
 	fmt.Fprintln(w, "### Targets")
@@ -108,6 +120,21 @@ func (r *report) writeTargets(w io.Writer) {
 	for _, res := range r.results {
 		m := res.metrics
 		switch res.phase.kind {
+		case floorAt200:
+			if ours := r.kindResult(typicalAt200); ours != nil {
+				ratio := float64(ours.metrics.Latencies.P99) / float64(m.Latencies.P99)
+				fmt.Fprintf(w, "- p99 at 200/s at most %.1f× the floor's, zero errors: %s (p99 %s against the floor's %s: %.2f×, %d errors)\n",
+					targetP99VsFloor, judge(ratio <= targetP99VsFloor && ours.errors == 0), ms(ours.metrics.Latencies.P99), ms(m.Latencies.P99), ratio, ours.errors)
+			}
+		case floorSaturation:
+			if ours := r.kindResult(saturation); ours != nil {
+				fmt.Fprintf(w, "- saturation throughput: %.0f requests/s, the floor's %.0f (%.2f× the floor)\n",
+					ours.metrics.Throughput, m.Throughput, ours.metrics.Throughput/m.Throughput)
+				if b := r.options.baselineSaturation; b > 0 {
+					fmt.Fprintf(w, "- saturation at least %.0f× the previous binary's %.0f requests/s: %s (%.2f×)\n",
+						targetSaturationX, b, judge(ours.metrics.Throughput >= targetSaturationX*b), ours.metrics.Throughput/b)
+				}
+			}
 		case typicalAt200:
 			fmt.Fprintf(w, "- p99 under %v at 200/s, typical request, JWT on, zero errors: %s (p99 %s, %d errors)\n",
 				targetP99At200, judge(m.Latencies.P99 < targetP99At200 && res.errors == 0), ms(m.Latencies.P99), res.errors)

@@ -14,6 +14,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
@@ -46,6 +47,8 @@ func newValue(apiVersionKind string) (any, bool) {
 		return new(corev1.ServiceAccount), true
 	case "apps/v1/Deployment":
 		return new(appsv1.Deployment), true
+	case "batch/v1/Job":
+		return new(batchv1.Job), true
 	case "autoscaling/v2/HorizontalPodAutoscaler":
 		return new(autoscalingv2.HorizontalPodAutoscaler), true
 	case "policy/v1/PodDisruptionBudget":

@@ -88,6 +88,9 @@ Checks of values that would produce a broken or unsafe pod. Helm fails the rende
 {{- fail "trust: the service refuses to start without a trust file; set trust.content (e.g. --set-file trust.content=trust.yaml), trust.existingSecret or trust.existingConfigMap" }}
 {{- end }}
 {{- range $name, $_ := .Values.config.extraEnv }}
+{{- if has (upper $name) (list "CRAMP_CDS_STORE" "CRAMP_CDS_STORE_KEY") }}
+{{- fail "config.extraEnv: set the store through store.existingSecret: its URL and key are secrets" }}
+{{- end }}
 {{- if eq (upper $name) "CRAMP_CDS_INSECURE_NO_AUTH" }}
 {{- fail "config.extraEnv: CRAMP_CDS_INSECURE_NO_AUTH disables authentication and is not allowed in a cluster" }}
 {{- end }}
@@ -98,5 +101,122 @@ Checks of values that would produce a broken or unsafe pod. Helm fails the rende
 {{- end }}
 {{- if and .Values.ingress.enabled (not .Values.config.publicURL) }}
 {{- fail "config.publicURL is required with an ingress: the JWT audience is built from it" }}
+{{- end }}
+{{- end }}
+
+{{/*
+Population Jobs. Their pods must never carry the service's selector labels, or the Service,
+PDB and HPA would count them as API pods.
+*/}}
+{{- define "cramp-cds.populationSelectorLabels" -}}
+app.kubernetes.io/name: {{ include "cramp-cds.name" . }}-population
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "cramp-cds.populationLabels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{ include "cramp-cds.populationSelectorLabels" . }}
+app.kubernetes.io/version: {{ .Values.image.tag | default .Chart.AppVersion | quote }}
+app.kubernetes.io/component: population
+app.kubernetes.io/part-of: cramp-cds
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
+{{/* Job name for (list . "suffix"): fullname-population-runName-suffix. */}}
+{{- define "cramp-cds.populationJobName" -}}
+{{- $ := index . 0 }}
+{{- printf "%s-pop-%s-%s" (include "cramp-cds.fullname" $) $.Values.population.runName (index . 1) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Pod template of a population Job, for (list . args). */}}
+{{- define "cramp-cds.populationPod" -}}
+{{- $ := index . 0 }}
+{{- $p := $.Values.population -}}
+metadata:
+  labels:
+    {{- include "cramp-cds.populationLabels" $ | nindent 4 }}
+spec:
+  restartPolicy: Never
+  automountServiceAccountToken: false
+  enableServiceLinks: false
+  {{- with $.Values.imagePullSecrets }}
+  imagePullSecrets:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  securityContext:
+    {{- toYaml $.Values.podSecurityContext | nindent 4 }}
+  containers:
+    - name: population
+      image: {{ include "cramp-cds.image" $ | quote }}
+      imagePullPolicy: {{ $.Values.image.pullPolicy }}
+      args:
+        {{- toYaml (index . 1) | nindent 8 }}
+      env:
+        # The Job's completion index, as the shard number of --shard and --out.
+        - name: CRAMP_CDS_SHARD_INDEX
+          valueFrom:
+            fieldRef:
+              fieldPath: metadata.annotations['batch.kubernetes.io/job-completion-index']
+        {{- with $p.idKeySecret.name }}
+        - name: CRAMP_CDS_ID_KEY
+          valueFrom:
+            secretKeyRef:
+              name: {{ . }}
+              key: {{ $p.idKeySecret.key }}
+        {{- end }}
+        {{- if $.Values.goMemLimitFromLimit }}
+        - name: GOMEMLIMIT
+          valueFrom:
+            resourceFieldRef:
+              containerName: population
+              resource: limits.memory
+        {{- end }}
+      resources:
+        {{- toYaml $p.resources | nindent 8 }}
+      securityContext:
+        {{- toYaml $.Values.securityContext | nindent 8 }}
+      volumeMounts:
+        - name: export
+          mountPath: {{ $p.input.mountPath }}
+          readOnly: true
+        - name: output
+          mountPath: {{ $p.output.mountPath }}
+        - name: spill
+          mountPath: /spill
+  volumes:
+    - name: export
+      {{- toYaml $p.input.volume | nindent 6 }}
+    - name: output
+      {{- toYaml $p.output.volume | nindent 6 }}
+    - name: spill
+      emptyDir:
+        sizeLimit: {{ $p.spillSizeLimit }}
+  {{- with $.Values.nodeSelector }}
+  nodeSelector:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with $.Values.tolerations }}
+  tolerations:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+{{- end }}
+
+{{/* Checks of the population values. */}}
+{{- define "cramp-cds.validatePopulation" -}}
+{{- $p := .Values.population }}
+{{- if not $p.runName }}
+{{- fail "population.runName is required: it names the Jobs and the output directory of this run" }}
+{{- end }}
+{{- if not $p.now }}
+{{- fail "population.now is required (e.g. 2025-06-01): every shard must evaluate as of the same time, or merge refuses them" }}
+{{- end }}
+{{- if not $p.input.volume }}
+{{- fail "population.input.volume is required: the volume holding the Bulk Data export, e.g. {persistentVolumeClaim: {claimName: fhir-export, readOnly: true}}" }}
+{{- end }}
+{{- if not $p.output.volume }}
+{{- fail "population.output.volume is required: a volume every shard can write, e.g. {persistentVolumeClaim: {claimName: population-out}}" }}
+{{- end }}
+{{- if and $p.idKeySecret.name (not $p.idKeySecret.key) }}
+{{- fail "population.idKeySecret: set key with name" }}
 {{- end }}
 {{- end }}

@@ -1,0 +1,371 @@
+package feedback
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/metric/noop"
+)
+
+// MetricStoreFailures counts what the store could not do (Prometheus:
+// cramp_cds_store_failures_total), by op: "read" (a snooze lookup or token
+// check answered without the store), "write" (a batch lost), "enqueue" (the
+// write queue was full). Never rename it: alerts use it.
+const MetricStoreFailures = "cramp_cds.store.failures"
+
+// Defaults of Options.
+const (
+	DefaultQueueSize   = 10000
+	DefaultReadTimeout = 250 * time.Millisecond
+	DefaultRetention   = 400 * 24 * time.Hour
+	DefaultPurgeEvery  = time.Hour
+	// DefaultBackoff is how long reads skip a store that just failed, so
+	// that a store that is down costs each request nothing, not a timeout.
+	DefaultBackoff = 5 * time.Second
+	// writeTimeout bounds one batch; a store slower than this loses it.
+	writeTimeout = 5 * time.Second
+	// maxBatch bounds how many queued writes go into one transaction.
+	maxBatch = 256
+	// logEvery is how often a failing store is logged, at most.
+	logEvery = time.Minute
+)
+
+// Options configure a Recorder. Only Store is needed.
+type Options struct {
+	// Store is where history goes. Nil makes a Recorder that remembers
+	// nothing (the "none" store).
+	Store Store
+	// Logger receives a line when the store fails (at most one a minute)
+	// and when it recovers; nil discards.
+	Logger *slog.Logger
+	// Meter receives MetricStoreFailures; nil counts nothing.
+	Meter metric.Meter
+	// QueueSize is how many writes may wait; beyond it writes are dropped
+	// (and counted). Default DefaultQueueSize.
+	QueueSize int
+	// ReadTimeout bounds each read a request waits for. Default DefaultReadTimeout.
+	ReadTimeout time.Duration
+	// Backoff is how long reads skip the store after a failure. Default DefaultBackoff.
+	Backoff time.Duration
+	// Retention is how long cards and feedback are kept. Default DefaultRetention.
+	Retention time.Duration
+	// PurgeEvery is how often old rows are deleted. Default DefaultPurgeEvery.
+	PurgeEvery time.Duration
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Recorder is what a CDS service talks to: it queues writes and makes them
+// in the background, and answers reads within ReadTimeout. It fails open:
+// when the store is slow or down, reads answer "nothing snoozed" (the cards
+// are shown) and writes are dropped, each counted in MetricStoreFailures and
+// logged at most once a minute. A nil *Recorder remembers nothing, so
+// callers without a store need no check.
+type Recorder struct {
+	store       Store
+	logger      *slog.Logger
+	failures    metric.Int64Counter
+	readTimeout time.Duration
+	backoff     time.Duration
+	retention   time.Duration
+	now         func() time.Time
+
+	mu     sync.RWMutex // guards closed against sends on a closed queue
+	closed bool
+	queue  chan item
+	done   chan struct{}
+
+	downUntil atomic.Int64 // Unix ns until which reads skip the store
+	failing   atomic.Bool  // the store failed since it last worked
+	lastLog   atomic.Int64 // Unix ns of the last failure logged
+	unlogged  atomic.Int64 // failures since that line
+}
+
+// item is one queued write, or (with done set) a flush barrier.
+type item struct {
+	batch Batch
+	done  chan struct{}
+}
+
+// NewRecorder starts a Recorder's writer and its periodic purge; Close stops
+// them. Without a Store it returns a nil *Recorder, which remembers nothing.
+func NewRecorder(opts Options) (*Recorder, error) {
+	if opts.Store == nil {
+		return nil, nil
+	}
+	queueSize := opts.QueueSize
+	if queueSize <= 0 {
+		queueSize = DefaultQueueSize
+	}
+	r := &Recorder{
+		store:       opts.Store,
+		logger:      opts.Logger,
+		readTimeout: orDefault(opts.ReadTimeout, DefaultReadTimeout),
+		backoff:     orDefault(opts.Backoff, DefaultBackoff),
+		retention:   orDefault(opts.Retention, DefaultRetention),
+		now:         opts.Now,
+		queue:       make(chan item, queueSize),
+		done:        make(chan struct{}),
+	}
+	if r.logger == nil {
+		r.logger = slog.New(slog.DiscardHandler)
+	}
+	if r.now == nil {
+		r.now = time.Now
+	}
+	meter := opts.Meter
+	if meter == nil {
+		meter = noop.NewMeterProvider().Meter("")
+	}
+	var err error
+	r.failures, err = meter.Int64Counter(MetricStoreFailures, metric.WithUnit("{operation}"),
+		metric.WithDescription("Store operations that failed open, by op: read (answered without the store), write (a batch lost), enqueue (queue full)."))
+	if err != nil {
+		return nil, fmt.Errorf("creating the store metric: %w", err)
+	}
+	go r.run(orDefault(opts.PurgeEvery, DefaultPurgeEvery))
+	return r, nil
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
+}
+
+// Issue queues cards issued; it never blocks.
+func (r *Recorder) Issue(cards []Card) {
+	r.enqueue(Batch{Cards: cards})
+}
+
+// Record queues feedback and the snoozes the product decided on; it never blocks.
+func (r *Recorder) Record(outcomes []Outcome, snoozes []Snooze) {
+	r.enqueue(Batch{Outcomes: outcomes, Snoozes: snoozes})
+}
+
+func (r *Recorder) enqueue(b Batch) {
+	if r == nil || b.Empty() {
+		return
+	}
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if r.closed {
+		return
+	}
+	select {
+	case r.queue <- item{batch: b}:
+	default:
+		r.failed(context.Background(), "enqueue", errors.New("the write queue is full"))
+	}
+}
+
+// Snoozed returns which of ids have a snooze in force. When the store does
+// not answer within ReadTimeout, or failed less than Backoff ago, it returns
+// an empty set: nothing is snoozed, every card is shown.
+func (r *Recorder) Snoozed(ctx context.Context, ids []string) map[string]bool {
+	if r == nil || len(ids) == 0 {
+		return map[string]bool{}
+	}
+	var got map[string]bool
+	err := r.read(ctx, func(ctx context.Context) error {
+		var err error
+		got, err = r.store.Snoozed(ctx, ids, r.now())
+		return err
+	})
+	if err != nil {
+		return map[string]bool{}
+	}
+	return got
+}
+
+// SeenToken checks a token id against the ids every replica accepted (see
+// SQL.SeenToken), within ReadTimeout; it fits auth.ReplayCache. When the
+// store cannot tell it returns the error, and the caller's own per-process
+// check stands. A store without a shared token table always errs.
+func (r *Recorder) SeenToken(ctx context.Context, issuer, jti string, until time.Time) (bool, error) {
+	if r == nil {
+		return false, errNoTokenStore
+	}
+	tokens, ok := r.store.(tokenStore)
+	if !ok {
+		return false, errNoTokenStore
+	}
+	var replayed bool
+	err := r.read(ctx, func(ctx context.Context) error {
+		var err error
+		replayed, err = tokens.SeenToken(ctx, issuer, jti, until)
+		return err
+	})
+	return replayed, err
+}
+
+// tokenStore is a Store that also keeps accepted token ids (SQL does).
+type tokenStore interface {
+	SeenToken(ctx context.Context, issuer, jti string, until time.Time) (bool, error)
+}
+
+var errNoTokenStore = errors.New("no shared token store")
+
+// errBackingOff is returned while reads skip a store that just failed.
+var errBackingOff = errors.New("the store failed moments ago; not asking it")
+
+// read runs one bounded read, skipping the store while it backs off.
+func (r *Recorder) read(ctx context.Context, f func(context.Context) error) error {
+	if time.Now().UnixNano() < r.downUntil.Load() {
+		r.failures.Add(ctx, 1, metric.WithAttributes(attribute.String("op", "read")))
+		return errBackingOff
+	}
+	ctx, cancel := context.WithTimeout(ctx, r.readTimeout)
+	defer cancel()
+	if err := f(ctx); err != nil {
+		r.downUntil.Store(time.Now().Add(r.backoff).UnixNano())
+		r.failed(ctx, "read", err)
+		return err
+	}
+	r.recovered(ctx)
+	return nil
+}
+
+// failed counts a failure and logs it, at most once per logEvery.
+func (r *Recorder) failed(ctx context.Context, op string, err error) {
+	r.failures.Add(ctx, 1, metric.WithAttributes(attribute.String("op", op)))
+	r.failing.Store(true)
+	now := time.Now().UnixNano()
+	last := r.lastLog.Load()
+	if now-last < int64(logEvery) || !r.lastLog.CompareAndSwap(last, now) {
+		r.unlogged.Add(1)
+		return
+	}
+	r.logger.WarnContext(ctx, "store unavailable: serving cards without snoozes until it answers",
+		"op", op, "error", err.Error(), "failures_not_logged", r.unlogged.Swap(0))
+}
+
+// recovered logs once when the store works again after failing.
+func (r *Recorder) recovered(ctx context.Context) {
+	if r.failing.CompareAndSwap(true, false) {
+		r.logger.InfoContext(ctx, "store available again")
+	}
+}
+
+// run writes queued batches, several per transaction, and purges old rows
+// at start and every purgeEvery, until Close.
+func (r *Recorder) run(purgeEvery time.Duration) {
+	defer close(r.done)
+	r.purge()
+	tick := time.NewTicker(purgeEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case it, ok := <-r.queue:
+			if !ok {
+				return
+			}
+			r.writeFrom(it)
+		case <-tick.C:
+			r.purge()
+		}
+	}
+}
+
+// writeFrom writes it and whatever else is queued (up to maxBatch items) in
+// one transaction, then releases the flush barriers among them.
+func (r *Recorder) writeFrom(first item) {
+	var b Batch
+	var barriers []chan struct{}
+	add := func(it item) {
+		b.Cards = append(b.Cards, it.batch.Cards...)
+		b.Outcomes = append(b.Outcomes, it.batch.Outcomes...)
+		b.Snoozes = append(b.Snoozes, it.batch.Snoozes...)
+		if it.done != nil {
+			barriers = append(barriers, it.done)
+		}
+	}
+	add(first)
+drain:
+	for range maxBatch - 1 {
+		select {
+		case it, ok := <-r.queue:
+			if !ok {
+				break drain
+			}
+			add(it)
+		default:
+			break drain
+		}
+	}
+	if !b.Empty() {
+		ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
+		if err := r.store.Write(ctx, b); err != nil {
+			r.failed(ctx, "write", err)
+		} else {
+			r.recovered(ctx)
+		}
+		cancel()
+	}
+	for _, d := range barriers {
+		close(d)
+	}
+}
+
+func (r *Recorder) purge() {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	now := r.now()
+	if err := r.store.Purge(ctx, now.Add(-r.retention), now); err != nil {
+		r.failed(ctx, "write", fmt.Errorf("purging old rows: %w", err))
+	}
+}
+
+// Flush waits until every write queued before it has been made (or failed).
+func (r *Recorder) Flush(ctx context.Context) error {
+	if r == nil {
+		return nil
+	}
+	done := make(chan struct{})
+	r.mu.RLock()
+	if r.closed {
+		r.mu.RUnlock()
+		return errors.New("recorder closed")
+	}
+	select {
+	case r.queue <- item{done: done}:
+	case <-ctx.Done():
+		r.mu.RUnlock()
+		return ctx.Err()
+	}
+	r.mu.RUnlock()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Close writes what is queued (until ctx is done) and stops the writer. It
+// does not close the Store, which belongs to whoever opened it.
+func (r *Recorder) Close(ctx context.Context) error {
+	if r == nil {
+		return nil
+	}
+	r.mu.Lock()
+	if !r.closed {
+		r.closed = true
+		close(r.queue)
+	}
+	r.mu.Unlock()
+	select {
+	case <-r.done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("writing the queued history: %w", ctx.Err())
+	}
+}

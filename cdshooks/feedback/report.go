@@ -1,0 +1,225 @@
+package feedback
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sort"
+	"time"
+)
+
+// FlagOverrideRate is the override rate above which a topic is flagged:
+// advice that clinicians dismiss this often is training them to dismiss it.
+const FlagOverrideRate = 0.9
+
+// FlagMinDecisions is how many decisions (accepted plus overridden) a topic
+// needs before it can be flagged, so one early override is not a verdict.
+const FlagMinDecisions = 10
+
+// Report is the history of a store since a date, per topic and knowledge
+// version, for a CDS committee: what was issued, what clinicians did with it
+// and why, and what is snoozed now.
+type Report struct {
+	Since     time.Time `json:"since"`
+	Generated time.Time `json:"generated"`
+	Topics    []Topic   `json:"topics"`
+}
+
+// Topic is one topic under one knowledge version.
+type Topic struct {
+	Topic            string `json:"topic"`
+	KnowledgeVersion string `json:"knowledgeVersion"`
+	// Issued counts cards sent; Patients the distinct patients they were for.
+	Issued   int `json:"issued"`
+	Patients int `json:"patients"`
+	// Feedback counts feedback items; Accepted and Overridden split them.
+	Feedback   int `json:"feedback"`
+	Accepted   int `json:"accepted"`
+	Overridden int `json:"overridden"`
+	// OverrideRate is Overridden / Feedback (0 without feedback): of the
+	// decisions clinicians reported, the share that dismissed the card.
+	OverrideRate float64 `json:"overrideRate"`
+	// Reasons counts overrides by reason code ("" for none given), most first.
+	Reasons []Reason `json:"reasons"`
+	// SnoozesInForce counts snoozes of this topic not yet expired.
+	SnoozesInForce int `json:"snoozesInForce"`
+	// Flagged is set when OverrideRate > FlagOverrideRate over at least
+	// FlagMinDecisions decisions.
+	Flagged bool `json:"flagged"`
+	// Days is the history per UTC day, oldest first, days without activity left out.
+	Days []Day `json:"days"`
+}
+
+// Reason is one override reason and how often it was given.
+type Reason struct {
+	Code  string `json:"code"`
+	Count int    `json:"count"`
+}
+
+// Day is one UTC day of a topic's history.
+type Day struct {
+	Date       string `json:"date"`
+	Issued     int    `json:"issued"`
+	Accepted   int    `json:"accepted"`
+	Overridden int    `json:"overridden"`
+}
+
+// dayMillis is one day in the unit of the time columns; the queries divide by it.
+const dayMillis = 24 * 60 * 60 * 1000
+
+// Report aggregates the history since a time.
+func (s *SQL) Report(ctx context.Context, since, now time.Time) (*Report, error) {
+	acc := newReportBuilder()
+	from := millis(since)
+	queries := []struct {
+		what string
+		sql  string
+		args []any
+		scan func(*sql.Rows) error
+	}{
+		{"cards", `SELECT topic, knowledge_version, COUNT(*), COUNT(DISTINCT patient) FROM cards
+		           WHERE issued_at >= $1 GROUP BY topic, knowledge_version`, []any{from},
+			func(r *sql.Rows) error {
+				var topic, version string
+				var issued, patients int
+				if err := r.Scan(&topic, &version, &issued, &patients); err != nil {
+					return err
+				}
+				t := acc.topic(topic, version)
+				t.Issued, t.Patients = issued, patients
+				return nil
+			}},
+		{"feedback", `SELECT topic, knowledge_version, outcome, reason_code, COUNT(*) FROM outcomes
+		              WHERE received_at >= $1 GROUP BY topic, knowledge_version, outcome, reason_code`, []any{from},
+			func(r *sql.Rows) error {
+				var topic, version, outcome, reason string
+				var n int
+				if err := r.Scan(&topic, &version, &outcome, &reason, &n); err != nil {
+					return err
+				}
+				t := acc.topic(topic, version)
+				t.Feedback += n
+				switch outcome {
+				case "accepted":
+					t.Accepted += n
+				case "overridden":
+					t.Overridden += n
+					t.Reasons = append(t.Reasons, Reason{Code: reason, Count: n})
+				}
+				return nil
+			}},
+		{"snoozes", `SELECT topic, knowledge_version, COUNT(*) FROM snoozes
+		             WHERE snoozed_until > $1 GROUP BY topic, knowledge_version`, []any{millis(now)},
+			func(r *sql.Rows) error {
+				var topic, version string
+				var n int
+				if err := r.Scan(&topic, &version, &n); err != nil {
+					return err
+				}
+				acc.topic(topic, version).SnoozesInForce = n
+				return nil
+			}},
+		{"cards per day", `SELECT topic, knowledge_version, issued_at / 86400000, COUNT(*) FROM cards
+		                   WHERE issued_at >= $1 GROUP BY topic, knowledge_version, issued_at / 86400000`,
+			[]any{from},
+			func(r *sql.Rows) error {
+				var topic, version string
+				var day int64
+				var n int
+				if err := r.Scan(&topic, &version, &day, &n); err != nil {
+					return err
+				}
+				acc.day(topic, version, day).Issued += n
+				return nil
+			}},
+		{"feedback per day", `SELECT topic, knowledge_version, received_at / 86400000, outcome, COUNT(*) FROM outcomes
+		                      WHERE received_at >= $1 GROUP BY topic, knowledge_version, received_at / 86400000, outcome`,
+			[]any{from},
+			func(r *sql.Rows) error {
+				var topic, version, outcome string
+				var day int64
+				var n int
+				if err := r.Scan(&topic, &version, &day, &outcome, &n); err != nil {
+					return err
+				}
+				d := acc.day(topic, version, day)
+				switch outcome {
+				case "accepted":
+					d.Accepted += n
+				case "overridden":
+					d.Overridden += n
+				}
+				return nil
+			}},
+	}
+	for _, q := range queries {
+		if err := s.queryRows(ctx, q.sql, q.scan, q.args...); err != nil {
+			return nil, fmt.Errorf("reporting %s: %w", q.what, err)
+		}
+	}
+	return acc.build(since, now), nil
+}
+
+// reportBuilder gathers query rows into topics.
+type reportBuilder struct {
+	topics map[[2]string]*Topic
+	days   map[[2]string]map[int64]*Day
+}
+
+func newReportBuilder() *reportBuilder {
+	return &reportBuilder{topics: map[[2]string]*Topic{}, days: map[[2]string]map[int64]*Day{}}
+}
+
+func (b *reportBuilder) topic(topic, version string) *Topic {
+	k := [2]string{topic, version}
+	t, ok := b.topics[k]
+	if !ok {
+		t = &Topic{Topic: topic, KnowledgeVersion: version, Reasons: []Reason{}, Days: []Day{}}
+		b.topics[k] = t
+	}
+	return t
+}
+
+func (b *reportBuilder) day(topic, version string, day int64) *Day {
+	b.topic(topic, version)
+	k := [2]string{topic, version}
+	if b.days[k] == nil {
+		b.days[k] = map[int64]*Day{}
+	}
+	d, ok := b.days[k][day]
+	if !ok {
+		d = &Day{Date: time.UnixMilli(day * dayMillis).UTC().Format(time.DateOnly)}
+		b.days[k][day] = d
+	}
+	return d
+}
+
+// build orders topics by code then version, reasons by count, days by date,
+// and derives the rates and flags.
+func (b *reportBuilder) build(since, now time.Time) *Report {
+	r := &Report{Since: since.UTC(), Generated: now.UTC(), Topics: []Topic{}}
+	for k, t := range b.topics {
+		if t.Feedback > 0 {
+			t.OverrideRate = float64(t.Overridden) / float64(t.Feedback)
+		}
+		t.Flagged = t.OverrideRate > FlagOverrideRate && t.Accepted+t.Overridden >= FlagMinDecisions
+		sort.Slice(t.Reasons, func(i, j int) bool {
+			if t.Reasons[i].Count != t.Reasons[j].Count {
+				return t.Reasons[i].Count > t.Reasons[j].Count
+			}
+			return t.Reasons[i].Code < t.Reasons[j].Code
+		})
+		for _, d := range b.days[k] {
+			t.Days = append(t.Days, *d)
+		}
+		sort.Slice(t.Days, func(i, j int) bool { return t.Days[i].Date < t.Days[j].Date })
+		r.Topics = append(r.Topics, *t)
+	}
+	sort.Slice(r.Topics, func(i, j int) bool {
+		if r.Topics[i].Topic != r.Topics[j].Topic {
+			return r.Topics[i].Topic < r.Topics[j].Topic
+		}
+		return r.Topics[i].KnowledgeVersion < r.Topics[j].KnowledgeVersion
+	})
+	return r
+}

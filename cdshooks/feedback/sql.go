@@ -1,0 +1,244 @@
+package feedback
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	_ "modernc.org/sqlite" // the "sqlite" database/sql driver, pure Go
+)
+
+// SQL is a Store in SQLite or PostgreSQL. Both run the same statements
+// (portable SQL with $n placeholders, which SQLite accepts too), so the two
+// cannot drift apart.
+type SQL struct {
+	db   *sql.DB
+	kind string
+}
+
+var _ Store = (*SQL)(nil)
+
+// openSQLite opens (creating it if needed) the SQLite file at path, in WAL
+// mode so that reads never wait for the writer.
+func openSQLite(ctx context.Context, path string) (*SQL, error) {
+	if strings.ContainsAny(path, "?#") {
+		return nil, fmt.Errorf("store sqlite: the path %q may not contain ? or #", path)
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("store sqlite: creating its directory: %w", err)
+		}
+	}
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(5000)"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("store sqlite: opening %s: %w", path, err)
+	}
+	return prepare(ctx, &SQL{db: db, kind: KindSQLite})
+}
+
+// openPostgres connects to PostgreSQL through pgx. Errors never carry the
+// password (pgx redacts it from the connection strings it reports).
+func openPostgres(ctx context.Context, dsn string) (*SQL, error) {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("store postgres: %w", err)
+	}
+	// One request's snooze lookup must never wait for a connection long.
+	if cfg.ConnectTimeout == 0 || cfg.ConnectTimeout > 5*time.Second {
+		cfg.ConnectTimeout = 5 * time.Second
+	}
+	db := stdlib.OpenDB(*cfg)
+	db.SetMaxOpenConns(16)
+	db.SetMaxIdleConns(16)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	return prepare(ctx, &SQL{db: db, kind: KindPostgres})
+}
+
+// prepare checks the database answers and applies the missing migrations.
+func prepare(ctx context.Context, s *SQL) (*SQL, error) {
+	if err := s.db.PingContext(ctx); err != nil {
+		_ = s.db.Close()
+		return nil, fmt.Errorf("store %s: connecting: %w", s.kind, err)
+	}
+	if err := migrate(ctx, s.db, s.kind); err != nil {
+		_ = s.db.Close()
+		return nil, fmt.Errorf("store %s: %w", s.kind, err)
+	}
+	return s, nil
+}
+
+// Kind is KindSQLite or KindPostgres.
+func (s *SQL) Kind() string { return s.kind }
+
+// Close closes the database.
+func (s *SQL) Close() error { return s.db.Close() }
+
+// cardsPerInsert bounds the rows of one INSERT (7 parameters each: SQLite
+// allows 32766 parameters, PostgreSQL 65535).
+const cardsPerInsert = 200
+
+// Write stores b in one transaction.
+func (s *SQL) Write(ctx context.Context, b Batch) (err error) {
+	if b.Empty() {
+		return nil
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("beginning a write: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	// Cards come by the hundred: many rows per statement, so a busy
+	// database spends its time storing rows, not parsing statements.
+	for rows := range slices.Chunk(b.Cards, cardsPerInsert) {
+		var q strings.Builder
+		q.WriteString(`INSERT INTO cards (uuid, service, topic, knowledge_version, fingerprint, patient, issued_at) VALUES `)
+		args := make([]any, 0, 7*len(rows))
+		for i, c := range rows {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			n := len(args)
+			fmt.Fprintf(&q, "($%d, $%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7)
+			args = append(args, c.UUID, c.Service, c.Topic, c.KnowledgeVersion, c.Fingerprint, c.Patient, millis(c.IssuedAt))
+		}
+		if _, err = tx.ExecContext(ctx, q.String(), args...); err != nil {
+			return fmt.Errorf("storing cards: %w", err)
+		}
+	}
+	// The knowledge version is the card's as last issued, so the report can
+	// say which version of the content was accepted or overridden.
+	for _, o := range b.Outcomes {
+		if _, err = tx.ExecContext(ctx,
+			`INSERT INTO outcomes (card, service, topic, knowledge_version, outcome, reason_system, reason_code,
+			                       accepted_suggestions, outcome_at, received_at)
+			 VALUES ($1, $2, $3, COALESCE((SELECT knowledge_version FROM cards WHERE uuid = $1
+			                               ORDER BY issued_at DESC LIMIT 1), ''),
+			         $4, $5, $6, $7, $8, $9)`,
+			o.Card, o.Service, o.Topic, o.Outcome, o.ReasonSystem, o.ReasonCode,
+			o.AcceptedSuggestions, millis(o.At), millis(o.ReceivedAt)); err != nil {
+			return fmt.Errorf("storing feedback: %w", err)
+		}
+	}
+	for _, z := range b.Snoozes {
+		if _, err = tx.ExecContext(ctx,
+			`INSERT INTO snoozes (id, card, service, topic, knowledge_version, reason, snoozed_from, snoozed_until)
+			 VALUES ($1, $2, $3, $4, COALESCE((SELECT knowledge_version FROM cards WHERE uuid = $2
+			                                   ORDER BY issued_at DESC LIMIT 1), ''), $5, $6, $7)
+			 ON CONFLICT (id) DO UPDATE SET card = excluded.card, service = excluded.service,
+			   topic = excluded.topic, knowledge_version = excluded.knowledge_version,
+			   reason = excluded.reason, snoozed_from = excluded.snoozed_from, snoozed_until = excluded.snoozed_until`,
+			z.ID, z.Card, z.Service, z.Topic, z.Reason, millis(z.From), millis(z.Until)); err != nil {
+			return fmt.Errorf("storing a snooze: %w", err)
+		}
+	}
+	if err = tx.Commit(); err != nil {
+		return fmt.Errorf("committing a write: %w", err)
+	}
+	return nil
+}
+
+// Snoozed returns which of ids have a snooze in force at now.
+func (s *SQL) Snoozed(ctx context.Context, ids []string, now time.Time) (map[string]bool, error) {
+	out := make(map[string]bool)
+	if len(ids) == 0 {
+		return out, nil
+	}
+	args := make([]any, 0, len(ids)+1)
+	args = append(args, millis(now))
+	var q strings.Builder
+	q.WriteString(`SELECT id FROM snoozes WHERE snoozed_until > $1 AND id IN (`)
+	for i, id := range ids {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString("$" + strconv.Itoa(i+2))
+		args = append(args, id)
+	}
+	q.WriteString(")")
+	rows, err := s.db.QueryContext(ctx, q.String(), args...)
+	if err != nil {
+		return nil, fmt.Errorf("reading snoozes: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("reading snoozes: %w", err)
+		}
+		out[id] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("reading snoozes: %w", err)
+	}
+	return out, nil
+}
+
+// Purge deletes cards and feedback older than before, snoozes no longer in
+// force at now, and token ids that can no longer be replayed.
+func (s *SQL) Purge(ctx context.Context, before, now time.Time) error {
+	for _, q := range []struct {
+		what, sql string
+		at        time.Time
+	}{
+		{"cards", `DELETE FROM cards WHERE issued_at < $1`, before},
+		{"feedback", `DELETE FROM outcomes WHERE received_at < $1`, before},
+		{"snoozes", `DELETE FROM snoozes WHERE snoozed_until <= $1`, now},
+		{"token ids", `DELETE FROM seen_tokens WHERE valid_until <= $1`, now},
+	} {
+		if _, err := s.db.ExecContext(ctx, q.sql, millis(q.at)); err != nil {
+			return fmt.Errorf("purging %s: %w", q.what, err)
+		}
+	}
+	return nil
+}
+
+// SeenToken records that a token (iss and jti) was accepted, until it
+// expires, and reports whether some replica already had: a replay. Only a
+// SHA-256 of iss|jti is stored. It fits auth.ReplayCache.
+func (s *SQL) SeenToken(ctx context.Context, issuer, jti string, until time.Time) (replayed bool, err error) {
+	sum := sha256.Sum256([]byte(issuer + "|" + jti))
+	res, err := s.db.ExecContext(ctx,
+		`INSERT INTO seen_tokens (token, valid_until) VALUES ($1, $2) ON CONFLICT (token) DO NOTHING`,
+		hex.EncodeToString(sum[:]), millis(until))
+	if err != nil {
+		return false, fmt.Errorf("recording a token id: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("recording a token id: %w", err)
+	}
+	return n == 0, nil
+}
+
+// queryRows runs q and calls scan for each row.
+func (s *SQL) queryRows(ctx context.Context, q string, scan func(*sql.Rows) error, args ...any) error {
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// millis is t as Unix milliseconds, the unit of every time column.
+func millis(t time.Time) int64 { return t.UnixMilli() }

@@ -1,0 +1,26 @@
+package population_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/cramp-cds/cramp-cds/cdshooks/legcramps"
+	"github.com/cramp-cds/cramp-cds/cdshooks/legcramps/population"
+	"github.com/cramp-cds/cramp-cds/fhir"
+	"github.com/cramp-cds/cramp-cds/knowledge"
+)
+
+// evaluator is the patient-view service in screening mode as of asOf.
+func evaluator(t testing.TB) population.Evaluator {
+	t.Helper()
+	kb, err := knowledge.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := legcramps.Env{Knowledge: kb, Gatherer: fhir.NewGatherer(fhir.GathererOptions{}), Now: func() time.Time { return asOf }}
+	pv, err := legcramps.NewPatientView(env, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return population.PatientView(pv)
+}
