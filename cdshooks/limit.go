@@ -1,6 +1,7 @@
 package cdshooks
 
 import (
+	"io"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -43,6 +44,11 @@ func (s *Server) limitInFlight(c *gin.Context) {
 		defer func() { <-s.slots }()
 		c.Next()
 	default:
+		// Read what the caller is sending (into nothing, at most MaxBody)
+		// before answering: a server that answers and closes with a body
+		// unread resets the connection, and the caller sees a reset instead
+		// of the 503.
+		_, _ = io.Copy(io.Discard, http.MaxBytesReader(c.Writer, c.Request.Body, s.cfg.MaxBody))
 		s.metrics.RequestShed(c.Request.Context(), s.serviceLabel(c))
 		c.Header("Retry-After", retryAfterSeconds)
 		c.Abort()

@@ -1,7 +1,11 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -59,5 +63,47 @@ func TestServeWiresTheInFlightLimitAndNoSniff(t *testing.T) {
 		if got, want := resp.Header.Get("X-Content-Type-Options"), "nosniff"; got != want {
 			t.Errorf("admin %s (status %d): X-Content-Type-Options = %q, want %q", path, resp.StatusCode, got, want)
 		}
+	}
+}
+
+// TestShedCallerReadsThe503 sends, while the one slot is held, a body of
+// nearly --max-body over a raw connection and then reads: the caller must get
+// the 503, not a connection reset for the body the server did not read.
+func TestShedCallerReadsThe503(t *testing.T) {
+	t.Parallel()
+	svc := &slowService{started: make(chan struct{}), release: make(chan struct{})}
+	cfg := testConfig()
+	cfg.MaxInFlight = 1
+	m := &Main{Config: cfg, Services: []cdshooks.Service{svc}}
+	if err := m.Open(context.Background()); err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer m.Close()
+	defer close(svc.release)
+	go func() {
+		resp, err := http.Post("http://"+m.Addr()+"/cds-services/nocturnal-leg-cramps", "application/json", strings.NewReader(patientView))
+		if err == nil {
+			resp.Body.Close()
+		}
+	}()
+	<-svc.started
+
+	conn, err := net.Dial("tcp", m.Addr())
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	defer conn.Close()
+	body := strings.Repeat(" ", int(cfg.MaxBody)-len(patientView)-1) + patientView
+	head := fmt.Sprintf("POST /cds-services/nocturnal-leg-cramps HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", m.Addr(), len(body))
+	if _, err := io.WriteString(conn, head+body); err != nil {
+		t.Fatalf("sending the body: %v (the server gave up on it)", err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("reading the answer: %v", err)
+	}
+	defer resp.Body.Close()
+	if got, want := resp.StatusCode, http.StatusServiceUnavailable; got != want {
+		t.Errorf("status = %d, want %d", got, want)
 	}
 }
