@@ -19,6 +19,7 @@ const (
 	ETOOLARGE           = "too_large"              // 413: body over the configured maximum
 	EUNAUTHORIZED       = "unauthorized"           // 401: caller not authenticated
 	EPRECONDITIONFAILED = "precondition_failed"    // 412: needed prefetch data is missing and cannot be fetched
+	EUNAVAILABLE        = "unavailable"            // 503: too many calls in progress; retry later
 	EINTERNAL           = "internal"               // 500: our fault; details logged, never returned
 )
 
@@ -82,6 +83,7 @@ var statusOf = map[string]int{
 	ETOOLARGE:           http.StatusRequestEntityTooLarge,
 	EUNAUTHORIZED:       http.StatusUnauthorized,
 	EPRECONDITIONFAILED: http.StatusPreconditionFailed,
+	EUNAVAILABLE:        http.StatusServiceUnavailable,
 	EINTERNAL:           http.StatusInternalServerError,
 }
 
@@ -95,6 +97,7 @@ var issueTypeOf = map[string]string{
 	ETOOLARGE:           "too-costly",
 	EUNAUTHORIZED:       "login",
 	EPRECONDITIONFAILED: "processing",
+	EUNAVAILABLE:        "transient",
 	EINTERNAL:           "exception",
 }
 

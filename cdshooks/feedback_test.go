@@ -23,7 +23,7 @@ func TestFeedback(t *testing.T) {
 				"overrideReason":{"reason":{"code":"d7ecf885","system":"https://example.com/cds-hooks/override-reason-system"},
 				"userComment":"Patient Jane Roe told me she stopped it"},"outcomeTimestamp":"2020-12-11T00:00:00Z"}]}`,
 			status: 200,
-			logged: []string{`"card":"9368d37b-283f-44a0-93ea-547cebab93ed"`, `"outcome":"overridden"`, `"service":"` + sampleID + `"`, `"override_reason":"d7ecf885"`},
+			logged: []string{`"card_uuids":["9368d37b-283f-44a0-93ea-547cebab93ed"]`, `"overridden":1`, `"service":"` + sampleID + `"`, `"override_reasons":["d7ecf885"]`},
 		},
 		{
 			name: "accepted, several items",
@@ -31,7 +31,7 @@ func TestFeedback(t *testing.T) {
 				{"card":"4e0a3a1e-3283-4575-ab82-028d55fe2719","outcome":"accepted","acceptedSuggestions":[{"id":"s1"}],"outcomeTimestamp":"2021-12-11T10:05:31Z"},
 				{"card":"9368d37b-283f-44a0-93ea-547cebab93ed","outcome":"overridden","outcomeTimestamp":"2021-12-11T10:05:31+01:00"}]}`,
 			status: 200,
-			logged: []string{`"card":"4e0a3a1e-3283-4575-ab82-028d55fe2719"`, `"outcome":"accepted"`, `"accepted_suggestions":1`, `"card":"9368d37b-283f-44a0-93ea-547cebab93ed"`},
+			logged: []string{`"items":2`, `"accepted":1`, `"overridden":1`, `"card_uuids":["4e0a3a1e-3283-4575-ab82-028d55fe2719","9368d37b-283f-44a0-93ea-547cebab93ed"]`},
 		},
 		{name: "no feedback array", body: `{}`, status: 400, diagnosis: "feedback is required"},
 		{name: "missing card", body: `{"feedback":[{"outcome":"overridden","outcomeTimestamp":"2021-12-11T10:05:31Z"}]}`, status: 400, diagnosis: "feedback[0].card is required"},

@@ -181,6 +181,12 @@ type telemetryHarness struct {
 
 func mustTelemetryServer(t *testing.T, deps cdshooks.Deps) telemetryHarness {
 	t.Helper()
+	return mustTelemetryServerWith(t, cdshooks.Config{PublicURLs: []string{"https://cds.example.org"}}, deps)
+}
+
+// mustTelemetryServerWith is mustTelemetryServer with the given Config.
+func mustTelemetryServerWith(t *testing.T, cfg cdshooks.Config, deps cdshooks.Deps) telemetryHarness {
+	t.Helper()
 	spans := tracetest.NewInMemoryExporter()
 	reader := sdkmetric.NewManualReader()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(spans))
@@ -190,7 +196,7 @@ func mustTelemetryServer(t *testing.T, deps cdshooks.Deps) telemetryHarness {
 		t.Fatalf("NewMetrics: %v", err)
 	}
 	deps.Telemetry = cdshooks.Telemetry{TracerProvider: tp, MeterProvider: mp, Metrics: metrics}
-	return telemetryHarness{harness: mustServer(t, cdshooks.Config{PublicURLs: []string{"https://cds.example.org"}}, deps), spans: spans, reader: reader, metrics: metrics}
+	return telemetryHarness{harness: mustServer(t, cfg, deps), spans: spans, reader: reader, metrics: metrics}
 }
 
 // counters returns the sums of the counter name by attribute set, each set

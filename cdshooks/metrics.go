@@ -18,6 +18,7 @@ const (
 	MetricPrefetchKeys     = "cramp_cds.prefetch.keys"
 	MetricJWTRejections    = "cramp_cds.jwt.rejections"
 	MetricFeedbackOutcomes = "cramp_cds.feedback.outcomes"
+	MetricRequestsShed     = "cramp_cds.requests.shed"
 )
 
 // Label values for what the metrics cannot tell.
@@ -30,7 +31,7 @@ const (
 
 // Metrics counts what the service does: cards returned by topic, prefetch
 // keys by how their data was obtained, JWT rejections by reason, and feedback
-// outcomes by card topic. Every label value is drawn from a small fixed set
+// outcomes by card topic, and calls shed by service. Every label value is drawn from a small fixed set
 // (topic codes, prefetch keys and statuses, rejection reasons, service ids),
 // never from patient data or tokens. A nil *Metrics counts nothing, so callers
 // need no check.
@@ -39,6 +40,7 @@ type Metrics struct {
 	prefetchKeys  metric.Int64Counter
 	jwtRejections metric.Int64Counter
 	feedback      metric.Int64Counter
+	shed          metric.Int64Counter
 }
 
 // NewMetrics creates the instruments on meter. It fails only if the meter
@@ -59,6 +61,8 @@ func NewMetrics(meter metric.Meter) (*Metrics, error) {
 		"Requests refused with 401 because their JWT failed verification, by reason.")
 	m.feedback = counter(MetricFeedbackOutcomes, "{feedback}",
 		"Feedback items received, by service, card topic (unknown when the card uuid is not ours) and outcome.")
+	m.shed = counter(MetricRequestsShed, "{request}",
+		"Service and feedback calls refused with 503 because every in-flight slot was taken, by service.")
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("creating metrics: %w", err)
 	}
@@ -109,4 +113,13 @@ func (m *Metrics) FeedbackReceived(ctx context.Context, service, topic string, o
 		attribute.String("topic", topic),
 		attribute.String("outcome", string(outcome)),
 	))
+}
+
+// RequestShed counts one call refused because every in-flight slot was
+// taken; service is one of ours or "unknown".
+func (m *Metrics) RequestShed(ctx context.Context, service string) {
+	if m == nil {
+		return
+	}
+	m.shed.Add(ctx, 1, metric.WithAttributes(attribute.String("service", service)))
 }

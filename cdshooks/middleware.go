@@ -30,12 +30,8 @@ func (s *Server) logRequests(c *gin.Context) {
 		slog.Int("status", c.Writer.Status()),
 		slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
 	}
-	if id := c.Param("id"); id != "" {
-		// The id comes from the path: a service of ours, or "unknown".
-		if _, ours := s.services[id]; !ours {
-			id = "unknown"
-		}
-		attrs = append(attrs, slog.String("service", id))
+	if c.Param("id") != "" {
+		attrs = append(attrs, slog.String("service", s.serviceLabel(c)))
 	}
 	if code, ok := c.Get(errorCodeKey); ok {
 		attrs = append(attrs, slog.Any("error", code))

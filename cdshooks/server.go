@@ -48,6 +48,10 @@ type Config struct {
 	MaxResponse int
 	// AuthDiscovery requires authentication on GET /cds-services too.
 	AuthDiscovery bool
+	// MaxInFlight is how many service and feedback calls may be in progress
+	// at once; one more is answered 503 with Retry-After. 0 means
+	// DefaultMaxInFlight(MaxBody).
+	MaxInFlight int
 }
 
 // Deps holds what the server works with.
@@ -93,10 +97,14 @@ type Server struct {
 	publicURLs []publicURL
 	draining   atomic.Bool
 	engine     *gin.Engine
-	tracer     trace.Tracer
-	metrics    *Metrics
-	isFHIRID   func(string) bool
-	topicOf    func(string) (string, bool)
+	// handler is engine with the headers every answer carries.
+	handler http.Handler
+	// slots holds one token per call in progress (see limitInFlight).
+	slots    chan struct{}
+	tracer   trace.Tracer
+	metrics  *Metrics
+	isFHIRID func(string) bool
+	topicOf  func(string) (string, bool)
 	// requestRules and feedbackRules hold the member names each body may
 	// use (see checkMembers).
 	requestRules, feedbackRules *memberRules
@@ -124,6 +132,9 @@ func NewServer(cfg Config, deps Deps) (*Server, error) {
 	if cfg.MaxResponse <= 0 {
 		cfg.MaxResponse = DefaultMaxResponse
 	}
+	if cfg.MaxInFlight <= 0 {
+		cfg.MaxInFlight = DefaultMaxInFlight(cfg.MaxBody)
+	}
 	publicURLs, err := parsePublicURLs(cfg.PublicURLs)
 	if err != nil {
 		return nil, err
@@ -137,6 +148,7 @@ func NewServer(cfg Config, deps Deps) (*Server, error) {
 		anyOrig:  len(cfg.CORSOrigins) == 0 || slices.Contains(cfg.CORSOrigins, "*"),
 
 		publicURLs: publicURLs,
+		slots:      make(chan struct{}, cfg.MaxInFlight),
 		tracer:     deps.Telemetry.tracer(),
 		metrics:    deps.Telemetry.Metrics,
 		isFHIRID:   deps.IsFHIRID,
@@ -174,27 +186,35 @@ func NewServer(cfg Config, deps Deps) (*Server, error) {
 		s.writeError(c, Errorf(EMETHODNOTALLOWED, "%s is not allowed here (see the Allow header)", methodName(c.Request.Method)))
 	})
 
-	e.GET("/healthz", gin.WrapF(s.healthz))
-	e.GET("/readyz", gin.WrapF(s.readyz))
-	if cfg.AuthDiscovery {
-		e.GET("/cds-services", s.authenticate, s.handleDiscovery)
-	} else {
-		e.GET("/cds-services", s.handleDiscovery)
+	// HEAD is answered wherever GET is (RFC 9110 9.3.2); gin does not do it
+	// by itself. net/http drops the body.
+	get := func(path string, handlers ...gin.HandlerFunc) {
+		e.GET(path, handlers...)
+		e.HEAD(path, handlers...)
 	}
-	e.POST("/cds-services/:id", s.authenticate, s.handleService)
-	e.POST("/cds-services/:id/feedback", s.authenticate, s.handleFeedback)
+	get("/healthz", gin.WrapF(s.healthz))
+	get("/readyz", gin.WrapF(s.readyz))
+	if cfg.AuthDiscovery {
+		get("/cds-services", s.authenticate, s.handleDiscovery)
+	} else {
+		get("/cds-services", s.handleDiscovery)
+	}
+	e.POST("/cds-services/:id", s.authenticate, s.limitInFlight, s.handleService)
+	e.POST("/cds-services/:id/feedback", s.authenticate, s.limitInFlight, s.handleFeedback)
 	for path, h := range deps.Documents {
-		e.GET(path, gin.WrapH(h))
+		get(path, gin.WrapH(h))
 	}
 	for path, body := range deps.FHIRDocuments {
-		e.GET(path, fhirDocumentHandler(body))
+		get(path, fhirDocumentHandler(body))
 	}
 	s.engine = e
+	s.handler = NoSniff(e)
 	return s, nil
 }
 
 // Handler returns the HTTP handler serving every endpoint.
-func (s *Server) Handler() http.Handler { return s.engine }
+// Every answer carries X-Content-Type-Options: nosniff.
+func (s *Server) Handler() http.Handler { return s.handler }
 
 // HealthHandler returns a handler serving only /healthz and /readyz, for an
 // admin listener that probes use.
@@ -202,7 +222,7 @@ func (s *Server) HealthHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
-	return mux
+	return NoSniff(mux)
 }
 
 // Drain marks the server as shutting down: /readyz answers 503 from now on,
@@ -269,8 +289,14 @@ func (s *Server) handleService(c *gin.Context) {
 	s.writeJSON(c, http.StatusOK, resp)
 }
 
-// handleFeedback answers POST /cds-services/{id}/feedback: each valid item is
-// recorded in the log (service, card uuid, outcome; never the user's comment).
+// handleFeedback answers POST /cds-services/{id}/feedback: a valid request
+// is one log line (service, how many items and cards, outcomes, override
+// reason codes; never the user's comment) and each card it is about is
+// counted once, by its first item, however often the request repeats it.
+//
+// Override reason codes are not checked against the reasons the card
+// offered: those are on the card, which the server keeps no copy of; the
+// product that made the card can check them (and the log clips them).
 func (s *Server) handleFeedback(c *gin.Context) {
 	reg, ok := s.lookup(c)
 	if !ok {
@@ -285,24 +311,46 @@ func (s *Server) handleFeedback(c *gin.Context) {
 		s.writeError(c, err)
 		return
 	}
+	ctx := c.Request.Context()
+	var cards, reasons []string
+	var accepted, overridden int
 	for _, item := range fb.Feedback {
-		attrs := []any{
-			slog.String("service", reg.id),
-			slog.String("card", item.Card), // a uuid: Validate checked it
-			slog.String("outcome", string(item.Outcome)),
-			slog.Int("accepted_suggestions", len(item.AcceptedSuggestions)),
+		if item.Outcome == OutcomeAccepted {
+			accepted++
+		} else {
+			overridden++
 		}
-		if o := item.OverrideReason; o != nil && o.Reason != nil {
-			attrs = append(attrs, slog.String("override_reason", LogString(o.Reason.Code)))
+		if o := item.OverrideReason; o != nil && o.Reason != nil && o.Reason.Code != "" {
+			if code := LogString(o.Reason.Code); !slices.Contains(reasons, code) && len(reasons) < maxLoggedReasons {
+				reasons = append(reasons, code)
+			}
 		}
-		s.logger.InfoContext(c.Request.Context(), "feedback", attrs...)
-		s.metrics.FeedbackReceived(c.Request.Context(), reg.id, s.feedbackTopic(item.Card), item.Outcome)
+		if !slices.Contains(cards, item.Card) { // at most MaxFeedbackItems: a scan is cheap
+			cards = append(cards, item.Card) // a uuid: Validate checked it
+			s.metrics.FeedbackReceived(ctx, reg.id, s.feedbackTopic(item.Card), item.Outcome)
+		}
 	}
+	attrs := []any{
+		slog.String("service", reg.id),
+		slog.Int("items", len(fb.Feedback)),
+		slog.Int("cards", len(cards)),
+		slog.Int("accepted", accepted),
+		slog.Int("overridden", overridden),
+		slog.Any("card_uuids", cards),
+	}
+	if len(reasons) > 0 {
+		attrs = append(attrs, slog.Any("override_reasons", reasons))
+	}
+	s.logger.InfoContext(ctx, "feedback", attrs...)
 	if fr, ok := reg.service.(FeedbackReceiver); ok {
-		fr.Feedback(c.Request.Context(), fb.Feedback, callerOf(c))
+		fr.Feedback(ctx, fb.Feedback, callerOf(c))
 	}
 	c.Status(http.StatusOK)
 }
+
+// maxLoggedReasons bounds the distinct override reason codes one feedback
+// log line lists.
+const maxLoggedReasons = 10
 
 // methodName names a request's method in a message: as sent when it is one
 // of HTTP's own, else "this method" (any token is a method, and messages

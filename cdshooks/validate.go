@@ -177,7 +177,12 @@ func isUUID(s string) bool {
 	return err == nil && len(s) == 36
 }
 
-// Validate checks a feedback body: at least the feedback array, and for each
+// MaxFeedbackItems is the most feedback items one request may hold: an EHR
+// sends one per card the user acted on, and a panel shows a handful.
+const MaxFeedbackItems = 100
+
+// Validate checks a feedback body: the feedback array (at most
+// MaxFeedbackItems items), and for each
 // item a card uuid (canonical form), an outcome of accepted or overridden, accepted suggestions
 // (each with an id) when accepted, an override reason with a code or a
 // comment when given, and an RFC 3339 outcomeTimestamp. It returns an invalid
@@ -185,6 +190,9 @@ func isUUID(s string) bool {
 func (f *FeedbackRequest) Validate() error {
 	if f.Feedback == nil {
 		return Errorf(EINVALID, "feedback is required (an array)")
+	}
+	if len(f.Feedback) > MaxFeedbackItems {
+		return Errorf(EINVALID, "feedback holds %d items; at most %d items are accepted in one request", len(f.Feedback), MaxFeedbackItems)
 	}
 	var problems []string
 	for i, item := range f.Feedback {

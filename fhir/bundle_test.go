@@ -266,3 +266,48 @@ func TestReadBundleReadsMedicationAdministrations(t *testing.T) {
 		t.Errorf("skipped %+v, want the not-done administration", rec.Skipped)
 	}
 }
+
+func TestReadBundlePatientDeceased(t *testing.T) {
+	t.Parallel()
+	tests := map[string]struct {
+		deceased   string
+		want       bool
+		wantAt     time.Time
+		wantErrMsg string
+	}{
+		"absent":        {deceased: ``},
+		"boolean false": {deceased: `,"deceasedBoolean":false`},
+		"boolean true":  {deceased: `,"deceasedBoolean":true`, want: true},
+		"dateTime":      {deceased: `,"deceasedDateTime":"2010-01-17T08:00:00Z"`, want: true, wantAt: time.Date(2010, 1, 17, 8, 0, 0, 0, time.UTC)},
+		"partial date":  {deceased: `,"deceasedDateTime":"2010-01"`, want: true, wantAt: time.Date(2010, 1, 1, 0, 0, 0, 0, time.UTC)},
+		"malformed":     {deceased: `,"deceasedDateTime":"last tuesday"`, wantErrMsg: "deceasedDateTime"},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			bundle := `{"resourceType":"Bundle","type":"collection","entry":[{"resource":{"resourceType":"Patient","id":"p","birthDate":"1950-01-01"` + tt.deceased + `}}]}`
+			rec, err := fhir.ReadBundle(strings.NewReader(bundle), 1<<20)
+			if err != nil {
+				t.Fatalf("ReadBundle: %v", err)
+			}
+			if tt.wantErrMsg != "" {
+				if rec.Patient != nil {
+					t.Errorf("Patient = %+v, want it skipped", rec.Patient)
+				}
+				if len(rec.Skipped) != 1 || !strings.Contains(rec.Skipped[0].Reason, tt.wantErrMsg) {
+					t.Errorf("Skipped = %+v, want one reason naming %q", rec.Skipped, tt.wantErrMsg)
+				}
+				return
+			}
+			if rec.Patient == nil {
+				t.Fatalf("Patient = nil, skipped %+v", rec.Skipped)
+			}
+			if got := rec.Patient.Deceased; got != tt.want {
+				t.Errorf("Deceased = %v, want %v", got, tt.want)
+			}
+			if got := rec.Patient.DeceasedAt; !got.Equal(tt.wantAt) {
+				t.Errorf("DeceasedAt = %v, want %v", got, tt.wantAt)
+			}
+		})
+	}
+}

@@ -66,7 +66,7 @@ var (
 	ingredientName = []string{"itemCodeableConcept"}
 	dispenseNames  = []string{"validityPeriod"}
 	resourceNames  = map[string][]string{
-		"Patient":                  {"resourceType", "id", "subject", "birthDate", "gender"},
+		"Patient":                  {"resourceType", "id", "subject", "birthDate", "gender", "deceasedBoolean", "deceasedDateTime"},
 		"MedicationRequest":        {"resourceType", "id", "subject", "status", "intent", "doNotPerform", "authoredOn", "dispenseRequest", "medicationCodeableConcept", "medicationReference", "contained"},
 		"MedicationStatement":      {"resourceType", "id", "subject", "status", "dateAsserted", "effectivePeriod", "effectiveDateTime", "medicationCodeableConcept", "medicationReference", "contained"},
 		"MedicationAdministration": {"resourceType", "id", "subject", "status", "effectivePeriod", "effectiveDateTime", "medicationCodeableConcept", "medicationReference", "contained"},

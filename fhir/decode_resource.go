@@ -67,8 +67,10 @@ type quantity struct {
 }
 
 type patientBody struct {
-	birthDate optDate
-	gender    optDate // the code, validated
+	birthDate        optDate
+	gender           optDate // the code, validated
+	deceasedBoolean  bool
+	deceasedDateTime optDate
 }
 
 type medicationEntryBody struct {
@@ -100,6 +102,7 @@ type conditionBody struct {
 
 type observationBody struct {
 	status            string // the code; "registered" when absent, as the library reads it
+	hasStatus         bool   // a status code was given
 	code              concept
 	effectiveDateTime optDate
 	effectivePeriod   *period
@@ -250,6 +253,18 @@ func (d *decoder) member(res *resource, name []byte) bool {
 			d.optStr(&p.birthDate.v, &p.birthDate.has, "birthDate")
 		case "gender":
 			d.code(&p.gender, genders, "gender")
+		case "deceasedBoolean":
+			if d.r.Null() {
+				p.deceasedBoolean = false
+				return true
+			}
+			v, ok := d.r.Bool()
+			if !ok {
+				d.fail(wrongType("deceasedBoolean"))
+			}
+			p.deceasedBoolean = v
+		case "deceasedDateTime":
+			d.optStr(&p.deceasedDateTime.v, &p.deceasedDateTime.has, "deceasedDateTime")
 		default:
 			return false
 		}
@@ -434,7 +449,7 @@ func (d *decoder) observationMember(o *observationBody, name []byte) bool {
 		var s optDate
 		d.code(&s, observationStatuses, "status")
 		if s.has {
-			o.status = s.v
+			o.status, o.hasStatus = s.v, true
 		}
 	case "code":
 		d.concept(&o.code, n)

@@ -653,6 +653,10 @@ func TestGatherSkipsBadResourcesOnly(t *testing.T) {
 		observation("eie", "entered-in-error"),
 		observation("cancelled", "cancelled"),
 		observation("prelim", "preliminary"),
+		observation("registered", "registered"),
+		observation("partial", "partial"), // a DiagnosticReport code, not R4 Observation: refused
+		observation("unknown", "unknown"),
+		`{"resourceType":"Observation","id":"no-status","code":{},"subject":{"reference":"Patient/`+patientID+`"},"effectiveDateTime":"2024-01-10"}`,
 		observation("draft", "draft"), // not an R4 code: refused, and never repeated
 		`{"resourceType":"Observation","id":"bad-value","status":"final","code":{},"subject":{"reference":"Patient/pat-1"},"valueQuantity":{"value":"high"}}`,
 		`{"resourceType":"Observation","id":"bad-date","status":"final","code":{},"subject":{"reference":"Patient/pat-1"},"effectiveDateTime":"last tuesday"}`,
@@ -670,7 +674,10 @@ func TestGatherSkipsBadResourcesOnly(t *testing.T) {
 	for _, o := range rec.Observations {
 		kept = append(kept, o.Ref)
 	}
-	if diff := cmp.Diff([]string{"Observation/ok", "Observation/amended"}, kept); diff != "" {
+	// Pending results are kept (a rule tells them from missing ones); a
+	// status-less one, which the library would read as registered, is not.
+	want := []string{"Observation/ok", "Observation/amended", "Observation/prelim", "Observation/registered"}
+	if diff := cmp.Diff(want, kept); diff != "" {
 		t.Errorf("kept (-want +got):\n%s", diff)
 	}
 	skipped := map[string]string{}
@@ -681,7 +688,8 @@ func TestGatherSkipsBadResourcesOnly(t *testing.T) {
 		}
 	}
 	for ref, reason := range map[string]string{
-		"Observation/eie": "entered-in-error", "Observation/cancelled": "cancelled", "Observation/prelim": "preliminary",
+		"Observation/eie": "entered-in-error", "Observation/cancelled": "cancelled", "Observation/unknown": "unknown",
+		"Observation/no-status": "not a result", "Observation/partial": "status",
 		"Observation/draft": "value set", "Observation/bad-value": "R4", "Observation/bad-date": "malformed",
 		"Observation/other-patient": "another patient", "": "resourceType",
 	} {

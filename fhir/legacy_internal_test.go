@@ -381,6 +381,15 @@ func legacyNormalisePatient(raw json.RawMessage) (*Patient, error) {
 	if p.Gender != nil {
 		out.Gender = p.Gender.Code()
 	}
+	switch {
+	case p.DeceasedDateTime != nil:
+		if out.DeceasedAt, err = startOf(*p.DeceasedDateTime); err != nil {
+			return nil, fmt.Errorf("deceasedDateTime: %w", err)
+		}
+		out.Deceased = true
+	case p.DeceasedBoolean != nil:
+		out.Deceased = *p.DeceasedBoolean
+	}
 	return out, nil
 }
 
@@ -567,9 +576,15 @@ func legacyNormaliseObservation(raw json.RawMessage) (Observation, error) {
 		return Observation{}, err
 	}
 	// The library decodes a missing status as its zero value ("registered"),
-	// which is not a result either, so the check below covers it.
+	// which would read as pending: a result without a status is no result.
 	status := o.Status.Code()
-	if !IsResultStatus(status) {
+	var peek struct {
+		Status *string `json:"status"`
+	}
+	if json.Unmarshal(raw, &peek) != nil || peek.Status == nil {
+		status = ""
+	}
+	if !IsResultStatus(status) && !IsPendingStatus(status) {
 		return Observation{}, errDropped{"status " + status + " is not a result"}
 	}
 	out := Observation{Ref: legacyRelRef("Observation", o.Id), Code: legacyConceptOf(o.Code), Status: status}

@@ -37,6 +37,16 @@ func normalisePatient(r resource) (*Patient, error) {
 		out.BirthDate = p.birthDate.v
 	}
 	out.Gender = p.gender.v
+	switch {
+	case p.deceasedDateTime.has:
+		var err error
+		if out.DeceasedAt, err = startOf(p.deceasedDateTime.v); err != nil {
+			return nil, fmt.Errorf("deceasedDateTime: %w", err)
+		}
+		out.Deceased = true
+	case p.deceasedBoolean:
+		out.Deceased = true
+	}
 	return out, nil
 }
 
@@ -184,9 +194,14 @@ func normaliseObservation(r resource) (Observation, error) {
 		return Observation{}, err
 	}
 	o := r.observation
-	// A missing status reads as "registered", which is not a result either.
-	if !IsResultStatus(o.status) {
-		return Observation{}, errDropped{"status " + o.status + " is not a result"}
+	// A missing status reads as "registered", which would be pending: a
+	// result without a status is no result.
+	status := o.status
+	if !o.hasStatus {
+		status = ""
+	}
+	if !IsResultStatus(status) && !IsPendingStatus(status) {
+		return Observation{}, errDropped{"status " + status + " is not a result"}
 	}
 	out := Observation{Ref: relRef("Observation", r.id), Code: o.code.Concept, Status: o.status}
 	var err error

@@ -31,7 +31,9 @@ type Record struct {
 	// Conditions holds Condition entries whose verification status does not
 	// exclude them.
 	Conditions []Condition
-	// Observations holds Observation entries whose status makes them a result.
+	// Observations holds Observation entries whose status makes them a
+	// result (IsResultStatus) or a result still pending (IsPendingStatus:
+	// registered, preliminary, partial); Observation.Status tells which.
 	Observations []Observation
 	// ServiceRequests holds orders for tests (ServiceRequest entries) that are
 	// active, on hold or still a draft: tests on their way.
@@ -45,6 +47,11 @@ type Patient struct {
 	Ref       string // "Patient/123"
 	BirthDate string // FHIR date as given, "" when absent
 	Gender    string // FHIR administrative gender code, "" when absent
+	// Deceased is true when deceasedBoolean is true or a deceasedDateTime is
+	// given; DeceasedAt is that dateTime (zero for deceasedBoolean). A
+	// deceasedBoolean false leaves both unset.
+	Deceased   bool
+	DeceasedAt time.Time
 }
 
 // Coding is one code from a terminology.
@@ -118,9 +125,11 @@ type Range struct {
 
 // Observation is one result of the record.
 type Observation struct {
-	Ref    string
-	Code   Concept
-	Status string // "final", "amended", "corrected" (the only statuses kept)
+	Ref  string
+	Code Concept
+	// Status is "final", "amended" or "corrected" for a result; "registered",
+	// "preliminary" or "partial" for one still pending (the only statuses kept).
+	Status string
 	// Effective is effectiveDateTime, effectivePeriod.start, effectiveInstant or issued, in that order of preference.
 	Effective time.Time
 	// Value is nil when the observation has no valueQuantity.

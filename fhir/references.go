@@ -13,9 +13,11 @@ import (
 // (https://hl7.org/fhir/R4/datatypes.html#id). Every package that checks an
 // id holds it to this one grammar. Only such ids are ever used or repeated:
 // anything else (markup, blank lines, slashes) could change the meaning of
-// the text or URL it is put in.
+// the text or URL it is put in. The grammar lets through "." and "..",
+// which are refused: in a reference or URL (Medication/..) they are path dot
+// segments that leave the resource type.
 func ValidID(s string) bool {
-	if len(s) == 0 || len(s) > 64 {
+	if len(s) == 0 || len(s) > 64 || s == "." || s == ".." {
 		return false
 	}
 	for i := 0; i < len(s); i++ {

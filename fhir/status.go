@@ -51,10 +51,16 @@ var takenStatus = map[string]bool{"active": true, "completed": true, "in-progres
 // condition is present.
 var presentClinicalStatus = map[string]bool{"active": true, "recurrence": true, "relapse": true}
 
-// resultStatus lists the Observation statuses that make it a result: the only
-// ones kept in a Record. preliminary and registered are not results yet;
+// resultStatus lists the Observation statuses that make it a result.
 // cancelled and entered-in-error never were; unknown cannot be trusted.
 var resultStatus = map[string]bool{"final": true, "amended": true, "corrected": true}
+
+// pendingStatus lists the Observation statuses of a test ordered or under way
+// whose result is not final yet. They are kept in a Record (with resultStatus
+// the only ones), so that a rule can tell "pending" from "never ordered"; they
+// are never judged as results. partial is a DiagnosticReport code that some
+// servers send on Observations too.
+var pendingStatus = map[string]bool{"registered": true, "preliminary": true, "partial": true}
 
 // IsCurrentStatus reports whether a MedicationRequest or MedicationStatement
 // status means the drug is being taken now (only "active").
@@ -63,6 +69,11 @@ func IsCurrentStatus(status string) bool { return currentMedicationStatus[status
 // IsResultStatus reports whether an Observation status makes it a result
 // (final, amended or corrected).
 func IsResultStatus(status string) bool { return resultStatus[status] }
+
+// IsPendingStatus reports whether an Observation status says the test is
+// registered or under way with no final result yet (registered, preliminary
+// or partial).
+func IsPendingStatus(status string) bool { return pendingStatus[status] }
 
 // ActiveAt reports whether the medication is being taken at t: its status is
 // current, its intent is a real prescription, it had been authored or asserted

@@ -123,6 +123,14 @@ func TestResultStatuses(t *testing.T) {
 			t.Errorf("IsResultStatus(%q) = %v, want %v", status, got, want)
 		}
 	}
+	for status, want := range map[string]bool{
+		"registered": true, "preliminary": true, "partial": true,
+		"final": false, "amended": false, "cancelled": false, "entered-in-error": false, "unknown": false, "": false,
+	} {
+		if got := fhir.IsPendingStatus(status); got != want {
+			t.Errorf("IsPendingStatus(%q) = %v, want %v", status, got, want)
+		}
+	}
 }
 
 func TestPartialDatesCoverTheirPeriod(t *testing.T) {

@@ -17,6 +17,10 @@ type Findings struct {
 	// UnderAge is true when the rules kept silent because the patient is
 	// younger than AdultAge and Options.AllAges is off.
 	UnderAge bool
+	// Deceased is true when the rules kept silent because the patient has
+	// died: Patient.deceasedBoolean true, or a deceasedDateTime on or
+	// before AsOf.
+	Deceased bool
 	// Triggered is true when the rules spoke: the patient has a present
 	// leg-cramp condition, or screening was on. When false every list below
 	// is empty.
@@ -34,6 +38,10 @@ type Findings struct {
 	AbnormalLabs []AbnormalLabFinding
 	// MissingLabs: work-up tests with no result inside their look-back window.
 	MissingLabs []MissingLabFinding
+	// PendingLabs: work-up tests with no result inside their look-back
+	// window but a pending one (registered, preliminary or partial): they
+	// are not missing and are not to be ordered again.
+	PendingLabs []PendingLabFinding
 	// Associated: present conditions the seeds associate with cramps.
 	Associated []ConditionFinding
 	// Differentials: present conditions that mimic cramps.
@@ -59,6 +67,12 @@ type MedicationEntry struct {
 	// recently (an infusion within DrugClass.RecentDays); zero for a current entry.
 	LastTaken time.Time
 }
+
+// UnconfirmedCode reports whether the entry was recognised through a code
+// (RxNorm or ATC) that the data marks unverified: a card should say the
+// code is unconfirmed for this entry. A match by name is not one (see
+// MedicationMatch.LowConfidence).
+func (e MedicationEntry) UnconfirmedCode() bool { return e.Match.UnverifiedCode }
 
 // MedicationFinding is one cramp-inducing ingredient (or class) the patient
 // currently takes, with every record entry that holds it: a combination
@@ -263,6 +277,15 @@ type ServiceRequestEntry struct {
 
 // Evidence is the citations for ordering the test.
 func (f MissingLabFinding) Evidence() []Citation { return f.Workup.Evidence }
+
+// PendingLabFinding is a work-up test whose only in-window result is still
+// pending: the latest such entry, with its status and date.
+type PendingLabFinding struct {
+	Workup *Workup
+	// Result is the latest pending entry (Result.Observation.Status says
+	// which status, Result.Observation.Effective when).
+	Result ObservationEntry
+}
 
 // ConditionEntry is one condition entry of the record.
 type ConditionEntry struct {

@@ -45,6 +45,9 @@ type MedicationMatch struct {
 	// LowConfidence is true for text matches and for matches through codes or brands marked unverified;
 	// cards should say the drug was recognised from its name.
 	LowConfidence bool
+	// UnverifiedCode is true when the code that matched (RxNorm or ATC) is
+	// marked unverified in the data: the entry's code is unconfirmed.
+	UnverifiedCode bool
 	// Fuzzy is true when the text matched a name with one typo ("Simvistatin").
 	Fuzzy bool
 }
@@ -108,7 +111,7 @@ func (b *Base) appendRxNorm(dst []MedicationMatch, cd fhir.Coding) []MedicationM
 	for _, ing := range e.ingredients {
 		dst = mergeMatch(dst, MedicationMatch{
 			Class: ing.Class, Ingredient: ing, Kind: MatchRxNorm, Coding: cd, Matched: cd.Code,
-			Product: e.product, LowConfidence: e.unverified,
+			Product: e.product, LowConfidence: e.unverified, UnverifiedCode: e.unverified,
 		})
 	}
 	return dst
@@ -116,7 +119,7 @@ func (b *Base) appendRxNorm(dst []MedicationMatch, cd fhir.Coding) []MedicationM
 
 func (b *Base) appendATC(dst []MedicationMatch, cd fhir.Coding) []MedicationMatch {
 	for _, e := range b.atc[cd.Code] {
-		dst = mergeMatch(dst, MedicationMatch{Class: e.class, Ingredient: e.ingredient, Kind: MatchATC, Coding: cd, Matched: cd.Code, LowConfidence: e.unverified})
+		dst = mergeMatch(dst, MedicationMatch{Class: e.class, Ingredient: e.ingredient, Kind: MatchATC, Coding: cd, Matched: cd.Code, LowConfidence: e.unverified, UnverifiedCode: e.unverified})
 	}
 	return dst
 }

@@ -31,6 +31,8 @@ const AdultAge = 18
 // each rule in words with its source; the tests pin every boundary.
 //
 // In short:
+//   - Death: silent for a deceased patient (deceasedBoolean true, or a
+//     deceasedDateTime on or before asOf), whatever the options.
 //   - Age: silent for a patient younger than AdultAge unless opts.AllAges
 //     (unknown age: not silent).
 //   - Trigger: a leg-cramp code on a condition present at asOf that is an
@@ -39,8 +41,11 @@ const AdultAge = 18
 //   - Medications: entries ActiveAt(asOf); for a class with RecentDays (IV
 //     iron sucrose) also an entry last taken within that many days.
 //   - Conditions: present at asOf; a condition with RecentMonths (pregnancy)
-//     only when dated within them, and one with Plausible only for a patient
-//     it is possible for.
+//     only when dated within them, one with Plausible only for a patient
+//     it is possible for, and a Transient one (electrolyte disorders,
+//     dehydration) only when on the active problem list or dated within its
+//     months, and not when the latest in-window result of its lab is normal.
+//     One entry is listed under its most specific item (Specialises).
 //   - Labs: see labFindings.
 func (b *Base) Evaluate(rec *fhir.Record, asOf time.Time, opts Options) Findings {
 	f := Findings{AsOf: asOf, Age: -1}
@@ -49,6 +54,10 @@ func (b *Base) Evaluate(rec *fhir.Record, asOf time.Time, opts Options) Findings
 	}
 	p := patientOf(rec.Patient, asOf)
 	f.Age = p.age
+	if deceasedBy(rec.Patient, asOf) {
+		f.Deceased = true
+		return f
+	}
 	if UnderAge(rec, asOf, opts) {
 		f.UnderAge = true
 		return f
@@ -60,8 +69,16 @@ func (b *Base) Evaluate(rec *fhir.Record, asOf time.Time, opts Options) Findings
 	f.Triggered = true
 	f.Medications = b.MedicationFindings(rec, asOf)
 	f.Associated, f.Differentials = b.conditionFindings(rec, asOf, p)
-	f.AbnormalLabs, f.MissingLabs = b.labFindings(rec, asOf, p, &f)
+	ctx := b.newLabContext(rec, asOf, p, &f)
+	f.AbnormalLabs, f.MissingLabs, f.PendingLabs = b.labFindings(rec, &ctx)
+	f.Associated = b.dropDisprovedByResult(f.Associated, &ctx)
 	return f
+}
+
+// deceasedBy reports whether the patient had died by asOf: deceasedBoolean
+// true, or a deceasedDateTime on or before asOf.
+func deceasedBy(p *fhir.Patient, asOf time.Time) bool {
+	return p != nil && p.Deceased && !p.DeceasedAt.After(asOf)
 }
 
 // UnderAge reports whether the rules keep silent for the record's patient:
@@ -132,20 +149,31 @@ func ConceptText(c fhir.Concept) string {
 // patient has cramps now (Findings.Triggers; the rule the order hooks need,
 // without the others): present at asOf, and either an active problem-list
 // entry or dated (recorded, else onset) within the trigger set's RecentMonths.
+// A deceased patient has none, so the order hooks keep silent too.
 func (b *Base) TriggerEntries(rec *fhir.Record, asOf time.Time) []ConditionEntry {
+	if deceasedBy(rec.Patient, asOf) {
+		return nil
+	}
 	since := asOf.AddDate(0, -b.triggers.RecentMonths, 0)
 	var out []ConditionEntry
 	for _, c := range rec.Conditions {
 		if !c.PresentAt(asOf) || !slices.ContainsFunc(c.Code.Codings, b.IsTrigger) {
 			continue
 		}
-		onProblemList := fhir.IsPresentStatus(c.ClinicalStatus) && c.HasCategory("problem-list-item")
-		if !onProblemList && !datedSince(c, since) {
+		if !listedOrDatedSince(c, since) {
 			continue
 		}
 		out = append(out, ConditionEntry{Entry: Entry{Ref: c.Ref, Text: ConceptText(c.Code)}, Condition: c})
 	}
 	return out
+}
+
+// listedOrDatedSince reports whether a present condition says the patient
+// has it now: an active problem-list entry, or dated (recorded, else onset)
+// at or after since.
+func listedOrDatedSince(c fhir.Condition, since time.Time) bool {
+	onProblemList := fhir.IsPresentStatus(c.ClinicalStatus) && c.HasCategory("problem-list-item")
+	return onProblemList || datedSince(c, since)
 }
 
 // datedSince reports whether the condition is recorded (else has its onset)
@@ -211,31 +239,36 @@ func (b *Base) MedicationFindings(rec *fhir.Record, asOf time.Time) []Medication
 // with Plausible only for a patient it is possible for.
 func (b *Base) conditionFindings(rec *fhir.Record, asOf time.Time, p patient) (associated, differentials []ConditionFinding) {
 	found := map[*Condition][]ConditionEntry{}
-	var matched []*Condition
+	// listed holds, per item, the entries listed under it as an associated
+	// condition: an entry also coding for a more specific item is not.
+	listed := map[*Condition][]ConditionEntry{}
+	var matched, counting []*Condition
 	for _, c := range rec.Conditions {
 		if !c.PresentAt(asOf) {
 			continue
 		}
-		matched = matched[:0]
+		matched, counting = matched[:0], counting[:0]
 		for _, cd := range c.Code.Codings {
 			matched = b.AppendConditions(matched, cd)
 		}
 		for _, kc := range matched {
-			if !kc.countsFor(c, asOf, p) {
-				continue
+			if kc.countsFor(c, asOf, p) {
+				counting = append(counting, kc)
 			}
-			found[kc] = append(found[kc], ConditionEntry{Entry: Entry{Ref: c.Ref, Text: ConceptText(c.Code)}, Condition: c})
+		}
+		e := ConditionEntry{Entry: Entry{Ref: c.Ref, Text: ConceptText(c.Code)}, Condition: c}
+		for _, kc := range counting {
+			found[kc] = append(found[kc], e)
+			if !specialisedIn(kc, counting) {
+				listed[kc] = append(listed[kc], e)
+			}
 		}
 	}
 	for _, kc := range b.conditions { // data order
-		entries, ok := found[kc]
-		if !ok {
-			continue
-		}
-		if kc.Associated {
+		if entries, ok := listed[kc]; ok && kc.Associated {
 			associated = append(associated, ConditionFinding{Condition: kc, Entries: entries})
 		}
-		if kc.Differential != nil {
+		if entries, ok := found[kc]; ok && kc.Differential != nil {
 			differentials = append(differentials, ConditionFinding{Condition: kc, Entries: entries})
 		}
 	}
@@ -275,9 +308,21 @@ func (b *Base) orderCovers(loinc string, wu *Workup) bool {
 	return false
 }
 
+// specialisedIn reports whether one of the items an entry codes for is a more
+// specific kc (diabetic neuropathy for diabetes): the entry is listed there.
+func specialisedIn(kc *Condition, matched []*Condition) bool {
+	return slices.ContainsFunc(matched, func(other *Condition) bool {
+		return slices.Contains(other.Specialises, kc.ID)
+	})
+}
+
 // countsFor reports whether a present record entry coding for kc counts: dated
-// within kc.RecentMonths when set, and plausible for the patient.
+// within kc.RecentMonths when set, on the problem list or dated within
+// kc.Transient's months when set, and plausible for the patient.
 func (kc *Condition) countsFor(c fhir.Condition, asOf time.Time, p patient) bool {
+	if tr := kc.Transient; tr != nil && !listedOrDatedSince(c, asOf.AddDate(0, -tr.Months, 0)) {
+		return false
+	}
 	if kc.RecentMonths > 0 {
 		d := c.Onset
 		if d.IsZero() {

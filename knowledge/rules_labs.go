@@ -22,50 +22,70 @@ type labContext struct {
 	patient patient
 	// results holds every dated result of the record by analyte, latest first.
 	results map[*Lab][]fhir.Observation
+	// pending holds the dated pending entries (registered, preliminary,
+	// partial) by analyte, latest first: never judged.
+	pending map[*Lab][]fhir.Observation
 	// present are the conditions found present (associated or differential).
 	present map[*Condition][]ConditionEntry
 	meds    []MedicationFinding
 }
 
-// labFindings finds, per work-up, whether it is missing (and whether the
-// record points to it), and per work-up the abnormal latest results.
-//
-// A work-up is missing when none of its analytes has a result effective in
-// [asOf - LookbackMonths, asOf] (a few minutes of clock skew allowed); any kept
-// result counts, with or without a value. Per analyte only the latest
-// in-window result is judged (see judge); an analyte that defers to another
-// of its work-up (creatinine to eGFR) is judged only when it is the later
-// draw, so one draw gives one finding.
-func (b *Base) labFindings(rec *fhir.Record, asOf time.Time, p patient, f *Findings) (abnormal []AbnormalLabFinding, missing []MissingLabFinding) {
-	ctx := labContext{asOf: asOf, patient: p, results: map[*Lab][]fhir.Observation{}, present: map[*Condition][]ConditionEntry{}, meds: f.Medications}
+// newLabContext sorts the record's dated results (and pending entries) by
+// analyte, latest first, next to the conditions found present.
+func (b *Base) newLabContext(rec *fhir.Record, asOf time.Time, p patient, f *Findings) labContext {
+	ctx := labContext{
+		asOf: asOf, patient: p, meds: f.Medications, present: map[*Condition][]ConditionEntry{},
+		results: map[*Lab][]fhir.Observation{}, pending: map[*Lab][]fhir.Observation{},
+	}
 	for _, o := range rec.Observations {
 		if o.Effective.IsZero() || o.Effective.After(asOf.Add(fhir.ClockSkew)) {
 			continue // undated, or not yet as of asOf
 		}
+		into := ctx.results
+		if fhir.IsPendingStatus(o.Status) {
+			into = ctx.pending
+		}
 		for _, cd := range o.Code.Codings {
 			if lab := b.LabFor(cd); lab != nil {
-				ctx.results[lab] = append(ctx.results[lab], o)
+				into[lab] = append(into[lab], o)
 				break
 			}
 		}
 	}
-	for _, rs := range ctx.results {
-		slices.SortFunc(rs, func(x, y fhir.Observation) int {
-			if later(x, y) {
-				return -1
-			}
-			if later(y, x) {
-				return 1
-			}
-			return 0
-		})
+	for _, byLab := range []map[*Lab][]fhir.Observation{ctx.results, ctx.pending} {
+		for _, rs := range byLab {
+			slices.SortFunc(rs, func(x, y fhir.Observation) int {
+				if later(x, y) {
+					return -1
+				}
+				if later(y, x) {
+					return 1
+				}
+				return 0
+			})
+		}
 	}
 	for _, cs := range [][]ConditionFinding{f.Associated, f.Differentials} {
 		for _, c := range cs {
 			ctx.present[c.Condition] = c.Entries
 		}
 	}
+	return ctx
+}
 
+// labFindings finds, per work-up, whether it is missing (and whether the
+// record points to it) or pending, and per work-up the abnormal latest
+// results.
+//
+// A work-up is missing when none of its analytes has a result effective in
+// [asOf - LookbackMonths, asOf] (a few minutes of clock skew allowed); any kept
+// result counts, with or without a value. One with no such result but a
+// pending entry in that window is pending, not missing. Per analyte only the
+// latest in-window result is judged (see judge); an analyte that defers to
+// another of its work-up (creatinine to eGFR) is judged only when it is the
+// later draw, so one draw gives one finding.
+func (b *Base) labFindings(rec *fhir.Record, ctx *labContext) (abnormal []AbnormalLabFinding, missing []MissingLabFinding, pending []PendingLabFinding) {
+	asOf := ctx.asOf
 	for _, wu := range b.workups {
 		since := asOf.AddDate(0, -wu.LookbackMonths, 0)
 		latest := map[*Lab]fhir.Observation{}
@@ -84,11 +104,15 @@ func (b *Base) labFindings(rec *fhir.Record, asOf time.Time, p patient, f *Findi
 			latest[lab] = rs[0]
 		}
 		if len(latest) == 0 {
+			if o, ok := latestPending(wu, ctx, since); ok {
+				pending = append(pending, PendingLabFinding{Workup: wu, Result: ObservationEntry{Entry: entryOf(o), Observation: o}})
+				continue
+			}
 			m := MissingLabFinding{Workup: wu, Since: since}
 			if last != nil {
 				m.Last = &ObservationEntry{Entry: entryOf(*last), Observation: *last}
 			}
-			m.RecommendedBy = b.recommendedBy(wu, rec, &ctx)
+			m.RecommendedBy = b.recommendedBy(wu, rec, ctx)
 			m.Recommended = len(m.RecommendedBy) > 0
 			m.Ordered = b.pendingOrder(rec, wu)
 			missing = append(missing, m)
@@ -103,7 +127,7 @@ func (b *Base) labFindings(rec *fhir.Record, asOf time.Time, p patient, f *Findi
 			if !judged {
 				continue
 			}
-			if a, ok := b.judge(lab, o, &ctx); ok {
+			if a, ok := b.judge(lab, o, ctx); ok {
 				a.Related = related
 				abnormal = append(abnormal, a)
 			}
@@ -111,7 +135,43 @@ func (b *Base) labFindings(rec *fhir.Record, asOf time.Time, p patient, f *Findi
 	}
 	// Critical first; data order otherwise.
 	slices.SortStableFunc(abnormal, func(x, y AbnormalLabFinding) int { return cmp.Compare(y.Severity, x.Severity) })
-	return abnormal, missing
+	return abnormal, missing, pending
+}
+
+// latestPending returns the latest pending entry of the work-up's analytes
+// effective at or after since.
+func latestPending(wu *Workup, ctx *labContext, since time.Time) (fhir.Observation, bool) {
+	var best fhir.Observation
+	found := false
+	for _, lab := range wu.Resolved {
+		if ps := ctx.pending[lab]; len(ps) > 0 && !ps[0].Effective.Before(since) && (!found || later(ps[0], best)) {
+			best, found = ps[0], true
+		}
+	}
+	return best, found
+}
+
+// dropDisprovedByResult drops the associated conditions whose Transient lab
+// has a latest in-window result that is judged, and is not abnormal: a
+// hypokalemia diagnosis with a normal potassium since is not current. A
+// result without a value, or in a unit we cannot convert, disproves nothing.
+func (b *Base) dropDisprovedByResult(associated []ConditionFinding, ctx *labContext) []ConditionFinding {
+	return slices.DeleteFunc(associated, func(c ConditionFinding) bool {
+		tr := c.Condition.Transient
+		if tr == nil || tr.Lab == "" {
+			return false
+		}
+		lab := b.labByID[tr.Lab]
+		rs := ctx.results[lab]
+		if len(rs) == 0 || rs[0].Effective.Before(ctx.asOf.AddDate(0, -lab.Workup.LookbackMonths, 0)) || rs[0].Value == nil {
+			return false
+		}
+		if _, err := lab.ToCanonical(*rs[0].Value); err != nil {
+			return false
+		}
+		_, abnormal := b.judge(lab, rs[0], ctx)
+		return !abnormal
+	})
 }
 
 // draw decides whether the latest result of lab is judged, and which results

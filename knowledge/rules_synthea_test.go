@@ -95,8 +95,9 @@ func TestSyntheaPatients(t *testing.T) {
 		{
 			// Last encounter 2000-09-30. HCTZ 316049 and verapamil 897718 active. Labs 2000-07-29:
 			// K 5.0, Ca 8.67, HbA1c 5.64, creatinine 1.12 (not above 1.2), eGFR 65 (not below 60).
-			// Diabetes 44054006 and neuropathy due to T2DM 368581000119106.
-			patient: "Almeda_Conn", asOf: date(2000, 10, 1),
+			// Diabetes 44054006 and neuropathy due to T2DM 368581000119106, each listed once.
+			// She died 2000-09-17T05:46:40Z (deceasedDateTime): asOf is that midnight, before it.
+			patient: "Almeda_Conn", asOf: date(2000, 9, 17),
 			meds:       []string{"hydrochlorothiazide", "verapamil"},
 			missing:    []string{"magnesium", "thyroid"},
 			recommend:  []string{"magnesium"},
@@ -191,5 +192,27 @@ func TestSyntheaPatientWithoutLegCrampsGetsNothing(t *testing.T) {
 	}
 	if f := b.Evaluate(rec, date(2021, 4, 1), knowledge.Options{Screening: true}); len(f.Medications) != 3 {
 		t.Errorf("screening found %d medications, want 3", len(f.Medications))
+	}
+}
+
+func TestSyntheaPatientsAfterDeathGetNothing(t *testing.T) {
+	t.Parallel()
+	b := mustLoad(t)
+	// Each bundle's Patient.deceasedDateTime: Barrett Douglas 2010-01-17T19:20:06Z,
+	// Almeda Conn 2000-09-17T05:46:40Z.
+	for patient, died := range map[string]time.Time{
+		"Barrett_Douglas": time.Date(2010, 1, 17, 19, 20, 6, 0, time.UTC),
+		"Almeda_Conn":     time.Date(2000, 9, 17, 5, 46, 40, 0, time.UTC),
+	} {
+		rec := readSyntheaRecord(t, patient)
+		for _, tt := range []struct {
+			asOf time.Time
+			want bool
+		}{{died.Add(-time.Second), false}, {died, true}, {died.AddDate(0, 0, 3), true}} {
+			f := b.Evaluate(rec, tt.asOf, knowledge.Options{Screening: true})
+			if f.Deceased != tt.want || f.Triggered == tt.want {
+				t.Errorf("%s as of %v: Deceased %v, Triggered %v; want Deceased %v", patient, tt.asOf, f.Deceased, f.Triggered, tt.want)
+			}
+		}
 	}
 }

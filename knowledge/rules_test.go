@@ -443,8 +443,9 @@ func TestConditionRules(t *testing.T) {
 		{"claudication", cond("Condition/cl", snomed("63491006"), same), nil, []string{"claudication"}},
 		{"myositis", cond("Condition/my", icd("M60.9"), same), nil, []string{"myositis"}},
 		{"polyneuropathy is both", cond("Condition/pn", snomed("42345000"), same), []string{"peripheral-neuropathy"}, []string{"peripheral-neuropathy"}},
-		// VSAC Diabetes holds the neuropathy-due-to-diabetes codes: the patient has both.
-		{"T2DM neuropathy", cond("Condition/dn", snomed("368581000119106"), same), []string{"diabetes", "diabetic-neuropathy"}, nil},
+		// VSAC Diabetes holds the neuropathy-due-to-diabetes codes too; the entry is listed under
+		// its most specific item only (diabetic neuropathy specialises diabetes).
+		{"T2DM neuropathy", cond("Condition/dn", snomed("368581000119106"), same), []string{"diabetic-neuropathy"}, nil},
 		{"hypertension is neither", cond("Condition/htn", snomed("38341003"), same), nil, nil},
 	}
 	ids := func(fs []knowledge.ConditionFinding) []string {

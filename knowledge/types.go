@@ -313,6 +313,23 @@ type Condition struct {
 	Plausible *Plausibility `json:"plausible,omitempty"`
 	// Strength is how strongly the seeds tie the condition to cramps; empty means strong.
 	Strength Strength `json:"strength,omitempty"`
+	// Transient, when set, marks a passing disorder (an electrolyte
+	// disorder, dehydration): a stale one-off diagnosis does not count.
+	Transient *Transient `json:"transient,omitempty"`
+	// Specialises names less specific items (diabetes for diabetic
+	// neuropathy): a record entry coding for this item and one of those is
+	// listed under this item only.
+	Specialises []string `json:"specialises,omitempty"`
+}
+
+// Transient says when a diagnosis of a passing disorder still counts: an
+// active problem-list entry, or one recorded (else with onset) within Months;
+// and, when Lab is set, not when the latest in-window result of that lab is
+// normal.
+type Transient struct {
+	Months int    `json:"months"`
+	Lab    string `json:"lab,omitempty"`
+	Source string `json:"source"`
 }
 
 // Plausibility is who a condition is possible for. A patient of unknown sex

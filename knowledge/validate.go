@@ -597,6 +597,14 @@ func (c *checker) checkRules(ct *content) {
 		if cd.RecentMonths < 0 {
 			c.fail("condition %s: recent_months must not be negative", cd.ID)
 		}
+		if tr := cd.Transient; tr != nil {
+			if tr.Months < 1 || tr.Source == "" {
+				c.fail("condition %s: transient needs months (at least 1) and a source", cd.ID)
+			}
+			if _, ok := labs[tr.Lab]; tr.Lab != "" && !ok {
+				c.fail("condition %s transient: unknown lab %q", cd.ID, tr.Lab)
+			}
+		}
 		if cd.Strength != "" && cd.Strength != StrengthStrong && cd.Strength != StrengthReported {
 			c.fail("condition %s: strength %q must be %s or %s", cd.ID, cd.Strength, StrengthStrong, StrengthReported)
 		}
@@ -604,6 +612,11 @@ func (c *checker) checkRules(ct *content) {
 	need := func(where, kind, id string, ok bool) {
 		if !ok {
 			c.fail("%s: unknown %s %q", where, kind, id)
+		}
+	}
+	for _, cd := range ct.conditions.Conditions {
+		for _, id := range cd.Specialises {
+			need("condition "+cd.ID+" specialises", "condition", id, conds[id] && id != cd.ID)
 		}
 	}
 	for _, cl := range ct.meds.Classes {

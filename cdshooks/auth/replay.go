@@ -3,6 +3,8 @@ package auth
 import (
 	"container/heap"
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"sync"
 	"time"
 )
@@ -17,26 +19,45 @@ type ReplayCache interface {
 	SeenToken(ctx context.Context, issuer, jti string, until time.Time) (replayed bool, err error)
 }
 
-// replayCache remembers the jti of every accepted token until that token could
-// no longer be accepted anyway (exp plus leeway), so a token is usable once.
+// replayCache remembers every accepted token, by a SHA-256 hash of its iss
+// and jti, until that token could no longer be accepted anyway (exp plus
+// leeway), so a token is usable once. The hash keeps an entry's size fixed
+// whatever jti the caller chose.
 //
 // It lives in one process: with several replicas, a token replayed to another
-// pod is caught only by a shared ReplayCache (Options.SharedReplay). The cache is bounded; when full it forgets the entry closest to its
-// expiry, the one an attacker has the least time left to replay.
+// pod is caught only by a shared ReplayCache (Options.SharedReplay). The cache
+// is bounded; when full it forgets the entry closest to its expiry, the one an
+// attacker has the least time left to replay.
 type replayCache struct {
 	mu    sync.Mutex
 	max   int
-	live  map[string]struct{}
+	live  map[replayKey]struct{}
 	queue expiryQueue
 }
 
-func newReplayCache(max int) *replayCache {
-	return &replayCache{max: max, live: make(map[string]struct{})}
+// replayKey is what the cache holds of a token: a SHA-256 hash of its iss and
+// jti, the iss prefixed by its length so that no two pairs share a key.
+type replayKey [sha256.Size]byte
+
+func keyOf(iss, jti string) replayKey {
+	h := sha256.New()
+	_, _ = h.Write(binary.AppendUvarint(nil, uint64(len(iss))))
+	_, _ = h.Write([]byte(iss))
+	_, _ = h.Write([]byte(jti))
+	var k replayKey
+	h.Sum(k[:0])
+	return k
 }
 
-// seen records key until the given time and reports whether it was already
-// recorded (a replay), and whether a live entry had to be evicted to make room.
-func (c *replayCache) seen(key string, until, now time.Time) (replayed, evicted bool) {
+func newReplayCache(max int) *replayCache {
+	return &replayCache{max: max, live: make(map[replayKey]struct{})}
+}
+
+// seen records the token iss|jti until the given time and reports whether it
+// was already recorded (a replay), and whether a live entry had to be evicted
+// to make room.
+func (c *replayCache) seen(iss, jti string, until, now time.Time) (replayed, evicted bool) {
+	key := keyOf(iss, jti)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for len(c.queue) > 0 && !c.queue[0].until.After(now) {
@@ -55,7 +76,7 @@ func (c *replayCache) seen(key string, until, now time.Time) (replayed, evicted 
 }
 
 type entry struct {
-	key   string
+	key   replayKey
 	until time.Time
 }
 

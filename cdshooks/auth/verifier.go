@@ -37,9 +37,14 @@ const (
 	ReasonNotYetValid     = "not_yet_valid"     // nbf (minus leeway) is in the future
 	ReasonLifetimeTooLong = "lifetime_too_long" // exp - iat exceeds Options.MaxLifetime
 	ReasonMissingJTI      = "missing_jti"       // no jti claim
+	ReasonLongJTI         = "jti_too_long"      // jti longer than maxJTIBytes
 	ReasonReplayed        = "replayed"          // this iss|jti was already accepted
 	ReasonBadTenant       = "bad_tenant"        // tenant absent or not listed for the issuer
 )
+
+// maxJTIBytes bounds the jti we accept: a uuid is 36 bytes, and the replay
+// cache's entries stay small whatever a caller sends (it keeps a hash).
+const maxJTIBytes = 256
 
 // maxTokenBytes bounds the bearer token we are willing to parse; CDS Hooks
 // tokens are well under 2 KB.
@@ -227,7 +232,7 @@ func (v *Verifier) Authenticate(r *http.Request, audience string) (cdshooks.Call
 	if f := v.checkClaims(is, &claims, audience, now); f != nil {
 		return cdshooks.Caller{}, f
 	}
-	replayed, evicted := v.replay.seen(is.iss+"|"+claims.ID, claims.ExpiresAt.Add(v.leeway), now)
+	replayed, evicted := v.replay.seen(is.iss, claims.ID, claims.ExpiresAt.Add(v.leeway), now)
 	if evicted {
 		v.warnReplayCacheFull(r.Context(), now)
 	}
@@ -342,6 +347,8 @@ func (v *Verifier) checkClaims(is *issuer, c *tokenClaims, audience string, now 
 		return failure(ReasonLifetimeTooLong, "lifetime %v exceeds %v", c.ExpiresAt.Sub(c.IssuedAt.Time), v.maxLifetime)
 	case c.ID == "":
 		return failure(ReasonMissingJTI, "no jti claim")
+	case len(c.ID) > maxJTIBytes:
+		return failure(ReasonLongJTI, "jti of %d bytes is longer than %d", len(c.ID), maxJTIBytes)
 	case len(is.tenants) > 0 && !slices.Contains(is.tenants, c.Tenant):
 		return failure(ReasonBadTenant, "tenant %s is not listed for %s", clip(c.Tenant), is.iss)
 	}

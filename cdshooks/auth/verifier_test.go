@@ -148,6 +148,8 @@ func TestAuthenticate(t *testing.T) {
 		{"nbf in the future", bearer(k.es.sign(t, with(jwt.MapClaims{"nbf": testNow.Add(2 * time.Minute).Unix()}), nil)), auth.ReasonNotYetValid},
 		{"lifetime over an hour", bearer(k.es.sign(t, with(jwt.MapClaims{"exp": testNow.Add(2 * time.Hour).Unix()}), nil)), auth.ReasonLifetimeTooLong},
 		{"jti missing", bearer(k.es.sign(t, with(jwt.MapClaims{"jti": nil}), nil)), auth.ReasonMissingJTI},
+		{"jti over 256 bytes", bearer(k.es.sign(t, with(jwt.MapClaims{"jti": strings.Repeat("j", 257)}), nil)), auth.ReasonLongJTI},
+		{"jti of 10 KB", bearer(k.es.sign(t, with(jwt.MapClaims{"jti": strings.Repeat("j", 10<<10)}), nil)), auth.ReasonLongJTI},
 		{"wrong tenant", bearer(k.tenant.sign(t, with(jwt.MapClaims{"iss": tenantIss, "tenant": "south"}), nil)), auth.ReasonBadTenant},
 		{"tenant missing where tenants are listed", bearer(k.tenant.sign(t, with(jwt.MapClaims{"iss": tenantIss}), nil)), auth.ReasonBadTenant},
 	}
@@ -254,6 +256,26 @@ func TestAuthenticateReplay(t *testing.T) {
 	other := with(jwt.MapClaims{"iss": tenantIss, "tenant": "north", "jti": c["jti"]})
 	if err := tryAuth(v, k.tenant.sign(t, other, nil)); err != nil {
 		t.Errorf("same jti, other issuer: %v", err)
+	}
+}
+
+// TestAuthenticateReplayOfLongestJTI: a jti of the longest accepted length
+// is accepted once and refused the second time, and one that differs from it
+// only in its last byte is another token.
+func TestAuthenticateReplayOfLongestJTI(t *testing.T) {
+	t.Parallel()
+	k := newTestKeys(t)
+	v := mustVerifier(t, k.trustYAML(t), auth.Options{})
+	jti := strings.Repeat("j", 255)
+	token := k.es.sign(t, with(jwt.MapClaims{"jti": jti + "a"}), nil)
+	if err := tryAuth(v, token); err != nil {
+		t.Fatalf("first use of a 256-byte jti: %v", err)
+	}
+	if got, want := reason(tryAuth(v, token)), auth.ReasonReplayed; got != want {
+		t.Errorf("second use: reason = %q, want %q", got, want)
+	}
+	if err := tryAuth(v, k.es.sign(t, with(jwt.MapClaims{"jti": jti + "b"}), nil)); err != nil {
+		t.Errorf("a jti differing in its last byte: %v", err)
 	}
 }
 

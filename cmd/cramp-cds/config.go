@@ -24,6 +24,7 @@ type Config struct {
 	PublicURLs      []string
 	CORSOrigins     []string
 	MaxBody         int64
+	MaxInFlight     int
 	TrustFile       string
 	InsecureNoAuth  bool
 	AuthDiscovery   bool
@@ -113,6 +114,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxBody <= 0 {
 		bad("--max-body must be positive")
+	}
+	if c.MaxInFlight < 0 {
+		bad("--max-in-flight must be 0 (derived from --max-body) or positive")
 	}
 	if len(c.JWTAlgs) == 0 {
 		bad("--jwt-algs is empty")
@@ -211,6 +215,8 @@ func settings() []setting {
 		{"cors-origins", "", "comma-separated browser origins allowed by CORS, or *", list(func(c *Config) *[]string { return &c.CORSOrigins })},
 		{"max-body", "", "largest request body accepted: bytes, or with a unit (KiB, MiB, GiB, kB, MB, GB)",
 			func(fs *flag.FlagSet, c *Config, name string) { fs.Var((*byteSize)(&c.MaxBody), name, "") }},
+		{"max-in-flight", "", "service and feedback calls in progress at once; one more gets 503 with Retry-After. 0: as many as a 256 MiB pod holds at --max-body (8 at 5 MiB)",
+			func(fs *flag.FlagSet, c *Config, name string) { fs.IntVar(&c.MaxInFlight, name, c.MaxInFlight, "") }},
 		{"trust", "CRAMP_CDS_TRUST_FILE", "trust file (YAML) listing the JWT issuers we accept", str(func(c *Config) *string { return &c.TrustFile })},
 		{"insecure-no-auth", "", "accept every caller without a JWT (local experiments only; logs a warning on every request)",
 			boolean(func(c *Config) *bool { return &c.InsecureNoAuth })},

@@ -77,11 +77,12 @@ func TestParseConfig(t *testing.T) {
 			"CRAMP_CDS_STORE_RETENTION":     "30d",
 			"CRAMP_CDS_SNOOZE":              "7d",
 			"CRAMP_CDS_SNOOZE_NOT_RELEVANT": "720h",
+			"CRAMP_CDS_MAX_IN_FLIGHT":       "12",
 		}), func(t *testing.T, c Config) {
 			want := Config{
 				Addr: ":1234", PublicURLs: []string{"https://cds.example.org", "http://cds.internal:8080"},
 				CORSOrigins: []string{"https://sandbox.cds-hooks.org", "http://localhost:3000"},
-				MaxBody:     1 << 20, InsecureNoAuth: true, AuthDiscovery: true,
+				MaxBody:     1 << 20, MaxInFlight: 12, InsecureNoAuth: true, AuthDiscovery: true,
 				JWTAlgs: []string{"ES384", "RS384", "ES256"}, FHIRAllow: []string{"https://fhir.example.org/R4"},
 				FHIRTimeout: 3 * time.Second, Trigger: "always", AllAges: true, AdminAddr: ":9999", LogLevel: slog.LevelDebug,
 				ShutdownTimeout: 5 * time.Second,
@@ -154,6 +155,7 @@ func TestParseConfigErrors(t *testing.T) {
 		{"cors origin with a path", []string{"--insecure-no-auth", "--cors-origins", "https://x.org/app"}, nil, []string{"--cors-origins"}},
 		{"bad trigger", []string{"--insecure-no-auth", "--trigger", "sometimes"}, nil, []string{"--trigger"}},
 		{"zero max body", []string{"--insecure-no-auth", "--max-body", "0"}, nil, []string{"max-body"}},
+		{"negative max in flight", []string{"--insecure-no-auth", "--max-in-flight", "-1"}, nil, []string{"--max-in-flight"}},
 		{"bad log level", []string{"--insecure-no-auth", "--log-level", "loud"}, nil, []string{"log-level"}},
 		{"bad fhir allow", []string{"--insecure-no-auth", "--fhir-allow", "fhir.example.org"}, nil, []string{"--fhir-allow"}},
 		{"unknown store", []string{"--insecure-no-auth", "--store", "mysql://u:s3cr3tpw@db/cds"}, nil, []string{"--store", "sqlite:PATH"}},
@@ -217,7 +219,7 @@ func TestHelpListsEveryFlagWithItsEnvironmentVariable(t *testing.T) {
 	}
 	for _, want := range []string{
 		"--addr", "CRAMP_CDS_ADDR", "--public-url", "CRAMP_CDS_PUBLIC_URL", "--cors-origins", "CRAMP_CDS_CORS_ORIGINS",
-		"--max-body", "CRAMP_CDS_MAX_BODY", "--trust", "CRAMP_CDS_TRUST_FILE", "--insecure-no-auth", "CRAMP_CDS_INSECURE_NO_AUTH",
+		"--max-body", "CRAMP_CDS_MAX_BODY", "--max-in-flight", "CRAMP_CDS_MAX_IN_FLIGHT", "--trust", "CRAMP_CDS_TRUST_FILE", "--insecure-no-auth", "CRAMP_CDS_INSECURE_NO_AUTH",
 		"--auth-discovery", "CRAMP_CDS_AUTH_DISCOVERY", "--jwt-algs", "CRAMP_CDS_JWT_ALGS", "--fhir-allow", "CRAMP_CDS_FHIR_ALLOW",
 		"--fhir-timeout", "CRAMP_CDS_FHIR_TIMEOUT", "--trigger", "CRAMP_CDS_TRIGGER", "--all-ages", "CRAMP_CDS_ALL_AGES", "--admin-addr", "CRAMP_CDS_ADMIN_ADDR",
 		"--log-level", "CRAMP_CDS_LOG_LEVEL", "--shutdown-timeout", "CRAMP_CDS_SHUTDOWN_TIMEOUT",

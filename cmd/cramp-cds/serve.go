@@ -160,6 +160,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		PublicURLs:    cfg.PublicURLs,
 		CORSOrigins:   cfg.CORSOrigins,
 		MaxBody:       cfg.MaxBody,
+		MaxInFlight:   cfg.MaxInFlight,
 		AuthDiscovery: cfg.AuthDiscovery,
 	}, deps)
 	if err != nil {
@@ -181,7 +182,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	}
 	if cfg.AdminAddr != "" {
 		m.admin = &http.Server{
-			Handler:           m.adminHandler(tel.adminHandler(m.server.HealthHandler(), m.Logger)),
+			Handler:           cdshooks.NoSniff(m.adminHandler(tel.adminHandler(m.server.HealthHandler(), m.Logger))),
 			ReadHeaderTimeout: readHeaderTimeout,
 			ReadTimeout:       readTimeout,
 			WriteTimeout:      writeTimeout,
