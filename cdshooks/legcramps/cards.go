@@ -3,6 +3,7 @@ package legcramps
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -240,4 +241,34 @@ func TopicOfCard(id string) (topic string, ok bool) {
 		return "", false
 	}
 	return ts[u[15]-1].Code, true
+}
+
+// distinctTexts collects distinct texts for a card, the first max of them, and
+// counts the rest, so one card names a bounded number of record entries
+// however long the record is.
+type distinctTexts struct {
+	max   int
+	texts []string
+	more  int
+}
+
+// add keeps t unless it is already listed or the list is full (then it is
+// counted among the rest; a repeat is never counted).
+func (l *distinctTexts) add(t string) {
+	switch {
+	case slices.Contains(l.texts, t):
+	case len(l.texts) == l.max:
+		l.more++
+	default:
+		l.texts = append(l.texts, t)
+	}
+}
+
+// join lists the texts with sep, then "and N <rest>" when some were left out.
+func (l *distinctTexts) join(sep, rest string) string {
+	parts := l.texts
+	if l.more > 0 {
+		parts = append(slices.Clip(parts), fmt.Sprintf("and %d %s", l.more, rest))
+	}
+	return strings.Join(parts, sep)
 }

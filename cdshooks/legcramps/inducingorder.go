@@ -283,23 +283,13 @@ func (s *InducingOrder) card(ids *cardIDs, o orderedDrug, cramps []knowledge.Con
 	if len(taking) == 0 {
 		d.WriteString("No other current drug on record can cause leg cramps.")
 	} else {
-		var texts []string
-		more := 0
+		drugs := distinctTexts{max: maxDrugsShown}
 		for _, m := range taking {
 			for _, e := range m.Entries {
-				switch t := "**" + recordText(e.Text) + "** (" + cdshooks.Markdown(className(m.Class)) + ")"; {
-				case slices.Contains(texts, t):
-				case len(texts) == maxDrugsShown:
-					more++
-				default:
-					texts = append(texts, t)
-				}
+				drugs.add("**" + recordText(e.Text) + "** (" + cdshooks.Markdown(className(m.Class)) + ")")
 			}
 		}
-		if more > 0 {
-			texts = append(texts, fmt.Sprintf("and %d more", more))
-		}
-		fmt.Fprintf(&d, "Already taking drugs that can cause cramps: %s.", strings.Join(texts, ", "))
+		fmt.Fprintf(&d, "Already taking drugs that can cause cramps: %s.", drugs.join(", ", "more"))
 	}
 	d.WriteString(" Consider whether the benefit outweighs more cramps.\n")
 	d.WriteString(sourcesLine(s.sources, evidence))

@@ -547,25 +547,15 @@ func (r cardRenderer) orderSuggestions(ms []knowledge.MissingLabFinding) []cdsho
 // first info card (else the last card), or in a card of their own when no
 // other card speaks.
 func (r cardRenderer) withAssociated(cards []cdshooks.Card, cs []knowledge.ConditionFinding) []cdshooks.Card {
-	var texts []string
-	more := 0
+	entries := distinctTexts{max: maxConditionsShown}
 	names := make([]string, len(cs))
 	for i, c := range cs {
 		names[i] = lowerFirst(c.Condition.Name)
 		for _, e := range c.Entries {
-			switch t := recordText(e.Text); {
-			case slices.Contains(texts, t):
-			case len(texts) == maxConditionsShown:
-				more++
-			default:
-				texts = append(texts, t)
-			}
+			entries.add(recordText(e.Text))
 		}
 	}
-	if more > 0 {
-		texts = append(texts, fmt.Sprintf("and %d more entries", more))
-	}
-	line := "Also on record, associated with cramps: " + strings.Join(texts, "; ") + "."
+	line := "Also on record, associated with cramps: " + entries.join("; ", "more entries") + "."
 	// Made even when the line goes on another card, so a snooze lookup asks
 	// about it before a render where that card is snoozed.
 	uuid := r.ids.card(TopicAssociatedCondition, "", conditionsAbout(cs)...)
@@ -704,21 +694,11 @@ func conditionEntries(es []knowledge.ConditionEntry) string {
 // conditionTexts lists record condition entries by their distinct texts, the
 // first maxConditionsShown of them, the rest counted.
 func conditionTexts(es []knowledge.ConditionEntry) string {
-	var parts []string
-	more := 0
+	list := distinctTexts{max: maxConditionsShown}
 	for _, e := range es {
-		switch t := recordText(e.Text); {
-		case slices.Contains(parts, t):
-		case len(parts) == maxConditionsShown:
-			more++
-		default:
-			parts = append(parts, t)
-		}
+		list.add(recordText(e.Text))
 	}
-	if more > 0 {
-		parts = append(parts, fmt.Sprintf("and %d more", more))
-	}
-	return strings.Join(parts, ", ")
+	return list.join(", ", "more")
 }
 
 // serviceRequest is the FHIR R4 ServiceRequest a suggestion proposes: built
