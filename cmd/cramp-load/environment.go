@@ -108,8 +108,7 @@ func newEnvironment(ctx context.Context, o options, stderr io.Writer) (_ *enviro
 		"--trust", trustFile,
 		"--max-body", "16MiB", // the heavy request is 5.3 MiB, over the 5 MiB default
 		"--fhir-timeout", "2s",
-		"--store", o.store,
-	), caFile, env.dir, stderr)
+	), caFile, env.dir, stderr, "CRAMP_CDS_STORE="+o.store)
 	if err != nil {
 		return nil, err
 	}
@@ -117,7 +116,7 @@ func newEnvironment(ctx context.Context, o options, stderr io.Writer) (_ *enviro
 	if err != nil {
 		return nil, fmt.Errorf("finding this binary for the floor server: %w", err)
 	}
-	env.floor, err = start(ctx, exec.CommandContext(ctx, self, "floor", "--trust", trustFile), caFile, env.dir, stderr)
+	env.floor, err = start(ctx, exec.CommandContext(ctx, self, "floor", "--trust", trustFile), caFile, env.dir, stderr, "")
 	if err != nil {
 		return nil, err
 	}
@@ -126,11 +125,16 @@ func newEnvironment(ctx context.Context, o options, stderr io.Writer) (_ *enviro
 
 // start runs a server command, waits until both its listeners are open,
 // and keeps reading its log. The server trusts the fake FHIR server's
-// certificate (caFile), and only it.
-func start(ctx context.Context, cmd *exec.Cmd, caFile, certDir string, stderr io.Writer) (*process, error) {
+// certificate (caFile), and only it. The store is chosen by environment
+// (extra), not by flag, so that a previous binary without --store can be
+// driven the same way for the before/after figures.
+func start(ctx context.Context, cmd *exec.Cmd, caFile, certDir string, stderr io.Writer, extra string) (*process, error) {
 	cmd.Env = append(os.Environ(), "SSL_CERT_FILE="+caFile, "SSL_CERT_DIR="+certDir,
 		// A key for this run only: the store is a throwaway too.
 		"CRAMP_CDS_STORE_KEY="+rand.Text()+rand.Text())
+	if extra != "" {
+		cmd.Env = append(cmd.Env, extra)
+	}
 	cmd.Stderr = stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
