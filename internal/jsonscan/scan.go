@@ -15,6 +15,8 @@
 package jsonscan
 
 import (
+	"encoding/binary"
+	"math/bits"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -80,13 +82,8 @@ func (r *Reader) fail(msg string) {
 // space skips whitespace and returns the next byte, or 0 at the end (a NUL
 // byte also gives 0: check r.i when that matters).
 func (r *Reader) space() byte {
-	for r.i < len(r.data) {
-		switch c := r.data[r.i]; c {
-		case ' ', '\t', '\n', '\r':
-			r.i++
-		default:
-			return c
-		}
+	if r.i = skipSpace(r.data, r.i); r.i < len(r.data) {
+		return r.data[r.i]
 	}
 	return 0
 }
@@ -254,55 +251,120 @@ func (r *Reader) Bool() (v, ok bool) {
 	return false, r.err == nil
 }
 
-// Skip reads the next value, whatever its kind, checking its syntax.
+// Skip reads the next value, whatever its kind, checking its syntax. The
+// envelope of a request finds where each prefetch value ends with it, so it
+// runs over every byte of a body: it is one loop over local indices, not
+// the typed calls, and a closing bracket is its opening one plus two
+// ('{'+2 is '}', '['+2 is ']').
 func (r *Reader) Skip() {
 	if r.err != nil {
 		return
 	}
-	depth := len(r.stack)
-	for {
-		switch r.Kind() {
-		case Object, Array:
-			if !r.open(r.data[r.i]) {
-				return
-			}
-		case String:
-			r.skipString()
-		case Number:
-			r.number()
-		case Bool:
-			if r.data[r.i] == 't' {
-				r.literal("true")
-			} else {
-				r.literal("false")
-			}
-		case Null:
-			r.literal("null")
+	d, i, stack := r.data, r.i, r.stack
+	base := len(stack)
+	var msg string
+value:
+	i = skipSpace(d, i)
+	if i >= len(d) {
+		msg = "unexpected end of JSON input"
+		goto fail
+	}
+	switch c := d[i]; c {
+	case '{', '[':
+		if len(stack) >= MaxDepth {
+			msg = "nesting deeper than " + strconv.Itoa(MaxDepth)
+			goto fail
+		}
+		stack = append(stack, c)
+		if i = skipSpace(d, i+1); i < len(d) && d[i] == c+2 {
+			i++
+			stack = stack[:len(stack)-1]
+			break
+		}
+		if c == '{' {
+			goto name
+		}
+		goto value
+	case '"':
+		if i, msg = skipString(d, i); msg != "" {
+			goto fail
+		}
+	case 't', 'f', 'n':
+		lit := literals[c]
+		if len(d)-i < len(lit) || string(d[i:i+len(lit)]) != lit {
+			msg = "invalid literal"
+			goto fail
+		}
+		i += len(lit)
+	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+		var ok bool
+		if i, ok = scanNumber(d, i); !ok {
+			msg = "invalid number"
+			goto fail
+		}
+	default:
+		msg = "invalid character " + strconv.QuoteRune(rune(c)) + " looking for a value"
+		goto fail
+	}
+	// After a value: close what it ends, or read the comma before the next
+	// member or element.
+	for len(stack) > base {
+		if i = skipSpace(d, i); i >= len(d) {
+			msg = "unexpected end of JSON input"
+			goto fail
+		}
+		top := stack[len(stack)-1]
+		if d[i] == top+2 {
+			i++
+			stack = stack[:len(stack)-1]
+			continue
+		}
+		if d[i] != ',' {
+			msg = "missing comma or closing bracket"
+			goto fail
+		}
+		i++
+		if top == '{' {
+			goto name
+		}
+		goto value
+	}
+	r.i, r.stack, r.first = i, stack, false
+	return
+name:
+	if i = skipSpace(d, i); i >= len(d) || d[i] != '"' {
+		msg = "member name is not a string"
+		goto fail
+	}
+	if i, msg = skipString(d, i); msg != "" {
+		goto fail
+	}
+	if i = skipSpace(d, i); i >= len(d) || d[i] != ':' {
+		msg = "missing colon after member name"
+		goto fail
+	}
+	i++
+	goto value
+fail:
+	r.i, r.stack = i, stack
+	r.fail(msg)
+}
+
+// literals are the literal values by their first byte.
+var literals = [256]string{'t': "true", 'f': "false", 'n': "null"}
+
+// skipSpace returns the index of the first byte from i on that is not
+// whitespace (len(d) when none is).
+func skipSpace(d []byte, i int) int {
+	for i < len(d) {
+		switch d[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
 		default:
-			if r.i >= len(r.data) {
-				r.fail("unexpected end of JSON input")
-			} else {
-				r.fail("invalid character " + strconv.QuoteRune(rune(r.data[r.i])) + " looking for a value")
-			}
-			return
-		}
-		// Close what this value opened, member by member.
-		for len(r.stack) > depth {
-			if !r.More() {
-				if r.err != nil {
-					return
-				}
-				continue // closed one level
-			}
-			if r.stack[len(r.stack)-1] == '{' {
-				r.Name()
-			}
-			break // read the next member's value
-		}
-		if len(r.stack) <= depth || r.err != nil {
-			return
+			return i
 		}
 	}
+	return i
 }
 
 // Raw reads the next value and returns its bytes, as they stand in the input.
@@ -326,8 +388,16 @@ func (r *Reader) literal(want string) {
 
 // number reads a number of the JSON grammar at r.i.
 func (r *Reader) number() {
-	d := r.data
-	i := r.i
+	i, ok := scanNumber(r.data, r.i)
+	r.i = i
+	if !ok {
+		r.fail("invalid number")
+	}
+}
+
+// scanNumber returns the end of the number of the JSON grammar at i, or
+// where it stops being one and false.
+func scanNumber(d []byte, i int) (int, bool) {
 	if i < len(d) && d[i] == '-' {
 		i++
 	}
@@ -339,27 +409,27 @@ func (r *Reader) number() {
 			i++
 		}
 	default:
-		r.i = i
-		r.fail("invalid number")
-		return
+		return i, false
 	}
 	if i < len(d) && d[i] == '.' {
-		if i = digits(d, i+1); i < 0 {
-			r.fail("invalid number")
-			return
+		j := digits(d, i+1)
+		if j < 0 {
+			return i, false
 		}
+		i = j
 	}
 	if i < len(d) && (d[i] == 'e' || d[i] == 'E') {
 		i++
 		if i < len(d) && (d[i] == '+' || d[i] == '-') {
 			i++
 		}
-		if i = digits(d, i); i < 0 {
-			r.fail("invalid number")
-			return
+		j := digits(d, i)
+		if j < 0 {
+			return i, false
 		}
+		i = j
 	}
-	r.i = i
+	return i, true
 }
 
 // digits moves past one or more digits from i, or returns -1 when there is none.
@@ -382,34 +452,61 @@ var plain = func() (t [256]bool) {
 	return t
 }()
 
-// skipString moves past the string at r.i, checking its escapes.
-func (r *Reader) skipString() {
-	d := r.data
-	i := r.i + 1
+// Strings are looked at eight bytes at a time, as one little-endian
+// uint64 w, in the high bit of each byte.
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// stops flags the bytes of w that end a string or need a closer look: '"',
+// '\\' and control characters. Only the lowest flag is sure to be exact (a
+// borrow may flag bytes above a true one), which is all leading reads.
+func stops(w uint64) uint64 {
+	q := w ^ (ones * '"')
+	b := w ^ (ones * '\\')
+	return ((q - ones) &^ q) | ((b - ones) &^ b) | ((w - ones*0x20) &^ w)
+}
+
+// leading counts the bytes of a word before its first flagged one (8 when
+// none is).
+func leading(flags uint64) int { return bits.TrailingZeros64(flags&highs) / 8 }
+
+// skipString returns the end of the string that starts at d[i], checking
+// its escapes, or where it fails and why.
+func skipString(d []byte, i int) (int, string) {
+	i++
 	for i < len(d) {
+		// Eight bytes at a time while none of them ends the string or starts
+		// an escape; bytes of 0x80 and up are taken as they are (invalid
+		// UTF-8 is read as U+FFFD, never refused).
+		for len(d)-i >= 8 {
+			if n := leading(stops(binary.LittleEndian.Uint64(d[i:]))); n < 8 {
+				i += n
+				break
+			}
+			i += 8
+		}
+		if i >= len(d) {
+			break
+		}
 		c := d[i]
 		switch {
 		case plain[c] || c >= 0x80:
-			i++ // invalid UTF-8 is read as U+FFFD, never refused
+			i++
 		case c == '"':
-			r.i = i + 1
-			return
+			return i + 1, ""
 		case c == '\\':
 			n := escapeLen(d[i:])
 			if n == 0 {
-				r.i = i
-				r.fail("invalid escape in string")
-				return
+				return i, "invalid escape in string"
 			}
 			i += n
 		default:
-			r.i = i
-			r.fail("control character in string")
-			return
+			return i, "control character in string"
 		}
 	}
-	r.i = i
-	r.fail("unexpected end of JSON input in string")
+	return i, "unexpected end of JSON input in string"
 }
 
 // escapeLen returns the length of the escape sequence at the start of b, or
@@ -455,6 +552,18 @@ func (r *Reader) str(scratch *[]byte) []byte {
 	start := r.i + 1
 	i := start
 	for i < len(d) {
+		for len(d)-i >= 8 {
+			// Bytes of 0x80 and up need a UTF-8 check: flag them too.
+			w := binary.LittleEndian.Uint64(d[i:])
+			if n := leading(stops(w) | w); n < 8 {
+				i += n
+				break
+			}
+			i += 8
+		}
+		if i >= len(d) {
+			break
+		}
 		if c := d[i]; plain[c] {
 			i++
 			continue

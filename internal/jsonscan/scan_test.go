@@ -113,6 +113,19 @@ func checkAgainstStd(t *testing.T, data []byte) {
 	}
 }
 
+// The Reader looks at strings eight bytes at a time: each kind of byte that
+// needs a closer look, at every position of a word and across two words,
+// must read as encoding/json reads it.
+func TestStringsAcrossWords(t *testing.T) {
+	t.Parallel()
+	for _, special := range []string{`\"`, `\\`, `\n`, `\u00e9`, `\ud83d\ude00`, "\x01", "\x1f", "\x7f", "é", "\xff", `"`, " "} {
+		for at := 0; at <= 17; at++ {
+			s := strings.Repeat("a", at) + special + strings.Repeat("b", 17-at)
+			checkAgainstStd(t, []byte(`{"`+s+`":"`+s+`","k":["`+s+`"]}`))
+		}
+	}
+}
+
 func TestWrongTypesAreSkipped(t *testing.T) {
 	t.Parallel()
 	r := jsonscan.New([]byte(`{"s":5,"n":"x","b":{"deep":[1,{"x":"y"}]},"o":[1],"a":{},"last":"ok"}`))
