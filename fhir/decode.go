@@ -84,6 +84,47 @@ var (
 type decoder struct {
 	r   *jsonscan.Reader
 	bad string
+	// interned holds one copy of each shared string read so far (see
+	// strKind): a Bundle repeats its coding systems, codes, units, statuses
+	// and subject references in entry after entry. It lives as long as the
+	// document's read, and stops growing at maxInterned.
+	interned map[string]string
+}
+
+// maxInterned bounds decoder.interned, so that a document of many distinct
+// codes costs no more than copying each.
+const maxInterned = 4096
+
+// strKind says how a string value is kept.
+type strKind uint8
+
+const (
+	fresh   strKind = iota // ids, dates, URLs: seldom repeated, copied
+	shared                 // codes, systems, units, displays, references: one copy each
+	checked                // read by no rule: only its type is checked
+)
+
+// text reads a string value and keeps it as k says; ok is false when the
+// value has another type.
+func (d *decoder) text(k strKind) (s string, ok bool) {
+	b, ok := d.r.StringBytes()
+	switch {
+	case !ok, k == checked:
+		return "", ok
+	case k == fresh:
+		return string(b), true
+	}
+	if s, found := d.interned[string(b)]; found {
+		return s, true
+	}
+	s = string(b)
+	if len(d.interned) < maxInterned {
+		if d.interned == nil {
+			d.interned = make(map[string]string, 64)
+		}
+		d.interned[s] = s
+	}
+	return s, true
 }
 
 func (d *decoder) fail(reason string) {
@@ -112,11 +153,11 @@ func wrongType(at string) string {
 
 // str reads a string into a field of golang-fhir-models value type: null
 // leaves it as it is.
-func (d *decoder) str(dst *string, at string) {
+func (d *decoder) str(dst *string, k strKind, at string) {
 	if d.r.Null() {
 		return
 	}
-	s, ok := d.r.String()
+	s, ok := d.text(k)
 	if !ok {
 		d.fail(wrongType(at))
 		return
@@ -125,12 +166,12 @@ func (d *decoder) str(dst *string, at string) {
 }
 
 // optStr reads a string into an optional field: null makes it absent.
-func (d *decoder) optStr(dst *string, has *bool, at string) {
+func (d *decoder) optStr(dst *string, has *bool, k strKind, at string) {
 	if d.r.Null() {
 		*dst, *has = "", false
 		return
 	}
-	s, ok := d.r.String()
+	s, ok := d.text(k)
 	if !ok {
 		d.fail(wrongType(at))
 		return
@@ -196,7 +237,7 @@ func (d *decoder) resourceType() (typ string, ok bool) {
 		if d.r.Null() {
 			continue
 		}
-		s, isStr := d.r.String()
+		s, isStr := d.text(shared)
 		if !isStr {
 			ok = false
 			continue
@@ -218,10 +259,11 @@ func (d *decoder) bundle() (b *bundleDoc, malformed, retype bool) {
 		switch string(name) {
 		case "resourceType", "type":
 			if !d.r.Null() {
-				v, isStr := d.r.String()
+				isType := string(name) == "resourceType"
+				v, isStr := d.r.StringBytes()
 				ok = ok && isStr
-				if string(name) == "resourceType" && isStr {
-					retype = v != "Bundle"
+				if isType && isStr {
+					retype = string(v) != "Bundle"
 				}
 			}
 		case "link":
@@ -279,9 +321,9 @@ func (d *decoder) link() (rel, url string, ok bool) {
 	for d.r.More() {
 		switch name := d.r.Name(); string(name) {
 		case "relation":
-			d.str(&rel, "link.relation")
+			d.str(&rel, shared, "link.relation")
 		case "url":
-			d.str(&url, "link.url")
+			d.str(&url, fresh, "link.url")
 		default:
 			d.other(name, linkNames)
 		}
@@ -308,7 +350,7 @@ func (d *decoder) entry() entry {
 		switch string(name) {
 		case "fullUrl":
 			d.bad = ""
-			d.str(&e.fullURL, "fullUrl")
+			d.str(&e.fullURL, fresh, "fullUrl")
 			ok = ok && d.bad == ""
 		case "search":
 			if d.r.Null() {
@@ -322,7 +364,7 @@ func (d *decoder) entry() entry {
 			for d.r.More() {
 				switch name := d.r.Name(); string(name) {
 				case "mode":
-					d.str(&mode, "search.mode")
+					d.str(&mode, shared, "search.mode")
 				default:
 					d.other(name, searchNames)
 				}
@@ -370,7 +412,7 @@ func (d *decoder) entry() entry {
 func (d *decoder) resourceTypeFirst() (string, bool) {
 	m := d.r.Mark()
 	if d.r.BeginObject() && d.r.More() && string(d.r.Name()) == "resourceType" {
-		if s, ok := d.r.String(); ok {
+		if s, ok := d.text(shared); ok {
 			return s, true
 		}
 	}

@@ -180,12 +180,12 @@ func (d *decoder) resourceAs(typ string, typeOK, final bool) (res resource, rety
 				d.r.Skip()
 				continue
 			}
-			if s, ok := d.r.String(); !ok || s != typ {
+			if s, ok := d.r.StringBytes(); !ok || string(s) != typ {
 				retype = true
 			}
 			continue
 		case "id":
-			d.headString(&res.id, &res.unreadable)
+			d.headString(&res.id, fresh, &res.unreadable)
 			continue
 		case "subject":
 			d.subject(&res)
@@ -206,12 +206,12 @@ func (d *decoder) resourceAs(typ string, typeOK, final bool) (res resource, rety
 
 // headString reads the id or subject reference: null makes it absent, a
 // value of another type makes the resource unreadable.
-func (d *decoder) headString(dst *string, unreadable *bool) {
+func (d *decoder) headString(dst *string, k strKind, unreadable *bool) {
 	if d.r.Null() {
 		*dst = ""
 		return
 	}
-	s, ok := d.r.String()
+	s, ok := d.text(k)
 	*unreadable = *unreadable || !ok
 	if ok {
 		*dst = s
@@ -232,10 +232,10 @@ func (d *decoder) subject(res *resource) {
 		name := d.r.Name()
 		switch string(name) {
 		case "reference":
-			d.headString(&res.subject, &res.unreadable)
+			d.headString(&res.subject, shared, &res.unreadable)
 		case "display":
 			var s string
-			d.str(&s, "subject.display")
+			d.str(&s, checked, "subject.display")
 		default:
 			d.other(name, referenceNames)
 		}
@@ -250,7 +250,7 @@ func (d *decoder) member(res *resource, name []byte) bool {
 		p := res.patient
 		switch string(name) {
 		case "birthDate":
-			d.optStr(&p.birthDate.v, &p.birthDate.has, "birthDate")
+			d.optStr(&p.birthDate.v, &p.birthDate.has, fresh, "birthDate")
 		case "gender":
 			d.code(&p.gender, genders, "gender")
 		case "deceasedBoolean":
@@ -264,7 +264,7 @@ func (d *decoder) member(res *resource, name []byte) bool {
 			}
 			p.deceasedBoolean = v
 		case "deceasedDateTime":
-			d.optStr(&p.deceasedDateTime.v, &p.deceasedDateTime.has, "deceasedDateTime")
+			d.optStr(&p.deceasedDateTime.v, &p.deceasedDateTime.has, fresh, "deceasedDateTime")
 		default:
 			return false
 		}
@@ -308,7 +308,7 @@ func (d *decoder) issues() bool {
 	fails := false
 	d.array("issue", func() {
 		var severity string
-		d.object("issue", issueNames, func(string) { d.str(&severity, "issue.severity") })
+		d.object("issue", issueNames, func(string) { d.str(&severity, shared, "issue.severity") })
 		fails = fails || severity == "error" || severity == "fatal"
 	})
 	return fails || d.bad != ""
@@ -318,13 +318,13 @@ func (d *decoder) medicationEntry(m *medicationEntryBody, typ string, name []byt
 	request, statement := typ == "MedicationRequest", typ == "MedicationStatement"
 	switch n := string(name); {
 	case n == "status":
-		d.str(&m.status, "status")
+		d.str(&m.status, shared, "status")
 	case n == "intent" && request:
-		d.str(&m.intent, "intent")
+		d.str(&m.intent, shared, "intent")
 	case n == "doNotPerform" && request:
 		d.optBool(&m.doNotPerform)
 	case n == "authoredOn" && request, n == "dateAsserted" && statement:
-		d.optStr(&m.asserted.v, &m.asserted.has, n)
+		d.optStr(&m.asserted.v, &m.asserted.has, fresh, n)
 	case n == "dispenseRequest" && request:
 		if d.r.Null() {
 			m.validity = nil
@@ -334,7 +334,7 @@ func (d *decoder) medicationEntry(m *medicationEntryBody, typ string, name []byt
 	case n == "effectivePeriod" && !request:
 		d.period(&m.effectivePeriod, "effectivePeriod")
 	case n == "effectiveDateTime" && !request:
-		d.optStr(&m.effectiveDateTime.v, &m.effectiveDateTime.has, "effectiveDateTime")
+		d.optStr(&m.effectiveDateTime.v, &m.effectiveDateTime.has, fresh, "effectiveDateTime")
 	case n == "medicationCodeableConcept":
 		d.concept(&m.drugConcept, "medicationCodeableConcept")
 	case n == "medicationReference":
@@ -343,9 +343,9 @@ func (d *decoder) medicationEntry(m *medicationEntryBody, typ string, name []byt
 		}
 		d.object("medicationReference", referenceNames, func(n string) {
 			if n == "reference" {
-				d.str(&m.drugRef, "medicationReference.reference")
+				d.str(&m.drugRef, shared, "medicationReference.reference")
 			} else {
-				d.str(&m.drugDisplay, "medicationReference.display")
+				d.str(&m.drugDisplay, shared, "medicationReference.display")
 			}
 		})
 	case n == "contained":
@@ -393,15 +393,15 @@ func (d *decoder) conditionMember(c *conditionBody, name []byte) bool {
 	case "verificationStatus":
 		d.statusConcept(&c.verificationStatus, "http://terminology.hl7.org/CodeSystem/condition-ver-status", n)
 	case "onsetDateTime":
-		d.optStr(&c.onsetDateTime.v, &c.onsetDateTime.has, n)
+		d.optStr(&c.onsetDateTime.v, &c.onsetDateTime.has, fresh, n)
 	case "abatementDateTime":
-		d.optStr(&c.abatementDateTime.v, &c.abatementDateTime.has, n)
+		d.optStr(&c.abatementDateTime.v, &c.abatementDateTime.has, fresh, n)
 	case "onsetPeriod":
 		d.period(&c.onsetPeriod, n)
 	case "abatementPeriod":
 		d.period(&c.abatementPeriod, n)
 	case "recordedDate":
-		d.optStr(&c.recordedDate.v, &c.recordedDate.has, n)
+		d.optStr(&c.recordedDate.v, &c.recordedDate.has, fresh, n)
 	default:
 		return false
 	}
@@ -411,11 +411,11 @@ func (d *decoder) conditionMember(c *conditionBody, name []byte) bool {
 func (d *decoder) serviceRequestMember(sr *serviceRequestBody, name []byte) bool {
 	switch n := string(name); n {
 	case "status":
-		d.str(&sr.status, n)
+		d.str(&sr.status, shared, n)
 	case "code":
 		d.optConcept(&sr.code, n)
 	case "authoredOn":
-		d.optStr(&sr.authoredOn.v, &sr.authoredOn.has, n)
+		d.optStr(&sr.authoredOn.v, &sr.authoredOn.has, fresh, n)
 	case "doNotPerform":
 		d.optBool(&sr.doNotPerform)
 	default:
@@ -454,13 +454,13 @@ func (d *decoder) observationMember(o *observationBody, name []byte) bool {
 	case "code":
 		d.concept(&o.code, n)
 	case "effectiveDateTime":
-		d.optStr(&o.effectiveDateTime.v, &o.effectiveDateTime.has, n)
+		d.optStr(&o.effectiveDateTime.v, &o.effectiveDateTime.has, fresh, n)
 	case "effectivePeriod":
 		d.period(&o.effectivePeriod, n)
 	case "effectiveInstant":
-		d.optStr(&o.effectiveInstant.v, &o.effectiveInstant.has, n)
+		d.optStr(&o.effectiveInstant.v, &o.effectiveInstant.has, fresh, n)
 	case "issued":
-		d.optStr(&o.issued.v, &o.issued.has, n)
+		d.optStr(&o.issued.v, &o.issued.has, fresh, n)
 	case "valueQuantity":
 		d.quantity(&o.value, n)
 	case "interpretation":
@@ -534,7 +534,7 @@ func (d *decoder) object(at string, known []string, member func(name string)) {
 func (d *decoder) code(dst *optDate, codes map[string]bool, at string) {
 	var s string
 	var has bool
-	d.optStr(&s, &has, at)
+	d.optStr(&s, &has, shared, at)
 	if has && !codes[s] {
 		d.fail("does not decode as FHIR R4: " + at + " is not a code of its value set")
 		return
@@ -546,7 +546,7 @@ func (d *decoder) code(dst *optDate, codes map[string]bool, at string) {
 func (d *decoder) concept(c *concept, at string) {
 	d.object(at, conceptNames, func(n string) {
 		if n == "text" {
-			d.optStr(&c.Text, &c.hasText, at+".text")
+			d.optStr(&c.Text, &c.hasText, shared, at+".text")
 			return
 		}
 		c.Codings = c.Codings[:0]
@@ -555,11 +555,11 @@ func (d *decoder) concept(c *concept, at string) {
 			d.object(at+".coding", codingNames, func(n string) {
 				switch n {
 				case "system":
-					d.str(&cd.System, at+".coding.system")
+					d.str(&cd.System, shared, at+".coding.system")
 				case "code":
-					d.str(&cd.Code, at+".coding.code")
+					d.str(&cd.Code, shared, at+".coding.code")
 				default:
-					d.str(&cd.Display, at+".coding.display")
+					d.str(&cd.Display, shared, at+".coding.display")
 				}
 			})
 			c.Codings = append(c.Codings, cd)
@@ -594,7 +594,7 @@ func (d *decoder) statusConcept(dst *string, system, at string) {
 	d.object(at, conceptNames, func(n string) {
 		if n == "text" {
 			var s string
-			d.str(&s, at+".text")
+			d.str(&s, checked, at+".text")
 			return
 		}
 		codings = codings[:0]
@@ -603,12 +603,12 @@ func (d *decoder) statusConcept(dst *string, system, at string) {
 			d.object(at+".coding", codingNames, func(n string) {
 				switch n {
 				case "system":
-					d.str(&cd.system, at+".coding.system")
+					d.str(&cd.system, shared, at+".coding.system")
 				case "code":
-					d.optStr(&cd.code, &cd.hasCode, at+".coding.code")
+					d.optStr(&cd.code, &cd.hasCode, shared, at+".coding.code")
 				default:
 					var s string
-					d.str(&s, at+".coding.display")
+					d.str(&s, checked, at+".coding.display")
 				}
 			})
 			codings = append(codings, cd)
@@ -641,9 +641,9 @@ func (d *decoder) period(p **period, at string) {
 	}
 	d.object(at, periodNames, func(n string) {
 		if n == "start" {
-			d.optStr(&(*p).start.v, &(*p).start.has, at+".start")
+			d.optStr(&(*p).start.v, &(*p).start.has, fresh, at+".start")
 		} else {
-			d.optStr(&(*p).end.v, &(*p).end.has, at+".end")
+			d.optStr(&(*p).end.v, &(*p).end.has, fresh, at+".end")
 		}
 	})
 }
@@ -666,11 +666,11 @@ func (d *decoder) quantity(q **quantity, at string) {
 			d.code(&c, comparators, at+".comparator")
 			(*q).comparator = c.v
 		case "unit":
-			d.str(&(*q).unit, at+".unit")
+			d.str(&(*q).unit, shared, at+".unit")
 		case "system":
-			d.str(&(*q).system, at+".system")
+			d.str(&(*q).system, shared, at+".system")
 		default:
-			d.str(&(*q).code, at+".code")
+			d.str(&(*q).code, shared, at+".code")
 		}
 	})
 }

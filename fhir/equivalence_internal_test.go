@@ -272,6 +272,32 @@ func TestDecodersAgree(t *testing.T) {
 			compareRequest(t, "sandbox exchange "+strconv.Itoa(i), e.Body)
 		}
 	})
+	t.Run("more shared strings than the decoder keeps", func(t *testing.T) {
+		// Past maxInterned, shared strings are copied, not kept: the codes
+		// and units after that point must read the same.
+		var b strings.Builder
+		b.WriteString(`{"resourceType":"Bundle","type":"collection","entry":[`)
+		for i := range maxInterned + 100 {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			n := strconv.Itoa(i)
+			b.WriteString(`{"resource":{"resourceType":"Observation","id":"o` + n + `","status":"final","subject":{"reference":"Patient/p"},` +
+				`"code":{"coding":[{"system":"http://loinc.org","code":"` + n + `-1","display":"Lab \u00e9` + n + `"}]},` +
+				`"valueQuantity":{"value":` + n + `,"unit":"u` + n + `","system":"http://unitsofmeasure.org","code":"u` + n + `"}}}`)
+		}
+		b.WriteString(`,{"resource":{"resourceType":"Patient","id":"p"}}]}`)
+		data := []byte(b.String())
+		compareBundle(t, "generated Bundle", data)
+		rec, err := ReadBundle(bytes.NewReader(data), int64(len(data))+1)
+		if err != nil || len(rec.Observations) != maxInterned+100 {
+			t.Fatalf("ReadBundle = %d observations, %v; want %d", len(rec.Observations), err, maxInterned+100)
+		}
+		last := rec.Observations[len(rec.Observations)-1]
+		if want := strconv.Itoa(maxInterned+99) + "-1"; len(last.Code.Codings) != 1 || last.Code.Codings[0].Code != want {
+			t.Fatalf("last observation's codings = %+v, want code %s", last.Code.Codings, want)
+		}
+	})
 	t.Run("seeds", func(t *testing.T) {
 		for f, data := range seeds(t, "testdata/fuzz/FuzzReadBundle") {
 			compareBundle(t, f, data)

@@ -215,13 +215,21 @@ func (r *Reader) Null() bool {
 // String reads a string value. When the next value is of another kind it is
 // skipped and ok is false.
 func (r *Reader) String() (s string, ok bool) {
+	b, ok := r.StringBytes()
+	return string(b), ok
+}
+
+// StringBytes reads a string value as String does, without copying it: the
+// bytes are valid until the next call on the Reader. It lets a caller that
+// meets the same strings again and again (codes, systems, units) keep one
+// copy of each.
+func (r *Reader) StringBytes() (b []byte, ok bool) {
 	if r.Kind() != String {
 		r.Skip()
-		return "", false
+		return nil, false
 	}
-	var scratch []byte
-	b := r.str(&scratch)
-	return string(b), r.err == nil
+	b = r.str(&r.buf)
+	return b, r.err == nil
 }
 
 // Number reads a number and returns its text. When the next value is of

@@ -29,6 +29,12 @@ func tree(r *jsonscan.Reader) any {
 		a := []any{}
 		r.BeginArray()
 		for r.More() {
+			if r.Kind() == jsonscan.String {
+				// StringBytes for array elements, String for the rest.
+				b, _ := r.StringBytes()
+				a = append(a, string(b))
+				continue
+			}
 			a = append(a, tree(r))
 		}
 		return a
