@@ -2,6 +2,7 @@ package fhir
 
 import (
 	"bytes"
+	"strings"
 
 	"github.com/cramp-cds/cramp-cds/internal/jsonscan"
 )
@@ -89,6 +90,11 @@ type decoder struct {
 	// and subject references in entry after entry. It lives as long as the
 	// document's read, and stops growing at maxInterned.
 	interned map[string]string
+	// codings and quantities are the slabs the document's Codings and
+	// quantities are cut from (see codeable and quantity): one allocation
+	// for many, where most concepts hold one coding.
+	codings    []Coding
+	quantities []quantity
 }
 
 // maxInterned bounds decoder.interned, so that a document of many distinct
@@ -145,38 +151,42 @@ func (d *decoder) other(name []byte, known []string) {
 	d.r.Skip()
 }
 
-// wrongType is the reason for a value of the wrong JSON type; the message
-// keeps the words of the decode this replaced ("does not decode as FHIR R4").
-func wrongType(at string) string {
-	return "does not decode as FHIR R4: " + at + " has the wrong JSON type"
+// wrongType is the reason for a value of the wrong JSON type at the field
+// the parts of at name, joined only then (a read that does not fail never
+// pays for the name); the message keeps the words of the decode this
+// replaced ("does not decode as FHIR R4").
+func wrongType(at ...string) string {
+	return "does not decode as FHIR R4: " + strings.Join(at, "") + " has the wrong JSON type"
+}
+
+// readString reads a string value kept as k says: null reports null, and a
+// value of another type is noted as wrong at at.
+func (d *decoder) readString(k strKind, at ...string) (s string, null, ok bool) {
+	if d.r.Null() {
+		return "", true, false
+	}
+	if s, ok = d.text(k); !ok {
+		d.fail(wrongType(at...))
+	}
+	return s, false, ok
 }
 
 // str reads a string into a field of golang-fhir-models value type: null
 // leaves it as it is.
-func (d *decoder) str(dst *string, k strKind, at string) {
-	if d.r.Null() {
-		return
+func (d *decoder) str(dst *string, k strKind, at ...string) {
+	if s, _, ok := d.readString(k, at...); ok {
+		*dst = s
 	}
-	s, ok := d.text(k)
-	if !ok {
-		d.fail(wrongType(at))
-		return
-	}
-	*dst = s
 }
 
 // optStr reads a string into an optional field: null makes it absent.
-func (d *decoder) optStr(dst *string, has *bool, k strKind, at string) {
-	if d.r.Null() {
-		*dst, *has = "", false
-		return
+func (d *decoder) optStr(dst *optString, k strKind, at ...string) {
+	switch s, null, ok := d.readString(k, at...); {
+	case null:
+		*dst = optString{}
+	case ok:
+		*dst = optString{v: s, has: true}
 	}
-	s, ok := d.text(k)
-	if !ok {
-		d.fail(wrongType(at))
-		return
-	}
-	*dst, *has = s, true
 }
 
 // readDocument reads a prefetch value, a response body or a Bundle file.

@@ -46,15 +46,16 @@ type concept struct {
 	hasText bool
 }
 
-// optDate is an optional date, dateTime or instant: has tells an empty
-// string from an absent element where the rules pick the first present one.
-type optDate struct {
+// optString is an optional string (a date, dateTime, instant or code): has
+// tells an empty string from an absent element where the rules pick the
+// first present one.
+type optString struct {
 	v   string
 	has bool
 }
 
 type period struct {
-	start, end optDate
+	start, end optString
 }
 
 type quantity struct {
@@ -67,19 +68,19 @@ type quantity struct {
 }
 
 type patientBody struct {
-	birthDate        optDate
-	gender           optDate // the code, validated
+	birthDate        optString
+	gender           optString // the code, validated
 	deceasedBoolean  bool
-	deceasedDateTime optDate
+	deceasedDateTime optString
 }
 
 type medicationEntryBody struct {
 	status, intent       string
 	doNotPerform         bool
-	asserted             optDate // authoredOn or dateAsserted
-	validity             *period // MedicationRequest.dispenseRequest.validityPeriod
-	effectivePeriod      *period // MedicationStatement.effectivePeriod
-	effectiveDateTime    optDate
+	asserted             optString // authoredOn or dateAsserted
+	validity             *period   // MedicationRequest.dispenseRequest.validityPeriod
+	effectivePeriod      *period   // MedicationStatement.effectivePeriod
+	effectiveDateTime    optString
 	drugConcept          concept
 	drugRef, drugDisplay string
 	contained            []resource // the contained resources that are readable
@@ -95,19 +96,19 @@ type conditionBody struct {
 	code                               *concept
 	categories                         []concept
 	clinicalStatus, verificationStatus string
-	onsetDateTime, abatementDateTime   optDate
+	onsetDateTime, abatementDateTime   optString
 	onsetPeriod, abatementPeriod       *period
-	recordedDate                       optDate
+	recordedDate                       optString
 }
 
 type observationBody struct {
 	status            string // the code; "registered" when absent, as the library reads it
 	hasStatus         bool   // a status code was given
 	code              concept
-	effectiveDateTime optDate
+	effectiveDateTime optString
 	effectivePeriod   *period
-	effectiveInstant  optDate
-	issued            optDate
+	effectiveInstant  optString
+	issued            optString
 	value             *quantity
 	interpretation    []concept
 	referenceRange    [][2]*quantity
@@ -116,7 +117,7 @@ type observationBody struct {
 type serviceRequestBody struct {
 	status       string
 	code         *concept
-	authoredOn   optDate
+	authoredOn   optString
 	doNotPerform bool
 }
 
@@ -250,21 +251,13 @@ func (d *decoder) member(res *resource, name []byte) bool {
 		p := res.patient
 		switch string(name) {
 		case "birthDate":
-			d.optStr(&p.birthDate.v, &p.birthDate.has, fresh, "birthDate")
+			d.optStr(&p.birthDate, fresh, "birthDate")
 		case "gender":
 			d.code(&p.gender, genders, "gender")
 		case "deceasedBoolean":
-			if d.r.Null() {
-				p.deceasedBoolean = false
-				return true
-			}
-			v, ok := d.r.Bool()
-			if !ok {
-				d.fail(wrongType("deceasedBoolean"))
-			}
-			p.deceasedBoolean = v
+			d.optBool(&p.deceasedBoolean, "deceasedBoolean")
 		case "deceasedDateTime":
-			d.optStr(&p.deceasedDateTime.v, &p.deceasedDateTime.has, fresh, "deceasedDateTime")
+			d.optStr(&p.deceasedDateTime, fresh, "deceasedDateTime")
 		default:
 			return false
 		}
@@ -277,13 +270,22 @@ func (d *decoder) member(res *resource, name []byte) bool {
 			d.optConcept(&md.code, "code")
 		case "ingredient":
 			md.ingredients = md.ingredients[:0]
-			d.array("ingredient", func() {
+			if !d.beginArray("ingredient") {
+				return true
+			}
+			for d.r.More() {
 				var c concept
-				d.object("ingredient", ingredientName, func(n string) {
-					d.concept(&c, "ingredient.itemCodeableConcept")
-				})
+				if d.beginObject("ingredient") {
+					for d.r.More() {
+						if name := d.r.Name(); string(name) == "itemCodeableConcept" {
+							d.concept(&c, "ingredient.itemCodeableConcept")
+						} else {
+							d.other(name, ingredientName)
+						}
+					}
+				}
 				md.ingredients = append(md.ingredients, c)
-			})
+			}
 		default:
 			return false
 		}
@@ -306,11 +308,22 @@ func (d *decoder) issues() bool {
 	defer func() { d.bad = saved }()
 	d.bad = ""
 	fails := false
-	d.array("issue", func() {
+	if !d.beginArray("issue") {
+		return d.bad != ""
+	}
+	for d.r.More() {
 		var severity string
-		d.object("issue", issueNames, func(string) { d.str(&severity, shared, "issue.severity") })
+		if d.beginObject("issue") {
+			for d.r.More() {
+				if name := d.r.Name(); string(name) == "severity" {
+					d.str(&severity, shared, "issue.severity")
+				} else {
+					d.other(name, issueNames)
+				}
+			}
+		}
 		fails = fails || severity == "error" || severity == "fatal"
-	})
+	}
 	return fails || d.bad != ""
 }
 
@@ -322,32 +335,44 @@ func (d *decoder) medicationEntry(m *medicationEntryBody, typ string, name []byt
 	case n == "intent" && request:
 		d.str(&m.intent, shared, "intent")
 	case n == "doNotPerform" && request:
-		d.optBool(&m.doNotPerform)
+		d.optBool(&m.doNotPerform, "doNotPerform")
 	case n == "authoredOn" && request, n == "dateAsserted" && statement:
-		d.optStr(&m.asserted.v, &m.asserted.has, fresh, n)
+		d.optStr(&m.asserted, fresh, n)
 	case n == "dispenseRequest" && request:
 		if d.r.Null() {
 			m.validity = nil
 			return true
 		}
-		d.object("dispenseRequest", dispenseNames, func(string) { d.period(&m.validity, "dispenseRequest.validityPeriod") })
+		if !d.beginObject("dispenseRequest") {
+			return true
+		}
+		for d.r.More() {
+			if name := d.r.Name(); string(name) == "validityPeriod" {
+				d.period(&m.validity, "dispenseRequest.validityPeriod")
+			} else {
+				d.other(name, dispenseNames)
+			}
+		}
 	case n == "effectivePeriod" && !request:
 		d.period(&m.effectivePeriod, "effectivePeriod")
 	case n == "effectiveDateTime" && !request:
-		d.optStr(&m.effectiveDateTime.v, &m.effectiveDateTime.has, fresh, "effectiveDateTime")
+		d.optStr(&m.effectiveDateTime, fresh, "effectiveDateTime")
 	case n == "medicationCodeableConcept":
 		d.concept(&m.drugConcept, "medicationCodeableConcept")
 	case n == "medicationReference":
-		if d.r.Null() {
+		if !d.beginObject("medicationReference") {
 			return true
 		}
-		d.object("medicationReference", referenceNames, func(n string) {
-			if n == "reference" {
+		for d.r.More() {
+			switch name := d.r.Name(); string(name) {
+			case "reference":
 				d.str(&m.drugRef, shared, "medicationReference.reference")
-			} else {
+			case "display":
 				d.str(&m.drugDisplay, shared, "medicationReference.display")
+			default:
+				d.other(name, referenceNames)
 			}
-		})
+		}
 	case n == "contained":
 		m.contained, m.containedNotAnArray = m.contained[:0], false
 		if d.r.Null() {
@@ -382,26 +407,21 @@ func (d *decoder) conditionMember(c *conditionBody, name []byte) bool {
 	case "code":
 		d.optConcept(&c.code, "code")
 	case "category":
-		c.categories = c.categories[:0]
-		d.array(n, func() {
-			var cc concept
-			d.concept(&cc, "category")
-			c.categories = append(c.categories, cc)
-		})
+		c.categories = d.concepts(c.categories[:0], n)
 	case "clinicalStatus":
 		d.statusConcept(&c.clinicalStatus, "http://terminology.hl7.org/CodeSystem/condition-clinical", n)
 	case "verificationStatus":
 		d.statusConcept(&c.verificationStatus, "http://terminology.hl7.org/CodeSystem/condition-ver-status", n)
 	case "onsetDateTime":
-		d.optStr(&c.onsetDateTime.v, &c.onsetDateTime.has, fresh, n)
+		d.optStr(&c.onsetDateTime, fresh, n)
 	case "abatementDateTime":
-		d.optStr(&c.abatementDateTime.v, &c.abatementDateTime.has, fresh, n)
+		d.optStr(&c.abatementDateTime, fresh, n)
 	case "onsetPeriod":
 		d.period(&c.onsetPeriod, n)
 	case "abatementPeriod":
 		d.period(&c.abatementPeriod, n)
 	case "recordedDate":
-		d.optStr(&c.recordedDate.v, &c.recordedDate.has, fresh, n)
+		d.optStr(&c.recordedDate, fresh, n)
 	default:
 		return false
 	}
@@ -415,9 +435,9 @@ func (d *decoder) serviceRequestMember(sr *serviceRequestBody, name []byte) bool
 	case "code":
 		d.optConcept(&sr.code, n)
 	case "authoredOn":
-		d.optStr(&sr.authoredOn.v, &sr.authoredOn.has, fresh, n)
+		d.optStr(&sr.authoredOn, fresh, n)
 	case "doNotPerform":
-		d.optBool(&sr.doNotPerform)
+		d.optBool(&sr.doNotPerform, n)
 	default:
 		return false
 	}
@@ -425,14 +445,14 @@ func (d *decoder) serviceRequestMember(sr *serviceRequestBody, name []byte) bool
 }
 
 // optBool reads an optional boolean: null makes it false.
-func (d *decoder) optBool(dst *bool) {
+func (d *decoder) optBool(dst *bool, at string) {
 	if d.r.Null() {
 		*dst = false
 		return
 	}
 	v, ok := d.r.Bool()
 	if !ok {
-		d.fail(wrongType("doNotPerform"))
+		d.fail(wrongType(at))
 	}
 	*dst = v
 }
@@ -446,7 +466,7 @@ func (d *decoder) observationMember(o *observationBody, name []byte) bool {
 			d.fail("does not decode as FHIR R4: unknown ObservationStatus code")
 			return true
 		}
-		var s optDate
+		var s optString
 		d.code(&s, observationStatuses, "status")
 		if s.has {
 			o.status, o.hasStatus = s.v, true
@@ -454,117 +474,164 @@ func (d *decoder) observationMember(o *observationBody, name []byte) bool {
 	case "code":
 		d.concept(&o.code, n)
 	case "effectiveDateTime":
-		d.optStr(&o.effectiveDateTime.v, &o.effectiveDateTime.has, fresh, n)
+		d.optStr(&o.effectiveDateTime, fresh, n)
 	case "effectivePeriod":
 		d.period(&o.effectivePeriod, n)
 	case "effectiveInstant":
-		d.optStr(&o.effectiveInstant.v, &o.effectiveInstant.has, fresh, n)
+		d.optStr(&o.effectiveInstant, fresh, n)
 	case "issued":
-		d.optStr(&o.issued.v, &o.issued.has, fresh, n)
+		d.optStr(&o.issued, fresh, n)
 	case "valueQuantity":
 		d.quantity(&o.value, n)
 	case "interpretation":
-		o.interpretation = o.interpretation[:0]
-		d.array(n, func() {
-			var c concept
-			d.concept(&c, "interpretation")
-			o.interpretation = append(o.interpretation, c)
-		})
+		o.interpretation = d.concepts(o.interpretation[:0], n)
 	case "referenceRange":
 		o.referenceRange = o.referenceRange[:0]
-		d.array(n, func() {
+		if !d.beginArray(n) {
+			return true
+		}
+		for d.r.More() {
 			var lh [2]*quantity
-			d.object("referenceRange", rangeNames, func(n string) {
-				if n == "low" {
-					d.quantity(&lh[0], "referenceRange.low")
-				} else {
-					d.quantity(&lh[1], "referenceRange.high")
+			if d.beginObject("referenceRange") {
+				for d.r.More() {
+					switch name := d.r.Name(); string(name) {
+					case "low":
+						d.quantity(&lh[0], "referenceRange.low")
+					case "high":
+						d.quantity(&lh[1], "referenceRange.high")
+					default:
+						d.other(name, rangeNames)
+					}
 				}
-			})
+			}
 			o.referenceRange = append(o.referenceRange, lh)
-		})
+		}
 	default:
 		return false
 	}
 	return true
 }
 
-// array reads an array, calling each for every element; null is an empty
-// array. The element reader sees null elements too, as the library did.
-func (d *decoder) array(at string, each func()) {
-	if d.r.Null() {
-		return
-	}
-	if !d.r.BeginArray() {
-		d.fail(wrongType(at))
-		return
-	}
-	for d.r.More() {
-		each()
-	}
-}
+// beginArray begins an array value and reports true; null is an empty
+// array (false). Elements are read with d.r.More; an element reader sees
+// null elements too, as the library did.
+func (d *decoder) beginArray(at ...string) bool { return d.begin(jsonscan.Array, at...) }
 
-// object reads an object whose members are known, calling member for each
-// one (by name); null leaves the target as it is.
-func (d *decoder) object(at string, known []string, member func(name string)) {
+// beginObject begins an object value and reports true; null leaves the
+// target as it is (false). Members are read with d.r.More and d.r.Name; one
+// the object does not read goes to d.other.
+func (d *decoder) beginObject(at ...string) bool { return d.begin(jsonscan.Object, at...) }
+
+// begin begins a value of kind (Array or Object); null reports false, and a
+// value of another type is skipped and noted as wrong at at.
+func (d *decoder) begin(kind jsonscan.Kind, at ...string) bool {
 	if d.r.Null() {
-		return
+		return false
 	}
-	if !d.r.BeginObject() {
-		d.fail(wrongType(at))
-		return
+	ok := kind == jsonscan.Array && d.r.BeginArray() || kind == jsonscan.Object && d.r.BeginObject()
+	if !ok {
+		d.fail(wrongType(at...))
 	}
-	for d.r.More() {
-		name := d.r.Name()
-		found := false
-		for _, k := range known {
-			if string(name) == k {
-				member(k)
-				found = true
-				break
-			}
-		}
-		if !found {
-			d.other(name, known)
-		}
-	}
+	return ok
 }
 
 // code reads a code of a required binding: one of codes, or a failure.
-func (d *decoder) code(dst *optDate, codes map[string]bool, at string) {
-	var s string
-	var has bool
-	d.optStr(&s, &has, shared, at)
-	if has && !codes[s] {
-		d.fail("does not decode as FHIR R4: " + at + " is not a code of its value set")
+func (d *decoder) code(dst *optString, codes map[string]bool, at ...string) {
+	var s optString
+	d.optStr(&s, shared, at...)
+	if s.has && !codes[s.v] {
+		d.fail("does not decode as FHIR R4: " + strings.Join(at, "") + " is not a code of its value set")
 		return
 	}
-	*dst = optDate{v: s, has: has}
+	*dst = s
+}
+
+// concepts reads an array of CodeableConcepts, appending them to cs; null
+// elements are empty concepts.
+func (d *decoder) concepts(cs []concept, at string) []concept {
+	if !d.beginArray(at) {
+		return cs
+	}
+	for d.r.More() {
+		var c concept
+		d.concept(&c, at)
+		cs = append(cs, c)
+	}
+	return cs
 }
 
 // concept reads a CodeableConcept of value type (null leaves it).
-func (d *decoder) concept(c *concept, at string) {
-	d.object(at, conceptNames, func(n string) {
-		if n == "text" {
-			d.optStr(&c.Text, &c.hasText, shared, at+".text")
-			return
-		}
-		c.Codings = c.Codings[:0]
-		d.array(at+".coding", func() {
-			var cd Coding
-			d.object(at+".coding", codingNames, func(n string) {
-				switch n {
-				case "system":
-					d.str(&cd.System, shared, at+".coding.system")
-				case "code":
-					d.str(&cd.Code, shared, at+".coding.code")
-				default:
-					d.str(&cd.Display, shared, at+".coding.display")
+func (d *decoder) concept(c *concept, at string) { d.codeable(c, nil, at) }
+
+// codeable reads a CodeableConcept into c and returns given with, for each
+// of its codings, whether it has a code ("code":"" is one, no code is not).
+func (d *decoder) codeable(c *concept, given []bool, at string) []bool {
+	if !d.beginObject(at) {
+		return given
+	}
+	for d.r.More() {
+		switch name := d.r.Name(); string(name) {
+		case "text":
+			var text optString
+			d.optStr(&text, shared, at, ".text")
+			c.Text, c.hasText = text.v, text.has
+		case "coding":
+			c.Codings = c.Codings[:0]
+			given = given[:0]
+			if !d.beginArray(at, ".coding") {
+				continue
+			}
+			start := len(d.codings)
+			for d.r.More() {
+				var cd Coding
+				has := d.coding(&cd, at)
+				if len(d.codings) == cap(d.codings) {
+					// A new slab, holding this concept's codings so far: the
+					// concepts already read keep the old one.
+					run := d.codings[start:]
+					d.codings = append(make([]Coding, 0, max(codingSlab, 2*len(run))), run...)
+					start = 0
 				}
-			})
-			c.Codings = append(c.Codings, cd)
-		})
-	})
+				d.codings = append(d.codings, cd)
+				if given != nil { // nil: the caller does not ask
+					given = append(given, has)
+				}
+			}
+			if end := len(d.codings); end > start {
+				c.Codings = d.codings[start:end:end]
+			}
+		default:
+			d.other(name, conceptNames)
+		}
+	}
+	return given
+}
+
+// codingSlab is how many Codings one allocation holds for a document's
+// concepts (most have one or two).
+const codingSlab = 64
+
+// coding reads one Coding element (null leaves it empty) and reports
+// whether it has a code.
+func (d *decoder) coding(cd *Coding, at string) (hasCode bool) {
+	if !d.beginObject(at, ".coding") {
+		return false
+	}
+	for d.r.More() {
+		switch name := d.r.Name(); string(name) {
+		case "system":
+			d.str(&cd.System, shared, at, ".coding.system")
+		case "code":
+			var code optString
+			d.optStr(&code, shared, at, ".coding.code")
+			cd.Code, hasCode = code.v, code.has
+		case "display":
+			d.str(&cd.Display, shared, at, ".coding.display")
+		default:
+			d.other(name, codingNames)
+		}
+	}
+	return hasCode
 }
 
 // optConcept reads an optional CodeableConcept: null makes it absent.
@@ -586,45 +653,20 @@ func (d *decoder) statusConcept(dst *string, system, at string) {
 		*dst = ""
 		return
 	}
-	type coded struct {
-		system, code string
-		hasCode      bool
-	}
-	var codings []coded
-	d.object(at, conceptNames, func(n string) {
-		if n == "text" {
-			var s string
-			d.str(&s, checked, at+".text")
-			return
-		}
-		codings = codings[:0]
-		d.array(at+".coding", func() {
-			var cd coded
-			d.object(at+".coding", codingNames, func(n string) {
-				switch n {
-				case "system":
-					d.str(&cd.system, shared, at+".coding.system")
-				case "code":
-					d.optStr(&cd.code, &cd.hasCode, shared, at+".coding.code")
-				default:
-					var s string
-					d.str(&s, checked, at+".coding.display")
-				}
-			})
-			codings = append(codings, cd)
-		})
-	})
+	var c concept
+	var buf [4]bool
+	given := d.codeable(&c, buf[:0], at)
 	first := ""
-	for _, cd := range codings {
-		if !cd.hasCode {
+	for i, cd := range c.Codings {
+		if !given[i] {
 			continue
 		}
-		if cd.system == system {
-			*dst = cd.code
+		if cd.System == system {
+			*dst = cd.Code
 			return
 		}
 		if first == "" {
-			first = cd.code
+			first = cd.Code
 		}
 	}
 	*dst = first
@@ -639,14 +681,24 @@ func (d *decoder) period(p **period, at string) {
 	if *p == nil {
 		*p = &period{}
 	}
-	d.object(at, periodNames, func(n string) {
-		if n == "start" {
-			d.optStr(&(*p).start.v, &(*p).start.has, fresh, at+".start")
-		} else {
-			d.optStr(&(*p).end.v, &(*p).end.has, fresh, at+".end")
+	if !d.beginObject(at) {
+		return
+	}
+	for d.r.More() {
+		switch name := d.r.Name(); string(name) {
+		case "start":
+			d.optStr(&(*p).start, fresh, at, ".start")
+		case "end":
+			d.optStr(&(*p).end, fresh, at, ".end")
+		default:
+			d.other(name, periodNames)
 		}
-	})
+	}
 }
+
+// quantitySlab is how many quantities one allocation holds for a
+// document's values and reference ranges.
+const quantitySlab = 32
 
 // quantity reads an optional Quantity: null makes it absent.
 func (d *decoder) quantity(q **quantity, at string) {
@@ -655,29 +707,39 @@ func (d *decoder) quantity(q **quantity, at string) {
 		return
 	}
 	if *q == nil {
-		*q = &quantity{}
+		if len(d.quantities) == cap(d.quantities) {
+			// A new slab: the quantities already handed out keep the old one.
+			d.quantities = make([]quantity, 0, quantitySlab)
+		}
+		d.quantities = append(d.quantities, quantity{})
+		*q = &d.quantities[len(d.quantities)-1]
 	}
-	d.object(at, quantityNames, func(n string) {
-		switch n {
+	if !d.beginObject(at) {
+		return
+	}
+	for d.r.More() {
+		switch name := d.r.Name(); string(name) {
 		case "value":
-			d.decimal(*q, at+".value")
+			d.decimal(*q, at, ".value")
 		case "comparator":
-			var c optDate
-			d.code(&c, comparators, at+".comparator")
+			var c optString
+			d.code(&c, comparators, at, ".comparator")
 			(*q).comparator = c.v
 		case "unit":
-			d.str(&(*q).unit, shared, at+".unit")
+			d.str(&(*q).unit, shared, at, ".unit")
 		case "system":
-			d.str(&(*q).system, shared, at+".system")
+			d.str(&(*q).system, shared, at, ".system")
+		case "code":
+			d.str(&(*q).code, shared, at, ".code")
 		default:
-			d.str(&(*q).code, shared, at+".code")
+			d.other(name, quantityNames)
 		}
-	})
+	}
 }
 
 // decimal reads a decimal: a JSON number, or a string holding one (which
 // golang-fhir-models' json.Number accepted too).
-func (d *decoder) decimal(q *quantity, at string) {
+func (d *decoder) decimal(q *quantity, at ...string) {
 	switch d.r.Kind() {
 	case jsonscan.Null:
 		d.r.Null()
@@ -688,13 +750,13 @@ func (d *decoder) decimal(q *quantity, at string) {
 	case jsonscan.String:
 		s, _ := d.r.String()
 		if !isJSONNumber(s) {
-			d.fail("does not decode as FHIR R4: " + at + " is not a decimal")
+			d.fail("does not decode as FHIR R4: " + strings.Join(at, "") + " is not a decimal")
 			return
 		}
 		q.value, q.hasValue = s, true
 	default:
 		d.r.Skip()
-		d.fail(wrongType(at))
+		d.fail(wrongType(at...))
 	}
 }
 
