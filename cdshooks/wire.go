@@ -147,18 +147,33 @@ type Response struct {
 }
 
 // MarshalJSON guarantees "cards" is an array, never null.
-func (r Response) MarshalJSON() ([]byte, error) {
-	type plain Response
+func (r Response) MarshalJSON() ([]byte, error) { return Marshal(r.wire()) }
+
+// plainResponse is a Response without its MarshalJSON.
+type plainResponse Response
+
+// wire is the Response as it is marshalled: cards [] when there are none.
+func (r Response) wire() plainResponse {
 	if r.Cards == nil {
 		r.Cards = []Card{}
 	}
-	return Marshal(plain(r))
+	return plainResponse(r)
 }
 
 // Marshal is json.Marshal without HTML escaping, as the server writes every
 // body: cards carry markdown and query URLs, where "&" and "<" should reach
 // the client as written. Services use it for the FHIR resources they build.
 func Marshal(v any) ([]byte, error) {
+	// A response is marshalled in its plain form: through MarshalJSON,
+	// encoding/json would scan and compact the whole body once more.
+	switch r := v.(type) {
+	case Response:
+		v = r.wire()
+	case *Response:
+		if r != nil {
+			v = r.wire()
+		}
+	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)

@@ -61,6 +61,11 @@ func TestMarshalOmitsEmptyOptionals(t *testing.T) {
 			if string(got) != tt.want {
 				t.Errorf("json = %s\nwant   %s", got, tt.want)
 			}
+			// The server writes with Marshal, which takes a Response's
+			// plain form rather than its MarshalJSON: the same bytes.
+			if got, err := cdshooks.Marshal(tt.v); err != nil || string(got) != tt.want {
+				t.Errorf("Marshal = %s, %v\nwant      %s", got, err, tt.want)
+			}
 		})
 	}
 }

@@ -3,6 +3,7 @@ package fhir
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -42,7 +43,8 @@ func (a *assembler) add(source, fullURL string, r resource) {
 		return
 	}
 	r.source, r.fullURL = source, fullURL
-	id := r.ref()
+	r.key = r.ref() // once: the normalisers and Skipped name the resource by it
+	id := r.key
 	if id == "" {
 		id = fullURL
 	}
@@ -60,6 +62,7 @@ func (a *assembler) add(source, fullURL string, r resource) {
 // "outcome", or any OperationOutcome) with an error or fatal issue. Warnings
 // alone, which servers add for ignored parameters, do not fail it.
 func (a *assembler) addBundle(source string, b *bundleDoc) (failed bool) {
+	a.resources = slices.Grow(a.resources, len(b.entries))
 	for i, e := range b.entries {
 		switch {
 		case e.malformed:

@@ -13,6 +13,7 @@ type resource struct {
 	source  string // prefetch key, or "entry N" of a Bundle file
 	fullURL string
 	typ, id string
+	key     string // "Type/id", set once the assembler adds the resource (see ref)
 	subject string // subject.reference
 	// unreadable: no resourceType, or an id or subject of the wrong type:
 	// not a FHIR resource at all.
@@ -33,9 +34,10 @@ type resource struct {
 	outcomeFails bool
 }
 
+// ref is the resource's "Type/id", "" when it has no id.
 func (r resource) ref() string {
-	if r.id == "" {
-		return ""
+	if r.key != "" || r.id == "" {
+		return r.key
 	}
 	return r.typ + "/" + r.id
 }

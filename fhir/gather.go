@@ -1,6 +1,7 @@
 package fhir
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -279,8 +280,7 @@ func (g *Gatherer) readPrefetch(a *assembler, j *keyJob, in GatherInput) (fetch 
 		j.report.Prefetch = "absent"
 		return expand("not prefetched")
 	}
-	trimmed := strings.TrimSpace(string(raw))
-	if trimmed == "null" {
+	if string(bytes.TrimSpace(raw)) == "null" {
 		j.report.Prefetch, j.report.Status = "null", KeyNull
 		return false
 	}

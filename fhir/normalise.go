@@ -29,7 +29,7 @@ func normalisePatient(r resource) (*Patient, error) {
 		return nil, err
 	}
 	p := r.patient
-	out := &Patient{Ref: relRef("Patient", r.id)}
+	out := &Patient{Ref: r.ref()}
 	if p.birthDate.has {
 		if _, _, err := parseDateTime(p.birthDate.v); err != nil {
 			return nil, fmt.Errorf("birthDate: %w", err)
@@ -84,7 +84,7 @@ func normaliseMedicationEntry(r resource) (medicationEntry, error) {
 		// A "do not give this drug" order must never read as the patient taking it.
 		return medicationEntry{}, errDropped{"doNotPerform request"}
 	}
-	m := Medication{Ref: relRef(r.typ, r.id), Status: b.status, Intent: b.intent}
+	m := Medication{Ref: r.ref(), Status: b.status, Intent: b.intent}
 	var err error
 	if m.Asserted, err = startOf(b.asserted.v); err != nil {
 		if request {
@@ -149,7 +149,7 @@ func normaliseCondition(r resource) (Condition, error) {
 		return Condition{}, err
 	}
 	c := r.condition
-	out := Condition{Ref: relRef("Condition", r.id), ClinicalStatus: c.clinicalStatus, VerificationStatus: c.verificationStatus}
+	out := Condition{Ref: r.ref(), ClinicalStatus: c.clinicalStatus, VerificationStatus: c.verificationStatus}
 	if conditionNeverHappened[out.VerificationStatus] {
 		return Condition{}, errDropped{"verificationStatus " + out.VerificationStatus}
 	}
@@ -203,7 +203,7 @@ func normaliseObservation(r resource) (Observation, error) {
 	if !IsResultStatus(status) && !IsPendingStatus(status) {
 		return Observation{}, errDropped{"status " + status + " is not a result"}
 	}
-	out := Observation{Ref: relRef("Observation", r.id), Code: o.code.Concept, Status: o.status}
+	out := Observation{Ref: r.ref(), Code: o.code.Concept, Status: o.status}
 	var err error
 	switch {
 	case o.effectiveDateTime.has:
@@ -254,7 +254,7 @@ func normaliseServiceRequest(r resource) (ServiceRequest, error) {
 	if sr.doNotPerform {
 		return ServiceRequest{}, errDropped{"doNotPerform request"}
 	}
-	out := ServiceRequest{Ref: relRef("ServiceRequest", r.id), Status: sr.status}
+	out := ServiceRequest{Ref: r.ref(), Status: sr.status}
 	if sr.code != nil {
 		out.Code = sr.code.Concept
 	}
