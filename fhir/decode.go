@@ -2,6 +2,7 @@ package fhir
 
 import (
 	"bytes"
+	"encoding/binary"
 	"strings"
 
 	"github.com/cramp-cds/cramp-cds/internal/jsonscan"
@@ -85,11 +86,14 @@ var (
 type decoder struct {
 	r   *jsonscan.Reader
 	bad string
-	// interned holds one copy of each shared string read so far (see
+	// interned holds one copy of each shared string met lately (see
 	// strKind): a Bundle repeats its coding systems, codes, units, statuses
-	// and subject references in entry after entry. It lives as long as the
-	// document's read, and stops growing at maxInterned.
-	interned map[string]string
+	// and subject references in entry after entry. It is a fixed table, a
+	// string's slot chosen from its length and end bytes, where a newcomer
+	// replaces the string in its slot: bounded whatever the document, and
+	// cheaper than a map for strings this short. It lives as long as the
+	// document's read.
+	interned *[internSlots]string
 	// codings and quantities are the slabs the document's Codings and
 	// quantities are cut from (see codeable and quantity): one allocation
 	// for many, where most concepts hold one coding.
@@ -97,9 +101,8 @@ type decoder struct {
 	quantities []quantity
 }
 
-// maxInterned bounds decoder.interned, so that a document of many distinct
-// codes costs no more than copying each.
-const maxInterned = 4096
+// internSlots is the size of decoder.interned (a power of two).
+const internSlots = 256
 
 // strKind says how a string value is kept.
 type strKind uint8
@@ -120,17 +123,31 @@ func (d *decoder) text(k strKind) (s string, ok bool) {
 	case k == fresh:
 		return string(b), true
 	}
-	if s, found := d.interned[string(b)]; found {
-		return s, true
+	if d.interned == nil {
+		d.interned = new([internSlots]string)
 	}
-	s = string(b)
-	if len(d.interned) < maxInterned {
-		if d.interned == nil {
-			d.interned = make(map[string]string, 64)
+	slot := &d.interned[internSlot(b)]
+	if *slot != string(b) {
+		*slot = string(b)
+	}
+	return *slot, true
+}
+
+// internSlot is the slot of decoder.interned for b: a hash of its length
+// and of its first and last eight bytes, where strings of one document
+// differ (systems share their beginnings, codes are short).
+func internSlot(b []byte) int {
+	h := uint64(len(b)) * 0x9e3779b97f4a7c15
+	switch {
+	case len(b) >= 8:
+		h ^= binary.LittleEndian.Uint64(b)
+		h = (h ^ binary.LittleEndian.Uint64(b[len(b)-8:])) * 0xff51afd7ed558ccd
+	default:
+		for _, c := range b {
+			h = (h ^ uint64(c)) * 0x100000001b3
 		}
-		d.interned[s] = s
 	}
-	return s, true
+	return int((h ^ h>>29) & (internSlots - 1))
 }
 
 func (d *decoder) fail(reason string) {

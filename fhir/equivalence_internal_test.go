@@ -273,11 +273,11 @@ func TestDecodersAgree(t *testing.T) {
 		}
 	})
 	t.Run("more shared strings than the decoder keeps", func(t *testing.T) {
-		// Past maxInterned, shared strings are copied, not kept: the codes
+		// Past internSlots, shared strings replace each other in the table: the codes
 		// and units after that point must read the same.
 		var b strings.Builder
 		b.WriteString(`{"resourceType":"Bundle","type":"collection","entry":[`)
-		for i := range maxInterned + 100 {
+		for i := range internSlots + 100 {
 			if i > 0 {
 				b.WriteByte(',')
 			}
@@ -290,11 +290,11 @@ func TestDecodersAgree(t *testing.T) {
 		data := []byte(b.String())
 		compareBundle(t, "generated Bundle", data)
 		rec, err := ReadBundle(bytes.NewReader(data), int64(len(data))+1)
-		if err != nil || len(rec.Observations) != maxInterned+100 {
-			t.Fatalf("ReadBundle = %d observations, %v; want %d", len(rec.Observations), err, maxInterned+100)
+		if err != nil || len(rec.Observations) != internSlots+100 {
+			t.Fatalf("ReadBundle = %d observations, %v; want %d", len(rec.Observations), err, internSlots+100)
 		}
 		last := rec.Observations[len(rec.Observations)-1]
-		if want := strconv.Itoa(maxInterned+99) + "-1"; len(last.Code.Codings) != 1 || last.Code.Codings[0].Code != want {
+		if want := strconv.Itoa(internSlots+99) + "-1"; len(last.Code.Codings) != 1 || last.Code.Codings[0].Code != want {
 			t.Fatalf("last observation's codings = %+v, want code %s", last.Code.Codings, want)
 		}
 	})
