@@ -239,7 +239,8 @@ func (r cardRenderer) medicationsCard(ms []knowledge.MedicationFinding) cdshooks
 	// cramp-inducing drugs, and a long record repeats the same prescription.
 	type drugLine struct {
 		text, classes, date string
-		byName, weak        bool
+		reported            string // reportedBy of a class not strongly tied to cramps
+		byName              bool
 		entries             int
 	}
 	var lines []*drugLine
@@ -271,7 +272,9 @@ func (r cardRenderer) medicationsCard(ms []knowledge.MedicationFinding) cdshooks
 				l.classes += ", " + c
 			}
 			l.byName = l.byName || e.Match.LowConfidence
-			l.weak = l.weak || m.Strength() != knowledge.StrengthStrong
+			if l.reported == "" && m.Strength() != knowledge.StrengthStrong {
+				l.reported = reportedBy(r.kb, m.Class)
+			}
 			l.entries++
 		}
 	}
@@ -285,8 +288,8 @@ func (r cardRenderer) medicationsCard(ms []knowledge.MedicationFinding) cdshooks
 		case l.date != "":
 			d.WriteString(", " + l.date)
 		}
-		if l.weak {
-			d.WriteString("; reported by patient-information sources only")
+		if l.reported != "" {
+			d.WriteString("; " + cdshooks.Markdown(l.reported))
 		}
 		if l.byName {
 			d.WriteString("; recognised by name only")
@@ -341,6 +344,47 @@ func withoutGloss(name string) string {
 		return name[:i]
 	}
 	return name
+}
+
+// reportedBy says, for a class the seeds do not tie strongly to cramps, who
+// reports the tie: the primary sources its strength citations name, the
+// clinical summaries that name no primary source for it (seed 000 cites
+// numbered references it never lists), and patient-information pages, so
+// that the card never grades a review as a leaflet or a leaflet as a study.
+func reportedBy(kb *knowledge.Base, c *knowledge.DrugClass) string {
+	var parts, summaries []string
+	leaflets := false
+	for _, cite := range c.StrengthEvidence {
+		switch {
+		case cite.Primary:
+			if !slices.Contains(parts, cite.Cite) {
+				parts = append(parts, cite.Cite)
+			}
+		case isPatientInformation(kb.Source(cite.Seed)):
+			leaflets = true
+		case !slices.Contains(summaries, cite.Seed):
+			summaries = append(summaries, cite.Seed)
+		}
+	}
+	switch len(summaries) {
+	case 0:
+	case 1:
+		parts = append(parts, "one clinical summary")
+	default:
+		parts = append(parts, fmt.Sprintf("%d clinical summaries", len(summaries)))
+	}
+	if leaflets {
+		parts = append(parts, "patient-information sources")
+	}
+	if len(parts) == 1 {
+		return "reported by " + parts[0] + " only"
+	}
+	return "reported by " + strings.Join(parts, " and ")
+}
+
+// isPatientInformation reports whether a seed is a page written for patients.
+func isPatientInformation(src *knowledge.Source) bool {
+	return src != nil && strings.HasPrefix(src.Kind, "patient information")
 }
 
 // className is a drug class's name for a panel line: lower-cased, without

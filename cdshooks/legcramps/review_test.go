@@ -188,7 +188,9 @@ func TestOrderRemovalOnlyForStrongClassesThatAreNoTreatment(t *testing.T) {
 	}{
 		{"thiazide (strong)", hctz, true, cdshooks.IndicatorWarning, "can cause leg cramps, and the patient has them"},
 		{"ibuprofen (NSAID, strong)", rxnorm("310965", "Ibuprofen 200 MG Oral Tablet"), true, cdshooks.IndicatorWarning, "can cause leg cramps, and the patient has them"},
-		{"atorvastatin (statin, reported)", atorvastatn, false, cdshooks.IndicatorInfo, "is reported, by patient-information sources only, to cause"},
+		{"atorvastatin (statin, reported)", atorvastatn, false, cdshooks.IndicatorInfo, "is reported by patient-information sources only to cause leg cramps"},
+		// Seed 000 line 18 alone names lithium (a clinical summary; its ref 3 is unlisted).
+		{"lithium (one clinical summary)", rxnorm("42351", "Lithium carbonate 300 MG Oral Capsule"), false, cdshooks.IndicatorInfo, "is reported by one clinical summary only to cause leg cramps"},
 		{"amlodipine (CCB, reported and a treatment)", rxnorm("197361", "Amlodipine 5 MG Oral Tablet"), false, cdshooks.IndicatorInfo, "as a treatment for severe cramps"},
 	}
 	for _, tt := range tests {
