@@ -120,7 +120,7 @@ func newCard(sources SourceBuilder, uuid, topic, summary, detail string, indicat
 }
 
 // abnormalLabCards gives each critical result a card of its own, and puts
-// the other results that can explain cramps together in one card.
+// the other results that may worsen cramps together in one card.
 func (r cardRenderer) abnormalLabCards(as []knowledge.AbnormalLabFinding) []cdshooks.Card {
 	var cards []cdshooks.Card
 	var rest []knowledge.AbnormalLabFinding
@@ -214,7 +214,9 @@ func (r cardRenderer) abnormalLabCard(key string, as []knowledge.AbnormalLabFind
 		}
 		d.WriteString("\n")
 	}
-	d.WriteString("\nThe latest result in the look-back window; correcting it may ease the cramps.\n")
+	// Seed 000: electrolytes "can exacerbate cramps" (line 20), and
+	// "correction alone may not resolve cramps" (line 23).
+	d.WriteString("\nThe latest result in the look-back window. Correcting an abnormal result alone may not resolve the cramps.\n")
 	r.writeSources(&d, evidence)
 	a := as[0]
 	summary := fmt.Sprintf("%s %s on %s: %s", a.Lab.Name, quantityText(*a.Result.Observation.Value), day(a.Result.Observation.Effective), a.Finding)
@@ -223,7 +225,7 @@ func (r cardRenderer) abnormalLabCard(key string, as []knowledge.AbnormalLabFind
 	}
 	anchor, link := page.LabAnchor(a.Lab.ID), "About "+lowerFirst(a.Lab.Name)+" and cramps"
 	if len(as) > 1 {
-		summary = listSummary("Results that can explain cramps: ", values, " results can explain the cramps")
+		summary = listSummary("Results that may worsen cramps: ", values, " results that may worsen the cramps")
 		anchor, link = page.AnchorWorkup, "About these results and cramps"
 	}
 	return r.card(r.ids.card(TopicAbnormalLab, key, abnormalLabsAbout(as)...), TopicAbnormalLab, summary, d.String(), indicator, anchor, link)
@@ -605,7 +607,8 @@ func (r cardRenderer) withAssociated(cards []cdshooks.Card, cs []knowledge.Condi
 	uuid := r.ids.card(TopicAssociatedCondition, "", conditionsAbout(cs)...)
 	if len(cards) == 0 {
 		var d strings.Builder
-		d.WriteString(line + "\n\nTreating the underlying condition may ease the cramps.\n")
+		// Seed 000 line 25: "Multiple underlying diseases increase cramp frequency".
+		d.WriteString(line + "\n\nThese conditions make cramps more frequent.\n")
 		var evidence []knowledge.Citation
 		for _, c := range cs {
 			evidence = append(evidence, c.Evidence(false)...)

@@ -589,3 +589,21 @@ func TestClassOnlyMedicationCard(t *testing.T) {
 		t.Errorf("source.url %q, want the thiazide class", c.Source.URL)
 	}
 }
+
+// TestResultsCardClaimsNoMoreThanTheSeeds checks the abnormal-result card's
+// causal wording against seed 000: electrolytes "can exacerbate cramps"
+// (line 20), and "correction alone may not resolve cramps" (line 23). It
+// must not say the results explain the cramps or that correcting them eases
+// them (clinician review finding).
+func TestResultsCardClaimsNoMoreThanTheSeeds(t *testing.T) {
+	t.Parallel()
+	c := cardOf(t, patientViewCards(t, newServer(t, serverOptions{}), lcRequest(t, everyCardPrefetch())), legcramps.TopicAbnormalLab)
+	if want := "Correcting an abnormal result alone may not resolve the cramps."; !strings.Contains(c.Detail, want) {
+		t.Errorf("detail lacks %q:\n%s", want, c.Detail)
+	}
+	for _, claim := range []string{"explain", "may ease"} {
+		if strings.Contains(c.Summary+c.Detail+c.Source.Topic.Display, claim) {
+			t.Errorf("card claims %q:\nsummary %s\ntopic %s\n%s", claim, c.Summary, c.Source.Topic.Display, c.Detail)
+		}
+	}
+}
