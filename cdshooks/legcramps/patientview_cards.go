@@ -168,13 +168,13 @@ func (r cardRenderer) abnormalLabCard(key string, as []knowledge.AbnormalLabFind
 		fmt.Fprintf(&d, "**%s %s** on %s: %s (decided by the %s", cdshooks.Markdown(a.Lab.Name), cdshooks.Markdown(value),
 			day(o.Effective), cdshooks.Markdown(a.Finding), a.Basis)
 		if t := a.Threshold; t.Op != "" && a.Basis == knowledge.BasisThreshold {
-			fmt.Fprintf(&d, " %s %s %s", cdshooks.Markdown(t.Op), number(t.Value), cdshooks.Markdown(a.Lab.CanonicalUnit))
+			fmt.Fprintf(&d, " %s %s %s", cdshooks.Markdown(t.Op), number(t.Value), cdshooks.Markdown(unitText(a.Lab.CanonicalUnit)))
 		}
 		if c := a.Critical; c != nil && a.Basis == knowledge.BasisCriticalLimit {
-			fmt.Fprintf(&d, " %s %s %s", cdshooks.Markdown(c.Op), number(c.Value), cdshooks.Markdown(a.Lab.CanonicalUnit))
+			fmt.Fprintf(&d, " %s %s %s", cdshooks.Markdown(c.Op), number(c.Value), cdshooks.Markdown(unitText(a.Lab.CanonicalUnit)))
 		}
 		if a.Converted {
-			fmt.Fprintf(&d, "; %s%s %s here", cdshooks.Markdown(o.Value.Comparator), number(a.Value), cdshooks.Markdown(a.Lab.CanonicalUnit))
+			fmt.Fprintf(&d, "; %s%s %s here", cdshooks.Markdown(o.Value.Comparator), number(a.Value), cdshooks.Markdown(unitText(a.Lab.CanonicalUnit)))
 		}
 		if rng := rangeText(o.ReferenceRange); rng != "" {
 			fmt.Fprintf(&d, "; laboratory range %s", cdshooks.Markdown(rng))
@@ -189,14 +189,14 @@ func (r cardRenderer) abnormalLabCard(key string, as []knowledge.AbnormalLabFind
 				d.WriteString("; ionized calcium, which is never corrected for albumin")
 			case c.Albumin != nil:
 				fmt.Fprintf(&d, "; corrected for albumin %s g/dL on %s: %s %s", number(c.AlbuminValue),
-					day(c.Albumin.Observation.Effective), number(c.Corrected), cdshooks.Markdown(a.Lab.CanonicalUnit))
+					day(c.Albumin.Observation.Effective), number(c.Corrected), cdshooks.Markdown(unitText(a.Lab.CanonicalUnit)))
 			default:
 				fmt.Fprintf(&d, "; total calcium as measured, no albumin result within %d days to correct it", c.WithinDays)
 			}
 		}
 		for _, rel := range a.Related[:min(len(a.Related), maxConditionsShown)] {
 			if v := rel.Observation.Value; v != nil {
-				fmt.Fprintf(&d, "; same draw: %s %s", recordText(rel.Text), cdshooks.Markdown(quantityText(*v)))
+				fmt.Fprintf(&d, "; same draw: %s %s", r.resultName(rel), cdshooks.Markdown(quantityText(*v)))
 			}
 		}
 		if a.Lab.Chronic != nil && a.Chronic == nil {
@@ -376,7 +376,7 @@ func reportedBy(kb *knowledge.Base, c *knowledge.DrugClass) string {
 		parts = append(parts, fmt.Sprintf("%d clinical summaries", len(summaries)))
 	}
 	if leaflets {
-		parts = append(parts, "patient-information sources")
+		parts = append(parts, "patient leaflets")
 	}
 	if len(parts) == 1 {
 		return "reported by " + parts[0] + " only"
@@ -817,9 +817,48 @@ func quantityText(q fhir.Quantity) string {
 	}
 	s := q.Comparator + number(q.Value)
 	if unit != "" {
-		s += " " + unit
+		s += " " + unitText(unit)
 	}
 	return s
+}
+
+// resultName names a result by the lab it is (its name, as on our cards),
+// falling back to the record's own text for a code we do not know: a
+// LOINC long name or a bare code means nothing at a glance.
+func (r cardRenderer) resultName(e knowledge.ObservationEntry) string {
+	for _, c := range e.Observation.Code.Codings {
+		if lab := r.kb.LabFor(c); lab != nil {
+			return cdshooks.Markdown(lowerFirst(lab.Name))
+		}
+	}
+	return recordText(e.Text)
+}
+
+// unitText is a UCUM unit as a clinician writes it: an annotation's braces
+// dropped and its underscores spaced ("mL/min/{1.73_m2}" is "mL/min/1.73
+// m²"), and the international unit without its brackets ("m[IU]/L" is
+// "mIU/L"). Anything else is left as recorded.
+func unitText(u string) string {
+	if !strings.ContainsAny(u, "{[") {
+		return u
+	}
+	u = strings.NewReplacer("[IU]", "IU", "[iU]", "IU").Replace(u)
+	var b strings.Builder
+	for {
+		open := strings.IndexByte(u, '{')
+		end := strings.IndexByte(u, '}')
+		if open < 0 || end < open {
+			b.WriteString(u)
+			return b.String()
+		}
+		note := strings.ReplaceAll(u[open+1:end], "_", " ")
+		if strings.HasSuffix(note, " m2") {
+			note = strings.TrimSuffix(note, "2") + "²"
+		}
+		b.WriteString(u[:open])
+		b.WriteString(note)
+		u = u[end+1:]
+	}
 }
 
 func interpretationText(cs []fhir.Coding) string {

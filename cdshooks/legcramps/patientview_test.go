@@ -227,9 +227,9 @@ func TestMedicationCardNamesEveryDrugAsTheRecordDoes(t *testing.T) {
 		// Seed 000 (a clinical summary with no reference list) names CCBs at line 17, citing its
 		// ref 3 rather than the ref 1 behind "strongly predispose"; seed 004, a patient leaflet,
 		// names them too (line 17). Neither is a leaflet-only claim.
-		"**Amlodipine 5 MG Oral Tablet** (calcium channel blockers, recorded 2024-01-10; reported by one clinical summary and patient-information sources)",
+		"**Amlodipine 5 MG Oral Tablet** (calcium channel blockers, recorded 2024-01-10; reported by one clinical summary and patient leaflets)",
 		// Text only: flagged, and said to be recognised by name.
-		"**Simvastatin 20mg at night** (statins, recorded 2024-02-01; reported by patient-information sources only; recognised by name only)",
+		"**Simvastatin 20mg at night** (statins, recorded 2024-02-01; reported by patient leaflets only; recognised by name only)",
 	} {
 		if !strings.Contains(c.Detail, s) {
 			t.Errorf("detail lacks %q:\n%s", s, c.Detail)

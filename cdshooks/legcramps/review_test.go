@@ -122,12 +122,14 @@ func TestRenalFunctionIsOneCardPerDraw(t *testing.T) {
 			labs = append(labs, c.Summary)
 		}
 	}
-	if diff := cmp.Diff([]string{"eGFR 45 mL/min/{1.73_m2} on 2025-05-20: reduced eGFR"}, labs); diff != "" {
+	// UCUM's annotation {1.73_m2} is shown as a clinician writes it.
+	if diff := cmp.Diff([]string{"eGFR 45 mL/min/1.73 m² on 2025-05-20: reduced eGFR"}, labs); diff != "" {
 		t.Fatalf("renal cards (-want +got):\n%s", diff)
 	}
 	lab := cardWithTopic(cards, "cramp-abnormal-lab")
 	for _, want := range []string{
-		"; same draw: 2160-0 1.5 mg/dL",
+		// The lab's name, never its LOINC code or long name.
+		"; same draw: creatinine 1.5 mg/dL",
 		"one reduced result is not chronic kidney disease",
 		// The seeds tie cramps to CKD requiring hemodialysis: seed 001 line 36 is on the sources line.
 		"/knowledge#ref-001-",
@@ -152,7 +154,7 @@ func TestMedicationCardFollowsTheStrengthOfEvidence(t *testing.T) {
 		want      []string
 	}{
 		{"a diuretic: strong", activeMR("mr-furo", furosemide), cdshooks.IndicatorWarning, []string{"**Furosemide 40 MG Oral Tablet** (loop diuretics"}},
-		{"a statin: reported", activeMR("mr-statin", atorvastatn), cdshooks.IndicatorInfo, []string{"reported by patient-information sources only"}},
+		{"a statin: reported", activeMR("mr-statin", atorvastatn), cdshooks.IndicatorInfo, []string{"reported by patient leaflets only"}},
 		{"iron sucrose infused 17 days ago: strong, last given", venofer, cdshooks.IndicatorWarning, []string{"**Venofer (iron sucrose) 200 mg IV** (intravenous iron sucrose"}},
 	}
 	for _, tt := range tests {
@@ -188,7 +190,7 @@ func TestOrderRemovalOnlyForStrongClassesThatAreNoTreatment(t *testing.T) {
 	}{
 		{"thiazide (strong)", hctz, true, cdshooks.IndicatorWarning, "can cause leg cramps, and the patient has them"},
 		{"ibuprofen (NSAID, strong)", rxnorm("310965", "Ibuprofen 200 MG Oral Tablet"), true, cdshooks.IndicatorWarning, "can cause leg cramps, and the patient has them"},
-		{"atorvastatin (statin, reported)", atorvastatn, false, cdshooks.IndicatorInfo, "is reported by patient-information sources only to cause leg cramps"},
+		{"atorvastatin (statin, reported)", atorvastatn, false, cdshooks.IndicatorInfo, "is reported by patient leaflets only to cause leg cramps"},
 		// Seed 000 line 18 alone names lithium (a clinical summary; its ref 3 is unlisted).
 		{"lithium (one clinical summary)", rxnorm("42351", "Lithium carbonate 300 MG Oral Capsule"), false, cdshooks.IndicatorInfo, "is reported by one clinical summary only to cause leg cramps"},
 		{"amlodipine (CCB, reported and a treatment)", rxnorm("197361", "Amlodipine 5 MG Oral Tablet"), false, cdshooks.IndicatorInfo, "as a treatment for severe cramps"},
