@@ -85,7 +85,7 @@ func (r cardRenderer) cards() []cdshooks.Card {
 	if len(f.Differentials) > 0 {
 		add(r.differentialsCard(f.Differentials))
 	}
-	if c, ok := r.missingLabsCard(f.MissingLabs); ok {
+	if c, ok := r.missingLabsCard(f.MissingLabs, f.PendingLabs); ok {
 		add(c)
 	}
 	// After the snoozed cards are left out, so the line lands on a card shown.
@@ -428,8 +428,9 @@ func (r cardRenderer) differentialsCard(cs []knowledge.ConditionFinding) cdshook
 // missingLabsCard proposes the work-up tests with no recent result that are
 // not already ordered, on record or by a suggestion accepted lately (see
 // acceptedWorkups). ok is false when there is nothing to propose. Its uuid is
-// about every missing work-up, ordered or not.
-func (r cardRenderer) missingLabsCard(ms []knowledge.MissingLabFinding) (cdshooks.Card, bool) {
+// about every missing work-up, ordered or not. The work-ups whose result is
+// still pending are listed as such, never proposed.
+func (r cardRenderer) missingLabsCard(ms []knowledge.MissingLabFinding, pending []knowledge.PendingLabFinding) (cdshooks.Card, bool) {
 	if len(ms) == 0 {
 		return cdshooks.Card{}, false
 	}
@@ -481,6 +482,14 @@ func (r cardRenderer) missingLabsCard(ms []knowledge.MissingLabFinding) (cdshook
 		if m.Ordered == nil && !accepted[wu] {
 			names = append(names, wu.Short)
 		}
+	}
+	for _, p := range pending {
+		o := p.Result.Observation
+		fmt.Fprintf(&d, "- %s: result pending (%s", cdshooks.Markdown(withoutGloss(p.Workup.Name)), cdshooks.Markdown(o.Status))
+		if !o.Effective.IsZero() {
+			d.WriteString(", " + day(o.Effective))
+		}
+		d.WriteString(")\n")
 	}
 	r.writeSources(&d, evidence)
 	summary := listSummary("Consider cramp work-up: no recognised result for ", names, " cramp work-up tests to consider: no recognised result")

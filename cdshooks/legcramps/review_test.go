@@ -295,3 +295,28 @@ func TestChildrenGetNoCardsUnlessAllAges(t *testing.T) {
 		t.Errorf("order card for a child: %v", cards[0].Summary)
 	}
 }
+
+// TestPendingWorkupIsListedNotProposed checks that a work-up test whose
+// result is still pending (a preliminary magnesium) is neither proposed nor
+// silently dropped: the work-up card says it is pending, so the clinician
+// does not order it again or wonder where it went.
+func TestPendingWorkupIsListedNotProposed(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, serverOptions{})
+	pending := with(lcObservation("obs-mg", "19123-9", 1.2, "mg/dL", "2025-05-30"), "status", "preliminary")
+	c := cardWithTopic(patientViewCards(t, srv, lcRequest(t, reviewPatient(nil, pending))), legcramps.TopicMissingLabs)
+	if c == nil {
+		t.Fatal("no work-up card")
+	}
+	if want := "- Magnesium: result pending (preliminary, 2025-05-30)"; !strings.Contains(c.Detail, want) {
+		t.Errorf("detail lacks %q:\n%s", want, c.Detail)
+	}
+	if strings.Contains(c.Summary, "magnesium") {
+		t.Errorf("summary %q proposes the pending magnesium", c.Summary)
+	}
+	for _, s := range c.Suggestions {
+		if strings.Contains(s.Label, "agnesium") {
+			t.Errorf("suggestion %q proposes the pending magnesium", s.Label)
+		}
+	}
+}
