@@ -219,7 +219,12 @@ func (r cardRenderer) abnormalLabCard(key string, as []knowledge.AbnormalLabFind
 	d.WriteString("\nThe latest result in the look-back window. Correcting an abnormal result alone may not resolve the cramps.\n")
 	r.writeSources(&d, evidence)
 	a := as[0]
-	summary := fmt.Sprintf("%s %s on %s: %s", a.Lab.Name, quantityText(*a.Result.Observation.Value), day(a.Result.Observation.Effective), a.Finding)
+	value := quantityText(*a.Result.Observation.Value)
+	if c := a.Calcium; c != nil && !c.Ionized && c.Albumin != nil {
+		// The value judged, in the one line many clinicians read.
+		value += fmt.Sprintf(" (corrected %s %s)", number(c.Corrected), unitText(a.Lab.CanonicalUnit))
+	}
+	summary := fmt.Sprintf("%s %s on %s: %s", a.Lab.Name, value, day(a.Result.Observation.Effective), a.Finding)
 	if resultIndicator(a) == cdshooks.IndicatorCritical {
 		summary = "Critical: " + summary
 	}

@@ -320,3 +320,20 @@ func TestPendingWorkupIsListedNotProposed(t *testing.T) {
 		}
 	}
 }
+
+// TestCalciumSummaryShowsTheCorrectedValue checks that a total calcium judged
+// after correcting for albumin says the value that was judged in the
+// summary, the only line many clinicians read: 7.6 mg/dL with albumin
+// 3.5 g/dL is 7.6 + 0.8 × (4 − 3.5) = 8 mg/dL corrected.
+func TestCalciumSummaryShowsTheCorrectedValue(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, serverOptions{})
+	obs := []obj{lcObservation("obs-ca", "17861-6", 7.6, "mg/dL", "2025-05-20"), lcObservation("obs-alb", "1751-7", 3.5, "g/dL", "2025-05-20")}
+	lab := cardWithTopic(patientViewCards(t, srv, lcRequest(t, reviewPatient(nil, obs...))), "cramp-abnormal-lab")
+	if lab == nil {
+		t.Fatal("no calcium card")
+	}
+	if want := "Calcium (total) 7.6 mg/dL (corrected 8 mg/dL) on 2025-05-20: hypocalcemia"; lab.Summary != want {
+		t.Errorf("summary %q, want %q", lab.Summary, want)
+	}
+}
