@@ -20,14 +20,14 @@ import (
 // Config is everything `cramp-cds serve` can be told. DefaultConfig gives the
 // defaults; every field has a flag and an environment variable (see options).
 type Config struct {
-	Addr            string
-	PublicURLs      []string
-	CORSOrigins     []string
-	MaxBody         int64
-	MaxInFlight     int
+	Addr        string
+	PublicURLs  []string
+	CORSOrigins []string
+	MaxBody     int64
+	MaxInFlight int
 	// InFlightMemory is the memory the calls in progress may be charged
 	// together (see cdshooks.Config.InFlightMemory).
-	InFlightMemory int64
+	InFlightMemory  int64
 	TrustFile       string
 	InsecureNoAuth  bool
 	AuthDiscovery   bool
