@@ -218,7 +218,13 @@ func normaliseObservation(r resource) (Observation, error) {
 	if err != nil {
 		return Observation{}, fmt.Errorf("effective: %w", err)
 	}
-	if out.Value, err = quantityOf(o.value); err != nil {
+	// One block holds the value and the range limits: one allocation where
+	// there would be three, none when there are none.
+	var block []Quantity
+	if o.value != nil || len(o.referenceRange) > 0 {
+		block = make([]Quantity, 0, 1+2*len(o.referenceRange))
+	}
+	if out.Value, err = quantityOf(o.value, &block); err != nil {
 		return Observation{}, fmt.Errorf("valueQuantity: %w", err)
 	}
 	for _, cc := range o.interpretation {
@@ -226,8 +232,8 @@ func normaliseObservation(r resource) (Observation, error) {
 	}
 	for _, rr := range o.referenceRange {
 		var rg Range
-		if rg.Low, err = quantityOf(rr[0]); err == nil {
-			rg.High, err = quantityOf(rr[1])
+		if rg.Low, err = quantityOf(rr[0], &block); err == nil {
+			rg.High, err = quantityOf(rr[1], &block)
 		}
 		if err != nil {
 			return Observation{}, fmt.Errorf("referenceRange: %w", err)
@@ -273,7 +279,10 @@ func relRef(typ, id string) string {
 	return typ + "/" + id
 }
 
-func quantityOf(q *quantity) (*Quantity, error) {
+// quantityOf returns q as a Quantity placed in block (nil when q has no
+// value); block has room for every quantity it is asked for, so earlier
+// ones never move.
+func quantityOf(q *quantity, block *[]Quantity) (*Quantity, error) {
 	if q == nil || !q.hasValue {
 		return nil, nil
 	}
@@ -281,7 +290,8 @@ func quantityOf(q *quantity) (*Quantity, error) {
 	if err != nil {
 		return nil, errors.New("value is not a decimal")
 	}
-	return &Quantity{Value: v, Comparator: q.comparator, Unit: q.unit, System: q.system, Code: q.code}, nil
+	*block = append(*block, Quantity{Value: v, Comparator: q.comparator, Unit: q.unit, System: q.system, Code: q.code})
+	return &(*block)[len(*block)-1], nil
 }
 
 func periodOf(p *period) (Period, error) {
