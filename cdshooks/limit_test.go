@@ -3,8 +3,10 @@ package cdshooks_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -21,17 +23,7 @@ func TestInFlightLimitSheds(t *testing.T) {
 	const limit = 2
 	entered := make(chan struct{}, limit)
 	release := make(chan struct{})
-	svc := &fakeService{
-		defs: []cdshooks.ServiceDefinition{sampleDefinition()},
-		fn: func(ctx context.Context, _ *cdshooks.Request, _ cdshooks.Caller) (*cdshooks.Response, error) {
-			entered <- struct{}{}
-			select {
-			case <-release:
-			case <-ctx.Done():
-			}
-			return &cdshooks.Response{}, nil
-		},
-	}
+	svc := holdingService(entered, release)
 	h := mustTelemetryServerWith(t, cdshooks.Config{MaxInFlight: limit}, cdshooks.Deps{Services: []cdshooks.Service{svc}})
 	call := func() *httptest.ResponseRecorder { return h.do("POST", "/cds-services/"+sampleID, validBody) }
 
@@ -86,20 +78,88 @@ func TestInFlightLimitSheds(t *testing.T) {
 	}
 }
 
-func TestDefaultMaxInFlight(t *testing.T) {
+// TestInFlightMemoryCharge holds two large calls that use up the memory
+// budget but for one small call's share, then checks that a third large call
+// and a body of unknown length (charged as --max-body) are refused, while a
+// small call still gets in: the budget is memory, each call charged 5 times
+// its body, at least 256 KiB. Before it, the limit was a count derived from
+// the largest body allowed, so 2 slots at 16 MiB refused small calls too.
+func TestInFlightMemoryCharge(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		maxBody int64
-		want    int
-	}{
-		{cdshooks.DefaultMaxBody, 8},
-		{1 << 20, 40},
-		{100 << 20, 2}, // never fewer than two
-		{1 << 10, 64},  // never more than 64
-	}
-	for _, tt := range tests {
-		if got := cdshooks.DefaultMaxInFlight(tt.maxBody); got != tt.want {
-			t.Errorf("DefaultMaxInFlight(%d) = %d, want %d", tt.maxBody, got, tt.want)
+	const maxBody = 4 << 20
+	big := validBody + strings.Repeat(" ", 3<<20) // trailing space is valid JSON
+	budget := int64(2*5*len(big) + 5*(256<<10))
+
+	entered := make(chan struct{}, 4)
+	release := make(chan struct{})
+	svc := holdingService(entered, release)
+	h := mustTelemetryServerWith(t, cdshooks.Config{MaxBody: maxBody, InFlightMemory: budget}, cdshooks.Deps{Services: []cdshooks.Service{svc}})
+	post := func(body string, chunked bool) *httptest.ResponseRecorder {
+		req := httptest.NewRequest("POST", "/cds-services/"+sampleID, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		if chunked {
+			req.ContentLength = -1
 		}
+		w := httptest.NewRecorder()
+		h.h.ServeHTTP(w, req)
+		return w
+	}
+	waitEntered := func(what string) {
+		t.Helper()
+		select {
+		case <-entered:
+		case <-time.After(5 * time.Second):
+			close(release)
+			t.Fatalf("%s never reached the service", what)
+		}
+	}
+
+	var wg sync.WaitGroup
+	held := make([]*httptest.ResponseRecorder, 3)
+	for i := range 2 {
+		wg.Go(func() { held[i] = post(big, false) })
+		waitEntered(fmt.Sprintf("large call %d", i+1))
+	}
+	for _, tt := range []struct {
+		name    string
+		body    string
+		chunked bool
+	}{
+		{"a third large call", big, false},
+		{"a small body of unknown length", validBody, true},
+	} {
+		if got, want := post(tt.body, tt.chunked).Code, http.StatusServiceUnavailable; got != want {
+			close(release)
+			t.Fatalf("%s with the budget used: status = %d, want %d", tt.name, got, want)
+		}
+	}
+	wg.Go(func() { held[2] = post(validBody, false) })
+	waitEntered("a small call")
+
+	close(release)
+	wg.Wait()
+	for i, w := range held {
+		if got, want := w.Code, http.StatusOK; got != want {
+			t.Errorf("held call %d: status = %d, want %d: %s", i, got, want, w.Body)
+		}
+	}
+	if got, want := h.counters(t, cdshooks.MetricRequestsShed)["service="+sampleID], int64(2); got != want {
+		t.Errorf("%s{service=%s} = %d, want %d", cdshooks.MetricRequestsShed, sampleID, got, want)
+	}
+}
+
+// holdingService is a service that signals entered for each call and holds it
+// until release is closed (or the call is cancelled), then answers no cards.
+func holdingService(entered chan<- struct{}, release <-chan struct{}) *fakeService {
+	return &fakeService{
+		defs: []cdshooks.ServiceDefinition{sampleDefinition()},
+		fn: func(ctx context.Context, _ *cdshooks.Request, _ cdshooks.Caller) (*cdshooks.Response, error) {
+			entered <- struct{}{}
+			select {
+			case <-release:
+			case <-ctx.Done():
+			}
+			return &cdshooks.Response{}, nil
+		},
 	}
 }

@@ -50,8 +50,13 @@ type Config struct {
 	AuthDiscovery bool
 	// MaxInFlight is how many service and feedback calls may be in progress
 	// at once; one more is answered 503 with Retry-After. 0 means
-	// DefaultMaxInFlight(MaxBody).
+	// DefaultMaxInFlight.
 	MaxInFlight int
+	// InFlightMemory is the memory, in bytes, the calls in progress may be
+	// charged together (each 5 times its body, at least 256 KiB of body); a
+	// call that does not fit is answered 503 with Retry-After. 0 means
+	// DefaultInFlightMemory.
+	InFlightMemory int64
 }
 
 // Deps holds what the server works with.
@@ -99,8 +104,8 @@ type Server struct {
 	engine     *gin.Engine
 	// handler is engine with the headers every answer carries.
 	handler http.Handler
-	// slots holds one token per call in progress (see limitInFlight).
-	slots    chan struct{}
+	// inFlight counts the calls in progress (see limitInFlight).
+	inFlight *inFlight
 	tracer   trace.Tracer
 	metrics  *Metrics
 	isFHIRID func(string) bool
@@ -134,7 +139,10 @@ func NewServer(cfg Config, deps Deps) (*Server, error) {
 		cfg.MaxResponse = DefaultMaxResponse
 	}
 	if cfg.MaxInFlight <= 0 {
-		cfg.MaxInFlight = DefaultMaxInFlight(cfg.MaxBody)
+		cfg.MaxInFlight = DefaultMaxInFlight
+	}
+	if cfg.InFlightMemory <= 0 {
+		cfg.InFlightMemory = DefaultInFlightMemory
 	}
 	publicURLs, err := parsePublicURLs(cfg.PublicURLs)
 	if err != nil {
@@ -149,7 +157,7 @@ func NewServer(cfg Config, deps Deps) (*Server, error) {
 		anyOrig:  len(cfg.CORSOrigins) == 0 || slices.Contains(cfg.CORSOrigins, "*"),
 
 		publicURLs: publicURLs,
-		slots:      make(chan struct{}, cfg.MaxInFlight),
+		inFlight:   &inFlight{maxCalls: int64(cfg.MaxInFlight), maxBytes: cfg.InFlightMemory},
 		tracer:     deps.Telemetry.tracer(),
 		metrics:    deps.Telemetry.Metrics,
 		isFHIRID:   deps.IsFHIRID,

@@ -14,6 +14,7 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -284,6 +285,8 @@ func checkPod(t *testing.T, r rendered, d *appsv1.Deployment, wantTrustSecret st
 			t.Errorf("resources %s: request %s exceeds limit %s", name, req.String(), lim.String())
 		}
 	}
+
+	checkInFlightMemory(t, c)
 
 	if c.Lifecycle == nil || c.Lifecycle.PreStop == nil || c.Lifecycle.PreStop.Sleep == nil {
 		t.Error("no preStop sleep: endpoints would still route to a pod that is shutting down")
@@ -733,6 +736,33 @@ func checkStore(t *testing.T, np *networkingv1.NetworkPolicy, c corev1.Container
 	}
 	if !found {
 		t.Errorf("NetworkPolicy egress %+v lets nothing reach the database (port 5432 on %s)", np.Spec.Egress, wantEgress)
+	}
+}
+
+// checkInFlightMemory checks that what the calls in progress may hold
+// (CRAMP_CDS_IN_FLIGHT_MEMORY, 200MiB when unset) leaves the process itself
+// (about 56 MiB) room under the container's memory limit, so that a full
+// server is shedding calls, not being OOM-killed.
+func checkInFlightMemory(t *testing.T, c corev1.Container) {
+	t.Helper()
+	const processItself = 56 << 20
+	inFlight := int64(200 << 20)
+	if v := env(c, "CRAMP_CDS_IN_FLIGHT_MEMORY"); v != "" {
+		units := []struct {
+			suffix string
+			factor int64
+		}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"kB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"", 1}}
+		for _, u := range units {
+			if n, err := strconv.ParseInt(strings.TrimSuffix(v, u.suffix), 10, 64); strings.HasSuffix(v, u.suffix) && err == nil {
+				inFlight = n * u.factor
+				break
+			}
+		}
+	}
+	limit := c.Resources.Limits[corev1.ResourceMemory]
+	if room := limit.Value() - inFlight; room < processItself {
+		t.Errorf("in-flight memory %d MiB leaves %d MiB of the %s limit for the process, want at least %d MiB",
+			inFlight>>20, room>>20, limit.String(), processItself>>20)
 	}
 }
 

@@ -80,7 +80,8 @@ type DrugClass struct {
 	Evidence []Citation `json:"evidence"`
 	// Strength is how strongly the seeds tie the class to cramps: StrengthStrong
 	// for the guideline-backed list that "strongly predispose", StrengthReported
-	// for classes named only by patient-information pages.
+	// for classes named only by patient-information pages, or by a clinical
+	// summary citing a reference it does not list (CCBs, lithium).
 	Strength Strength `json:"strength"`
 	// StrengthEvidence cites the statement that sets the strength.
 	StrengthEvidence []Citation `json:"strength_evidence"`
@@ -113,7 +114,8 @@ type Strength string
 const (
 	// StrengthStrong: named by the guideline-backed seed statements as strongly predisposing.
 	StrengthStrong Strength = "strong"
-	// StrengthReported: named only by patient-information pages; cards say "reported".
+	// StrengthReported: named only by patient-information pages or a clinical summary without the
+	// guideline behind it; cards say "reported by" whom (cdshooks/legcramps reportedBy).
 	StrengthReported Strength = "reported"
 )
 

@@ -40,7 +40,7 @@ func topics() []cdshooks.Coding {
 	return codings(TopicSystem, [][2]string{
 		{TopicMedication, "Medications that can cause leg cramps"},
 		{TopicMissingLabs, "Work-up labs without a recent result"},
-		{TopicAbnormalLab, "Results that can explain leg cramps"},
+		{TopicAbnormalLab, "Results that may worsen leg cramps"},
 		{TopicAssociatedCondition, "Conditions associated with leg cramps"},
 		{TopicDifferential, "Disorders that mimic leg cramps"},
 		{TopicInducingOrder, "Ordered drug that can cause leg cramps"},

@@ -249,6 +249,7 @@ func (s *InducingOrder) card(ids *cardIDs, o orderedDrug, cramps []knowledge.Con
 	// combination product holds several).
 	var parts []string
 	lowConfidence, strong, removable, alsoTreatment := false, false, true, false
+	reported := "" // who reports the tie, when no drug of the order is strongly tied
 	var evidence []knowledge.Citation
 	for _, m := range o.matches {
 		part := matchName(m.Ingredient, m.Class)
@@ -260,13 +261,16 @@ func (s *InducingOrder) card(ids *cardIDs, o orderedDrug, cramps []knowledge.Con
 		}
 		lowConfidence = lowConfidence || m.LowConfidence
 		strong = strong || m.Class.Strength == knowledge.StrengthStrong
+		if reported == "" && m.Class.Strength != knowledge.StrengthStrong {
+			reported = reportedBy(s.env.Knowledge, m.Class)
+		}
 		removable = removable && m.Class.MayRemove()
 		alsoTreatment = alsoTreatment || len(m.Class.AlsoTreatment) > 0
 		evidence = append(append(evidence, m.Evidence()...), m.Class.AlsoTreatment...)
 	}
 	verb := "can cause"
 	if !strong {
-		verb = "is reported, by patient-information sources only, to cause"
+		verb = "is " + reported + " to cause"
 	}
 	var d strings.Builder
 	fmt.Fprintf(&d, "**%s** is being ordered: %s %s leg cramps, and the patient has them (%s).",

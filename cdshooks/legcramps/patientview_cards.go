@@ -85,7 +85,7 @@ func (r cardRenderer) cards() []cdshooks.Card {
 	if len(f.Differentials) > 0 {
 		add(r.differentialsCard(f.Differentials))
 	}
-	if c, ok := r.missingLabsCard(f.MissingLabs); ok {
+	if c, ok := r.missingLabsCard(f.MissingLabs, f.PendingLabs); ok {
 		add(c)
 	}
 	// After the snoozed cards are left out, so the line lands on a card shown.
@@ -120,7 +120,7 @@ func newCard(sources SourceBuilder, uuid, topic, summary, detail string, indicat
 }
 
 // abnormalLabCards gives each critical result a card of its own, and puts
-// the other results that can explain cramps together in one card.
+// the other results that may worsen cramps together in one card.
 func (r cardRenderer) abnormalLabCards(as []knowledge.AbnormalLabFinding) []cdshooks.Card {
 	var cards []cdshooks.Card
 	var rest []knowledge.AbnormalLabFinding
@@ -168,13 +168,13 @@ func (r cardRenderer) abnormalLabCard(key string, as []knowledge.AbnormalLabFind
 		fmt.Fprintf(&d, "**%s %s** on %s: %s (decided by the %s", cdshooks.Markdown(a.Lab.Name), cdshooks.Markdown(value),
 			day(o.Effective), cdshooks.Markdown(a.Finding), a.Basis)
 		if t := a.Threshold; t.Op != "" && a.Basis == knowledge.BasisThreshold {
-			fmt.Fprintf(&d, " %s %s %s", cdshooks.Markdown(t.Op), number(t.Value), cdshooks.Markdown(a.Lab.CanonicalUnit))
+			fmt.Fprintf(&d, " %s %s %s", cdshooks.Markdown(t.Op), number(t.Value), cdshooks.Markdown(unitText(a.Lab.CanonicalUnit)))
 		}
 		if c := a.Critical; c != nil && a.Basis == knowledge.BasisCriticalLimit {
-			fmt.Fprintf(&d, " %s %s %s", cdshooks.Markdown(c.Op), number(c.Value), cdshooks.Markdown(a.Lab.CanonicalUnit))
+			fmt.Fprintf(&d, " %s %s %s", cdshooks.Markdown(c.Op), number(c.Value), cdshooks.Markdown(unitText(a.Lab.CanonicalUnit)))
 		}
 		if a.Converted {
-			fmt.Fprintf(&d, "; %s%s %s here", cdshooks.Markdown(o.Value.Comparator), number(a.Value), cdshooks.Markdown(a.Lab.CanonicalUnit))
+			fmt.Fprintf(&d, "; %s%s %s here", cdshooks.Markdown(o.Value.Comparator), number(a.Value), cdshooks.Markdown(unitText(a.Lab.CanonicalUnit)))
 		}
 		if rng := rangeText(o.ReferenceRange); rng != "" {
 			fmt.Fprintf(&d, "; laboratory range %s", cdshooks.Markdown(rng))
@@ -189,14 +189,14 @@ func (r cardRenderer) abnormalLabCard(key string, as []knowledge.AbnormalLabFind
 				d.WriteString("; ionized calcium, which is never corrected for albumin")
 			case c.Albumin != nil:
 				fmt.Fprintf(&d, "; corrected for albumin %s g/dL on %s: %s %s", number(c.AlbuminValue),
-					day(c.Albumin.Observation.Effective), number(c.Corrected), cdshooks.Markdown(a.Lab.CanonicalUnit))
+					day(c.Albumin.Observation.Effective), number(c.Corrected), cdshooks.Markdown(unitText(a.Lab.CanonicalUnit)))
 			default:
 				fmt.Fprintf(&d, "; total calcium as measured, no albumin result within %d days to correct it", c.WithinDays)
 			}
 		}
 		for _, rel := range a.Related[:min(len(a.Related), maxConditionsShown)] {
 			if v := rel.Observation.Value; v != nil {
-				fmt.Fprintf(&d, "; same draw: %s %s", recordText(rel.Text), cdshooks.Markdown(quantityText(*v)))
+				fmt.Fprintf(&d, "; same draw: %s %s", r.resultName(rel), cdshooks.Markdown(quantityText(*v)))
 			}
 		}
 		if a.Lab.Chronic != nil && a.Chronic == nil {
@@ -214,16 +214,23 @@ func (r cardRenderer) abnormalLabCard(key string, as []knowledge.AbnormalLabFind
 		}
 		d.WriteString("\n")
 	}
-	d.WriteString("\nThe latest result in the look-back window; correcting it may ease the cramps.\n")
+	// Seed 000: electrolytes "can exacerbate cramps" (line 20), and
+	// "correction alone may not resolve cramps" (line 23).
+	d.WriteString("\nThe latest result in the look-back window. Correcting an abnormal result alone may not resolve the cramps.\n")
 	r.writeSources(&d, evidence)
 	a := as[0]
-	summary := fmt.Sprintf("%s %s on %s: %s", a.Lab.Name, quantityText(*a.Result.Observation.Value), day(a.Result.Observation.Effective), a.Finding)
+	value := quantityText(*a.Result.Observation.Value)
+	if c := a.Calcium; c != nil && !c.Ionized && c.Albumin != nil {
+		// The value judged, in the one line many clinicians read.
+		value += fmt.Sprintf(" (corrected %s %s)", number(c.Corrected), unitText(a.Lab.CanonicalUnit))
+	}
+	summary := fmt.Sprintf("%s %s on %s: %s", a.Lab.Name, value, day(a.Result.Observation.Effective), a.Finding)
 	if resultIndicator(a) == cdshooks.IndicatorCritical {
 		summary = "Critical: " + summary
 	}
 	anchor, link := page.LabAnchor(a.Lab.ID), "About "+lowerFirst(a.Lab.Name)+" and cramps"
 	if len(as) > 1 {
-		summary = listSummary("Results that can explain cramps: ", values, " results can explain the cramps")
+		summary = listSummary("Results that may worsen cramps: ", values, " results that may worsen the cramps")
 		anchor, link = page.AnchorWorkup, "About these results and cramps"
 	}
 	return r.card(r.ids.card(TopicAbnormalLab, key, abnormalLabsAbout(as)...), TopicAbnormalLab, summary, d.String(), indicator, anchor, link)
@@ -239,7 +246,8 @@ func (r cardRenderer) medicationsCard(ms []knowledge.MedicationFinding) cdshooks
 	// cramp-inducing drugs, and a long record repeats the same prescription.
 	type drugLine struct {
 		text, classes, date string
-		byName, weak        bool
+		reported            string // reportedBy of a class not strongly tied to cramps
+		byName              bool
 		entries             int
 	}
 	var lines []*drugLine
@@ -271,7 +279,9 @@ func (r cardRenderer) medicationsCard(ms []knowledge.MedicationFinding) cdshooks
 				l.classes += ", " + c
 			}
 			l.byName = l.byName || e.Match.LowConfidence
-			l.weak = l.weak || m.Strength() != knowledge.StrengthStrong
+			if l.reported == "" && m.Strength() != knowledge.StrengthStrong {
+				l.reported = reportedBy(r.kb, m.Class)
+			}
 			l.entries++
 		}
 	}
@@ -285,8 +295,8 @@ func (r cardRenderer) medicationsCard(ms []knowledge.MedicationFinding) cdshooks
 		case l.date != "":
 			d.WriteString(", " + l.date)
 		}
-		if l.weak {
-			d.WriteString("; reported by patient-information sources only")
+		if l.reported != "" {
+			d.WriteString("; " + cdshooks.Markdown(l.reported))
 		}
 		if l.byName {
 			d.WriteString("; recognised by name only")
@@ -343,6 +353,47 @@ func withoutGloss(name string) string {
 	return name
 }
 
+// reportedBy says, for a class the seeds do not tie strongly to cramps, who
+// reports the tie: the primary sources its strength citations name, the
+// clinical summaries that name no primary source for it (seed 000 cites
+// numbered references it never lists), and patient-information pages, so
+// that the card never grades a review as a leaflet or a leaflet as a study.
+func reportedBy(kb *knowledge.Base, c *knowledge.DrugClass) string {
+	var parts, summaries []string
+	leaflets := false
+	for _, cite := range c.StrengthEvidence {
+		switch {
+		case cite.Primary:
+			if !slices.Contains(parts, cite.Cite) {
+				parts = append(parts, cite.Cite)
+			}
+		case isPatientInformation(kb.Source(cite.Seed)):
+			leaflets = true
+		case !slices.Contains(summaries, cite.Seed):
+			summaries = append(summaries, cite.Seed)
+		}
+	}
+	switch len(summaries) {
+	case 0:
+	case 1:
+		parts = append(parts, "one clinical summary")
+	default:
+		parts = append(parts, fmt.Sprintf("%d clinical summaries", len(summaries)))
+	}
+	if leaflets {
+		parts = append(parts, "patient leaflets")
+	}
+	if len(parts) == 1 {
+		return "reported by " + parts[0] + " only"
+	}
+	return "reported by " + strings.Join(parts, " and ")
+}
+
+// isPatientInformation reports whether a seed is a page written for patients.
+func isPatientInformation(src *knowledge.Source) bool {
+	return src != nil && strings.HasPrefix(src.Kind, "patient information")
+}
+
 // className is a drug class's name for a panel line: lower-cased, without
 // its parenthesised gloss ("statins", not "Statins (HMG-CoA reductase
 // inhibitors)").
@@ -382,8 +433,9 @@ func (r cardRenderer) differentialsCard(cs []knowledge.ConditionFinding) cdshook
 // missingLabsCard proposes the work-up tests with no recent result that are
 // not already ordered, on record or by a suggestion accepted lately (see
 // acceptedWorkups). ok is false when there is nothing to propose. Its uuid is
-// about every missing work-up, ordered or not.
-func (r cardRenderer) missingLabsCard(ms []knowledge.MissingLabFinding) (cdshooks.Card, bool) {
+// about every missing work-up, ordered or not. The work-ups whose result is
+// still pending are listed as such, never proposed.
+func (r cardRenderer) missingLabsCard(ms []knowledge.MissingLabFinding, pending []knowledge.PendingLabFinding) (cdshooks.Card, bool) {
 	if len(ms) == 0 {
 		return cdshooks.Card{}, false
 	}
@@ -435,6 +487,14 @@ func (r cardRenderer) missingLabsCard(ms []knowledge.MissingLabFinding) (cdshook
 		if m.Ordered == nil && !accepted[wu] {
 			names = append(names, wu.Short)
 		}
+	}
+	for _, p := range pending {
+		o := p.Result.Observation
+		fmt.Fprintf(&d, "- %s: result pending (%s", cdshooks.Markdown(withoutGloss(p.Workup.Name)), cdshooks.Markdown(o.Status))
+		if !o.Effective.IsZero() {
+			d.WriteString(", " + day(o.Effective))
+		}
+		d.WriteString(")\n")
 	}
 	r.writeSources(&d, evidence)
 	summary := listSummary("Consider cramp work-up: no recognised result for ", names, " cramp work-up tests to consider: no recognised result")
@@ -561,7 +621,8 @@ func (r cardRenderer) withAssociated(cards []cdshooks.Card, cs []knowledge.Condi
 	uuid := r.ids.card(TopicAssociatedCondition, "", conditionsAbout(cs)...)
 	if len(cards) == 0 {
 		var d strings.Builder
-		d.WriteString(line + "\n\nTreating the underlying condition may ease the cramps.\n")
+		// Seed 000 line 25: "Multiple underlying diseases increase cramp frequency".
+		d.WriteString(line + "\n\nThese conditions make cramps more frequent.\n")
 		var evidence []knowledge.Citation
 		for _, c := range cs {
 			evidence = append(evidence, c.Evidence(false)...)
@@ -770,9 +831,48 @@ func quantityText(q fhir.Quantity) string {
 	}
 	s := q.Comparator + number(q.Value)
 	if unit != "" {
-		s += " " + unit
+		s += " " + unitText(unit)
 	}
 	return s
+}
+
+// resultName names a result by the lab it is (its name, as on our cards),
+// falling back to the record's own text for a code we do not know: a
+// LOINC long name or a bare code means nothing at a glance.
+func (r cardRenderer) resultName(e knowledge.ObservationEntry) string {
+	for _, c := range e.Observation.Code.Codings {
+		if lab := r.kb.LabFor(c); lab != nil {
+			return cdshooks.Markdown(lowerFirst(lab.Name))
+		}
+	}
+	return recordText(e.Text)
+}
+
+// unitText is a UCUM unit as a clinician writes it: an annotation's braces
+// dropped and its underscores spaced ("mL/min/{1.73_m2}" is "mL/min/1.73
+// m²"), and the international unit without its brackets ("m[IU]/L" is
+// "mIU/L"). Anything else is left as recorded.
+func unitText(u string) string {
+	if !strings.ContainsAny(u, "{[") {
+		return u
+	}
+	u = strings.NewReplacer("[IU]", "IU", "[iU]", "IU").Replace(u)
+	var b strings.Builder
+	for {
+		open := strings.IndexByte(u, '{')
+		end := strings.IndexByte(u, '}')
+		if open < 0 || end < open {
+			b.WriteString(u)
+			return b.String()
+		}
+		note := strings.ReplaceAll(u[open+1:end], "_", " ")
+		if strings.HasSuffix(note, " m2") {
+			note = strings.TrimSuffix(note, "2") + "²"
+		}
+		b.WriteString(u[:open])
+		b.WriteString(note)
+		u = u[end+1:]
+	}
 }
 
 func interpretationText(cs []fhir.Coding) string {

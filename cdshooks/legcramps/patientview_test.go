@@ -224,9 +224,12 @@ func TestMedicationCardNamesEveryDrugAsTheRecordDoes(t *testing.T) {
 	for _, s := range []string{
 		"**Hydrochlorothiazide 25 MG Oral Tablet** (thiazide and thiazide-like diuretics",
 		// medicationReference to a contained Medication.
-		"**Amlodipine 5 MG Oral Tablet** (calcium channel blockers, recorded 2024-01-10; reported by patient-information sources only)",
+		// Seed 000 (a clinical summary with no reference list) names CCBs at line 17, citing its
+		// ref 3 rather than the ref 1 behind "strongly predispose"; seed 004, a patient leaflet,
+		// names them too (line 17). Neither is a leaflet-only claim.
+		"**Amlodipine 5 MG Oral Tablet** (calcium channel blockers, recorded 2024-01-10; reported by one clinical summary and patient leaflets)",
 		// Text only: flagged, and said to be recognised by name.
-		"**Simvastatin 20mg at night** (statins, recorded 2024-02-01; reported by patient-information sources only; recognised by name only)",
+		"**Simvastatin 20mg at night** (statins, recorded 2024-02-01; reported by patient leaflets only; recognised by name only)",
 	} {
 		if !strings.Contains(c.Detail, s) {
 			t.Errorf("detail lacks %q:\n%s", s, c.Detail)
@@ -584,5 +587,23 @@ func TestClassOnlyMedicationCard(t *testing.T) {
 	}
 	if !strings.HasSuffix(c.Source.URL, "#class-thiazide-diuretic") {
 		t.Errorf("source.url %q, want the thiazide class", c.Source.URL)
+	}
+}
+
+// TestResultsCardClaimsNoMoreThanTheSeeds checks the abnormal-result card's
+// causal wording against seed 000: electrolytes "can exacerbate cramps"
+// (line 20), and "correction alone may not resolve cramps" (line 23). It
+// must not say the results explain the cramps or that correcting them eases
+// them (clinician review finding).
+func TestResultsCardClaimsNoMoreThanTheSeeds(t *testing.T) {
+	t.Parallel()
+	c := cardOf(t, patientViewCards(t, newServer(t, serverOptions{}), lcRequest(t, everyCardPrefetch())), legcramps.TopicAbnormalLab)
+	if want := "Correcting an abnormal result alone may not resolve the cramps."; !strings.Contains(c.Detail, want) {
+		t.Errorf("detail lacks %q:\n%s", want, c.Detail)
+	}
+	for _, claim := range []string{"explain", "may ease"} {
+		if strings.Contains(c.Summary+c.Detail+c.Source.Topic.Display, claim) {
+			t.Errorf("card claims %q:\nsummary %s\ntopic %s\n%s", claim, c.Summary, c.Source.Topic.Display, c.Detail)
+		}
 	}
 }

@@ -122,12 +122,14 @@ func TestRenalFunctionIsOneCardPerDraw(t *testing.T) {
 			labs = append(labs, c.Summary)
 		}
 	}
-	if diff := cmp.Diff([]string{"eGFR 45 mL/min/{1.73_m2} on 2025-05-20: reduced eGFR"}, labs); diff != "" {
+	// UCUM's annotation {1.73_m2} is shown as a clinician writes it.
+	if diff := cmp.Diff([]string{"eGFR 45 mL/min/1.73 m² on 2025-05-20: reduced eGFR"}, labs); diff != "" {
 		t.Fatalf("renal cards (-want +got):\n%s", diff)
 	}
 	lab := cardWithTopic(cards, "cramp-abnormal-lab")
 	for _, want := range []string{
-		"; same draw: 2160-0 1.5 mg/dL",
+		// The lab's name, never its LOINC code or long name.
+		"; same draw: creatinine 1.5 mg/dL",
 		"one reduced result is not chronic kidney disease",
 		// The seeds tie cramps to CKD requiring hemodialysis: seed 001 line 36 is on the sources line.
 		"/knowledge#ref-001-",
@@ -152,7 +154,7 @@ func TestMedicationCardFollowsTheStrengthOfEvidence(t *testing.T) {
 		want      []string
 	}{
 		{"a diuretic: strong", activeMR("mr-furo", furosemide), cdshooks.IndicatorWarning, []string{"**Furosemide 40 MG Oral Tablet** (loop diuretics"}},
-		{"a statin: reported", activeMR("mr-statin", atorvastatn), cdshooks.IndicatorInfo, []string{"reported by patient-information sources only"}},
+		{"a statin: reported", activeMR("mr-statin", atorvastatn), cdshooks.IndicatorInfo, []string{"reported by patient leaflets only"}},
 		{"iron sucrose infused 17 days ago: strong, last given", venofer, cdshooks.IndicatorWarning, []string{"**Venofer (iron sucrose) 200 mg IV** (intravenous iron sucrose"}},
 	}
 	for _, tt := range tests {
@@ -188,7 +190,9 @@ func TestOrderRemovalOnlyForStrongClassesThatAreNoTreatment(t *testing.T) {
 	}{
 		{"thiazide (strong)", hctz, true, cdshooks.IndicatorWarning, "can cause leg cramps, and the patient has them"},
 		{"ibuprofen (NSAID, strong)", rxnorm("310965", "Ibuprofen 200 MG Oral Tablet"), true, cdshooks.IndicatorWarning, "can cause leg cramps, and the patient has them"},
-		{"atorvastatin (statin, reported)", atorvastatn, false, cdshooks.IndicatorInfo, "is reported, by patient-information sources only, to cause"},
+		{"atorvastatin (statin, reported)", atorvastatn, false, cdshooks.IndicatorInfo, "is reported by patient leaflets only to cause leg cramps"},
+		// Seed 000 line 18 alone names lithium (a clinical summary; its ref 3 is unlisted).
+		{"lithium (one clinical summary)", rxnorm("42351", "Lithium carbonate 300 MG Oral Capsule"), false, cdshooks.IndicatorInfo, "is reported by one clinical summary only to cause leg cramps"},
 		{"amlodipine (CCB, reported and a treatment)", rxnorm("197361", "Amlodipine 5 MG Oral Tablet"), false, cdshooks.IndicatorInfo, "as a treatment for severe cramps"},
 	}
 	for _, tt := range tests {
@@ -289,5 +293,47 @@ func TestChildrenGetNoCardsUnlessAllAges(t *testing.T) {
 	rec[legcramps.PrefetchPatient] = child[legcramps.PrefetchPatient]
 	if cards := orderCards(t, newServer(t, serverOptions{}), orderRequest(t, cdshooks.HookOrderSign, nil, rec, draftMR("d-1", hctz))); len(cards) != 0 {
 		t.Errorf("order card for a child: %v", cards[0].Summary)
+	}
+}
+
+// TestPendingWorkupIsListedNotProposed checks that a work-up test whose
+// result is still pending (a preliminary magnesium) is neither proposed nor
+// silently dropped: the work-up card says it is pending, so the clinician
+// does not order it again or wonder where it went.
+func TestPendingWorkupIsListedNotProposed(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, serverOptions{})
+	pending := with(lcObservation("obs-mg", "19123-9", 1.2, "mg/dL", "2025-05-30"), "status", "preliminary")
+	c := cardWithTopic(patientViewCards(t, srv, lcRequest(t, reviewPatient(nil, pending))), legcramps.TopicMissingLabs)
+	if c == nil {
+		t.Fatal("no work-up card")
+	}
+	if want := "- Magnesium: result pending (preliminary, 2025-05-30)"; !strings.Contains(c.Detail, want) {
+		t.Errorf("detail lacks %q:\n%s", want, c.Detail)
+	}
+	if strings.Contains(c.Summary, "magnesium") {
+		t.Errorf("summary %q proposes the pending magnesium", c.Summary)
+	}
+	for _, s := range c.Suggestions {
+		if strings.Contains(s.Label, "agnesium") {
+			t.Errorf("suggestion %q proposes the pending magnesium", s.Label)
+		}
+	}
+}
+
+// TestCalciumSummaryShowsTheCorrectedValue checks that a total calcium judged
+// after correcting for albumin says the value that was judged in the
+// summary, the only line many clinicians read: 7.6 mg/dL with albumin
+// 3.5 g/dL is 7.6 + 0.8 × (4 − 3.5) = 8 mg/dL corrected.
+func TestCalciumSummaryShowsTheCorrectedValue(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, serverOptions{})
+	obs := []obj{lcObservation("obs-ca", "17861-6", 7.6, "mg/dL", "2025-05-20"), lcObservation("obs-alb", "1751-7", 3.5, "g/dL", "2025-05-20")}
+	lab := cardWithTopic(patientViewCards(t, srv, lcRequest(t, reviewPatient(nil, obs...))), "cramp-abnormal-lab")
+	if lab == nil {
+		t.Fatal("no calcium card")
+	}
+	if want := "Calcium (total) 7.6 mg/dL (corrected 8 mg/dL) on 2025-05-20: hypocalcemia"; lab.Summary != want {
+		t.Errorf("summary %q, want %q", lab.Summary, want)
 	}
 }

@@ -20,11 +20,14 @@ import (
 // Config is everything `cramp-cds serve` can be told. DefaultConfig gives the
 // defaults; every field has a flag and an environment variable (see options).
 type Config struct {
-	Addr            string
-	PublicURLs      []string
-	CORSOrigins     []string
-	MaxBody         int64
-	MaxInFlight     int
+	Addr        string
+	PublicURLs  []string
+	CORSOrigins []string
+	MaxBody     int64
+	MaxInFlight int
+	// InFlightMemory is the memory the calls in progress may be charged
+	// together (see cdshooks.Config.InFlightMemory).
+	InFlightMemory  int64
 	TrustFile       string
 	InsecureNoAuth  bool
 	AuthDiscovery   bool
@@ -116,7 +119,10 @@ func (c Config) Validate() error {
 		bad("--max-body must be positive")
 	}
 	if c.MaxInFlight < 0 {
-		bad("--max-in-flight must be 0 (derived from --max-body) or positive")
+		bad("--max-in-flight must be 0 (the default, %d) or positive", cdshooks.DefaultMaxInFlight)
+	}
+	if c.InFlightMemory < 0 {
+		bad("--in-flight-memory must be 0 (the default, 200MiB) or positive")
 	}
 	if len(c.JWTAlgs) == 0 {
 		bad("--jwt-algs is empty")
@@ -215,8 +221,10 @@ func settings() []setting {
 		{"cors-origins", "", "comma-separated browser origins allowed by CORS, or *", list(func(c *Config) *[]string { return &c.CORSOrigins })},
 		{"max-body", "", "largest request body accepted: bytes, or with a unit (KiB, MiB, GiB, kB, MB, GB)",
 			func(fs *flag.FlagSet, c *Config, name string) { fs.Var((*byteSize)(&c.MaxBody), name, "") }},
-		{"max-in-flight", "", "service and feedback calls in progress at once; one more gets 503 with Retry-After. 0: as many as a 256 MiB pod holds at --max-body (8 at 5 MiB)",
+		{"max-in-flight", "", "service and feedback calls in progress at once; one more gets 503 with Retry-After. 0: 64",
 			func(fs *flag.FlagSet, c *Config, name string) { fs.IntVar(&c.MaxInFlight, name, c.MaxInFlight, "") }},
+		{"in-flight-memory", "", "memory the calls in progress may hold together, each charged 5 times its body (at least 256 KiB; --max-body when its length is not declared); a call that does not fit gets 503 with Retry-After. 0: 200MiB (8 calls of 5 MiB, for a 256 MiB pod)",
+			func(fs *flag.FlagSet, c *Config, name string) { fs.Var((*byteSize)(&c.InFlightMemory), name, "") }},
 		{"trust", "CRAMP_CDS_TRUST_FILE", "trust file (YAML) listing the JWT issuers we accept", str(func(c *Config) *string { return &c.TrustFile })},
 		{"insecure-no-auth", "", "accept every caller without a JWT (local experiments only; logs a warning on every request)",
 			boolean(func(c *Config) *bool { return &c.InsecureNoAuth })},

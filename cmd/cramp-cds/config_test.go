@@ -78,11 +78,12 @@ func TestParseConfig(t *testing.T) {
 			"CRAMP_CDS_SNOOZE":              "7d",
 			"CRAMP_CDS_SNOOZE_NOT_RELEVANT": "720h",
 			"CRAMP_CDS_MAX_IN_FLIGHT":       "12",
+			"CRAMP_CDS_IN_FLIGHT_MEMORY":    "96MiB",
 		}), func(t *testing.T, c Config) {
 			want := Config{
 				Addr: ":1234", PublicURLs: []string{"https://cds.example.org", "http://cds.internal:8080"},
 				CORSOrigins: []string{"https://sandbox.cds-hooks.org", "http://localhost:3000"},
-				MaxBody:     1 << 20, MaxInFlight: 12, InsecureNoAuth: true, AuthDiscovery: true,
+				MaxBody:     1 << 20, MaxInFlight: 12, InFlightMemory: 96 << 20, InsecureNoAuth: true, AuthDiscovery: true,
 				JWTAlgs: []string{"ES384", "RS384", "ES256"}, FHIRAllow: []string{"https://fhir.example.org/R4"},
 				FHIRTimeout: 3 * time.Second, Trigger: "always", AllAges: true, AdminAddr: ":9999", LogLevel: slog.LevelDebug,
 				ShutdownTimeout: 5 * time.Second,

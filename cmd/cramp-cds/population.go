@@ -40,6 +40,9 @@ type populationOptions struct {
 	ids              string
 	idKey            []byte
 	memory           byteSize
+	// allAges is --all-ages: cards for patients under 18 too, as serve and
+	// evaluate give them with the same flag.
+	allAges bool
 }
 
 const populationUsage = `Usage: cramp-cds population --in PATH --out DIR [flags]
@@ -77,9 +80,18 @@ func parsePopulation(args []string, getenv func(string) string, stderr io.Writer
 	fs.StringVar(&opts.ids, "ids", opts.ids, "worklist ids: hashed (a keyed pseudonym; key in env "+envIDKey+") or plain (the Patient.id)")
 	fs.StringVar(&opts.tempDir, "temp-dir", "", "directory for the spill of the grouping sort, about the size of the input (default: the system's)")
 	fs.Var(&opts.memory, "memory", "bytes of input held in memory while grouping by patient, e.g. 64MiB")
+	var shared Config
+	sharedOpts := shared.bind(fs, "all-ages")
+	for _, o := range sharedOpts {
+		fs.Lookup(o.flag).Usage = o.usage + " (env " + o.env + ")"
+	}
 	if err := fs.Parse(args); err != nil {
 		return opts, err
 	}
+	if err := applyEnv(fs, sharedOpts, getenv); err != nil {
+		return opts, fmt.Errorf("population: %w", err)
+	}
+	opts.allAges = shared.AllAges
 	if fs.NArg() != 0 {
 		fs.Usage()
 		return opts, fmt.Errorf("population: unexpected argument %q", fs.Arg(0))
@@ -122,6 +134,11 @@ func runPopulation(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err != nil {
 		return err
 	}
+	return populate(ctx, opts, stdout, stderr)
+}
+
+// populate runs the population as opts say.
+func populate(ctx context.Context, opts populationOptions, stdout, stderr io.Writer) error {
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	kb, err := knowledge.Load()
 	if err != nil {
@@ -202,6 +219,7 @@ func runPopulationMerge(ctx context.Context, args []string, stdout, stderr io.Wr
 func populationEvaluator(kb *knowledge.Base, opts populationOptions) (population.Evaluator, error) {
 	cfg := DefaultConfig()
 	cfg.Trigger = opts.trigger
+	cfg.AllAges = opts.allAges
 	cfg.FHIRAllow = nil
 	if err := cfg.validateEvaluate(); err != nil {
 		return nil, err

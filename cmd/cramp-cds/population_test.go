@@ -297,3 +297,54 @@ func TestLogProgress(t *testing.T) {
 		}
 	}
 }
+
+// TestPopulationAllAges checks that --all-ages (or CRAMP_CDS_ALL_AGES)
+// reaches the population run as it reaches serve and evaluate: the
+// every-card patient made 10 years old is left out by default (the rules
+// speak for adults) and on the worklist with the flag.
+func TestPopulationAllAges(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	child := strings.Replace(string(bundleOfExample(t, "patient-view-every-card.json")), `"birthDate":"1950-04-12"`, `"birthDate":"2015-04-12"`, 1)
+	if !strings.Contains(child, `"birthDate":"2015-04-12"`) {
+		t.Fatal("the example patient's birthDate was not found")
+	}
+	if err := os.WriteFile(filepath.Join(dir, "child.json"), []byte(child), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name  string
+		flags []string
+		env   string
+		rows  int
+	}{
+		{"default: adults only", nil, "", 0},
+		{"--all-ages", []string{"--all-ages"}, "", 1},
+		{"CRAMP_CDS_ALL_AGES", nil, "true", 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			out := t.TempDir()
+			args := append([]string{"--in", dir, "--out", out, "--now", "2025-06-02", "--trigger", "always", "--ids", "plain"}, tt.flags...)
+			opts, err := parsePopulation(args, func(k string) string {
+				if k == "CRAMP_CDS_ALL_AGES" {
+					return tt.env
+				}
+				return ""
+			}, io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := opts.allAges, tt.rows == 1; got != want {
+				t.Fatalf("allAges = %v, want %v", got, want)
+			}
+			var stderr bytes.Buffer
+			if err := populate(context.Background(), opts, io.Discard, &stderr); err != nil {
+				t.Fatalf("population: %v\n%s", err, stderr.String())
+			}
+			if got := len(readWorklist(t, filepath.Join(out, "worklist.csv"))); got != tt.rows {
+				t.Errorf("worklist rows = %d, want %d", got, tt.rows)
+			}
+		})
+	}
+}

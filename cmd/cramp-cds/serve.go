@@ -157,11 +157,12 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	}
 
 	m.server, err = cdshooks.NewServer(cdshooks.Config{
-		PublicURLs:    cfg.PublicURLs,
-		CORSOrigins:   cfg.CORSOrigins,
-		MaxBody:       cfg.MaxBody,
-		MaxInFlight:   cfg.MaxInFlight,
-		AuthDiscovery: cfg.AuthDiscovery,
+		PublicURLs:     cfg.PublicURLs,
+		CORSOrigins:    cfg.CORSOrigins,
+		MaxBody:        cfg.MaxBody,
+		MaxInFlight:    cfg.MaxInFlight,
+		InFlightMemory: cfg.InFlightMemory,
+		AuthDiscovery:  cfg.AuthDiscovery,
 	}, deps)
 	if err != nil {
 		return fmt.Errorf("building the server: %w", err)

@@ -604,9 +604,10 @@ func (g *grouper) flush() error {
 	return g.fn(p)
 }
 
-// readBundles passes on each Bundle file of the shard.
+// readBundles passes on each Bundle file of the shard, each patient once.
 func readBundles(ctx context.Context, dir string, names []string, opts Options, fn func(*Patient) error) error {
 	slices.Sort(names)
+	seen := make(map[string]string) // patient id -> the file that gave it
 	if opts.Shard.Whole() {
 		opts.OnTotal(len(names))
 	} else {
@@ -632,6 +633,13 @@ func readBundles(ctx context.Context, dir string, names []string, opts Options, 
 		if !opts.Shard.Has(id) {
 			continue
 		}
+		// A copy of a patient's file would give the patient two worklist
+		// rows: the first file (in name order) counts, the others are reported.
+		if first, dup := seen[id]; dup {
+			opts.onPatientProblem(Problem{File: name, Reason: "the same Patient as " + first + ": skipped"})
+			continue
+		}
+		seen[id] = name
 		if err := fn(&Patient{ID: id, bundle: data, file: name}); err != nil {
 			return err
 		}

@@ -290,7 +290,8 @@ func TestParseShard(t *testing.T) {
 }
 
 // TestBundleFileProblems: a JSON file that is not a Bundle, or holds no
-// Patient, is reported by name and skipped.
+// Patient, is reported by name and skipped; so is a second file of the same
+// patient (a copy), which would otherwise give the patient two worklist rows.
 func TestBundleFileProblems(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -300,6 +301,7 @@ func TestBundleFileProblems(t *testing.T) {
 		"b.json": []byte(`{"resourceType":"Patient","id":"x"}`),
 		"c.json": []byte(`{"resourceType":"Bundle","entry":[{"resource":{"resourceType":"Observation"}}]}`),
 		"d.json": []byte(`{"resourceType":"Bun`),
+		"e.json": good,
 	} {
 		os.WriteFile(filepath.Join(dir, name), content, 0o644)
 	}
@@ -308,6 +310,7 @@ func TestBundleFileProblems(t *testing.T) {
 		{File: "b.json", Reason: "not a FHIR Bundle: skipped"},
 		{File: "c.json", Reason: "the Bundle holds no Patient with an id: skipped"},
 		{File: "d.json", Reason: "not a FHIR Bundle: skipped"},
+		{File: "e.json", Reason: "the same Patient as a.json: skipped"},
 	}
 	if diff := gocmp.Diff(want, got.problems); diff != "" {
 		t.Errorf("problems (-want +got):\n%s", diff)

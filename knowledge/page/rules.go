@@ -33,7 +33,7 @@ func Rules(kb *knowledge.Base) []Rule {
 				"is not proposed again. The card proposes one order for the whole work-up, using a panel where one "+
 				"covers two or more missing tests, and each test on its own. An older result outside the window is "+
 				"shown with its value and date.", kb.LookbackMonths())},
-		{"abnormal-labs", "Results that can explain cramps",
+		{"abnormal-labs", "Results that may worsen cramps",
 			"Per analyte, only the latest result in the window is judged, in the analyte's canonical unit. It counts " +
 				"when it is surely beyond a threshold below; the laboratory's own normal flag or reference range " +
 				"overrules our threshold when it says the result is normal, never the other way round. A unit we " +
