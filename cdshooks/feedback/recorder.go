@@ -1,6 +1,7 @@
 package feedback
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -139,8 +140,11 @@ type item struct {
 	done  chan struct{}
 }
 
-// NewRecorder starts a Recorder's writer and its periodic purge; Close stops
-// them. Without a Store it returns a nil *Recorder, which remembers nothing.
+// NewRecorder loads the snoozes in force (waiting at most loadTimeout, 10 s:
+// a store that fails it is asked on each lookup until a refresh succeeds),
+// then starts a Recorder's writer, its periodic purge and the refresh of the
+// snoozes; Close stops them. Without a Store it returns a nil *Recorder,
+// which remembers nothing.
 func NewRecorder(opts Options) (*Recorder, error) {
 	if opts.Store == nil {
 		return nil, nil
@@ -156,15 +160,12 @@ func NewRecorder(opts Options) (*Recorder, error) {
 		backoff:     orDefault(opts.Backoff, DefaultBackoff),
 		retention:   orDefault(opts.Retention, DefaultRetention),
 		now:         opts.Now,
-		snoozes:     newSnoozeCache(opts.SnoozeCacheSize),
+		snoozes:     newSnoozeCache(cmp.Or(max(opts.SnoozeCacheSize, 0), DefaultSnoozeCacheSize)),
 		queue:       make(chan item, queueSize),
 		done:        make(chan struct{}),
 		refreshed:   make(chan struct{}),
 	}
 	r.stopping, r.stop = context.WithCancel(context.Background())
-	if opts.SnoozeCacheSize <= 0 {
-		r.snoozes = newSnoozeCache(DefaultSnoozeCacheSize)
-	}
 	if r.logger == nil {
 		r.logger = slog.New(slog.DiscardHandler)
 	}
@@ -276,7 +277,9 @@ func (r *Recorder) loadSnoozes(since time.Time) error {
 	// One more than fits, to know whether there are more.
 	got, err := r.store.SnoozesInForce(ctx, now, since, r.snoozes.max+1)
 	if err != nil {
-		r.failed(ctx, "refresh", err)
+		if r.stopping.Err() == nil { // not a failure: Close cut it short
+			r.failed(ctx, "refresh", err)
+		}
 		return err
 	}
 	if since.IsZero() {
