@@ -41,8 +41,8 @@ const (
 	// logEvery is how often a failing store is logged, at most.
 	logEvery = time.Minute
 
-	// DefaultSnoozeCacheSize bounds the snoozes kept in memory: about 40
-	// bytes each, so 10 MB at most.
+	// DefaultSnoozeCacheSize bounds the snoozes kept in memory: about 55
+	// bytes each with the map's own overhead (measured: 13 MiB for 250,000).
 	DefaultSnoozeCacheSize = 250_000
 	// DefaultRefreshEvery is how often the snoozes in memory are refreshed
 	// from the store: a snooze recorded by another replica sharing a
