@@ -32,10 +32,12 @@ import (
 //     answer.
 //
 // The background writer stores the cards and the snoozes are refreshed
-// meanwhile, as in the server. Each call's time minus evaluationWork is
-// reported (p50, p99, max): the token's verification, which every row
-// shares, the wait the store adds, and the machine's pacing and scheduling
-// noise; the "none" row (no store) measures the first and the last alone.
+// meanwhile, as in the server. Each call's time beyond evaluationWork is
+// reported (p50, p99, max): the wait the store adds, the store's (and, on
+// one machine, PostgreSQL's) competition for the cores, and the machine's
+// pacing and scheduling noise, which the "none" row (no store) measures
+// alone. wait-p99 is the part after the work alone (queueing the cards and
+// awaiting the shared check): near zero while the check fits in the work.
 // One iteration is one second of calls; run it with -benchtime 10x or more.
 func BenchmarkRequestPath(b *testing.B) {
 	// evaluationWork is a service call's own work on the in-process path
@@ -116,7 +118,7 @@ func BenchmarkRequestPath(b *testing.B) {
 			}
 
 			var mu sync.Mutex
-			var lat []time.Duration
+			var lat, waits []time.Duration
 			call := func(n int) {
 				start := time.Now()
 				_, confirm, err := verifier.AuthenticatePending(reqs[n], audience)
@@ -138,13 +140,15 @@ func BenchmarkRequestPath(b *testing.B) {
 				for time.Since(start) < evaluationWork {
 					// busy: the call's own work
 				}
+				workDone := time.Now()
 				rec.Issue(cards)
 				if err := confirm(); err != nil {
 					b.Errorf("call %d refused late: %v", n, err)
 				}
-				d := time.Since(start) - evaluationWork
+				end := time.Now()
 				mu.Lock()
-				lat = append(lat, d)
+				lat = append(lat, end.Sub(start)-evaluationWork)
+				waits = append(waits, end.Sub(workDone))
 				mu.Unlock()
 			}
 			b.ResetTimer()
@@ -158,10 +162,14 @@ func BenchmarkRequestPath(b *testing.B) {
 			wg.Wait()
 			b.StopTimer()
 			slices.Sort(lat)
-			at := func(q float64) float64 { return float64(lat[int(q*float64(len(lat)-1))].Microseconds()) / 1000 }
-			b.ReportMetric(at(0.50), "p50-ms")
-			b.ReportMetric(at(0.99), "p99-ms")
-			b.ReportMetric(float64(lat[len(lat)-1].Microseconds())/1000, "max-ms")
+			slices.Sort(waits)
+			at := func(d []time.Duration, q float64) float64 {
+				return float64(d[int(q*float64(len(d)-1))].Microseconds()) / 1000
+			}
+			b.ReportMetric(at(lat, 0.50), "p50-ms")
+			b.ReportMetric(at(lat, 0.99), "p99-ms")
+			b.ReportMetric(at(lat, 1), "max-ms")
+			b.ReportMetric(at(waits, 0.99), "wait-p99-ms")
 			b.ReportMetric(0, "ns/op") // one op is a second of paced calls: its time says nothing
 		})
 	}
