@@ -28,6 +28,24 @@ type Authenticator interface {
 	Authenticate(r *http.Request, audience string) (Caller, error)
 }
 
+// PendingAuthenticator is an Authenticator part of whose verdict may come
+// after the request is let through: a check that takes a round trip (a
+// replay cache shared by replicas) runs while the call is evaluated, off its
+// critical path. When the Server's Authenticator is one, the Server calls
+// AuthenticatePending instead of Authenticate, and calls confirm (once)
+// before it writes any answer and before it acts on feedback. If confirm
+// fails, the caller gets the 401 Authenticate would have given and nothing
+// of what the call produced: the evaluation's work is done, its answer is
+// never sent.
+//
+// confirm must return within a bound of its own (the shared check's read
+// timeout) and, when the late check cannot tell, return nil: the checks
+// made before AuthenticatePending returned stand.
+type PendingAuthenticator interface {
+	Authenticator
+	AuthenticatePending(r *http.Request, audience string) (caller Caller, confirm func() error, err error)
+}
+
 // AuthFailure is an authentication failure. Reason is a short, low-cardinality
 // label (for example "expired", "unknown_issuer") that is safe to log and to
 // use as a metric attribute: it never contains token material.

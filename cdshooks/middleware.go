@@ -117,24 +117,61 @@ func (s *Server) originAllowed(origin string) bool {
 
 // authenticate lets a request through only if the Authenticator accepts its
 // caller for this endpoint's URL, and hands the Caller to the handler. With no
-// Authenticator (--insecure-no-auth) every request passes, loudly.
+// Authenticator (--insecure-no-auth) every request passes, loudly. A
+// PendingAuthenticator's late check is left running: confirmed awaits it.
 func (s *Server) authenticate(c *gin.Context) {
 	if s.auth == nil {
 		s.logger.WarnContext(c.Request.Context(), "authentication is disabled (--insecure-no-auth): caller not verified", "route", routeOf(c))
 		c.Set(callerKey, Caller{})
 		return
 	}
-	caller, err := s.auth.Authenticate(c.Request, s.audience(c.Request))
+	audience := s.audience(c.Request)
+	var caller Caller
+	var confirm func() error
+	var err error
+	if pa, ok := s.auth.(PendingAuthenticator); ok {
+		caller, confirm, err = pa.AuthenticatePending(c.Request, audience)
+	} else {
+		caller, err = s.auth.Authenticate(c.Request, audience)
+	}
 	if err != nil {
-		var af *AuthFailure
-		if errors.As(err, &af) {
-			s.metrics.JWTRejected(c.Request.Context(), af.Reason)
-		}
-		c.Abort()
-		s.writeError(c, err)
+		s.refuse(c, err)
 		return
 	}
 	c.Set(callerKey, caller)
+	if confirm != nil {
+		c.Set(confirmKey, confirm)
+	}
+}
+
+// confirmed waits for what a PendingAuthenticator left running, the first
+// time it is called in a request. It reports whether the caller is
+// confirmed; if not, it has answered 401.
+func (s *Server) confirmed(c *gin.Context) bool {
+	v, ok := c.Get(confirmKey)
+	if !ok {
+		return true
+	}
+	confirm, _ := v.(func() error)
+	if confirm == nil {
+		return true
+	}
+	c.Set(confirmKey, nil) // the 401 below is written through writeJSON too
+	if err := confirm(); err != nil {
+		s.refuse(c, err)
+		return false
+	}
+	return true
+}
+
+// refuse answers an authentication failure with 401, counted by reason.
+func (s *Server) refuse(c *gin.Context, err error) {
+	var af *AuthFailure
+	if errors.As(err, &af) {
+		s.metrics.JWTRejected(c.Request.Context(), af.Reason)
+	}
+	c.Abort()
+	s.writeError(c, err)
 }
 
 // publicURL is one of Config.PublicURLs: the base as written (without a

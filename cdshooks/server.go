@@ -118,6 +118,7 @@ type Server struct {
 // Keys under which middleware leaves values for later handlers in a request.
 const (
 	callerKey    = "cdshooks.caller"
+	confirmKey   = "cdshooks.confirm" // a PendingAuthenticator's confirm
 	errorCodeKey = "cdshooks.error"
 )
 
@@ -281,6 +282,9 @@ func (s *Server) handleService(c *gin.Context) {
 		s.writeError(c, Errorf(EINVALID, "service %s does not serve %s (it serves %s)", reg.id, hookName(req.Hook), strings.Join(reg.hooks, ", ")))
 		return
 	}
+	// A PendingAuthenticator's late check may still be running: the
+	// evaluation overlaps it, and writeJSON awaits it, so a call refused late
+	// is evaluated but never answered.
 	resp, err := s.evaluate(c.Request.Context(), reg, &req, callerOf(c))
 	if err != nil {
 		s.writeError(c, fmt.Errorf("service %s: %w", reg.id, err))
@@ -306,6 +310,10 @@ func (s *Server) handleService(c *gin.Context) {
 // offered: those are on the card, which the server keeps no copy of; the
 // product that made the card can check them (and the log clips them).
 func (s *Server) handleFeedback(c *gin.Context) {
+	// Feedback changes what is remembered: the caller is confirmed first.
+	if !s.confirmed(c) {
+		return
+	}
 	reg, ok := s.lookup(c)
 	if !ok {
 		return
@@ -473,8 +481,13 @@ func (s *Server) writeError(c *gin.Context, err error) {
 const internalBody = `{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"exception","diagnostics":"internal error"}]}`
 
 // writeJSON marshals v before writing anything, so a marshal failure (or an
-// answer over MaxResponse) becomes a clean 500 instead of half a body.
+// answer over MaxResponse) becomes a clean 500 instead of half a body. Every
+// answer, error or not, first waits for the caller to be confirmed (see
+// PendingAuthenticator): a call refused late gets its 401 and nothing else.
 func (s *Server) writeJSON(c *gin.Context, status int, v any) {
+	if !s.confirmed(c) {
+		return
+	}
 	body, err := Marshal(v)
 	if err == nil && len(body) > s.cfg.MaxResponse {
 		err = fmt.Errorf("the answer is %d bytes, over the %d-byte limit", len(body), s.cfg.MaxResponse)

@@ -68,7 +68,8 @@ var coverageChecklist = []checkItem{
 	{"003", 54, "magnesium", "workup", "magnesium"},
 	// Associated conditions.
 	{"000", 11, "ascites", "condition", "ascites"},
-	{"000", 11, "heart failure", "condition", "heart-failure"},
+	// Line 11 names heart failure only as where diuretics are common: it is the diuretics' line
+	// (see medications), not evidence that heart failure itself goes with cramps.
 	{"000", 21, "Hypokalemia", "condition", "hypokalemia"},
 	{"000", 22, "Hypomagnesemia", "condition", "hypomagnesemia"},
 	{"000", 26, "cirrhosis", "condition", "cirrhosis"},

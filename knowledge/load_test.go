@@ -30,7 +30,7 @@ func mustLoad(t testing.TB) *knowledge.Base {
 func TestLoadEmbeddedData(t *testing.T) {
 	t.Parallel()
 	b := mustLoad(t)
-	if got, want := b.Version(), regexp.MustCompile(`^1\.2\.0\+[0-9a-f]{8}$`); !want.MatchString(got) {
+	if got, want := b.Version(), regexp.MustCompile(`^1\.3\.0\+[0-9a-f]{8}$`); !want.MatchString(got) {
 		t.Errorf("Version() = %q, want semver+8 hex digits", got)
 	}
 	if got, want := len(b.Sources()), 5; got != want {
@@ -126,7 +126,7 @@ func TestLoadFSRejectsBrokenData(t *testing.T) {
 		{"product of unknown ingredient", "medications.yaml", []string{"ingredients: [torsemide]", "ingredients: [torasemide]"}, `unknown ingredient "torasemide"`},
 		{"bad threshold op", "labs.yaml", []string{`op: "<", value: 3.5`, `op: "lt", value: 3.5`}, "needs a finding, an op"},
 		{"canonical unit not listed", "labs.yaml", []string{"canonical_unit: mmol/L", "canonical_unit: mol/L"}, `canonical unit "mol/L"`},
-		{"bad version", "sources.yaml", []string{"version: 1.2.0", "version: one"}, "not a semantic version"},
+		{"bad version", "sources.yaml", []string{"version: 1.3.0", "version: one"}, "not a semantic version"},
 		{"malformed YAML", "pearls.yaml", []string{"pearls:", "pearls: ["}, "decoding pearls.yaml"},
 	}
 	for _, tt := range tests {

@@ -16,6 +16,9 @@ type ReplayCache interface {
 	// SeenToken records that the token with this iss and jti was accepted,
 	// until the time it could no longer be accepted anyway, and reports
 	// whether it had been recorded before. An error means it cannot tell.
+	// ctx is not cancelled when the request ends (the token must be
+	// recorded whatever happens to it): the implementation bounds its own
+	// time, as the store's Recorder does with its ReadTimeout.
 	SeenToken(ctx context.Context, issuer, jti string, until time.Time) (replayed bool, err error)
 }
 

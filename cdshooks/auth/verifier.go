@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -70,7 +71,10 @@ type Options struct {
 	// ReplayCacheSize caps the number of remembered jti (default 100000).
 	ReplayCacheSize int
 	// SharedReplay, when set, is asked too about every token this process
-	// has not seen, so a token replayed to another replica is caught.
+	// has not seen, so a token replayed to another replica is caught. Its
+	// answer is awaited by Authenticate, and by the confirm that
+	// AuthenticatePending returns: so a server may evaluate the call while
+	// the shared check's round trip is under way.
 	SharedReplay ReplayCache
 	// KeyRefreshInterval is how often jwks_uri key sets are re-fetched
 	// (default 15m).
@@ -100,7 +104,7 @@ type Verifier struct {
 	cancel      context.CancelFunc
 }
 
-var _ cdshooks.Authenticator = (*Verifier)(nil)
+var _ cdshooks.PendingAuthenticator = (*Verifier)(nil)
 
 // NewVerifier builds a Verifier for t. It fetches each jwks_uri once before
 // returning (a failed fetch is logged, not fatal: the EHR's key server may be
@@ -202,11 +206,31 @@ type tokenClaims struct {
 // the caller must have addressed (built from the public base URL, never from
 // the Host header). On failure it returns a *cdshooks.AuthFailure whose Reason
 // is one of the Reason constants; neither it nor anything logged contains the
-// token.
+// token. It waits for the shared replay check, if any.
 func (v *Verifier) Authenticate(r *http.Request, audience string) (cdshooks.Caller, error) {
+	caller, confirm, err := v.AuthenticatePending(r, audience)
+	if err == nil {
+		err = confirm()
+	}
+	if err != nil {
+		return cdshooks.Caller{}, err
+	}
+	return caller, nil
+}
+
+// AuthenticatePending is Authenticate without waiting for the shared replay
+// check (Options.SharedReplay): every other check, the process's own replay
+// cache included, is done when it returns; the shared one has started, and
+// confirm waits for it, returning the same ReasonReplayed failure as
+// Authenticate when another replica had accepted the token. confirm never
+// fails when the shared cache cannot tell (the process's own check stands),
+// and waits no longer than the shared cache takes to answer or give up (the
+// store's Recorder gives up after its ReadTimeout). It may be called more
+// than once.
+func (v *Verifier) AuthenticatePending(r *http.Request, audience string) (cdshooks.Caller, func() error, error) {
 	raw, fail := bearerToken(r.Header)
 	if fail != nil {
-		return cdshooks.Caller{}, fail
+		return cdshooks.Caller{}, nil, fail
 	}
 
 	// The keyfunc runs after the token is decoded and before the signature is
@@ -223,33 +247,58 @@ func (v *Verifier) Authenticate(r *http.Request, audience string) (cdshooks.Call
 		return is.key(r.Context(), t)
 	})
 	if err != nil {
-		return cdshooks.Caller{}, v.classify(tok, err)
+		return cdshooks.Caller{}, nil, v.classify(tok, err)
 	}
 
 	// The signature is valid: from here on every reason describes a token
 	// really issued by a trusted EHR, which makes these counts worth reading.
 	now := v.now()
 	if f := v.checkClaims(is, &claims, audience, now); f != nil {
-		return cdshooks.Caller{}, f
+		return cdshooks.Caller{}, nil, f
 	}
-	replayed, evicted := v.replay.seen(is.iss, claims.ID, claims.ExpiresAt.Add(v.leeway), now)
+	until := claims.ExpiresAt.Add(v.leeway)
+	replayed, evicted := v.replay.seen(is.iss, claims.ID, until, now)
 	if evicted {
 		v.warnReplayCacheFull(r.Context(), now)
 	}
-	if !replayed && v.shared != nil {
-		// An error means the shared cache could not tell: this process's
-		// own check stands (the implementation counts and logs its failures).
-		replayed, _ = v.shared.SeenToken(r.Context(), is.iss, claims.ID, claims.ExpiresAt.Add(v.leeway))
-	}
 	if replayed {
-		return cdshooks.Caller{}, failure(ReasonReplayed, "jti %s of %s was already used", clip(claims.ID), is.iss)
+		return cdshooks.Caller{}, nil, replayFailure(is.iss, claims.ID)
+	}
+	confirm := func() error { return nil }
+	if v.shared != nil {
+		confirm = v.checkShared(r.Context(), is.iss, claims.ID, until)
 	}
 	return cdshooks.Caller{
 		Issuer:        is.iss,
 		Tenant:        claims.Tenant,
 		FHIRServers:   slices.Clone(is.fhirServers),
 		AnyFHIRServer: is.anyFHIR,
-	}, nil
+	}, confirm, nil
+}
+
+// checkShared starts asking the shared replay cache about a token this
+// process had not seen, and returns what waits for the answer. The check
+// runs to its end even if the caller goes away, so that the token is
+// recorded as used whatever happens to the request.
+func (v *Verifier) checkShared(ctx context.Context, iss, jti string, until time.Time) func() error {
+	replayed := make(chan bool, 1)
+	ctx = context.WithoutCancel(ctx)
+	go func() {
+		// An error means the shared cache could not tell: this process's
+		// own check stands (the implementation counts and logs its failures).
+		seen, _ := v.shared.SeenToken(ctx, iss, jti, until)
+		replayed <- seen
+	}()
+	return sync.OnceValue(func() error {
+		if <-replayed {
+			return replayFailure(iss, jti)
+		}
+		return nil
+	})
+}
+
+func replayFailure(iss, jti string) *cdshooks.AuthFailure {
+	return failure(ReasonReplayed, "jti %s of %s was already used", clip(jti), iss)
 }
 
 // bearerToken extracts the token from "Authorization: Bearer <token>".

@@ -1,6 +1,7 @@
 package feedback
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -17,7 +18,11 @@ import (
 // MetricStoreFailures counts what the store could not do (Prometheus:
 // cramp_cds_store_failures_total), by op: "read" (a snooze lookup or token
 // check answered without the store), "write" (a batch lost), "enqueue" (the
-// write queue was full). Never rename it: alerts use it.
+// write queue was full), "refresh" (the snoozes in memory could not be
+// refreshed: snoozes other replicas recorded meanwhile are not seen),
+// "snooze_cache_full" (more snoozes are in force than Options.SnoozeCacheSize:
+// counted once each time the cache fills, after which lookups of uuids not in
+// memory ask the store). Never rename it: alerts use it.
 const MetricStoreFailures = "cramp_cds.store.failures"
 
 // Defaults of Options.
@@ -35,6 +40,24 @@ const (
 	maxBatch = 256
 	// logEvery is how often a failing store is logged, at most.
 	logEvery = time.Minute
+
+	// DefaultSnoozeCacheSize bounds the snoozes kept in memory: about 55
+	// bytes each with the map's own overhead (measured: 13 MiB for 250,000).
+	DefaultSnoozeCacheSize = 250_000
+	// DefaultRefreshEvery is how often the snoozes in memory are refreshed
+	// from the store: a snooze recorded by another replica sharing a
+	// PostgreSQL database is honoured here within this interval.
+	DefaultRefreshEvery = 2 * time.Second
+	// DefaultReloadEvery is how often the refresh is a full load rather than
+	// the rows written since the last one, which catches the rows of a
+	// replica whose clock lags by more than refreshOverlap.
+	DefaultReloadEvery = 5 * time.Minute
+	// refreshOverlap is how far before the last refresh the next one reads
+	// (rows are stamped by the writing replica's clock, and a transaction
+	// commits after it stamped its rows): reading a row twice is harmless.
+	refreshOverlap = 30 * time.Second
+	// loadTimeout bounds one load or refresh of the snoozes in memory.
+	loadTimeout = 10 * time.Second
 )
 
 // Options configure a Recorder. Only Store is needed.
@@ -58,16 +81,33 @@ type Options struct {
 	Retention time.Duration
 	// PurgeEvery is how often old rows are deleted. Default DefaultPurgeEvery.
 	PurgeEvery time.Duration
+	// SnoozeCacheSize bounds the snoozes kept in memory. Default DefaultSnoozeCacheSize.
+	SnoozeCacheSize int
+	// RefreshEvery is how often the snoozes in memory are refreshed from
+	// the store. Default DefaultRefreshEvery.
+	RefreshEvery time.Duration
+	// ReloadEvery is how often that refresh is a full load. Default DefaultReloadEvery.
+	ReloadEvery time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
 
 // Recorder is what a CDS service talks to: it queues writes and makes them
-// in the background, and answers reads within ReadTimeout. It fails open:
-// when the store is slow or down, reads answer "nothing snoozed" (the cards
-// are shown) and writes are dropped, each counted in MetricStoreFailures and
-// logged at most once a minute. A nil *Recorder remembers nothing, so
-// callers without a store need no check.
+// in the background, and answers what is snoozed from memory, without a
+// round trip to the store. The snoozes in force are loaded when it starts,
+// refreshed from the store every RefreshEvery (so a snooze another replica
+// recorded is honoured here within that interval), and a snooze recorded
+// through this Recorder is honoured at once, before its write lands.
+//
+// It fails open: when the store is slow or down, writes are dropped and the
+// snoozes in memory keep being honoured until they expire (a snooze is never
+// lifted early, so what memory holds stays true; it only misses what other
+// replicas record meanwhile). Reads that do reach the store (token checks;
+// snooze lookups before the first load succeeded or beyond SnoozeCacheSize)
+// are bounded by ReadTimeout and, failing, answer "nothing snoozed" (the cards
+// are shown). Each failure is counted in MetricStoreFailures and logged at
+// most once a minute. A nil *Recorder remembers nothing, so callers without a
+// store need no check.
 type Recorder struct {
 	store       Store
 	logger      *slog.Logger
@@ -76,11 +116,17 @@ type Recorder struct {
 	backoff     time.Duration
 	retention   time.Duration
 	now         func() time.Time
+	snoozes     *snoozeCache
 
 	mu     sync.RWMutex // guards closed against sends on a closed queue
 	closed bool
 	queue  chan item
 	done   chan struct{}
+	// stopping is cancelled by Close: the refresh ends, and a load under way
+	// stops waiting for the store.
+	stopping  context.Context
+	stop      context.CancelFunc
+	refreshed chan struct{} // closed when the refresh has ended
 
 	downUntil atomic.Int64 // Unix ns until which reads skip the store
 	failing   atomic.Bool  // the store failed since it last worked
@@ -94,8 +140,11 @@ type item struct {
 	done  chan struct{}
 }
 
-// NewRecorder starts a Recorder's writer and its periodic purge; Close stops
-// them. Without a Store it returns a nil *Recorder, which remembers nothing.
+// NewRecorder loads the snoozes in force (waiting at most loadTimeout, 10 s:
+// a store that fails it is asked on each lookup until a refresh succeeds),
+// then starts a Recorder's writer, its periodic purge and the refresh of the
+// snoozes; Close stops them. Without a Store it returns a nil *Recorder,
+// which remembers nothing.
 func NewRecorder(opts Options) (*Recorder, error) {
 	if opts.Store == nil {
 		return nil, nil
@@ -111,9 +160,12 @@ func NewRecorder(opts Options) (*Recorder, error) {
 		backoff:     orDefault(opts.Backoff, DefaultBackoff),
 		retention:   orDefault(opts.Retention, DefaultRetention),
 		now:         opts.Now,
+		snoozes:     newSnoozeCache(cmp.Or(max(opts.SnoozeCacheSize, 0), DefaultSnoozeCacheSize)),
 		queue:       make(chan item, queueSize),
 		done:        make(chan struct{}),
+		refreshed:   make(chan struct{}),
 	}
+	r.stopping, r.stop = context.WithCancel(context.Background())
 	if r.logger == nil {
 		r.logger = slog.New(slog.DiscardHandler)
 	}
@@ -130,7 +182,14 @@ func NewRecorder(opts Options) (*Recorder, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating the store metric: %w", err)
 	}
+	// The first load is waited for, so the first calls are answered from
+	// memory; if it fails, lookups ask the store until a refresh succeeds.
+	loadedAt := time.Now()
+	if r.loadSnoozes(time.Time{}) != nil {
+		loadedAt = time.Time{}
+	}
 	go r.run(orDefault(opts.PurgeEvery, DefaultPurgeEvery))
+	go r.refresh(orDefault(opts.RefreshEvery, DefaultRefreshEvery), orDefault(opts.ReloadEvery, DefaultReloadEvery), loadedAt)
 	return r, nil
 }
 
@@ -146,8 +205,16 @@ func (r *Recorder) Issue(cards []Card) {
 	r.enqueue(Batch{Cards: cards})
 }
 
-// Record queues feedback and the snoozes the product decided on; it never blocks.
+// Record queues feedback and the snoozes the product decided on, which
+// Snoozed honours from now on; it never blocks.
 func (r *Recorder) Record(outcomes []Outcome, snoozes []Snooze) {
+	if r != nil && len(snoozes) > 0 {
+		ends := make([]SnoozeEnd, len(snoozes))
+		for i, z := range snoozes {
+			ends[i] = SnoozeEnd{ID: z.ID, Until: z.Until}
+		}
+		r.noteTruncated(r.snoozes.add(ends))
+	}
 	r.enqueue(Batch{Outcomes: outcomes, Snoozes: snoozes})
 }
 
@@ -167,23 +234,104 @@ func (r *Recorder) enqueue(b Batch) {
 	}
 }
 
-// Snoozed returns which of ids have a snooze in force. When the store does
-// not answer within ReadTimeout, or failed less than Backoff ago, it returns
-// an empty set: nothing is snoozed, every card is shown.
+// Snoozed returns which of ids have a snooze in force, from memory. Only
+// when memory cannot tell (the first load has not succeeded yet, or more
+// snoozes are in force than SnoozeCacheSize) does it ask the store about the
+// ids memory lacks; when the store does not answer within ReadTimeout, or
+// failed less than Backoff ago, those ids are not snoozed: their cards are
+// shown.
 func (r *Recorder) Snoozed(ctx context.Context, ids []string) map[string]bool {
 	if r == nil || len(ids) == 0 {
 		return map[string]bool{}
 	}
-	var got map[string]bool
-	err := r.read(ctx, func(ctx context.Context) error {
-		var err error
-		got, err = r.store.Snoozed(ctx, ids, r.now())
+	now := r.now()
+	got, complete := r.snoozes.lookup(ids, now)
+	if complete {
+		return got
+	}
+	var rest []string
+	for _, id := range ids {
+		if !got[id] {
+			rest = append(rest, id)
+		}
+	}
+	if len(rest) == 0 {
+		return got
+	}
+	_ = r.read(ctx, func(ctx context.Context) error {
+		more, err := r.store.Snoozed(ctx, rest, now)
+		for id := range more {
+			got[id] = true
+		}
 		return err
 	})
-	if err != nil {
-		return map[string]bool{}
-	}
 	return got
+}
+
+// loadSnoozes reads into memory the snoozes in force written since a time
+// (all of them, replacing what memory holds, for the zero time).
+func (r *Recorder) loadSnoozes(since time.Time) error {
+	ctx, cancel := context.WithTimeout(r.stopping, loadTimeout)
+	defer cancel()
+	now := r.now()
+	// One more than fits, to know whether there are more.
+	got, err := r.store.SnoozesInForce(ctx, now, since, r.snoozes.max+1)
+	if err != nil {
+		if r.stopping.Err() == nil { // not a failure: Close cut it short
+			r.failed(ctx, "refresh", err)
+		}
+		return err
+	}
+	if since.IsZero() {
+		r.noteTruncated(r.snoozes.reload(got, now))
+	} else {
+		r.noteTruncated(r.snoozes.add(got))
+	}
+	r.recovered(ctx)
+	return nil
+}
+
+// refresh keeps the snoozes in memory up to date until Close: every
+// interval it reads the rows written since shortly before its last
+// successful look (a full load every reloadEvery, or while none has
+// succeeded since the start, lastFull zero).
+func (r *Recorder) refresh(interval, reloadEvery time.Duration, lastFull time.Time) {
+	defer close(r.refreshed)
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	last := lastFull
+	for {
+		select {
+		case <-r.stopping.Done():
+			return
+		case <-tick.C:
+		}
+		start := time.Now()
+		since := last.Add(-refreshOverlap)
+		full := lastFull.IsZero() || start.Sub(lastFull) >= reloadEvery
+		if full {
+			since = time.Time{}
+		}
+		if r.loadSnoozes(since) != nil {
+			continue
+		}
+		last = start
+		if full {
+			lastFull = start
+		}
+	}
+}
+
+// noteTruncated counts and logs the moment the snoozes in force outgrow
+// memory.
+func (r *Recorder) noteTruncated(becameTruncated bool) {
+	if !becameTruncated {
+		return
+	}
+	ctx := context.Background()
+	r.failures.Add(ctx, 1, metric.WithAttributes(attribute.String("op", "snooze_cache_full")))
+	r.logger.WarnContext(ctx, "more snoozes in force than memory holds: asking the store about the others on each call until they fit",
+		"snooze_cache_size", r.snoozes.max)
 }
 
 // SeenToken checks a token id against the ids every replica accepted (see
@@ -360,12 +508,18 @@ func (r *Recorder) Close(ctx context.Context) error {
 	if !r.closed {
 		r.closed = true
 		close(r.queue)
+		r.stop()
 	}
 	r.mu.Unlock()
 	select {
 	case <-r.done:
-		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("writing the queued history: %w", ctx.Err())
+	}
+	select {
+	case <-r.refreshed:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("stopping the refresh of the snoozes: %w", ctx.Err())
 	}
 }

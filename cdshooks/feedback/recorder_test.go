@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"maps"
 	"strings"
 	"sync"
 	"testing"
@@ -22,7 +23,8 @@ type faultyStore struct {
 	mu     sync.Mutex
 	hang   chan struct{} // when set, calls wait on it (or their context)
 	broken bool
-	reads  int
+	reads  int // Snoozed calls
+	loads  int // SnoozesInForce calls
 	writes int // Write calls begun
 }
 
@@ -63,6 +65,22 @@ func (s *faultyStore) Snoozed(ctx context.Context, ids []string, now time.Time) 
 	return s.Store.Snoozed(ctx, ids, now)
 }
 
+func (s *faultyStore) SnoozesInForce(ctx context.Context, now, since time.Time, limit int) ([]feedback.SnoozeEnd, error) {
+	s.mu.Lock()
+	s.loads++
+	s.mu.Unlock()
+	if err := s.fault(ctx); err != nil {
+		return nil, err
+	}
+	return s.Store.SnoozesInForce(ctx, now, since, limit)
+}
+
+func (s *faultyStore) counts() (reads, loads, writes int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.reads, s.loads, s.writes
+}
+
 func (s *faultyStore) set(f func(*faultyStore)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -80,8 +98,19 @@ type recorderHarness struct {
 
 func newRecorder(t *testing.T, opts feedback.Options) *recorderHarness {
 	t.Helper()
+	return newRecorderOver(t, mustOpen(t, "sqlite:"+t.TempDir()+"/r.db"), opts)
+}
+
+// newRecorderOver is newRecorder over a given store. Unless opts say
+// otherwise the background refresh waits an hour, so that the tests decide
+// when the store is asked.
+func newRecorderOver(t *testing.T, store feedback.Store, opts feedback.Options) *recorderHarness {
+	t.Helper()
+	if opts.RefreshEvery == 0 {
+		opts.RefreshEvery = time.Hour
+	}
 	h := &recorderHarness{
-		store:  &faultyStore{Store: mustOpen(t, "sqlite:"+t.TempDir()+"/r.db")},
+		store:  &faultyStore{Store: store},
 		logs:   &fixtures.LogBuffer{},
 		reader: sdkmetric.NewManualReader(),
 	}
@@ -127,6 +156,21 @@ func (h *recorderHarness) failures(t *testing.T) map[string]int64 {
 	return out
 }
 
+// check asserts how often lookups asked the store, how often op was
+// counted in MetricStoreFailures, and that logLine was logged once.
+func (h *recorderHarness) check(t *testing.T, wantReads int, op string, wantFailures int64, logLine string) {
+	t.Helper()
+	if reads, _, _ := h.store.counts(); reads != wantReads {
+		t.Errorf("lookups asked the store %d times, want %d", reads, wantReads)
+	}
+	if got := h.failures(t)[op]; got != wantFailures {
+		t.Errorf("%s failures counted = %d, want %d", op, got, wantFailures)
+	}
+	if got := strings.Count(h.logs.String(), logLine); got != 1 {
+		t.Errorf("%d lines %q, want 1:\n%s", got, logLine, h.logs)
+	}
+}
+
 func snoozeOf(id string) feedback.Snooze {
 	return feedback.Snooze{ID: id, Card: id, Topic: "t", Reason: "already-reviewed", From: time.Now(), Until: time.Now().Add(time.Hour)}
 }
@@ -148,14 +192,101 @@ func TestRecorderWritesAndReads(t *testing.T) {
 	}
 }
 
-// TestRecorderFailsOpen: a store that hangs costs a read at most
-// ReadTimeout, then nothing while it backs off; a store that errs answers
-// "nothing snoozed" at once. Each is counted, and logged once a minute.
+// TestRecorderServesSnoozesFromMemory: once loaded, a lookup never asks
+// the store, and a store that hangs changes nothing: the snoozes in memory
+// are still honoured (none is ever lifted early).
+func TestRecorderServesSnoozesFromMemory(t *testing.T) {
+	t.Parallel()
+	h := newRecorder(t, feedback.Options{})
+	h.rec.Record(nil, []feedback.Snooze{snoozeOf("c1")})
+	if err := h.rec.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	h.store.set(func(s *faultyStore) { s.hang = make(chan struct{}) })
+	got := h.rec.Snoozed(context.Background(), []string{"c1", "c2"})
+	if want := map[string]bool{"c1": true}; !maps.Equal(got, want) {
+		t.Errorf("Snoozed = %v, want %v", got, want)
+	}
+	if reads, _, _ := h.store.counts(); reads != 0 {
+		t.Errorf("store asked %d times, want 0", reads)
+	}
+}
+
+// TestRecorderHonoursLocalSnoozeAtOnce: a snooze recorded here is honoured
+// before its write lands, here while the writer is stuck on the store.
+func TestRecorderHonoursLocalSnoozeAtOnce(t *testing.T) {
+	t.Parallel()
+	h := newRecorder(t, feedback.Options{})
+	h.store.set(func(s *faultyStore) { s.hang = make(chan struct{}) })
+	h.rec.Record(nil, []feedback.Snooze{snoozeOf("c1")})
+	if got := h.rec.Snoozed(context.Background(), []string{"c1"}); !got["c1"] {
+		t.Errorf("Snoozed right after Record = %v, want c1", got)
+	}
+	if n, err := h.store.Store.Snoozed(context.Background(), []string{"c1"}, time.Now()); err != nil || n["c1"] {
+		t.Errorf("the store already had the snooze (%v, %v): the test proves nothing", n, err)
+	}
+}
+
+// TestRecorderNeverHonoursExpiredSnoozes: neither a snooze recorded here
+// nor one loaded from the store is honoured once its end has passed,
+// though no refresh has run since.
+func TestRecorderNeverHonoursExpiredSnoozes(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	var mu sync.Mutex
+	now := t0
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	store := mustOpen(t, "sqlite:"+t.TempDir()+"/r.db")
+	mustWrite(t, store, feedback.Batch{Snoozes: []feedback.Snooze{
+		{ID: "stored", Card: "stored", Topic: "t", Reason: "r", From: t0, Until: t0.Add(time.Hour)},
+	}})
+	h := newRecorderOver(t, store, feedback.Options{Now: clock})
+	h.rec.Record(nil, []feedback.Snooze{{ID: "local", Card: "local", Topic: "t", Reason: "r", From: t0, Until: t0.Add(2 * time.Hour)}})
+	for _, tt := range []struct {
+		at   time.Duration
+		want map[string]bool
+	}{
+		{0, map[string]bool{"stored": true, "local": true}},
+		{time.Hour, map[string]bool{"local": true}},
+		{2 * time.Hour, map[string]bool{}},
+	} {
+		mu.Lock()
+		now = t0.Add(tt.at)
+		mu.Unlock()
+		if got := h.rec.Snoozed(context.Background(), []string{"stored", "local"}); !maps.Equal(got, tt.want) {
+			t.Errorf("at t0+%v: Snoozed = %v, want %v", tt.at, got, tt.want)
+		}
+	}
+}
+
+// TestRecorderCacheFallsBackToStore: with more snoozes in force than memory
+// holds, lookups of the others ask the store, which still knows them; the
+// moment is counted and logged once.
+func TestRecorderCacheFallsBackToStore(t *testing.T) {
+	t.Parallel()
+	store := mustOpen(t, "sqlite:"+t.TempDir()+"/r.db")
+	mustWrite(t, store, feedback.Batch{Snoozes: []feedback.Snooze{snoozeOf("a"), snoozeOf("b"), snoozeOf("c")}})
+	h := newRecorderOver(t, store, feedback.Options{SnoozeCacheSize: 2})
+	h.rec.Record(nil, []feedback.Snooze{snoozeOf("d")})
+	if err := h.rec.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{"a": true, "b": true, "c": true, "d": true}
+	if got := h.rec.Snoozed(context.Background(), []string{"a", "b", "c", "d", "e"}); !maps.Equal(got, want) {
+		t.Errorf("Snoozed = %v, want %v", got, want)
+	}
+	// Once: the ids memory lacks.
+	h.check(t, 1, "snooze_cache_full", 1, "more snoozes in force than memory holds")
+}
+
+// TestRecorderFailsOpen: when memory cannot tell (here: more snoozes than
+// it holds), a store that hangs costs a lookup at most ReadTimeout, then
+// nothing while it backs off; each is counted, and logged once a minute.
 func TestRecorderFailsOpen(t *testing.T) {
 	t.Parallel()
 	const readTimeout = 50 * time.Millisecond
-	h := newRecorder(t, feedback.Options{ReadTimeout: readTimeout, Backoff: time.Hour})
-	h.rec.Record(nil, []feedback.Snooze{snoozeOf("c1")})
+	h := newRecorder(t, feedback.Options{ReadTimeout: readTimeout, Backoff: time.Hour, SnoozeCacheSize: 1})
+	h.rec.Record(nil, []feedback.Snooze{snoozeOf("c0"), snoozeOf("c1")}) // c1 does not fit
 	if err := h.rec.Flush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -169,46 +300,43 @@ func TestRecorderFailsOpen(t *testing.T) {
 	if len(got) != 0 {
 		t.Errorf("Snoozed from a hanging store = %v, want nothing snoozed", got)
 	}
-	// Backing off: the next reads do not even ask the store.
+	// Backing off: the next reads do not even ask the store (counted
+	// below, not timed: a busy machine makes any time bound flaky).
 	for range 5 {
-		start = time.Now()
 		h.rec.Snoozed(context.Background(), []string{"c1"})
-		if elapsed := time.Since(start); elapsed > readTimeout/2 {
-			t.Errorf("read while backing off took %v: it asked the store", elapsed)
-		}
 	}
-	h.store.mu.Lock()
-	reads := h.store.reads
-	h.store.mu.Unlock()
-	if reads != 1 {
-		t.Errorf("store asked %d times, want 1", reads)
+	h.check(t, 1, "read", 6, "store unavailable") // logged once a minute
+}
+
+// TestRecorderRecovers: a refresh that fails is counted; the next one that
+// works brings in what was written meanwhile, and the recovery is logged.
+func TestRecorderRecovers(t *testing.T) {
+	t.Parallel()
+	store := mustOpen(t, "sqlite:"+t.TempDir()+"/r.db")
+	h := newRecorderOver(t, store, feedback.Options{RefreshEvery: 10 * time.Millisecond})
+	h.store.set(func(s *faultyStore) { s.broken = true })
+	waitFor(t, "a failed refresh", func() bool { return h.failures(t)["refresh"] > 0 })
+	// Another replica records a snooze while this one cannot see the store.
+	mustWrite(t, store, feedback.Batch{Snoozes: []feedback.Snooze{snoozeOf("c1")}})
+	if got := h.rec.Snoozed(context.Background(), []string{"c1"}); len(got) != 0 {
+		t.Errorf("Snoozed while the store is broken = %v, want nothing", got)
 	}
-	if got, want := h.failures(t)["read"], int64(6); got != want {
-		t.Errorf("read failures counted = %d, want %d", got, want)
-	}
-	if got := strings.Count(h.logs.String(), "store unavailable"); got != 1 {
-		t.Errorf("%d store-unavailable lines, want 1 (once a minute):\n%s", got, h.logs)
+	h.store.set(func(s *faultyStore) { s.broken = false })
+	waitFor(t, "c1 snoozed after recovery", func() bool {
+		return h.rec.Snoozed(context.Background(), []string{"c1"})["c1"]
+	})
+	if !strings.Contains(h.logs.String(), "store available again") {
+		t.Errorf("no recovery line in the log:\n%s", h.logs)
 	}
 }
 
-func TestRecorderRecovers(t *testing.T) {
-	t.Parallel()
-	h := newRecorder(t, feedback.Options{Backoff: time.Millisecond})
-	h.rec.Record(nil, []feedback.Snooze{snoozeOf("c1")})
-	if err := h.rec.Flush(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	h.store.set(func(s *faultyStore) { s.broken = true })
-	if got := h.rec.Snoozed(context.Background(), []string{"c1"}); len(got) != 0 {
-		t.Errorf("Snoozed from a broken store = %v, want nothing", got)
-	}
-	h.store.set(func(s *faultyStore) { s.broken = false })
-	time.Sleep(5 * time.Millisecond) // past the backoff
-	if got := h.rec.Snoozed(context.Background(), []string{"c1"}); !got["c1"] {
-		t.Errorf("Snoozed after recovery = %v, want c1", got)
-	}
-	if !strings.Contains(h.logs.String(), "store available again") {
-		t.Errorf("no recovery line in the log:\n%s", h.logs)
+// waitFor polls cond for up to 10 s (a bound, not a measurement).
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited 10 s for %s", what)
+		}
 	}
 }
 
@@ -261,4 +389,34 @@ func TestNilRecorderRemembersNothing(t *testing.T) {
 	if err := errors.Join(rec.Flush(context.Background()), rec.Close(context.Background())); err != nil {
 		t.Errorf("Flush, Close: %v", err)
 	}
+}
+
+// TestSnoozeReachesOtherReplicas: a snooze recorded through one Recorder
+// is honoured by a second one on the same database after its next refresh,
+// with nothing asked of the store on the lookups themselves.
+func TestSnoozeReachesOtherReplicas(t *testing.T) {
+	t.Parallel()
+	backends(t, func(t *testing.T, dsn string) {
+		const every = 50 * time.Millisecond
+		podA := newRecorderOver(t, mustOpen(t, dsn), feedback.Options{RefreshEvery: every})
+		podB := newRecorderOver(t, mustOpen(t, dsn), feedback.Options{RefreshEvery: every})
+		if got := podB.rec.Snoozed(context.Background(), []string{"c1"}); len(got) != 0 {
+			t.Fatalf("pod B before: Snoozed = %v, want nothing", got)
+		}
+		podA.rec.Record(nil, []feedback.Snooze{snoozeOf("c1")})
+		if err := podA.rec.Flush(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := podA.store.Store.Snoozed(context.Background(), []string{"c1"}, time.Now()); err != nil || !got["c1"] {
+			t.Fatalf("pod A's write did not land (%v, %v):\n%s", got, err, podA.logs)
+		}
+		_, loadsBefore, _ := podB.store.counts()
+		waitFor(t, "pod B to honour pod A's snooze", func() bool {
+			return podB.rec.Snoozed(context.Background(), []string{"c1"})["c1"]
+		})
+		// Seen by a refresh, not a lookup: the refresh interval bounds it.
+		if reads, loads, _ := podB.store.counts(); reads != 0 || loads <= loadsBefore {
+			t.Errorf("pod B asked the store %d times on lookups and refreshed %d times, want 0 and at least once", reads, loads-loadsBefore)
+		}
+	})
 }

@@ -134,15 +134,19 @@ func (s *SQL) Write(ctx context.Context, b Batch) (err error) {
 			return fmt.Errorf("storing feedback: %w", err)
 		}
 	}
+	// written_at is the wall clock, not the Recorder's: it orders writes for
+	// SnoozesInForce, whatever clock the snoozes themselves were decided by.
+	written := millis(time.Now())
 	for _, z := range b.Snoozes {
 		if _, err = tx.ExecContext(ctx,
-			`INSERT INTO snoozes (id, card, service, topic, knowledge_version, reason, snoozed_from, snoozed_until)
+			`INSERT INTO snoozes (id, card, service, topic, knowledge_version, reason, snoozed_from, snoozed_until, written_at)
 			 VALUES ($1, $2, $3, $4, COALESCE((SELECT knowledge_version FROM cards WHERE uuid = $2
-			                                   ORDER BY issued_at DESC LIMIT 1), ''), $5, $6, $7)
+			                                   ORDER BY issued_at DESC LIMIT 1), ''), $5, $6, $7, $8)
 			 ON CONFLICT (id) DO UPDATE SET card = excluded.card, service = excluded.service,
 			   topic = excluded.topic, knowledge_version = excluded.knowledge_version,
-			   reason = excluded.reason, snoozed_from = excluded.snoozed_from, snoozed_until = excluded.snoozed_until`,
-			z.ID, z.Card, z.Service, z.Topic, z.Reason, millis(z.From), millis(z.Until)); err != nil {
+			   reason = excluded.reason, snoozed_from = excluded.snoozed_from, snoozed_until = excluded.snoozed_until,
+			   written_at = excluded.written_at`,
+			z.ID, z.Card, z.Service, z.Topic, z.Reason, millis(z.From), millis(z.Until), written); err != nil {
 			return fmt.Errorf("storing a snooze: %w", err)
 		}
 	}
@@ -184,6 +188,29 @@ func (s *SQL) Snoozed(ctx context.Context, ids []string, now time.Time) (map[str
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("reading snoozes: %w", err)
+	}
+	return out, nil
+}
+
+// SnoozesInForce lists the snoozes in force at now that were written at or
+// after since (every one for the zero time), at most limit of them (any
+// limit of them when there are more).
+func (s *SQL) SnoozesInForce(ctx context.Context, now, since time.Time, limit int) ([]SnoozeEnd, error) {
+	var out []SnoozeEnd
+	err := s.queryRows(ctx,
+		`SELECT id, snoozed_until FROM snoozes WHERE snoozed_until > $1 AND written_at >= $2 LIMIT $3`,
+		func(rows *sql.Rows) error {
+			var z SnoozeEnd
+			var until int64
+			if err := rows.Scan(&z.ID, &until); err != nil {
+				return err
+			}
+			z.Until = time.UnixMilli(until)
+			out = append(out, z)
+			return nil
+		}, millis(now), millis(since), limit)
+	if err != nil {
+		return nil, fmt.Errorf("listing the snoozes in force: %w", err)
 	}
 	return out, nil
 }

@@ -80,6 +80,13 @@ type Snooze struct {
 	From, Until time.Time
 }
 
+// SnoozeEnd is what a Recorder keeps in memory of a snooze in force: which
+// uuid, and until when.
+type SnoozeEnd struct {
+	ID    string
+	Until time.Time
+}
+
 // Batch is what one write stores, in one transaction: cards first, so
 // feedback and snoozes in the same batch find the card they name.
 type Batch struct {
@@ -99,6 +106,11 @@ type Store interface {
 	Write(ctx context.Context, b Batch) error
 	// Snoozed returns which of ids have a snooze in force at now.
 	Snoozed(ctx context.Context, ids []string, now time.Time) (map[string]bool, error)
+	// SnoozesInForce lists the snoozes in force at now written at or after
+	// since (all of them for the zero time), at most limit of them: what a
+	// Recorder keeps in memory, loaded whole and then refreshed with what
+	// was written since its last look.
+	SnoozesInForce(ctx context.Context, now, since time.Time, limit int) ([]SnoozeEnd, error)
 	// Report aggregates the history since a time (see Report).
 	Report(ctx context.Context, since, now time.Time) (*Report, error)
 	// Purge deletes cards and feedback older than before, and snoozes no

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -114,7 +115,7 @@ func TestMigrations(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := 2; got != want {
+		if want := 3; got != want {
 			t.Errorf("schema version = %d, want %d", got, want)
 		}
 		// Reopening applies nothing twice and keeps the rows.
@@ -159,6 +160,58 @@ func TestSnoozes(t *testing.T) {
 			}
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("%s: Snoozed (-want +got):\n%s", tt.name, diff)
+			}
+		}
+	})
+}
+
+// TestSnoozesInForce: the listing a Recorder loads and refreshes from:
+// only snoozes in force, only those written since the time given, at most
+// the limit.
+func TestSnoozesInForce(t *testing.T) {
+	t.Parallel()
+	backends(t, func(t *testing.T, dsn string) {
+		s := mustOpen(t, dsn)
+		snooze := func(id string, until time.Time) feedback.Snooze {
+			return feedback.Snooze{ID: id, Card: id, Topic: "t", Reason: "r", From: t0, Until: until}
+		}
+		mustWrite(t, s, feedback.Batch{Snoozes: []feedback.Snooze{snooze("old", t0.Add(time.Hour)), snooze("over", t0)}})
+		// written_at is in milliseconds: the second write must be later.
+		time.Sleep(5 * time.Millisecond)
+		between := time.Now()
+		time.Sleep(5 * time.Millisecond)
+		mustWrite(t, s, feedback.Batch{Snoozes: []feedback.Snooze{snooze("new", t0.Add(2*time.Hour))}})
+		tests := []struct {
+			name  string
+			since time.Time
+			limit int
+			want  []string
+		}{
+			{"all in force", time.Time{}, 10, []string{"new", "old"}},
+			{"written since", between, 10, []string{"new"}},
+			{"limited", time.Time{}, 1, nil}, // one of the two: checked by count
+		}
+		for _, tt := range tests {
+			got, err := s.SnoozesInForce(context.Background(), t0, tt.since, tt.limit)
+			if err != nil {
+				t.Fatalf("%s: %v", tt.name, err)
+			}
+			var ids []string
+			for _, z := range got {
+				ids = append(ids, z.ID)
+				if want := map[string]time.Time{"old": t0.Add(time.Hour), "new": t0.Add(2 * time.Hour)}[z.ID]; !z.Until.Equal(want) {
+					t.Errorf("%s: %s until %v, want %v", tt.name, z.ID, z.Until, want)
+				}
+			}
+			slices.Sort(ids)
+			if tt.want == nil {
+				if len(ids) != tt.limit {
+					t.Errorf("%s: got %v, want %d of them", tt.name, ids, tt.limit)
+				}
+				continue
+			}
+			if diff := cmp.Diff(tt.want, ids); diff != "" {
+				t.Errorf("%s: ids (-want +got):\n%s", tt.name, diff)
 			}
 		}
 	})

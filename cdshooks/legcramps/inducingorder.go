@@ -262,7 +262,7 @@ func (s *InducingOrder) card(ids *cardIDs, o orderedDrug, cramps []knowledge.Con
 		lowConfidence = lowConfidence || m.LowConfidence
 		strong = strong || m.Class.Strength == knowledge.StrengthStrong
 		if reported == "" && m.Class.Strength != knowledge.StrengthStrong {
-			reported = reportedBy(s.env.Knowledge, m.Class)
+			reported = reportedBy(s.env.Knowledge, m.Class.StrengthEvidence)
 		}
 		removable = removable && m.Class.MayRemove()
 		alsoTreatment = alsoTreatment || len(m.Class.AlsoTreatment) > 0

@@ -174,9 +174,11 @@ func (x *cardIDs) reset() {
 	x.suggestions = x.suggestions[:0]
 }
 
-// lookupSnoozes asks the store which of the uuids made so far are snoozed;
-// it reports whether any is, in which case the caller renders again. It
-// waits at most the recorder's read timeout and, failing, snoozes nothing.
+// lookupSnoozes asks the recorder which of the uuids made so far are
+// snoozed; it reports whether any is, in which case the caller renders
+// again. The recorder answers from memory (the snoozes in force, refreshed
+// in the background); only beyond its cap does it ask the store, waiting at
+// most its read timeout and, failing, snoozing nothing.
 func (x *cardIDs) lookupSnoozes(ctx context.Context) bool {
 	if x.memory == nil {
 		return false

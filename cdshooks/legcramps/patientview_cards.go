@@ -280,7 +280,7 @@ func (r cardRenderer) medicationsCard(ms []knowledge.MedicationFinding) cdshooks
 			}
 			l.byName = l.byName || e.Match.LowConfidence
 			if l.reported == "" && m.Strength() != knowledge.StrengthStrong {
-				l.reported = reportedBy(r.kb, m.Class)
+				l.reported = reportedBy(r.kb, m.Class.StrengthEvidence)
 			}
 			l.entries++
 		}
@@ -353,15 +353,16 @@ func withoutGloss(name string) string {
 	return name
 }
 
-// reportedBy says, for a class the seeds do not tie strongly to cramps, who
-// reports the tie: the primary sources its strength citations name, the
-// clinical summaries that name no primary source for it (seed 000 cites
-// numbered references it never lists), and patient-information pages, so
-// that the card never grades a review as a leaflet or a leaflet as a study.
-func reportedBy(kb *knowledge.Base, c *knowledge.DrugClass) string {
+// reportedBy says, for a drug class or condition the seeds do not tie
+// strongly to cramps, who reports the tie (cites: its strength evidence):
+// the primary sources the citations name, the clinical summaries that name
+// no primary source for it (seed 000 cites numbered references it never
+// lists), and patient-information pages, so that the card never grades a
+// review as a leaflet or a leaflet as a study.
+func reportedBy(kb *knowledge.Base, cites []knowledge.Citation) string {
 	var parts, summaries []string
 	leaflets := false
-	for _, cite := range c.StrengthEvidence {
+	for _, cite := range cites {
 		switch {
 		case cite.Primary:
 			if !slices.Contains(parts, cite.Cite) {
@@ -611,8 +612,12 @@ func (r cardRenderer) withAssociated(cards []cdshooks.Card, cs []knowledge.Condi
 	names := make([]string, len(cs))
 	for i, c := range cs {
 		names[i] = lowerFirst(c.Condition.Name)
+		graded := ""
+		if c.Condition.Strength == knowledge.StrengthReported {
+			graded = " (" + cdshooks.Markdown(reportedBy(r.kb, c.Condition.Evidence)) + ")"
+		}
 		for _, e := range c.Entries {
-			entries.add(recordText(e.Text))
+			entries.add(recordText(e.Text) + graded)
 		}
 	}
 	line := "Also on record, associated with cramps: " + entries.join("; ", "more entries") + "."

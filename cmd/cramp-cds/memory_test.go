@@ -78,10 +78,22 @@ func (e *memoryE2E) stop() {
 // post sends body to path with a fresh token and returns the status and body.
 func (e *memoryE2E) post(path string, body []byte) (int, []byte) {
 	e.t.Helper()
+	return e.postToken(e.token(path), path, body)
+}
+
+// token is a fresh token for path.
+func (e *memoryE2E) token(path string) string {
+	e.t.Helper()
 	tok, err := e.issuer.Token(e2ePublicURL+path, time.Now())
 	if err != nil {
 		e.t.Fatal(err)
 	}
+	return tok
+}
+
+// postToken sends body to path with the token tok.
+func (e *memoryE2E) postToken(tok, path string, body []byte) (int, []byte) {
+	e.t.Helper()
 	req, err := http.NewRequest(http.MethodPost, "http://"+e.main.Addr()+path, bytes.NewReader(body))
 	if err != nil {
 		e.t.Fatal(err)
@@ -113,6 +125,19 @@ func (e *memoryE2E) patientView(patientID string, rxnorm ...string) []cdshooks.C
 		e.t.Fatal(err)
 	}
 	return resp.Cards
+}
+
+// promptPatientView is patientView, and an error unless it answered within
+// 2 s: the store's read timeout is 250 ms (then it is skipped for 5 s), the
+// rest is room for a busy machine.
+func (e *memoryE2E) promptPatientView(what, patientID string, rxnorm ...string) []cdshooks.Card {
+	e.t.Helper()
+	start := time.Now()
+	cards := e.patientView(patientID, rxnorm...)
+	if elapsed := time.Since(start); elapsed > 2*time.Second {
+		e.t.Errorf("%s took %v", what, elapsed)
+	}
+	return cards
 }
 
 // feedback sends one feedback item and waits until the store has it.
@@ -317,7 +342,9 @@ func backendsE2E(t *testing.T, test func(t *testing.T, store string)) {
 
 // TestDatabaseDownEndToEnd: with PostgreSQL gone (its connections cut, new
 // ones refused), calls with fresh tokens are still answered 200 with their
-// cards, promptly, and the failures are counted.
+// cards, promptly, and the failures are counted. The snooze recorded before
+// the outage still holds: the replica keeps the snoozes in force in memory,
+// and no snooze is ever lifted early.
 func TestDatabaseDownEndToEnd(t *testing.T) {
 	t.Parallel()
 	dsn, proxy := fixtures.PostgresProxy(t, fixtures.Postgres(t))
@@ -333,16 +360,15 @@ func TestDatabaseDownEndToEnd(t *testing.T) {
 
 	proxy.Stop()
 	for i := range 5 {
-		start := time.Now()
-		cards := e.patientView("pat-a", rxHydrochlorothiazide) // fails the test unless 200
-		// The store's read timeout is 250 ms, then it is skipped for 5 s.
-		if elapsed := time.Since(start); elapsed > 2*time.Second {
-			t.Errorf("call %d with the database down took %v", i, elapsed)
+		cards := e.promptPatientView(fmt.Sprintf("call %d with the database down", i), "pat-a", rxHydrochlorothiazide)
+		// Served from memory: the medication card stays snoozed, the
+		// others are shown.
+		if len(cardsOf(cards, legcramps.TopicMedication)) != 0 || len(cardsOf(cards, legcramps.TopicMissingLabs)) != 1 {
+			t.Errorf("call %d with the database down: cards %q, want the missing-labs card and the medication card still snoozed", i, summaries(cards))
 		}
-		// Failing open: nothing is known to be snoozed, so every card is shown.
-		if len(cardsOf(cards, legcramps.TopicMedication)) != 1 || len(cardsOf(cards, legcramps.TopicMissingLabs)) != 1 {
-			t.Errorf("call %d with the database down: cards %q, want the medication and missing-labs cards", i, summaries(cards))
-		}
+	}
+	if got := cardsOf(e.patientView("pat-b", rxHydrochlorothiazide), legcramps.TopicMedication); len(got) != 1 {
+		t.Errorf("another patient with the database down: medication cards %q, want one", summaries(got))
 	}
 	resp, err := http.Get("http://" + e.main.AdminAddr() + "/metrics")
 	if err != nil {
@@ -352,6 +378,62 @@ func TestDatabaseDownEndToEnd(t *testing.T) {
 	resp.Body.Close()
 	if !strings.Contains(string(metrics), `cramp_cds_store_failures_total{op="read"`) {
 		t.Errorf("/metrics does not count the store failures:\n%s", grepLines(string(metrics), "cramp_cds_store"))
+	}
+}
+
+// TestSharedReplayEndToEnd: two replicas on one PostgreSQL database; a
+// token used on one is refused 401 by the other, though the other's shared
+// check now runs while it evaluates the call: the answer is withheld, not
+// just late. A fresh token still works on both.
+func TestSharedReplayEndToEnd(t *testing.T) {
+	t.Parallel()
+	dsn := fixtures.Postgres(t)
+	podA := startMemoryE2E(t, dsn)
+	podB := &memoryE2E{t: t, cfg: podA.cfg, issuer: podA.issuer, client: podA.client}
+	podB.start()
+	t.Cleanup(podB.stop)
+
+	path := "/cds-services/" + legcramps.PatientViewID
+	body := patientViewRequest(t, "pat-a", rxHydrochlorothiazide)
+	tok := podA.token(path)
+	if status, got := podA.postToken(tok, path, body); status != http.StatusOK {
+		t.Fatalf("first use on pod A: %d %s", status, got)
+	}
+	for _, pod := range []struct {
+		name string
+		e    *memoryE2E
+	}{{"pod B (the shared check)", podB}, {"pod A (its own cache)", podA}} {
+		status, got := pod.e.postToken(tok, path, body)
+		if status != http.StatusUnauthorized {
+			t.Errorf("replayed to %s: status %d, want 401", pod.name, status)
+		}
+		if bytes.Contains(got, []byte(`"cards"`)) {
+			t.Errorf("replayed to %s: the answer carries cards: %s", pod.name, got)
+		}
+	}
+	if status, got := podB.post(path, body); status != http.StatusOK {
+		t.Errorf("a fresh token on pod B: %d %s", status, got)
+	}
+}
+
+// TestDatabaseHangsEndToEnd: with PostgreSQL not answering at all (its
+// connections held open, nothing forwarded), the shared token check gives
+// up after the store's read timeout and the call is answered 200 with its
+// cards; the snooze lookup never waited for the database at all.
+func TestDatabaseHangsEndToEnd(t *testing.T) {
+	t.Parallel()
+	dsn, proxy := fixtures.PostgresProxy(t, fixtures.Postgres(t))
+	e := startMemoryE2E(t, dsn)
+	t.Cleanup(proxy.Stop) // before the server stops: its writes fail at once
+	if len(cardsOf(e.patientView("pat-a", rxHydrochlorothiazide), legcramps.TopicMedication)) != 1 {
+		t.Fatal("no medication card before the database hangs")
+	}
+	proxy.Hang()
+	for i := range 3 {
+		cards := e.promptPatientView(fmt.Sprintf("call %d with the database hanging", i), "pat-a", rxHydrochlorothiazide)
+		if len(cardsOf(cards, legcramps.TopicMedication)) != 1 {
+			t.Errorf("call %d with the database hanging: cards %q, want the medication card", i, summaries(cards))
+		}
 	}
 }
 
