@@ -149,12 +149,23 @@ const MaxLoggedRunes = 64
 // bytes, so a hostile caller cannot flood the logs. It never returns more
 // than about 100 bytes of the caller's text (invalid UTF-8 included).
 // Error bodies never carry caller values at all: this is for logs only.
-func LogString(s string) string {
-	if len(s) <= MaxLoggedRunes {
+func LogString(s string) string { return clipRunes(s, MaxLoggedRunes) }
+
+// maxLoggedErrorRunes is how much of an internal error's text is logged:
+// enough for a wrapped chain of our own messages, bounded so that an error
+// quoting a large input cannot flood the logs (or carry much of a record).
+const maxLoggedErrorRunes = 400
+
+// logError is err's text as it may be logged (see maxLoggedErrorRunes).
+func logError(err error) string { return clipRunes(err.Error(), maxLoggedErrorRunes) }
+
+// clipRunes is s cut after max runes and marked with its full length in bytes.
+func clipRunes(s string, max int) string {
+	if len(s) <= max {
 		return s
 	}
 	cut, n := 0, 0
-	for cut < len(s) && n < MaxLoggedRunes {
+	for cut < len(s) && n < max {
 		_, size := utf8.DecodeRuneInString(s[cut:])
 		cut += size
 		n++

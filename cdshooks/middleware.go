@@ -54,7 +54,7 @@ func (s *Server) recoverPanics(c *gin.Context) {
 		c.Abort()
 		if c.Writer.Written() {
 			c.Set(errorCodeKey, EINTERNAL)
-			s.logger.ErrorContext(c.Request.Context(), "internal error after the response started", "route", routeOf(c), "error", err.Error())
+			s.logger.ErrorContext(c.Request.Context(), "internal error after the response started", "route", routeOf(c), "error", logError(err))
 			return
 		}
 		s.writeError(c, err)

@@ -466,7 +466,7 @@ func (s *Server) writeError(c *gin.Context, err error) {
 	var af *AuthFailure
 	switch {
 	case code == EINTERNAL:
-		s.logger.ErrorContext(ctx, "internal error", "route", routeOf(c), "error", err.Error())
+		s.logger.ErrorContext(ctx, "internal error", "route", routeOf(c), "error", logError(err))
 	case errors.As(err, &af):
 		s.logger.WarnContext(ctx, "authentication failed", "route", routeOf(c), "reason", af.Reason)
 	}
@@ -493,7 +493,7 @@ func (s *Server) writeJSON(c *gin.Context, status int, v any) {
 		err = fmt.Errorf("the answer is %d bytes, over the %d-byte limit", len(body), s.cfg.MaxResponse)
 	}
 	if err != nil {
-		s.logger.ErrorContext(c.Request.Context(), "rendering response", "route", routeOf(c), "error", err.Error())
+		s.logger.ErrorContext(c.Request.Context(), "rendering response", "route", routeOf(c), "error", logError(err))
 		c.Set(errorCodeKey, EINTERNAL)
 		status, body = http.StatusInternalServerError, []byte(internalBody)
 	}

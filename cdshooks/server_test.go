@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -539,4 +540,33 @@ func encounterID(t *testing.T, req *cdshooks.Request) string {
 		t.Fatal(err)
 	}
 	return v
+}
+
+// TestInternalErrorLogIsClipped: an internal error is logged with its text,
+// but never more than a few hundred characters of it, so that an error
+// quoting a large input (a service's bug) cannot flood the log or copy much
+// of a record into it.
+func TestInternalErrorLogIsClipped(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("x", 100_000)
+	svc := &fakeService{
+		defs: []cdshooks.ServiceDefinition{{ID: "failing", Hook: "patient-view", Description: "d"}},
+		fn: func(context.Context, *cdshooks.Request, cdshooks.Caller) (*cdshooks.Response, error) {
+			return nil, errors.New("reading: " + long)
+		},
+	}
+	h := mustServer(t, cdshooks.Config{}, cdshooks.Deps{Services: []cdshooks.Service{svc}})
+	if got, want := h.do("POST", "/cds-services/failing", validBody).Code, http.StatusInternalServerError; got != want {
+		t.Fatalf("status %d, want %d", got, want)
+	}
+	logs := h.logs.String()
+	if !strings.Contains(logs, "internal error") || !strings.Contains(logs, "reading: xxx") {
+		t.Fatalf("no internal error logged with its text:\n%.300s", logs)
+	}
+	if strings.Contains(logs, strings.Repeat("x", 1000)) {
+		t.Errorf("the log holds 1,000 characters of the error (log is %d bytes)", len(logs))
+	}
+	if !regexp.MustCompile(`…\(1000[0-9]{2} bytes\)`).MatchString(logs) {
+		t.Errorf("the clipped error does not say its length:\n%.600s", logs)
+	}
 }
