@@ -18,13 +18,7 @@ import (
 // the admin listener's answers carry nosniff as the API's do.
 func TestServeWiresTheInFlightLimitAndNoSniff(t *testing.T) {
 	t.Parallel()
-	svc := &slowService{started: make(chan struct{}), release: make(chan struct{})}
-	cfg := testConfig()
-	cfg.MaxInFlight = 1
-	m := &Main{Config: cfg, Services: []cdshooks.Service{svc}}
-	if err := m.Open(context.Background()); err != nil {
-		t.Fatalf("Open: %v", err)
-	}
+	m, svc := openWithOneSlot(t)
 	defer m.Close()
 	post := func() (*http.Response, error) {
 		return http.Post("http://"+m.Addr()+"/cds-services/nocturnal-leg-cramps", "application/json", strings.NewReader(patientView))
@@ -71,13 +65,7 @@ func TestServeWiresTheInFlightLimitAndNoSniff(t *testing.T) {
 // the 503, not a connection reset for the body the server did not read.
 func TestShedCallerReadsThe503(t *testing.T) {
 	t.Parallel()
-	svc := &slowService{started: make(chan struct{}), release: make(chan struct{})}
-	cfg := testConfig()
-	cfg.MaxInFlight = 1
-	m := &Main{Config: cfg, Services: []cdshooks.Service{svc}}
-	if err := m.Open(context.Background()); err != nil {
-		t.Fatalf("Open: %v", err)
-	}
+	m, svc := openWithOneSlot(t)
 	defer m.Close()
 	defer close(svc.release)
 	go func() {
@@ -93,7 +81,7 @@ func TestShedCallerReadsThe503(t *testing.T) {
 		t.Fatalf("dial: %v", err)
 	}
 	defer conn.Close()
-	body := strings.Repeat(" ", int(cfg.MaxBody)-len(patientView)-1) + patientView
+	body := strings.Repeat(" ", int(m.Config.MaxBody)-len(patientView)-1) + patientView
 	head := fmt.Sprintf("POST /cds-services/nocturnal-leg-cramps HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", m.Addr(), len(body))
 	if _, err := io.WriteString(conn, head+body); err != nil {
 		t.Fatalf("sending the body: %v (the server gave up on it)", err)
@@ -106,4 +94,18 @@ func TestShedCallerReadsThe503(t *testing.T) {
 	if got, want := resp.StatusCode, http.StatusServiceUnavailable; got != want {
 		t.Errorf("status = %d, want %d", got, want)
 	}
+}
+
+// openWithOneSlot opens the real Main with --max-in-flight 1 serving a
+// service that holds each call until its release channel is closed.
+func openWithOneSlot(t *testing.T) (*Main, *slowService) {
+	t.Helper()
+	svc := &slowService{started: make(chan struct{}), release: make(chan struct{})}
+	cfg := testConfig()
+	cfg.MaxInFlight = 1
+	m := &Main{Config: cfg, Services: []cdshooks.Service{svc}}
+	if err := m.Open(context.Background()); err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	return m, svc
 }
