@@ -136,7 +136,7 @@ func TestToCanonicalAndThresholds(t *testing.T) {
 		{"egfr", fhir.Quantity{Value: 45, Code: "mL/min/{1.73_m2}"}, 45, "reduced eGFR"},
 		{"egfr", fhir.Quantity{Value: 45, Code: "mL/min"}, 45, "reduced eGFR"},
 		{"egfr", fhir.Quantity{Value: 75, Code: "mL/min/{1.73_m2}"}, 75, ""},
-		// Ionized calcium: 1 mmol/L = 4.008 mg/dL; low below 1.12 mmol/L (terminology.md C, common range).
+		// Ionized calcium: 1 mmol/L = 4.008 mg/dL; low below 1.12 mmol/L (standard chemistry; a common laboratory range).
 		{"ionized-calcium", fhir.Quantity{Value: 1.0, Code: "mmol/L"}, 1.0, "low ionized calcium"},
 		{"ionized-calcium", fhir.Quantity{Value: 1.12, Code: "mmol/L"}, 1.12, ""},
 		{"ionized-calcium", fhir.Quantity{Value: 4.8, Code: "mg/dL"}, 4.8 / 4.008, ""},

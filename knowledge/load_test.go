@@ -111,7 +111,7 @@ func TestLoadFSRejectsBrokenData(t *testing.T) {
 		{"unknown ref", "pearls.yaml", []string{`ref: "6", line: 38`, `ref: "7", line: 38`}, `unknown ref "7"`},
 		{"citation without line", "pearls.yaml", []string{`ref: "6", line: 38`, `ref: "6"`}, "has no line"},
 		{"item without evidence", "pearls.yaml", []string{`evidence: [{seed: 000_c5ba4de4b750ce3b.txt, ref: "6", line: 38}]`, "evidence: []"}, "no evidence"},
-		{"code without source", "medications.yaml", []string{`{code: C03CA01, source: "terminology.md B1 (ATC)"}`, `{code: C03CA01, source: ""}`}, "has no source"},
+		{"code without source", "medications.yaml", []string{`{code: C03CA01, source: "WHO ATC index 2025-06-14 (fabkury/atcd@1e92aec)"}`, `{code: C03CA01, source: ""}`}, "has no source"},
 		{"code claimed twice", "medications.yaml", []string{`{code: "1808",`, `{code: "4603",`}, "is claimed by both"},
 		{"value set without provenance", "valuesets/lab-tsh.json", []string{`"url": "https://github.com/cramp-cds/cramp-cds/fhir/StructureDefinition/valueset-source"`, `"url": "https://example.org/other"`}, "no source"},
 		{"LOINC in two analytes", "valuesets/lab-magnesium.json", []string{`"code": "21377-7"`, `"code": "2823-3"`}, "is in two analytes' value sets"},

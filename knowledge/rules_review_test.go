@@ -13,8 +13,8 @@ import (
 )
 
 // The tests of this file pin the rules of the clinical review (issue 15). Every
-// expectation comes from the seeds, terminology.md or standard clinical
-// practice as knowledge/README.md states it, never from the program's output.
+// expectation comes from the seeds, the public sources of knowledge/SOURCES.md
+// or standard clinical practice as knowledge/README.md states it, never from the program's output.
 
 const v3 = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
 
@@ -207,7 +207,7 @@ func TestCalciumIsCorrectedForAlbumin(t *testing.T) {
 		corrected float64 // when albumin is used
 		ionized   bool
 	}{
-		// corrected Ca = measured + 0.8 x (4.0 - albumin g/dL) (terminology.md C).
+		// corrected Ca = measured + 0.8 x (4.0 - albumin g/dL) (the standard albumin correction).
 		{"Ca 8.0, albumin 3.0 the same day: 8.8, not low", []fhir.Observation{ca(8.0), alb("Observation/alb", 3.0, "g/dL", lab)}, "calcium", false, "Observation/alb", 8.8, false},
 		{"albumin exactly 3 days before is used", []fhir.Observation{ca(8.0), alb("Observation/alb", 3.0, "g/dL", lab.AddDate(0, 0, -3))}, "calcium", false, "Observation/alb", 8.8, false},
 		{"albumin 3 days and a minute after is not", []fhir.Observation{ca(8.0), alb("Observation/alb", 3.0, "g/dL", lab.AddDate(0, 0, -3).Add(-time.Minute))}, "calcium", true, "", 0, false},
@@ -219,7 +219,7 @@ func TestCalciumIsCorrectedForAlbumin(t *testing.T) {
 		{"the albumin nearest in time is used", []fhir.Observation{ca(8.0), alb("Observation/far", 4.0, "g/dL", lab.AddDate(0, 0, -2)), alb("Observation/near", 3.0, "g/dL", lab.Add(-time.Hour))}, "calcium", false, "Observation/near", 8.8, false},
 		{"the measured value's L flag does not survive the correction", []fhir.Observation{flagged(ranged(ca(8.0), 8.6, 10.3), "L"), alb("Observation/alb", 3.0, "g/dL", lab)}, "calcium", false, "Observation/alb", 8.8, false},
 		{"corrected value below the lab's range is low", []fhir.Observation{ranged(ca(8.0), 8.9, 10.3), alb("Observation/alb", 3.0, "g/dL", lab)}, "calcium", true, "Observation/alb", 8.8, false},
-		// Ionized calcium is never corrected: low below 1.12 mmol/L (terminology.md C, common range).
+		// Ionized calcium is never corrected: low below 1.12 mmol/L (a common laboratory range).
 		{"ionized 1.0 mmol/L is low whatever the albumin", []fhir.Observation{ion(1.0), alb("Observation/alb", 2.0, "g/dL", lab)}, "ionized-calcium", true, "", 0, true},
 		{"ionized 1.12 mmol/L is not low", []fhir.Observation{ion(1.12), alb("Observation/alb", 5.0, "g/dL", lab)}, "ionized-calcium", false, "", 0, true},
 	}

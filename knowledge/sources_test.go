@@ -8,27 +8,24 @@ import (
 	"testing"
 )
 
-var (
-	reCitation = regexp.MustCompile(`terminology\.md [A-E][0-9]?(?: note)? \(([^)]*)\)`)
-	reTag      = regexp.MustCompile(`\b[A-Z][A-Z0-9]+\b`)
-	reLegend   = regexp.MustCompile("(?m)^\\| ([A-Z][A-Z0-9]+) \\|")
-	reNotATag  = regexp.MustCompile(`^FY[0-9]+$`) // "FY2024 on" is a fiscal year, not a source
-)
+// reRepoAtCommit is how data cites a public file's repository: owner/name@commit.
+var reRepoAtCommit = regexp.MustCompile(`\b[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9_.-]+@[0-9a-f]{7,40}\b`)
 
-// TestEveryCitedSourceTagIsListed: a source field citing the research notes' tags (PEDS, CPIC...) can be
-// followed to a public repository and commit through SOURCES.md.
-func TestEveryCitedSourceTagIsListed(t *testing.T) {
+// TestEveryCitedRepositoryIsListed: a code's source names the public repository and commit it was found in,
+// and SOURCES.md lists each one with its files and licence, so a reader of a clone can follow every citation.
+// The project's research notes (terminology.md) are not in the repository: no source may point to them.
+func TestEveryCitedRepositoryIsListed(t *testing.T) {
 	t.Parallel()
 	legend, err := os.ReadFile("SOURCES.md")
 	if err != nil {
 		t.Fatal(err)
 	}
 	known := map[string]bool{}
-	for _, m := range reLegend.FindAllStringSubmatch(string(legend), -1) {
-		known[m[1]] = true
+	for _, r := range reRepoAtCommit.FindAllString(string(legend), -1) {
+		known[r] = true
 	}
 	if len(known) < 10 {
-		t.Fatalf("SOURCES.md lists %d tags, want the table", len(known))
+		t.Fatalf("SOURCES.md lists %d repository@commit pairs, want the table", len(known))
 	}
 	files, _ := filepath.Glob("data/*.yaml")
 	vss, _ := filepath.Glob("data/valuesets/*.json")
@@ -39,23 +36,19 @@ func TestEveryCitedSourceTagIsListed(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, m := range reCitation.FindAllStringSubmatch(string(b), -1) {
-			// Each ";"-separated part starts with its tag ("CPIC V6", "ECQM22/24", "SYN cardiac_labs.json").
-			for _, part := range strings.Split(m[1], ";") {
-				first, _, _ := strings.Cut(strings.TrimSpace(part)+" ", " ")
-				first, _, _ = strings.Cut(first, "/")
-				tag := reTag.FindString(first)
-				if tag != first || reNotATag.MatchString(tag) {
-					continue
-				}
+		for i, line := range strings.Split(string(b), "\n") {
+			if strings.Contains(line, "terminology.md") {
+				t.Errorf("%s:%d cites terminology.md, which is not in the repository: %s", f, i+1, strings.TrimSpace(line))
+			}
+			for _, r := range reRepoAtCommit.FindAllString(line, -1) {
 				cited++
-				if !known[tag] {
-					t.Errorf("%s cites %q (in %q), which SOURCES.md does not list", f, tag, strings.TrimSpace(m[0]))
+				if !known[r] {
+					t.Errorf("%s:%d cites %s, which SOURCES.md does not list", f, i+1, r)
 				}
 			}
 		}
 	}
-	if cited == 0 {
-		t.Error("no cited tag found: the pattern no longer matches the data")
+	if cited < 100 {
+		t.Errorf("%d citations of a repository@commit in the data, want hundreds: the pattern no longer matches the data", cited)
 	}
 }

@@ -33,7 +33,7 @@ func codesOf(vs *knowledge.ValueSet) []string {
 func TestBuildFromVSACAndHandAdditions(t *testing.T) {
 	t.Parallel()
 	r := recipe{ID: "lab-magnesium", Title: "Magnesium", From: []pick{{Source: "vsac", OID: "1.2.3"}},
-		Add: []addCode{{System: "loinc", Code: "21377-7", Display: "Magnesium [Mass/volume] in Blood", Source: "terminology.md C", Why: "whole-blood code"}}}
+		Add: []addCode{{System: "loinc", Code: "21377-7", Display: "Magnesium [Mass/volume] in Blood", Source: "Synthea cardiac_labs.json (abridgeai/synthea@2b0a55b)", Why: "whole-blood code"}}}
 	vs, err := build(r, testSources(t), &medications{})
 	if err != nil {
 		t.Fatal(err)

@@ -64,7 +64,7 @@ type addCode struct {
 	// source with HPO, an ips source, or a vsac source (any of its files).
 	Check string `json:"check,omitempty"`
 	HPO   string `json:"hpo,omitempty"`
-	// Source says where the code was verified when Check cannot (e.g. terminology.md and its tag).
+	// Source says where the code was verified when Check cannot (e.g. a public file and its repository@commit).
 	Source string `json:"source,omitempty"`
 	// Why says why the code is added to what the sources give.
 	Why        string `json:"why"`
