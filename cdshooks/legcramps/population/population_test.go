@@ -138,6 +138,16 @@ func TestNDJSONAndBundlesGiveTheSameWorklist(t *testing.T) {
 	if !strings.Contains(adalberto[2], "cramp-medication") {
 		t.Errorf("Adalberto's topics %q lack cramp-medication", adalberto[2])
 	}
+	// The codes stay for tools; the reader of the worklist gets each topic's label beside them, in the same order.
+	header, _, _ := strings.Cut(want, "\n")
+	if want := "patient,cards,topics,cramp_inducing_ingredients,missing_analytes,abnormal_results,topic_labels"; header != want {
+		t.Errorf("worklist.csv header %q, want %q", header, want)
+	}
+	if len(adalberto) < 7 || !strings.Contains(adalberto[6], "Medications that can cause leg cramps") || strings.Contains(adalberto[6], "cramp-") {
+		t.Errorf("Adalberto's topic labels %q: want the labels of %q", adalberto[6:], adalberto[2])
+	} else if got, want := len(strings.Split(adalberto[6], "; ")), len(strings.Split(adalberto[2], "; ")); got != want {
+		t.Errorf("Adalberto has %d topic labels for %d topics", got, want)
+	}
 	if abdul := rows["018f428e-34f6-4707-8009-5ad742f901e7"]; abdul != nil && abdul[3] != "" {
 		t.Errorf("Abdul (a stopped ibuprofen only) has cramp-inducing ingredients %q", abdul[3])
 	}

@@ -40,9 +40,10 @@ func Report(s *Summary) ([]byte, error) {
 		}
 		cardsPerPatient[i] = Count{Name: label, Patients: b.Patients}
 	}
+	// The summary keeps the topic codes (tools and merges read it); the page names each topic as the cards do.
 	topics := make([]Count, len(s.Topics))
 	for i, t := range s.Topics {
-		topics[i] = Count{Name: t.Name, Patients: t.Patients}
+		topics[i] = Count{Name: topicLabel(t.Name), Patients: t.Patients}
 	}
 	drugs := s.Ingredients[:min(len(s.Ingredients), topDrugs)]
 	drugNote := ""

@@ -103,8 +103,29 @@ func ingredientName(m knowledge.MedicationFinding) string {
 	return m.Class.Name + " (class)"
 }
 
-// worklistHeader is the first line of worklist.csv.
-var worklistHeader = []string{"patient", "cards", "topics", "cramp_inducing_ingredients", "missing_analytes", "abnormal_results"}
+// worklistHeader is the first line of worklist.csv. topics holds the topic
+// codes, the product's interface that tools filter on; topic_labels, last so
+// that the columns before it keep their places, holds the same topics in the
+// words of the cards for the person reading the worklist.
+var worklistHeader = []string{"patient", "cards", "topics", "cramp_inducing_ingredients", "missing_analytes", "abnormal_results", "topic_labels"}
+
+// topicLabel is the display of a card topic code (legcramps.Topic), or the
+// code itself when it is not one of ours.
+func topicLabel(code string) string {
+	if t, ok := legcramps.Topic(code); ok {
+		return t.Display
+	}
+	return code
+}
+
+// topicLabels returns the labels of codes, in order.
+func topicLabels(codes []string) []string {
+	out := make([]string, len(codes))
+	for i, c := range codes {
+		out[i] = topicLabel(c)
+	}
+	return out
+}
 
 // listSep joins the values of one cell.
 const listSep = "; "
@@ -123,5 +144,6 @@ func (r Row) worklistLine() []byte {
 	return csvLine([]string{
 		r.ID, strconv.Itoa(r.Cards), strings.Join(r.Topics, listSep), strings.Join(r.Ingredients, listSep),
 		strings.Join(r.MissingAnalytes, listSep), strings.Join(r.AbnormalResults, listSep),
+		strings.Join(topicLabels(r.Topics), listSep),
 	})
 }
