@@ -466,10 +466,7 @@ func TestNullObservationsMeanNoResults(t *testing.T) {
 // twice, nor a panel and a test it covers.
 func TestOrderSuggestionsChosenTogetherOrderEachTestOnce(t *testing.T) {
 	t.Parallel()
-	kb, err := knowledge.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
+	kb := loadKnowledge(t)
 	// What each orderable code measures: a test's own order, or a panel's
 	// (its order or the codes that cover the same tests).
 	measures := map[string][]string{}
@@ -564,10 +561,7 @@ func TestSameRequestSameBytesAndUUIDsPerHookInstance(t *testing.T) {
 
 func TestPatientViewDiscoveryNarrowsObservationsToWorkupCodes(t *testing.T) {
 	t.Parallel()
-	kb, err := knowledge.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
+	kb := loadKnowledge(t)
 	p := legcramps.PatientViewPrefetch(kb)
 	obs := p[legcramps.PrefetchObservations]
 	for _, lab := range kb.Labs() {
@@ -618,10 +612,7 @@ func TestKnowledgeIsServedWithoutAuthentication(t *testing.T) {
 
 func TestServicesNeedTheirDependencies(t *testing.T) {
 	t.Parallel()
-	kb, err := knowledge.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
+	kb := loadKnowledge(t)
 	g := fhir.NewGatherer(fhir.GathererOptions{})
 	now := func() time.Time { return testNow }
 	for name, env := range map[string]legcramps.Env{
