@@ -573,13 +573,19 @@ func (r cardRenderer) orderSuggestions(ms []knowledge.MissingLabFinding) []cdsho
 // its uuid is about, label and ordered how its button and its description
 // name what it orders.
 func (r cardRenderer) orderSuggestion(key, label, ordered string, recommended bool, code knowledge.Code, text string) cdshooks.Suggestion {
+	description := "Propose a draft order for " + ordered + ", for review and signature"
+	if utf8.RuneCountInString(description) > maxSummary {
+		// A panel and its tests: what is ordered matters more than the
+		// reminder a draft already carries.
+		description = "Propose a draft order for " + ordered
+	}
 	return cdshooks.Suggestion{
 		Label:         fitSummary("Order " + label),
 		UUID:          r.ids.suggestion(TopicMissingLabs, "", key),
 		IsRecommended: recommended,
 		Actions: []cdshooks.Action{{
 			Type:        cdshooks.ActionCreate,
-			Description: fitSummary("Propose a draft order for " + ordered + ", for review and signature"),
+			Description: fitSummary(description),
 			Resource:    r.serviceRequest(code, text),
 		}},
 	}

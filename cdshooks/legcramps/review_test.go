@@ -241,6 +241,10 @@ func TestMissingLabsCardConsidersCitesBothSidesAndRecommends(t *testing.T) {
 			var labels, recommended []string
 			for _, s := range c.Suggestions {
 				labels = append(labels, s.Label)
+				// The action says in full what it orders.
+				if d := s.Actions[0].Description; strings.HasSuffix(d, "…") {
+					t.Errorf("%q: action description %q is cut", s.Label, d)
+				}
 				if s.IsRecommended {
 					recommended = append(recommended, orderedCodes(t, s)...)
 				}
