@@ -5,9 +5,13 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -152,6 +156,7 @@ func BenchmarkRequestPath(b *testing.B) {
 				mu.Unlock()
 			}
 			b.ResetTimer()
+			cpuBefore, dbBefore := processCPU(b), postgresCPU()
 			var wg sync.WaitGroup
 			tick := time.NewTicker(time.Second / rate)
 			for n := range reqs {
@@ -160,6 +165,7 @@ func BenchmarkRequestPath(b *testing.B) {
 			}
 			tick.Stop()
 			wg.Wait()
+			cpu, db := processCPU(b)-cpuBefore, postgresCPU()-dbBefore
 			b.StopTimer()
 			slices.Sort(lat)
 			slices.Sort(waits)
@@ -170,7 +176,49 @@ func BenchmarkRequestPath(b *testing.B) {
 			b.ReportMetric(at(lat, 0.99), "p99-ms")
 			b.ReportMetric(at(lat, 1), "max-ms")
 			b.ReportMetric(at(waits, 0.99), "wait-p99-ms")
+			// CPU per call beyond the modelled work: what the store costs the
+			// cores whatever the machine's noise (the "none" row is the token
+			// verification and the pacing alone); db is PostgreSQL's own.
+			perCall := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 / float64(len(reqs)) }
+			b.ReportMetric(perCall(cpu)-float64(evaluationWork.Microseconds())/1000, "cpu-ms/call")
+			b.ReportMetric(perCall(db), "db-cpu-ms/call")
 			b.ReportMetric(0, "ns/op") // one op is a second of paced calls: its time says nothing
 		})
 	}
+}
+
+// processCPU is the CPU time (user and system) this process has used.
+func processCPU(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// postgresCPU is the CPU time every process named postgres on this machine
+// has used (Linux /proc; zero elsewhere): the benchmark's PostgreSQL shares
+// the cores, so its work is part of what the store costs them.
+func postgresCPU() time.Duration {
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	var ticks int64
+	for _, f := range stats {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			continue // the process ended meanwhile
+		}
+		name, rest, ok := strings.Cut(string(raw), ") ")
+		if !ok || !strings.HasSuffix(name, "(postgres") {
+			continue
+		}
+		fields := strings.Fields(rest)
+		if len(fields) < 13 {
+			continue
+		}
+		utime, _ := strconv.ParseInt(fields[11], 10, 64)
+		stime, _ := strconv.ParseInt(fields[12], 10, 64)
+		ticks += utime + stime
+	}
+	const ticksPerSecond = 100 // USER_HZ on Linux
+	return time.Duration(ticks) * time.Second / ticksPerSecond
 }

@@ -3,6 +3,7 @@ package feedback_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"maps"
 	"strings"
@@ -369,6 +370,42 @@ func TestRecorderQueueIsBounded(t *testing.T) {
 	// 4 wait in the queue; the other 16 are dropped and counted.
 	if got, want := h.failures(t)["enqueue"], int64(16); got != want {
 		t.Errorf("enqueue failures = %d, want %d", got, want)
+	}
+}
+
+// TestRecorderGathersWrites: the writes of calls made within WriteDelay of
+// each other go to the store in one Write, which is what keeps the store's
+// cost per call low; Flush and Close do not wait for the delay.
+func TestRecorderGathersWrites(t *testing.T) {
+	t.Parallel()
+	h := newRecorder(t, feedback.Options{WriteDelay: 300 * time.Millisecond})
+	for i := range 5 {
+		h.rec.Issue([]feedback.Card{{UUID: fmt.Sprint("gathered-", i), Topic: "t", IssuedAt: time.Now()}})
+	}
+	waitFor(t, "the first write", func() bool { _, _, writes := h.store.counts(); return writes > 0 })
+	if err := h.rec.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, writes := h.store.counts(); writes != 1 {
+		t.Errorf("5 calls' cards took %d writes, want 1", writes)
+	}
+
+	h = newRecorder(t, feedback.Options{WriteDelay: time.Hour})
+	h.rec.Issue([]feedback.Card{{UUID: "flushed", Topic: "t", IssuedAt: time.Now()}})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := h.rec.Flush(ctx); err != nil {
+		t.Fatalf("Flush waited for the write delay: %v", err)
+	}
+	if _, _, writes := h.store.counts(); writes != 1 {
+		t.Errorf("after Flush %d writes, want 1", writes)
+	}
+	h.rec.Issue([]feedback.Card{{UUID: "closed", Topic: "t", IssuedAt: time.Now()}})
+	if err := h.rec.Close(ctx); err != nil {
+		t.Fatalf("Close waited for the write delay: %v", err)
+	}
+	if _, _, writes := h.store.counts(); writes != 2 {
+		t.Errorf("after Close %d writes, want 2: the queued card was not written", writes)
 	}
 }
 

@@ -5,10 +5,10 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -24,6 +24,11 @@ import (
 type SQL struct {
 	db   *sql.DB
 	kind string
+	// insertCards holds one prepared INSERT per size in cardChunks: a batch
+	// of any size is stored through a few of them, so neither database
+	// parses a statement per write (parsing the INSERT of a call's six
+	// cards had cost SQLite as much as storing them).
+	insertCards map[int]*sql.Stmt
 }
 
 var _ Store = (*SQL)(nil)
@@ -65,7 +70,8 @@ func openPostgres(ctx context.Context, dsn string) (*SQL, error) {
 	return prepare(ctx, &SQL{db: db, kind: KindPostgres})
 }
 
-// prepare checks the database answers and applies the missing migrations.
+// prepare checks the database answers, applies the missing migrations and
+// prepares the statements every write uses.
 func prepare(ctx context.Context, s *SQL) (*SQL, error) {
 	if err := s.db.PingContext(ctx); err != nil {
 		_ = s.db.Close()
@@ -75,18 +81,49 @@ func prepare(ctx context.Context, s *SQL) (*SQL, error) {
 		_ = s.db.Close()
 		return nil, fmt.Errorf("store %s: %w", s.kind, err)
 	}
+	s.insertCards = make(map[int]*sql.Stmt, len(cardChunks))
+	for _, rows := range cardChunks {
+		stmt, err := s.db.PrepareContext(ctx, insertCardsSQL(rows))
+		if err != nil {
+			_ = s.Close()
+			return nil, fmt.Errorf("store %s: preparing the INSERT of %d cards: %w", s.kind, rows, err)
+		}
+		s.insertCards[rows] = stmt
+	}
 	return s, nil
+}
+
+// cardChunks are the sizes of the prepared card INSERTs, largest first:
+// a batch of n cards takes at most three statements of each size, and the
+// largest stays far below the parameter limits (7 a row: SQLite allows
+// 32766, PostgreSQL 65535).
+var cardChunks = [...]int{256, 64, 16, 4, 1}
+
+// insertCardsSQL is the INSERT of rows cards.
+func insertCardsSQL(rows int) string {
+	var q strings.Builder
+	q.WriteString(`INSERT INTO cards (uuid, service, topic, knowledge_version, fingerprint, patient, issued_at) VALUES `)
+	for i := range rows {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		n := 7 * i
+		fmt.Fprintf(&q, "($%d, $%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7)
+	}
+	return q.String()
 }
 
 // Kind is KindSQLite or KindPostgres.
 func (s *SQL) Kind() string { return s.kind }
 
 // Close closes the database.
-func (s *SQL) Close() error { return s.db.Close() }
-
-// cardsPerInsert bounds the rows of one INSERT (7 parameters each: SQLite
-// allows 32766 parameters, PostgreSQL 65535).
-const cardsPerInsert = 200
+func (s *SQL) Close() error {
+	var errs []error
+	for _, stmt := range s.insertCards {
+		errs = append(errs, stmt.Close())
+	}
+	return errors.Join(append(errs, s.db.Close())...)
+}
 
 // Write stores b in one transaction.
 func (s *SQL) Write(ctx context.Context, b Batch) (err error) {
@@ -103,22 +140,19 @@ func (s *SQL) Write(ctx context.Context, b Batch) (err error) {
 		}
 	}()
 	// Cards come by the hundred: many rows per statement, so a busy
-	// database spends its time storing rows, not parsing statements.
-	for rows := range slices.Chunk(b.Cards, cardsPerInsert) {
-		var q strings.Builder
-		q.WriteString(`INSERT INTO cards (uuid, service, topic, knowledge_version, fingerprint, patient, issued_at) VALUES `)
-		args := make([]any, 0, 7*len(rows))
-		for i, c := range rows {
-			if i > 0 {
-				q.WriteString(", ")
-			}
-			n := len(args)
-			fmt.Fprintf(&q, "($%d, $%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7)
+	// database spends its time storing rows, not parsing statements or
+	// answering one round trip per row.
+	args := make([]any, 0, 7*min(len(b.Cards), cardChunks[0]))
+	for rest := b.Cards; len(rest) > 0; {
+		size := largestChunk(len(rest))
+		args = args[:0]
+		for _, c := range rest[:size] {
 			args = append(args, c.UUID, c.Service, c.Topic, c.KnowledgeVersion, c.Fingerprint, c.Patient, millis(c.IssuedAt))
 		}
-		if _, err = tx.ExecContext(ctx, q.String(), args...); err != nil {
+		if _, err = tx.StmtContext(ctx, s.insertCards[size]).ExecContext(ctx, args...); err != nil {
 			return fmt.Errorf("storing cards: %w", err)
 		}
+		rest = rest[size:]
 	}
 	// The knowledge version is the card's as last issued, so the report can
 	// say which version of the content was accepted or overridden.
@@ -154,6 +188,16 @@ func (s *SQL) Write(ctx context.Context, b Batch) (err error) {
 		return fmt.Errorf("committing a write: %w", err)
 	}
 	return nil
+}
+
+// largestChunk is the largest of cardChunks that n cards fill.
+func largestChunk(n int) int {
+	for _, size := range cardChunks {
+		if size <= n {
+			return size
+		}
+	}
+	return 1
 }
 
 // Snoozed returns which of ids have a snooze in force at now.

@@ -2,6 +2,7 @@ package feedback_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -318,4 +319,40 @@ func TestNothingIdentifyingAtRest(t *testing.T) {
 			t.Errorf("the database file holds %q", secret)
 		}
 	}
+}
+
+// TestWriteAnyNumberOfCards: a batch is stored through prepared INSERTs of
+// a few fixed sizes, so each size around and between them must store every
+// card exactly once.
+func TestWriteAnyNumberOfCards(t *testing.T) {
+	t.Parallel()
+	backends(t, func(t *testing.T, dsn string) {
+		s := mustOpen(t, dsn)
+		sizes := []int{1, 3, 4, 5, 15, 16, 17, 63, 64, 65, 255, 256, 257, 300, 1000}
+		for _, n := range sizes {
+			var b feedback.Batch
+			for i := range n {
+				b.Cards = append(b.Cards, feedback.Card{UUID: fmt.Sprintf("n%d-%d", n, i), Service: "svc",
+					Topic: fmt.Sprintf("size-%d", n), KnowledgeVersion: "1", Fingerprint: "f",
+					Patient: fmt.Sprintf("p%d", i), IssuedAt: t0})
+			}
+			mustWrite(t, s, b)
+		}
+		r, err := s.Report(context.Background(), t0.Add(-time.Hour), t0.Add(time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]int{}
+		for _, topic := range r.Topics {
+			got[topic.Topic] = topic.Issued
+			if topic.Patients != topic.Issued {
+				t.Errorf("%s: %d patients, want %d (one card each)", topic.Topic, topic.Patients, topic.Issued)
+			}
+		}
+		for _, n := range sizes {
+			if topic := fmt.Sprintf("size-%d", n); got[topic] != n {
+				t.Errorf("a batch of %d cards stored %d", n, got[topic])
+			}
+		}
+	})
 }
