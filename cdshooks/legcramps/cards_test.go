@@ -9,7 +9,6 @@ import (
 
 	"github.com/cramp-cds/cramp-cds/cdshooks"
 	"github.com/cramp-cds/cramp-cds/cdshooks/legcramps"
-	"github.com/cramp-cds/cramp-cds/knowledge"
 )
 
 func TestCardUUIDsAreDeterministicDistinctAndCarryTheTopic(t *testing.T) {
@@ -75,10 +74,7 @@ func TestTopicOfCardRejectsForeignIDs(t *testing.T) {
 
 func TestSourceBuilder(t *testing.T) {
 	t.Parallel()
-	kb, err := knowledge.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
+	kb := loadKnowledge(t)
 	sb := legcramps.NewSourceBuilder(kb, "https://cds.example.org/")
 	src := sb.Source(legcramps.TopicInducingOrder, "class-x")
 	if got, want := src.Label, "cramp-cds knowledge "+kb.Version(); got != want {

@@ -39,16 +39,23 @@ type serverOptions struct {
 	memory *legcramps.Memory
 }
 
+// loadKnowledge is the embedded knowledge base, the one the services run with.
+func loadKnowledge(tb testing.TB) *knowledge.Base {
+	tb.Helper()
+	kb, err := knowledge.Load()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return kb
+}
+
 // newServer builds the real server serving both services, evaluating as of
 // opts.now, with the knowledge page at /knowledge. With no
 // caller and no FHIRAllow no FHIR server is ever allowed: the prefetch is
 // all there is.
 func newServer(tb testing.TB, opts serverOptions) *cdshooks.Server {
 	tb.Helper()
-	kb, err := knowledge.Load()
-	if err != nil {
-		tb.Fatal(err)
-	}
+	kb := loadKnowledge(tb)
 	now := opts.now
 	if now.IsZero() {
 		now = testNow

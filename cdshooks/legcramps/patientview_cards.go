@@ -28,8 +28,9 @@ import (
 //     result gets a card of its own, first;
 //   - medications: one card naming every current drug that can cause cramps;
 //   - look-alike disorders on record: one card, as they change the history to take;
-//   - missing work-up labs: one card with one "Order cramp work-up" suggestion
-//     (a panel where one covers several tests) and one per test;
+//   - missing work-up labs: one card with one suggestion per order a
+//     laboratory would take (a panel where one covers several of the tests,
+//     else the test), any of them accepted together ordering no test twice;
 //   - associated conditions: one line on another card (they rarely change
 //     what is done today); a card of their own only when no other card speaks.
 //
@@ -507,101 +508,87 @@ func (r cardRenderer) missingLabsCard(ms []knowledge.MissingLabFinding, pending 
 }
 
 // acceptedWorkups are the work-ups of ms whose order was accepted lately:
-// their own suggestion is snoozed (see Memory.feedback), or an "Order cramp
-// work-up" that held them is. A work-up suggestion is named by the tests it
-// proposed (workupSuggestionKey): those not ordered on record, less any whose
-// own suggestion had been accepted before. The sets asked are all of them and
-// each without one test (made before the snooze lookup, which asks only the
-// uuids made); after more changes than that the acceptance is not recognised
-// here, and the orders are then normally on record (serviceRequests).
+// their own suggestion is snoozed (see Memory.feedback), or a panel's is that
+// covers them (the panel measures every test it covers, whichever of them the
+// card proposed then). Every uuid asked is made here, before the snooze
+// lookup, which asks only the uuids made.
 func (r cardRenderer) acceptedWorkups(ms []knowledge.MissingLabFinding) map[*knowledge.Workup]bool {
 	accepted := map[*knowledge.Workup]bool{}
-	var open []knowledge.MissingLabFinding
-	for _, m := range ms {
-		if m.Ordered != nil {
-			continue
-		}
-		open = append(open, m)
-		if !r.ids.shown(r.ids.suggestion(TopicMissingLabs, "", m.Workup.ID)) {
-			accepted[m.Workup] = true
-		}
-	}
-	sets := [][]knowledge.MissingLabFinding{open}
-	for i := range open {
-		sets = append(sets, slices.Delete(slices.Clone(open), i, i+1))
-	}
-	for _, set := range sets {
-		if len(set) > 1 && !r.ids.shown(r.ids.suggestion(TopicMissingLabs, "", workupSuggestionKey(set))) {
-			for _, m := range set {
-				accepted[m.Workup] = true
+	for _, p := range r.panels {
+		if !r.ids.shown(r.ids.suggestion(TopicMissingLabs, "", panelSuggestionKey(p))) {
+			for _, wu := range p.Resolved {
+				accepted[wu] = true
 			}
+		}
+	}
+	for _, m := range ms {
+		if m.Ordered == nil && !r.ids.shown(r.ids.suggestion(TopicMissingLabs, "", m.Workup.ID)) {
+			accepted[m.Workup] = true
 		}
 	}
 	return accepted
 }
 
-// workupSuggestionKey names an "Order cramp work-up" suggestion by the
-// work-ups it orders, so accepting it snoozes those and no others.
-func workupSuggestionKey(ms []knowledge.MissingLabFinding) string {
-	return "workup:" + strings.Join(missingLabsAbout(ms), ",")
-}
+// panelSuggestionKey names a panel's suggestion by the panel, so accepting
+// it snoozes the tests the panel covers and no others.
+func panelSuggestionKey(p *knowledge.Panel) string { return "panel:" + p.ID }
 
-// orderSuggestions are "Order cramp work-up" (recommended: every orderable
-// test, a panel in place of the tests it covers when it covers two or more)
-// followed by one suggestion per test. With a single test there is only its
-// own suggestion, recommended.
+// orderSuggestions are the orders a laboratory would take for the orderable
+// tests: a panel where it covers two or more of them, then one per test no
+// panel covers. No two order the same test, so any set of them a clinician
+// accepts (selectionBehavior any) orders each test once; each is recommended
+// when the record points to a test it orders (Workup.RecommendWhen).
 func (r cardRenderer) orderSuggestions(ms []knowledge.MissingLabFinding) []cdshooks.Suggestion {
-	single := make([]cdshooks.Suggestion, len(ms))
-	for i, m := range ms {
-		wu := m.Workup
-		single[i] = cdshooks.Suggestion{
-			Label:         fitSummary("Order " + wu.Short),
-			UUID:          r.ids.suggestion(TopicMissingLabs, "", wu.ID),
-			IsRecommended: m.Recommended,
-			Actions: []cdshooks.Action{{
-				Type:        cdshooks.ActionCreate,
-				Description: fitSummary("Propose a draft order for " + wu.Short + ", for review and signature"),
-				Resource:    r.serviceRequest(wu.Order, wu.Name),
-			}},
-		}
-	}
-	if len(ms) == 1 {
-		single[0].IsRecommended = true
-		return single
-	}
-	workup := cdshooks.Suggestion{
-		Label:         "Order cramp work-up",
-		UUID:          r.ids.suggestion(TopicMissingLabs, "", workupSuggestionKey(ms)),
-		IsRecommended: true,
-	}
+	var suggestions []cdshooks.Suggestion
 	covered := map[*knowledge.Workup]bool{}
 	for _, p := range r.panels {
-		var tests []string
+		var in []knowledge.MissingLabFinding
 		for _, m := range ms {
 			if slices.Contains(p.Resolved, m.Workup) && !covered[m.Workup] {
-				tests = append(tests, m.Workup.Short)
+				in = append(in, m)
 			}
 		}
-		if len(tests) < 2 {
+		if len(in) < 2 {
 			continue
 		}
-		for _, m := range ms {
-			if slices.Contains(p.Resolved, m.Workup) {
-				covered[m.Workup] = true
-			}
+		tests := make([]string, len(in))
+		recommended := false
+		for i, m := range in {
+			covered[m.Workup] = true
+			tests[i] = m.Workup.Short
+			recommended = recommended || m.Recommended
 		}
-		workup.Actions = append(workup.Actions, cdshooks.Action{
+		what := lowerFirst(p.Name) + " (" + strings.Join(tests, ", ") + ")"
+		suggestions = append(suggestions, r.orderSuggestion(panelSuggestionKey(p), what, "a "+what, recommended, p.Order, p.Name))
+	}
+	for _, m := range ms {
+		if wu := m.Workup; !covered[wu] {
+			suggestions = append(suggestions, r.orderSuggestion(wu.ID, wu.Short, wu.Short, m.Recommended, wu.Order, wu.Name))
+		}
+	}
+	return suggestions
+}
+
+// orderSuggestion proposes one draft order of code, named text: key is what
+// its uuid is about, label and ordered how its button and its description
+// name what it orders.
+func (r cardRenderer) orderSuggestion(key, label, ordered string, recommended bool, code knowledge.Code, text string) cdshooks.Suggestion {
+	description := "Propose a draft order for " + ordered + ", for review and signature"
+	if utf8.RuneCountInString(description) > maxSummary {
+		// A panel and its tests: what is ordered matters more than the
+		// reminder a draft already carries.
+		description = "Propose a draft order for " + ordered
+	}
+	return cdshooks.Suggestion{
+		Label:         fitSummary("Order " + label),
+		UUID:          r.ids.suggestion(TopicMissingLabs, "", key),
+		IsRecommended: recommended,
+		Actions: []cdshooks.Action{{
 			Type:        cdshooks.ActionCreate,
-			Description: fitSummary("Propose a draft order for a " + lowerFirst(p.Name) + " (" + strings.Join(tests, ", ") + "), for review and signature"),
-			Resource:    r.serviceRequest(p.Order, p.Name),
-		})
+			Description: fitSummary(description),
+			Resource:    r.serviceRequest(code, text),
+		}},
 	}
-	for i, m := range ms {
-		if !covered[m.Workup] {
-			workup.Actions = append(workup.Actions, single[i].Actions...)
-		}
-	}
-	return append([]cdshooks.Suggestion{workup}, single...)
 }
 
 // withAssociated puts the associated conditions on record in one line on the

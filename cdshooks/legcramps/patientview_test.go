@@ -281,12 +281,13 @@ func TestMissingLabsCardOrdersTheWorkupAsALabWould(t *testing.T) {
 		codes       []string
 	}
 	wants := []want{
-		// Calcium and creatinine in one basic metabolic panel (24321-2), TSH and HbA1c on their own.
-		{"Order cramp work-up", true, []string{"24321-2", "3016-3", "4548-4"}},
-		{"Order calcium", false, []string{"17861-6"}},
+		// Calcium and creatinine in one basic metabolic panel (24321-2),
+		// recommended as hydrochlorothiazide points to renal function
+		// (knowledge/data/labs.yaml); TSH and HbA1c on their own, nothing
+		// on record pointing to them.
+		{"Order basic metabolic panel (calcium, creatinine)", true, []string{"24321-2"}},
 		{"Order TSH", false, []string{"3016-3"}},
 		{"Order HbA1c", false, []string{"4548-4"}},
-		{"Order creatinine", false, []string{"2160-0"}},
 	}
 	var got []want
 	uuids := map[string]bool{}
@@ -295,13 +296,7 @@ func TestMissingLabsCardOrdersTheWorkupAsALabWould(t *testing.T) {
 			t.Errorf("suggestion %q: uuid %q missing or repeated", s.Label, s.UUID)
 		}
 		uuids[s.UUID] = true
-		// Which single tests are recommended follows the record (clinical
-		// rules, tested there); the work-up always is.
-		rec := s.IsRecommended
-		if s.Label != "Order cramp work-up" {
-			rec = false
-		}
-		got = append(got, want{s.Label, rec, orderedCodes(t, s)})
+		got = append(got, want{s.Label, s.IsRecommended, orderedCodes(t, s)})
 	}
 	if diff := cmp.Diff(wants, got, cmp.AllowUnexported(want{})); diff != "" {
 		t.Errorf("suggestions (-want +got):\n%s", diff)
@@ -327,11 +322,8 @@ func TestMissingLabsCardProposesNothingAlreadyOrdered(t *testing.T) {
 	for _, s := range c.Suggestions {
 		labels = append(labels, s.Label)
 	}
-	if diff := cmp.Diff([]string{"Order cramp work-up", "Order TSH", "Order HbA1c"}, labels); diff != "" {
+	if diff := cmp.Diff([]string{"Order TSH", "Order HbA1c"}, labels); diff != "" {
 		t.Errorf("suggestions (-want +got):\n%s", diff)
-	}
-	if got := orderedCodes(t, c.Suggestions[0]); !slices.Equal(got, []string{"3016-3", "4548-4"}) {
-		t.Errorf("the work-up orders %v, want TSH and HbA1c only", got)
 	}
 	for _, s := range []string{"- Calcium: already ordered 2025-05-30", "- Renal function: already ordered 2025-05-30"} {
 		if !strings.Contains(c.Detail, s) {
@@ -339,11 +331,12 @@ func TestMissingLabsCardProposesNothingAlreadyOrdered(t *testing.T) {
 		}
 	}
 
-	// One test left to order: its own suggestion, recommended.
+	// One test left to order: its own suggestion, recommended only as the
+	// record points to it (nothing does here).
 	p[legcramps.PrefetchServiceRequests] = searchset(labOrder("sr-bmp", "24321-2", "BMP"), labOrder("sr-tsh", "3016-3", "TSH"))
 	c = cardOf(t, patientViewCards(t, newServer(t, serverOptions{}), lcRequest(t, p)), legcramps.TopicMissingLabs)
-	if len(c.Suggestions) != 1 || c.Suggestions[0].Label != "Order HbA1c" || !c.Suggestions[0].IsRecommended {
-		t.Errorf("suggestions %+v, want only a recommended Order HbA1c", c.Suggestions)
+	if len(c.Suggestions) != 1 || c.Suggestions[0].Label != "Order HbA1c" || c.Suggestions[0].IsRecommended {
+		t.Errorf("suggestions %+v, want only Order HbA1c, not recommended", c.Suggestions)
 	}
 
 	// Everything on order: nothing to propose, no card.
@@ -456,13 +449,85 @@ func TestNullObservationsMeanNoResults(t *testing.T) {
 	p := everyCardPrefetch()
 	p[legcramps.PrefetchObservations] = nil // the EHR looked and found nothing
 	c := cardOf(t, patientViewCards(t, newServer(t, serverOptions{}), lcRequest(t, p)), legcramps.TopicMissingLabs)
-	// The work-up (a panel for potassium, calcium and creatinine; magnesium,
-	// TSH and HbA1c on their own), then each of the six tests.
-	if got, want := len(c.Suggestions), 7; got != want {
-		t.Fatalf("%d order suggestions, want the work-up and all 6 tests", got)
+	// All six tests: a panel for potassium, calcium and creatinine;
+	// magnesium, TSH and HbA1c on their own.
+	var codes []string
+	for _, s := range c.Suggestions {
+		codes = append(codes, orderedCodes(t, s)...)
 	}
-	if got, want := orderedCodes(t, c.Suggestions[0]), []string{"24321-2", "19123-9", "3016-3", "4548-4"}; !slices.Equal(got, want) {
-		t.Errorf("the work-up orders %v, want %v", got, want)
+	if want := []string{"24321-2", "19123-9", "3016-3", "4548-4"}; !slices.Equal(codes, want) {
+		t.Errorf("the suggestions order %v, want %v", codes, want)
+	}
+}
+
+// TestOrderSuggestionsChosenTogetherOrderEachTestOnce: whatever set of the
+// missing-labs card's suggestions its selectionBehavior lets a clinician
+// accept, the EHR creates each work-up test's order once: never the same code
+// twice, nor a panel and a test it covers.
+func TestOrderSuggestionsChosenTogetherOrderEachTestOnce(t *testing.T) {
+	t.Parallel()
+	kb := loadKnowledge(t)
+	// What each orderable code measures: a test's own order, or a panel's
+	// (its order or the codes that cover the same tests).
+	measures := map[string][]string{}
+	for _, wu := range kb.Workups() {
+		measures[wu.Order.Code] = []string{wu.ID}
+	}
+	for _, p := range kb.Panels() {
+		for _, c := range append([]knowledge.Code{p.Order}, p.Also...) {
+			measures[c.Code] = p.Covers
+		}
+	}
+	bmpOrdered := everyCardPrefetch()
+	bmpOrdered[legcramps.PrefetchServiceRequests] = searchset(labOrder("sr-bmp", "24321-2", "Basic metabolic panel"))
+	noResults := everyCardPrefetch()
+	noResults[legcramps.PrefetchObservations] = nil
+	tests := []struct {
+		name     string
+		prefetch obj
+	}{
+		{"calcium, TSH, HbA1c and creatinine missing", everyCardPrefetch()},
+		{"TSH and HbA1c missing, the panel on order", bmpOrdered},
+		{"all six missing", noResults},
+		{"all six missing, on furosemide", reviewPatient([]obj{activeMR("mr-furo", furosemide)})},
+	}
+	srv := newServer(t, serverOptions{})
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c := cardOf(t, patientViewCards(t, srv, lcRequest(t, tt.prefetch)), legcramps.TopicMissingLabs)
+			// The choices the card allows: each suggestion alone, and with
+			// any each pair (a larger choice duplicates only if a pair does).
+			choices := [][]cdshooks.Suggestion{}
+			for i, s := range c.Suggestions {
+				choices = append(choices, []cdshooks.Suggestion{s})
+				if c.SelectionBehavior != cdshooks.SelectAny {
+					continue
+				}
+				for _, other := range c.Suggestions[i+1:] {
+					choices = append(choices, []cdshooks.Suggestion{s, other})
+				}
+			}
+			for _, choice := range choices {
+				var labels []string
+				orderedBy := map[string]string{} // work-up test: the code that orders it
+				for _, s := range choice {
+					labels = append(labels, s.Label)
+					for _, code := range orderedCodes(t, s) {
+						tests, known := measures[code]
+						if !known {
+							t.Errorf("%q orders %s, which is no work-up test or panel", s.Label, code)
+						}
+						for _, wu := range tests {
+							if first, twice := orderedBy[wu]; twice {
+								t.Errorf("accepting %q orders %s twice (%s and %s)", labels, wu, first, code)
+							}
+							orderedBy[wu] = code
+						}
+					}
+				}
+			}
+		})
 	}
 }
 
@@ -496,10 +561,7 @@ func TestSameRequestSameBytesAndUUIDsPerHookInstance(t *testing.T) {
 
 func TestPatientViewDiscoveryNarrowsObservationsToWorkupCodes(t *testing.T) {
 	t.Parallel()
-	kb, err := knowledge.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
+	kb := loadKnowledge(t)
 	p := legcramps.PatientViewPrefetch(kb)
 	obs := p[legcramps.PrefetchObservations]
 	for _, lab := range kb.Labs() {
@@ -550,10 +612,7 @@ func TestKnowledgeIsServedWithoutAuthentication(t *testing.T) {
 
 func TestServicesNeedTheirDependencies(t *testing.T) {
 	t.Parallel()
-	kb, err := knowledge.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
+	kb := loadKnowledge(t)
 	g := fhir.NewGatherer(fhir.GathererOptions{})
 	now := func() time.Time { return testNow }
 	for name, env := range map[string]legcramps.Env{

@@ -33,10 +33,7 @@ func workupCodes(t *testing.T, kb *knowledge.Base) []string {
 // replaced by the longest FHIR id (64 characters), the length EHRs and proxies are sure to accept.
 func TestObservationsPrefetchAsksForEveryValueSetCode(t *testing.T) {
 	t.Parallel()
-	kb, err := knowledge.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
+	kb := loadKnowledge(t)
 	obs := legcramps.PatientViewPrefetch(kb)[legcramps.PrefetchObservations]
 	_, list, _ := strings.Cut(obs, "&code=")
 	got := strings.Split(list, ",")
@@ -59,10 +56,7 @@ func TestObservationsPrefetchAsksForEveryValueSetCode(t *testing.T) {
 // names exactly the template's codes.
 func TestFHIRFallbackAsksForTheSameCodes(t *testing.T) {
 	t.Parallel()
-	kb, err := knowledge.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
+	kb := loadKnowledge(t)
 	var mu sync.Mutex
 	var asked []string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -80,7 +74,7 @@ func TestFHIRFallbackAsksForTheSameCodes(t *testing.T) {
 	}))
 	defer srv.Close()
 	g := fhir.NewGatherer(fhir.GathererOptions{AllowHTTP: true})
-	_, _, err = g.Gather(context.Background(), fhir.GatherInput{
+	_, _, err := g.Gather(context.Background(), fhir.GatherInput{
 		Templates:     legcramps.PatientViewPrefetch(kb),
 		Context:       map[string]string{"patientId": "p1"},
 		FHIRServer:    srv.URL,

@@ -219,11 +219,12 @@ func TestMissingLabsCardConsidersCitesBothSidesAndRecommends(t *testing.T) {
 	tests := []struct {
 		name        string
 		meds        []obj
-		recommended []string // suggestion labels' LOINC codes marked isRecommended
+		recommended []string // the LOINC codes of the suggestions marked isRecommended
 	}{
 		{"nothing points to a test", nil, nil},
-		// A current diuretic points to electrolytes and renal function.
-		{"on furosemide", []obj{activeMR("mr-furo", furosemide)}, []string{"2823-3", "19123-9", "2160-0"}},
+		// A current diuretic points to electrolytes and renal function: the
+		// panel holding potassium and creatinine, and magnesium.
+		{"on furosemide", []obj{activeMR("mr-furo", furosemide)}, []string{"24321-2", "19123-9"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -233,21 +234,25 @@ func TestMissingLabsCardConsidersCitesBothSidesAndRecommends(t *testing.T) {
 			if c == nil {
 				t.Fatal("no missing-labs card")
 			}
-			// The card says "consider"; its single-test suggestions follow
-			// the work-up suggestion, each ordering one LOINC code.
+			// The card says "consider"; each suggestion orders one LOINC code.
 			if !strings.Contains(c.Summary, "onsider") {
 				t.Errorf("summary %q does not say consider", c.Summary)
 			}
-			var all, recommended []string
-			for _, s := range c.Suggestions[1:] {
-				code := orderedCodes(t, s)[0]
-				all = append(all, code)
+			var labels, recommended []string
+			for _, s := range c.Suggestions {
+				labels = append(labels, s.Label)
+				// The action says in full what it orders.
+				if d := s.Actions[0].Description; strings.HasSuffix(d, "…") {
+					t.Errorf("%q: action description %q is cut", s.Label, d)
+				}
 				if s.IsRecommended {
-					recommended = append(recommended, code)
+					recommended = append(recommended, orderedCodes(t, s)...)
 				}
 			}
-			// Every analyte the product promises stays.
-			if diff := cmp.Diff([]string{"2823-3", "19123-9", "17861-6", "3016-3", "4548-4", "2160-0"}, all); diff != "" {
+			// Every analyte the product promises stays, potassium, calcium
+			// and creatinine in one basic metabolic panel (24321-2).
+			if diff := cmp.Diff([]string{"Order basic metabolic panel (potassium, calcium, creatinine)",
+				"Order magnesium", "Order TSH", "Order HbA1c"}, labels); diff != "" {
 				t.Errorf("suggested (-want +got):\n%s", diff)
 			}
 			if diff := cmp.Diff(tt.recommended, recommended); diff != "" {

@@ -283,47 +283,62 @@ func TestSnoozeEndToEnd(t *testing.T) {
 			t.Errorf("with a second hydrochlorothiazide drug: medication cards %q, want the hydrochlorothiazide card back", summaries(got))
 		}
 
-		// An accepted lab order is not proposed again, neither on its own
-		// nor in "Order cramp work-up"; the others still are.
+		// An accepted lab order is not proposed again, on its own or in a
+		// panel; the others still are.
 		labs := cardsOf(e.patientView("pat-c"), legcramps.TopicMissingLabs)
-		if len(labs) != 1 || len(labs[0].Suggestions) < 4 {
-			t.Fatalf("missing-labs cards %+v, want one with the work-up and at least three tests", labs)
+		want := []string{"Order basic metabolic panel (potassium, calcium, creatinine)", "Order magnesium", "Order TSH", "Order HbA1c"}
+		if len(labs) != 1 || !slices.Equal(labels(labs[0]), want) {
+			t.Fatalf("missing-labs cards %+v, want one with the suggestions %q", labs, want)
 		}
-		if got, want := labs[0].Suggestions[0].Label, "Order cramp work-up"; got != want {
-			t.Fatalf("first suggestion %q, want %q", got, want)
+		steps := []struct {
+			accept []int    // of the suggestions the card shows, accepted together
+			left   []string // the suggestions proposed afterwards
+			lately []string // the detail's lines of work-ups ordered
+		}{
+			{[]int{1}, []string{want[0], want[2], want[3]}, []string{"- Magnesium: order accepted lately"}},
+			// The panel's order measures each test it covers.
+			{[]int{0}, []string{want[2], want[3]}, []string{"- Potassium: order accepted lately", "- Calcium: order accepted lately",
+				"- Renal function: order accepted lately", "- Magnesium: order accepted lately"}},
+			// Both left at once (selectionBehavior any): nothing left to propose, no card.
+			{[]int{0, 1}, nil, nil},
 		}
-		accepted := labs[0].Suggestions[1]
-		test := strings.TrimPrefix(accepted.Label, "Order ")
-		e.feedback(map[string]any{"card": labs[0].UUID, "outcome": "accepted",
-			"acceptedSuggestions": []any{map[string]string{"id": accepted.UUID}}})
-		after := cardsOf(e.patientView("pat-c"), legcramps.TopicMissingLabs)
-		if len(after) != 1 {
-			t.Fatalf("after accepting one order: missing-labs cards %q, want the card with the other labs", summaries(after))
-		}
-		// The work-up and one suggestion per test left.
-		if got, want := len(after[0].Suggestions), len(labs[0].Suggestions)-1; got != want {
-			t.Errorf("after accepting one order: %d suggestions, want %d", got, want)
-		}
-		for _, s := range after[0].Suggestions {
-			if s.UUID == accepted.UUID || s.Label == accepted.Label {
-				t.Errorf("the accepted order %q is proposed again", s.Label)
+		card := labs[0]
+		for _, step := range steps {
+			var accepted []any
+			for _, i := range step.accept {
+				accepted = append(accepted, map[string]string{"id": card.Suggestions[i].UUID})
 			}
-			for _, a := range s.Actions {
-				if strings.Contains(a.Description, " "+test+",") || strings.Contains(a.Description, " "+test+")") {
-					t.Errorf("the accepted %s is proposed again in %q: %q", test, s.Label, a.Description)
+			e.feedback(map[string]any{"card": card.UUID, "outcome": "accepted", "acceptedSuggestions": accepted})
+			after := cardsOf(e.patientView("pat-c"), legcramps.TopicMissingLabs)
+			if step.left == nil {
+				if len(after) != 0 {
+					t.Errorf("after accepting every order: missing-labs cards %q, want none", summaries(after))
+				}
+				break
+			}
+			if len(after) != 1 {
+				t.Fatalf("after accepting %v of %q: missing-labs cards %q, want one", step.accept, labels(card), summaries(after))
+			}
+			card = after[0]
+			if got := labels(card); !slices.Equal(got, step.left) {
+				t.Errorf("after accepting %v: suggestions %q, want %q", step.accept, got, step.left)
+			}
+			for _, line := range step.lately {
+				if !strings.Contains(card.Detail, line) {
+					t.Errorf("after accepting %v: detail lacks %q:\n%s", step.accept, line, card.Detail)
 				}
 			}
 		}
-
-		// Accepting "Order cramp work-up" orders every test it held: the
-		// card has nothing left to propose.
-		workup := after[0].Suggestions[0]
-		e.feedback(map[string]any{"card": after[0].UUID, "outcome": "accepted",
-			"acceptedSuggestions": []any{map[string]string{"id": workup.UUID}}})
-		if got := cardsOf(e.patientView("pat-c"), legcramps.TopicMissingLabs); len(got) != 0 {
-			t.Errorf("after accepting the work-up: missing-labs cards %q, want none", summaries(got))
-		}
 	})
+}
+
+// labels are the labels of a card's suggestions.
+func labels(c cdshooks.Card) []string {
+	var ls []string
+	for _, s := range c.Suggestions {
+		ls = append(ls, s.Label)
+	}
+	return ls
 }
 
 // backendsE2E runs test with a SQLite file and with a PostgreSQL schema

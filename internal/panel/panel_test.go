@@ -43,7 +43,7 @@ func TestWriteTextShowsThePanel(t *testing.T) {
 		Detail:    "**Potassium 3.1 mmol/L** on 2026-11-02.\n\n- one\n- two\n\nSources: [Am Fam Physician 2012](https://x.org/k#r)",
 		Source:    cdshooks.Source{Label: "cramp-cds knowledge 1.0.0"},
 		Suggestions: []cdshooks.Suggestion{
-			{Label: "Order cramp work-up", IsRecommended: true},
+			{Label: "Order basic metabolic panel", IsRecommended: true},
 			{Label: "Order magnesium"},
 		},
 		Links:           []cdshooks.Link{{Label: "Why this card", URL: "https://x.org/k#lab-potassium", Type: cdshooks.LinkAbsolute}},
@@ -58,7 +58,7 @@ func TestWriteTextShowsThePanel(t *testing.T) {
    • one
    • two
    Sources: Am Fam Physician 2012
-  *[ Order cramp work-up ]
+  *[ Order basic metabolic panel ]
    [ Order magnesium ]
    -> Why this card
    Source: cramp-cds knowledge 1.0.0
