@@ -59,14 +59,14 @@ func (r *Report) Write(w io.Writer, format string) error {
 func (r *Report) writeCSV(w io.Writer) error {
 	cw := csv.NewWriter(w)
 	_ = cw.Write([]string{"topic", "knowledge_version", "period", "issued", "patients", "feedback", "accepted",
-		"overridden", "override_rate", "override_reasons", "snoozes_in_force", "flagged"})
+		"overridden", "override_rate", "override_reasons", "snoozes_in_force", "flagged", "topic_label"})
 	for _, t := range r.Topics {
 		_ = cw.Write([]string{t.Topic, t.KnowledgeVersion, "all", itoa(t.Issued), itoa(t.Patients), itoa(t.Feedback),
 			itoa(t.Accepted), itoa(t.Overridden), strconv.FormatFloat(t.OverrideRate, 'f', 3, 64), reasonList(t.Reasons),
-			itoa(t.SnoozesInForce), strconv.FormatBool(t.Flagged)})
+			itoa(t.SnoozesInForce), strconv.FormatBool(t.Flagged), t.Label})
 		for _, d := range t.Days {
 			_ = cw.Write([]string{t.Topic, t.KnowledgeVersion, d.Date, itoa(d.Issued), "", itoa(d.Accepted + d.Overridden),
-				itoa(d.Accepted), itoa(d.Overridden), "", "", "", ""})
+				itoa(d.Accepted), itoa(d.Overridden), "", "", "", "", t.Label})
 		}
 	}
 	cw.Flush()
@@ -89,6 +89,15 @@ func reasonName(code string) string {
 		return "(none)"
 	}
 	return code
+}
+
+// reasonLabel is how the HTML page names a reason: as the card offered it
+// when named, else by its code.
+func reasonLabel(r Reason) string {
+	if r.Label != "" {
+		return r.Label
+	}
+	return reasonName(r.Code)
 }
 
 // Chart geometry, in SVG user units.
@@ -151,7 +160,7 @@ var reportPage = template.Must(template.New("report").Funcs(template.FuncMap{
 	"dayChart": dayChart,
 	"rateBar":  rateBar,
 	"percent":  func(f float64) string { return strconv.FormatFloat(f*100, 'f', 0, 64) + "%" },
-	"reason":   reasonName,
+	"reason":   reasonLabel,
 	"flagRate": func() string { return strconv.FormatFloat(FlagOverrideRate*100, 'f', 0, 64) + "%" },
 	"flagMin":  func() int { return FlagMinDecisions },
 }).Parse(`<!doctype html>
@@ -164,6 +173,7 @@ th,td{border-bottom:1px solid #ddd;padding:4px 8px;text-align:right;vertical-ali
 th:first-child,td:first-child,td.text{text-align:left}
 tr.flagged td{background:#fde8e8}
 .flag{color:#b00;font-weight:bold}
+small.code{color:#777;font-family:monospace}
 svg text{font-size:10px;fill:#555}
 rect.issued{fill:#c8d3e0} rect.overridden{fill:#c0392b} rect.accepted{fill:#27ae60}
 rect.track{fill:#eee} rect.rate{fill:#7f8c8d} rect.rate.flagged{fill:#c0392b} line.limit{stroke:#222;stroke-dasharray:2,2}
@@ -178,15 +188,15 @@ rect.track{fill:#eee} rect.rate{fill:#7f8c8d} rect.rate.flagged{fill:#c0392b} li
 <tr><th>topic</th><th>knowledge version</th><th>issued</th><th>patients</th><th>feedback</th><th>accepted</th><th>overridden</th>
 <th>override rate</th><th></th><th>override reasons</th><th>snoozes in force</th></tr>
 {{range .Topics}}<tr{{if .Flagged}} class="flagged"{{end}}>
-<td>{{.Topic}}{{if .Flagged}} <span class="flag">⚑ overridden &gt; {{flagRate}}</span>{{end}}</td><td class="text">{{.KnowledgeVersion}}</td>
+<td>{{template "topic" .}}{{if .Flagged}} <span class="flag">⚑ overridden &gt; {{flagRate}}</span>{{end}}</td><td class="text">{{.KnowledgeVersion}}</td>
 <td>{{.Issued}}</td><td>{{.Patients}}</td><td>{{.Feedback}}</td><td>{{.Accepted}}</td><td>{{.Overridden}}</td>
 <td>{{percent .OverrideRate}}</td><td>{{rateBar .}}</td>
-<td class="text">{{range .Reasons}}{{reason .Code}}: {{.Count}}<br>{{end}}</td><td>{{.SnoozesInForce}}</td></tr>
+<td class="text">{{range .Reasons}}{{reason .}}: {{.Count}}<br>{{end}}</td><td>{{.SnoozesInForce}}</td></tr>
 {{end}}</table>
 <h2>Per day</h2>
 <p class="legend"><span style="background:#c8d3e0"></span>issued<span style="background:#c0392b"></span>overridden<span style="background:#27ae60"></span>accepted</p>
-{{range .Topics}}<h3>{{.Topic}} <small>{{.KnowledgeVersion}}</small></h3>
+{{range .Topics}}<h3>{{template "topic" .}} <small>{{.KnowledgeVersion}}</small></h3>
 {{dayChart .}}
 {{end}}{{end}}
 </body></html>
-`))
+{{define "topic"}}{{if .Label}}{{.Label}} <small class="code">{{.Topic}}</small>{{else}}{{.Topic}}{{end}}{{end}}`))

@@ -27,7 +27,10 @@ type Report struct {
 
 // Topic is one topic under one knowledge version.
 type Topic struct {
-	Topic            string `json:"topic"`
+	Topic string `json:"topic"`
+	// Label is the topic's name in the service's own words (see Name), ""
+	// when the service did not name it.
+	Label            string `json:"label,omitempty"`
 	KnowledgeVersion string `json:"knowledgeVersion"`
 	// Issued counts cards sent; Patients the distinct patients they were for.
 	Issued   int `json:"issued"`
@@ -52,8 +55,29 @@ type Topic struct {
 
 // Reason is one override reason and how often it was given.
 type Reason struct {
-	Code  string `json:"code"`
+	Code string `json:"code"`
+	// Label is the reason as the card offered it (see Name), "" when not named.
+	Label string `json:"label,omitempty"`
 	Count int    `json:"count"`
+}
+
+// Names are a service's names for its topic and override reason codes:
+// this package stores only codes, and a committee reads the words the
+// cards used.
+type Names struct {
+	Topics, Reasons map[string]string
+}
+
+// Name labels r's topics and override reasons with names; codes names lacks
+// keep no label and are shown as codes.
+func (r *Report) Name(names Names) {
+	for i := range r.Topics {
+		t := &r.Topics[i]
+		t.Label = names.Topics[t.Topic]
+		for j := range t.Reasons {
+			t.Reasons[j].Label = names.Reasons[t.Reasons[j].Code]
+		}
+	}
 }
 
 // Day is one UTC day of a topic's history.

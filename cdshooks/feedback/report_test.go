@@ -87,14 +87,14 @@ func TestReport(t *testing.T) {
 		}
 		want := &feedback.Report{Since: since, Generated: now, Topics: []feedback.Topic{
 			{Topic: "a", KnowledgeVersion: "1", Issued: 12, Patients: 3, Feedback: 12, Accepted: 1, Overridden: 11,
-				OverrideRate: 11.0 / 12, Reasons: []feedback.Reason{{"already-reviewed", 6}, {"not-relevant", 4}, {"", 1}},
+				OverrideRate: 11.0 / 12, Reasons: []feedback.Reason{{Code: "already-reviewed", Count: 6}, {Code: "not-relevant", Count: 4}, {Code: "", Count: 1}},
 				SnoozesInForce: 2, Flagged: true,
 				Days: []feedback.Day{{Date: "2026-11-02", Issued: 8, Overridden: 11}, {Date: "2026-11-03", Issued: 4, Accepted: 1}}},
 			{Topic: "a", KnowledgeVersion: "2", Issued: 1, Patients: 1, Feedback: 1, Overridden: 1, OverrideRate: 1,
-				Reasons: []feedback.Reason{{"not-relevant", 1}},
+				Reasons: []feedback.Reason{{Code: "not-relevant", Count: 1}},
 				Days:    []feedback.Day{{Date: "2026-11-03", Issued: 1, Overridden: 1}}},
 			{Topic: "b", KnowledgeVersion: "1", Issued: 1, Patients: 1, Feedback: 10, Accepted: 1, Overridden: 9, OverrideRate: 0.9,
-				Reasons: []feedback.Reason{{"benefit-outweighs-risk", 9}},
+				Reasons: []feedback.Reason{{Code: "benefit-outweighs-risk", Count: 9}},
 				Days:    []feedback.Day{{Date: "2026-11-02", Issued: 1, Accepted: 1, Overridden: 9}}},
 		}}
 		if diff := cmp.Diff(want, got); diff != "" {
@@ -136,7 +136,7 @@ func TestReportFormats(t *testing.T) {
 		t.Fatalf("CSV has %d rows, want %d:\n%v", got, want, rows)
 	}
 	if diff := cmp.Diff([]string{"a", "1", "all", "12", "3", "12", "1", "11", "0.917",
-		"already-reviewed:6;not-relevant:4;(none):1", "2", "true"}, rows[1]); diff != "" {
+		"already-reviewed:6;not-relevant:4;(none):1", "2", "true", ""}, rows[1]); diff != "" {
 		t.Errorf("CSV total row (-want +got):\n%s", diff)
 	}
 
@@ -157,5 +157,36 @@ func TestReportFormats(t *testing.T) {
 	}
 	if err := r.Write(&bytes.Buffer{}, "pdf"); err == nil {
 		t.Errorf("an unknown format was accepted")
+	}
+
+	// Named by the service: the committee reads the cards' words, the codes
+	// stay for tools; a code the service did not name stays a code.
+	r.Name(feedback.Names{Topics: map[string]string{"a": "Drugs <that> cramp"},
+		Reasons: map[string]string{"already-reviewed": "Already reviewed with the patient"}})
+	page = render(feedback.FormatHTML)
+	for _, want := range []string{"Drugs &lt;that&gt; cramp <small class=\"code\">a</small>",
+		"Already reviewed with the patient: 6", "not-relevant: 4", "(none): 1", "<h3>b <small>"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("named HTML report lacks %q", want)
+		}
+	}
+	rows, err = csv.NewReader(strings.NewReader(render(feedback.FormatCSV))).ReadAll()
+	if err != nil {
+		t.Fatalf("CSV report does not parse: %v", err)
+	}
+	if got, want := rows[0][len(rows[0])-1], "topic_label"; got != want {
+		t.Errorf("last CSV column %q, want %q", got, want)
+	}
+	for _, row := range rows[1:] {
+		want := map[string]string{"a": "Drugs <that> cramp", "b": ""}[row[0]]
+		if got := row[len(row)-1]; got != want {
+			t.Errorf("CSV row %v: label %q, want %q", row, got, want)
+		}
+	}
+	if got, want := rows[1][9], "already-reviewed:6;not-relevant:4;(none):1"; got != want {
+		t.Errorf("named CSV reasons %q, want the codes %q", got, want)
+	}
+	if !strings.Contains(render(feedback.FormatJSON), `"label": "Already reviewed with the patient"`) {
+		t.Errorf("JSON report lacks the reason's label")
 	}
 }

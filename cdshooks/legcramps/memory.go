@@ -291,3 +291,16 @@ func orderAbout(o orderedDrug) []string {
 	slices.Sort(ids)
 	return slices.Compact(ids)
 }
+
+// ReportNames are the names the cards give their topics and override
+// reasons, for the feedback report a CDS committee reads (feedback.Report.Name).
+func ReportNames() feedback.Names {
+	names := feedback.Names{Topics: map[string]string{}, Reasons: map[string]string{}}
+	for _, t := range topics() {
+		names.Topics[t.Code] = t.Display
+	}
+	for _, r := range overrideReasons() {
+		names.Reasons[r.Code] = r.Display
+	}
+	return names
+}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cramp-cds/cramp-cds/cdshooks/feedback"
+	"github.com/cramp-cds/cramp-cds/cdshooks/legcramps"
 )
 
 // reportTimeout bounds the queries behind one report.
@@ -54,6 +55,7 @@ func runReport(ctx context.Context, args []string, getenv func(string) string, s
 	if err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
+	r.Name(legcramps.ReportNames())
 	return r.Write(stdout, *format)
 }
 
@@ -100,6 +102,7 @@ func reportHandler(store feedback.Store, logger *slog.Logger) http.Handler {
 		rep, err := store.Report(ctx, since, time.Now())
 		var body bytes.Buffer
 		if err == nil {
+			rep.Name(legcramps.ReportNames())
 			err = rep.Write(&body, format)
 		}
 		if err != nil {

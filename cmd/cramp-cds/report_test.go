@@ -47,10 +47,14 @@ func TestReportCommand(t *testing.T) {
 		want []string
 	}{
 		{"csv", []string{"report", "--store", dsn, "--format", "csv"}, nil,
-			[]string{"topic,knowledge_version,period", "cramp-medication,1.0.0,all,2,2,1,0,1,1.000,already-reviewed:1,0,false"}},
+			[]string{"topic,knowledge_version,period", ",topic_label",
+				"cramp-medication,1.0.0,all,2,2,1,0,1,1.000,already-reviewed:1,0,false,Medications that can cause leg cramps"}},
 		{"json from the environment", []string{"report", "--format", "json"}, map[string]string{"CRAMP_CDS_STORE": dsn},
-			[]string{`"topic": "cramp-medication"`, `"issued": 2`}},
-		{"html by default", []string{"report", "--store", dsn}, nil, []string{"<svg", "cramp-medication"}},
+			[]string{`"topic": "cramp-medication"`, `"label": "Medications that can cause leg cramps"`, `"issued": 2`,
+				`"label": "Already reviewed with the patient"`}},
+		// The committee reads the cards' own words; the codes stay beside them.
+		{"html by default", []string{"report", "--store", dsn}, nil, []string{"<svg", "cramp-medication",
+			"Medications that can cause leg cramps", "Already reviewed with the patient: 1"}},
 		{"since after everything", []string{"report", "--store", dsn, "--format", "csv", "--since", "2026-11-03"}, nil,
 			[]string{"topic,knowledge_version"}},
 	}
@@ -101,7 +105,7 @@ func TestAdminReport(t *testing.T) {
 		status            int
 		contentType, want string
 	}{
-		{"html", m.AdminAddr(), "", 200, "text/html; charset=utf-8", "<svg"},
+		{"html", m.AdminAddr(), "", 200, "text/html; charset=utf-8", "Medications that can cause leg cramps"},
 		{"csv", m.AdminAddr(), "?format=csv&since=2026-11-01", 200, "text/csv; charset=utf-8", "cramp-medication,1.0.0,all,2"},
 		{"bad since", m.AdminAddr(), "?since=last-week", 400, "", "since"},
 		{"bad format", m.AdminAddr(), "?format=xml", 400, "", "format"},
