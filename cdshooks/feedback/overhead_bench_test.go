@@ -5,13 +5,9 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -161,7 +157,7 @@ func BenchmarkRequestPath(b *testing.B) {
 				mu.Unlock()
 			}
 			b.ResetTimer()
-			cpuBefore, dbBefore := processCPU(b), postgresCPU()
+			cpuBefore, dbBefore := processCPU(b), fixtures.PostgresCPU()
 			var wg sync.WaitGroup
 			tick := time.NewTicker(time.Second / rate)
 			for n := range reqs {
@@ -170,7 +166,7 @@ func BenchmarkRequestPath(b *testing.B) {
 			}
 			tick.Stop()
 			wg.Wait()
-			cpu, db := processCPU(b)-cpuBefore, postgresCPU()-dbBefore
+			cpu, db := processCPU(b)-cpuBefore, fixtures.PostgresCPU()-dbBefore
 			b.StopTimer()
 			slices.Sort(lat)
 			slices.Sort(waits)
@@ -192,38 +188,10 @@ func BenchmarkRequestPath(b *testing.B) {
 	}
 }
 
-// processCPU is the CPU time (user and system) this process has used.
 func processCPU(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+	cpu, err := fixtures.ProcessCPU()
+	if err != nil {
 		b.Fatal(err)
 	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// postgresCPU is the CPU time every process named postgres on this machine
-// has used (Linux /proc; zero elsewhere): the benchmark's PostgreSQL shares
-// the cores, so its work is part of what the store costs them.
-func postgresCPU() time.Duration {
-	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
-	var ticks int64
-	for _, f := range stats {
-		raw, err := os.ReadFile(f)
-		if err != nil {
-			continue // the process ended meanwhile
-		}
-		name, rest, ok := strings.Cut(string(raw), ") ")
-		if !ok || !strings.HasSuffix(name, "(postgres") {
-			continue
-		}
-		fields := strings.Fields(rest)
-		if len(fields) < 13 {
-			continue
-		}
-		utime, _ := strconv.ParseInt(fields[11], 10, 64)
-		stime, _ := strconv.ParseInt(fields[12], 10, 64)
-		ticks += utime + stime
-	}
-	const ticksPerSecond = 100 // USER_HZ on Linux
-	return time.Duration(ticks) * time.Second / ticksPerSecond
+	return cpu
 }
