@@ -41,9 +41,14 @@ const (
 	// DefaultWriteDelay is how long the writer gathers writes after the
 	// first before making them: at 200 calls a second, one transaction for
 	// about ten calls' cards instead of one each, which is most of what the
-	// store costs the cores (measured: BenchmarkRequestPath). Nothing waits
-	// for it: snoozes count at once in memory, and Flush skips it.
+	// store costs the cores (measured: BenchmarkRequestPath). Only issued
+	// cards wait for it: feedback and snoozes are written at once (a snooze
+	// that does not fit in memory is answered by the store, which must have
+	// it), and Flush and Close skip it.
 	DefaultWriteDelay = 50 * time.Millisecond
+	// maxWriteDelay bounds WriteDelay: the writer serves nothing else while
+	// it gathers, and the queue must not fill meanwhile.
+	maxWriteDelay = time.Second
 	// logEvery is how often a failing store is logged, at most.
 	logEvery = time.Minute
 
@@ -86,7 +91,8 @@ type Options struct {
 	// Retention is how long cards and feedback are kept. Default DefaultRetention.
 	Retention time.Duration
 	// WriteDelay is how long queued writes are gathered into one
-	// transaction. Default DefaultWriteDelay; negative writes each at once.
+	// transaction. Default DefaultWriteDelay, at most a second; negative
+	// writes what is queued at once.
 	WriteDelay time.Duration
 	// PurgeEvery is how often old rows are deleted. Default DefaultPurgeEvery.
 	PurgeEvery time.Duration
@@ -190,6 +196,7 @@ func NewRecorder(opts Options) (*Recorder, error) {
 	if r.writeDelay == 0 {
 		r.writeDelay = DefaultWriteDelay
 	}
+	r.writeDelay = min(r.writeDelay, maxWriteDelay)
 	meter := opts.Meter
 	if meter == nil {
 		meter = noop.NewMeterProvider().Meter("")
@@ -234,6 +241,18 @@ func (r *Recorder) Record(outcomes []Outcome, snoozes []Snooze) {
 		r.noteTruncated(r.snoozes.add(ends))
 	}
 	r.enqueue(Batch{Outcomes: outcomes, Snoozes: snoozes})
+	r.writeNow() // feedback is rare, and a snooze memory could not hold must reach the store
+}
+
+// writeNow cuts short the writer's gathering; one pending signal is enough.
+func (r *Recorder) writeNow() {
+	if r == nil {
+		return
+	}
+	select {
+	case r.flushNow <- struct{}{}:
+	default:
+	}
 }
 
 func (r *Recorder) enqueue(b Batch) {
@@ -530,10 +549,7 @@ func (r *Recorder) Flush(ctx context.Context) error {
 		return ctx.Err()
 	}
 	r.mu.RUnlock()
-	select {
-	case r.flushNow <- struct{}{}:
-	default: // a signal is already pending
-	}
+	r.writeNow()
 	select {
 	case <-done:
 		return nil

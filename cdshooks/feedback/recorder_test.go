@@ -392,7 +392,9 @@ func TestRecorderGathersWrites(t *testing.T) {
 
 	h = newRecorder(t, feedback.Options{WriteDelay: time.Hour})
 	h.rec.Issue([]feedback.Card{{UUID: "flushed", Topic: "t", IssuedAt: time.Now()}})
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	// An hour is cut to the longest delay allowed, a second: Flush and
+	// Close must not wait for it.
+	ctx, cancel := context.WithTimeout(context.Background(), 800*time.Millisecond)
 	defer cancel()
 	if err := h.rec.Flush(ctx); err != nil {
 		t.Fatalf("Flush waited for the write delay: %v", err)
@@ -406,6 +408,25 @@ func TestRecorderGathersWrites(t *testing.T) {
 	}
 	if _, _, writes := h.store.counts(); writes != 2 {
 		t.Errorf("after Close %d writes, want 2: the queued card was not written", writes)
+	}
+}
+
+// TestRecorderWritesSnoozesAtOnce: feedback does not wait for the write
+// delay, so a snooze memory has no room for is in the store (which answers
+// for it) moments after it was recorded, not a delay later.
+func TestRecorderWritesSnoozesAtOnce(t *testing.T) {
+	t.Parallel()
+	// An hour is cut to the longest delay allowed, a second: the snooze
+	// must be answered well before that.
+	h := newRecorder(t, feedback.Options{WriteDelay: time.Hour, SnoozeCacheSize: 1})
+	h.rec.Record(nil, []feedback.Snooze{snoozeOf("fits")})
+	start := time.Now()
+	h.rec.Record(nil, []feedback.Snooze{snoozeOf("beyond-memory")})
+	waitFor(t, "the snooze beyond memory to be answered", func() bool {
+		return h.rec.Snoozed(context.Background(), []string{"beyond-memory"})["beyond-memory"]
+	})
+	if waited := time.Since(start); waited >= 800*time.Millisecond {
+		t.Errorf("the snooze reached the store after %v: it waited for the write delay", waited)
 	}
 }
 
