@@ -137,8 +137,9 @@ type Recorder struct {
 	mu     sync.RWMutex // guards closed against sends on a closed queue
 	closed bool
 	queue  chan item
-	// flushNow cuts short the writer's gathering (WriteDelay) when a Flush
-	// or Close waits; one pending signal is enough.
+	// flushNow cuts short the writer's gathering (WriteDelay): feedback and
+	// Flush signal it (Close cancels stopping instead); one pending signal
+	// is enough.
 	flushNow chan struct{}
 	done     chan struct{}
 	// stopping is cancelled by Close: the refresh ends, and a load under way
@@ -240,34 +241,36 @@ func (r *Recorder) Record(outcomes []Outcome, snoozes []Snooze) {
 		}
 		r.noteTruncated(r.snoozes.add(ends))
 	}
-	r.enqueue(Batch{Outcomes: outcomes, Snoozes: snoozes})
-	r.writeNow() // feedback is rare, and a snooze memory could not hold must reach the store
+	if r.enqueue(Batch{Outcomes: outcomes, Snoozes: snoozes}) {
+		r.writeNow() // feedback is rare, and a snooze memory could not hold must reach the store
+	}
 }
 
 // writeNow cuts short the writer's gathering; one pending signal is enough.
 func (r *Recorder) writeNow() {
-	if r == nil {
-		return
-	}
 	select {
 	case r.flushNow <- struct{}{}:
 	default:
 	}
 }
 
-func (r *Recorder) enqueue(b Batch) {
+// enqueue queues b unless it is empty, the Recorder is closed or the queue
+// is full (counted); it reports whether b was queued.
+func (r *Recorder) enqueue(b Batch) bool {
 	if r == nil || b.Empty() {
-		return
+		return false
 	}
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	if r.closed {
-		return
+		return false
 	}
 	select {
 	case r.queue <- item{batch: b}:
+		return true
 	default:
 		r.failed(context.Background(), "enqueue", errors.New("the write queue is full"))
+		return false
 	}
 }
 

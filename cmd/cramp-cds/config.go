@@ -122,7 +122,7 @@ func (c Config) Validate() error {
 		bad("--max-in-flight must be 0 (the default, %d) or positive", cdshooks.DefaultMaxInFlight)
 	}
 	if c.InFlightMemory < 0 {
-		bad("--in-flight-memory must be 0 (the default, 200MiB) or positive")
+		bad("--in-flight-memory must be 0 (the default, %dMiB) or positive", cdshooks.DefaultInFlightMemory>>20)
 	}
 	if len(c.JWTAlgs) == 0 {
 		bad("--jwt-algs is empty")
@@ -221,9 +221,10 @@ func settings() []setting {
 		{"cors-origins", "", "comma-separated browser origins allowed by CORS, or *", list(func(c *Config) *[]string { return &c.CORSOrigins })},
 		{"max-body", "", "largest request body accepted: bytes, or with a unit (KiB, MiB, GiB, kB, MB, GB)",
 			func(fs *flag.FlagSet, c *Config, name string) { fs.Var((*byteSize)(&c.MaxBody), name, "") }},
-		{"max-in-flight", "", "service and feedback calls in progress at once; one more gets 503 with Retry-After. 0: 128",
+		{"max-in-flight", "", "service and feedback calls in progress at once; one more gets 503 with Retry-After. 0: " + strconv.Itoa(cdshooks.DefaultMaxInFlight),
 			func(fs *flag.FlagSet, c *Config, name string) { fs.IntVar(&c.MaxInFlight, name, c.MaxInFlight, "") }},
-		{"in-flight-memory", "", "memory the calls in progress may hold together, each charged 5 times its body (at least 256 KiB; --max-body when its length is not declared); a call that does not fit gets 503 with Retry-After. 0: 200MiB (8 calls of 5 MiB or 128 small ones, for a 256 MiB pod)",
+		{"in-flight-memory", "", "memory the calls in progress may hold together, each charged 5 times its body (at least 256 KiB; --max-body when its length is not declared); a call that does not fit gets 503 with Retry-After. 0: " +
+			strconv.FormatInt(cdshooks.DefaultInFlightMemory>>20, 10) + "MiB (8 calls of 5 MiB or 128 small ones, for a 256 MiB pod)",
 			func(fs *flag.FlagSet, c *Config, name string) { fs.Var((*byteSize)(&c.InFlightMemory), name, "") }},
 		{"trust", "CRAMP_CDS_TRUST_FILE", "trust file (YAML) listing the JWT issuers we accept", str(func(c *Config) *string { return &c.TrustFile })},
 		{"insecure-no-auth", "", "accept every caller without a JWT (local experiments only; logs a warning on every request)",

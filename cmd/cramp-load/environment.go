@@ -254,20 +254,11 @@ func (p *process) procStatus() (rss, hwm int64, err error) {
 
 // cpuTime is the CPU time the server has used so far (user and system).
 func (p *process) cpuTime() (time.Duration, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+	cpu, err := fixtures.ProcessCPUOf(p.cmd.Process.Pid)
 	if err != nil {
 		return 0, fmt.Errorf("reading the server's CPU time: %w", err)
 	}
-	// The command name (field 2) may hold spaces; the fields after it don't.
-	_, rest, _ := strings.Cut(string(b), ") ")
-	fields := strings.Fields(rest)
-	if len(fields) < 13 {
-		return 0, errors.New("unexpected /proc/<pid>/stat format")
-	}
-	utime, _ := strconv.ParseInt(fields[11], 10, 64)
-	stime, _ := strconv.ParseInt(fields[12], 10, 64)
-	const ticksPerSecond = 100 // USER_HZ on Linux
-	return time.Duration(utime+stime) * time.Second / ticksPerSecond, nil
+	return cpu, nil
 }
 
 // goroutines scrapes go_goroutines from the server's /metrics.
