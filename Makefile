@@ -34,7 +34,7 @@ test-go: chromium
 	fi
 	$(GO) test -race -count=1 ./...
 
-## chromium: Debian's Chromium for the browser tests (internal/browser), pinned to the version they were
+## chromium: Debian's Chromium for the browser tests (tools/testkit/browser), pinned to the version they were
 ## written against. Debian's security archive keeps only its latest build, so when the pin is gone the
 ## current build is installed instead (as far as Debian allows pinning). When it cannot be installed at
 ## all (not root, no apt), the browser tests skip and say so.
@@ -120,8 +120,8 @@ test-deploy: $(HELM)
 .PHONY: lint-dockerfile
 DOCKERFILELINT := tools/bin/dockerfilelint
 
-$(DOCKERFILELINT): tools/go.mod tools/go.sum tools/dockerfilelint/main.go
-	cd tools && $(GO) build -o bin/dockerfilelint ./dockerfilelint
+$(DOCKERFILELINT): tools/dockerfilelint/go.mod tools/dockerfilelint/go.sum tools/dockerfilelint/main.go
+	cd tools/dockerfilelint && $(GO) build -o ../bin/dockerfilelint .
 
 lint-dockerfile: $(DOCKERFILELINT)
 	$(DOCKERFILELINT) deploy/Dockerfile

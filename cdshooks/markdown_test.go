@@ -6,7 +6,7 @@ import (
 	"unicode"
 
 	"github.com/cramp-cds/cramp-cds/cdshooks"
-	"github.com/cramp-cds/cramp-cds/internal/gfmcheck"
+	"github.com/cramp-cds/cramp-cds/tools/testkit/gfmcheck"
 )
 
 // hostileStrings are what a hostile or broken record may hold where a card

@@ -186,7 +186,7 @@ func comparePrefetch(t testing.TB, what string, prefetch map[string]json.RawMess
 }
 
 // CompareRequest is compareRequest for the external tests, which can
-// build fixtures (internal/fixtures imports this package's importers).
+// build fixtures (tools/testkit/fixtures imports this package's importers).
 var CompareRequest = compareRequest
 
 // request is the part of a CDS Hooks request the comparison reads.

@@ -4,7 +4,7 @@ import (
 	"testing"
 
 	"github.com/cramp-cds/cramp-cds/fhir"
-	"github.com/cramp-cds/cramp-cds/internal/fixtures"
+	"github.com/cramp-cds/cramp-cds/tools/testkit/fixtures"
 )
 
 // TestDecodersAgreeOnFixtures runs the equivalence check of

@@ -9,7 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/cramp-cds/cramp-cds/internal/fixtures"
+	"github.com/cramp-cds/cramp-cds/tools/testkit/fixtures"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"

@@ -13,7 +13,8 @@ import (
 
 	"github.com/cramp-cds/cramp-cds/cdshooks/auth"
 	"github.com/cramp-cds/cramp-cds/cdshooks/feedback"
-	"github.com/cramp-cds/cramp-cds/internal/fixtures"
+	"github.com/cramp-cds/cramp-cds/tools/testkit/fixtures"
+	"github.com/cramp-cds/cramp-cds/tools/testkit/pgtest"
 )
 
 // BenchmarkRequestPath measures what the store adds to one service call,
@@ -68,7 +69,7 @@ func BenchmarkRequestPath(b *testing.B) {
 		// the machine, to read the others against.
 		{"none", func(*testing.B) string { return feedback.KindNone }},
 		{"sqlite", func(b *testing.B) string { return "sqlite:" + filepath.Join(b.TempDir(), "bench.db") }},
-		{"postgres", func(b *testing.B) string { return fixtures.Postgres(b) }},
+		{"postgres", func(b *testing.B) string { return pgtest.Postgres(b) }},
 	} {
 		b.Run(backend.name, func(b *testing.B) {
 			var rec *feedback.Recorder // nil: no store

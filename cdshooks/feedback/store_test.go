@@ -14,7 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/cramp-cds/cramp-cds/cdshooks/feedback"
-	"github.com/cramp-cds/cramp-cds/internal/fixtures"
+	"github.com/cramp-cds/cramp-cds/tools/testkit/pgtest"
 )
 
 // backends runs test against a fresh SQLite file and a fresh PostgreSQL
@@ -28,7 +28,7 @@ func backends(t *testing.T, test func(t *testing.T, dsn string)) {
 	})
 	t.Run("postgres", func(t *testing.T) {
 		t.Parallel()
-		test(t, fixtures.Postgres(t))
+		test(t, pgtest.Postgres(t))
 	})
 }
 

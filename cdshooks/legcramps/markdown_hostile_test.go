@@ -13,7 +13,7 @@ import (
 
 	"github.com/cramp-cds/cramp-cds/cdshooks"
 	"github.com/cramp-cds/cramp-cds/cdshooks/legcramps"
-	"github.com/cramp-cds/cramp-cds/internal/gfmcheck"
+	"github.com/cramp-cds/cramp-cds/tools/testkit/gfmcheck"
 )
 
 // hostileTexts are what a hostile (or broken) FHIR server puts in the record's

@@ -9,7 +9,8 @@ import (
 	"github.com/cramp-cds/cramp-cds/cdshooks"
 	"github.com/cramp-cds/cramp-cds/cdshooks/feedback"
 	"github.com/cramp-cds/cramp-cds/cdshooks/legcramps"
-	"github.com/cramp-cds/cramp-cds/internal/fixtures"
+	"github.com/cramp-cds/cramp-cds/tools/testkit/fixtures"
+	"github.com/cramp-cds/cramp-cds/tools/testkit/pgtest"
 )
 
 // BenchmarkWholePathWithStore is the typical patient-view call's whole path
@@ -29,7 +30,7 @@ func BenchmarkWholePathWithStore(b *testing.B) {
 	}{
 		{"none", nil},
 		{"sqlite", func(tb testing.TB) string { return "sqlite:" + filepath.Join(tb.TempDir(), "bench.db") }},
-		{"postgres", fixtures.Postgres},
+		{"postgres", pgtest.Postgres},
 	} {
 		b.Run(backend.name, func(b *testing.B) {
 			opts := serverOptions{now: benchNow, config: cdshooks.Config{PublicURLs: []string{testPublicURL}, MaxBody: benchMaxBody}}

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/cramp-cds/cramp-cds/cdshooks/legcramps"
-	"github.com/cramp-cds/cramp-cds/internal/fixtures"
+	"github.com/cramp-cds/cramp-cds/tools/testkit/fixtures"
 )
 
 // With a trust file, a token's aud must name one of the --public-url URLs.

@@ -17,11 +17,11 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/cramp-cds/cramp-cds/cdshooks"
-	"github.com/cramp-cds/cramp-cds/internal/browser"
-	"github.com/cramp-cds/cramp-cds/internal/cardcheck"
-	"github.com/cramp-cds/cramp-cds/internal/fixtures"
-	"github.com/cramp-cds/cramp-cds/internal/panel"
+	"github.com/cramp-cds/cramp-cds/cdshooks/panel"
 	"github.com/cramp-cds/cramp-cds/knowledge"
+	"github.com/cramp-cds/cramp-cds/tools/testkit/browser"
+	"github.com/cramp-cds/cramp-cds/tools/testkit/cardcheck"
+	"github.com/cramp-cds/cramp-cds/tools/testkit/fixtures"
 )
 
 // publicURL is the --public-url the card tests evaluate with.
@@ -193,7 +193,7 @@ func TestKnowledgePageInABrowser(t *testing.T) {
 
 	// The cards of the realistic example, rendered as the sandbox shows them.
 	realistic := evalCards(t, cardInput{"realistic", []string{"--now", "2025-06-02", filepath.Join("..", "..", "examples", "patient-view-realistic.json")}, true})
-	html, err := panel.HTMLPage("cramp-cds cards for examples/patient-view-realistic.json, rendered by internal/panel in the layout of the CDS Hooks sandbox's card list (not the sandbox itself)", realistic)
+	html, err := panel.HTMLPage("cramp-cds cards for examples/patient-view-realistic.json, rendered by cdshooks/panel in the layout of the CDS Hooks sandbox's card list (not the sandbox itself)", realistic)
 	if err != nil {
 		t.Fatal(err)
 	}

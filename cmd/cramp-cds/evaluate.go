@@ -18,8 +18,8 @@ import (
 
 	"github.com/cramp-cds/cramp-cds/cdshooks"
 	"github.com/cramp-cds/cramp-cds/cdshooks/legcramps"
+	"github.com/cramp-cds/cramp-cds/cdshooks/panel"
 	"github.com/cramp-cds/cramp-cds/fhir"
-	"github.com/cramp-cds/cramp-cds/internal/panel"
 	"github.com/cramp-cds/cramp-cds/knowledge"
 )
 

@@ -20,7 +20,7 @@ import (
 
 	"github.com/cramp-cds/cramp-cds/cdshooks"
 	"github.com/cramp-cds/cramp-cds/cdshooks/legcramps"
-	"github.com/cramp-cds/cramp-cds/internal/fixtures"
+	"github.com/cramp-cds/cramp-cds/tools/testkit/fixtures"
 )
 
 // e2e is the real server started in-process with JWT verification on (a

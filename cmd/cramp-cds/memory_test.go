@@ -17,7 +17,8 @@ import (
 
 	"github.com/cramp-cds/cramp-cds/cdshooks"
 	"github.com/cramp-cds/cramp-cds/cdshooks/legcramps"
-	"github.com/cramp-cds/cramp-cds/internal/fixtures"
+	"github.com/cramp-cds/cramp-cds/tools/testkit/fixtures"
+	"github.com/cramp-cds/cramp-cds/tools/testkit/pgtest"
 )
 
 // memoryE2E is the real server with JWT verification on and a store,
@@ -351,7 +352,7 @@ func backendsE2E(t *testing.T, test func(t *testing.T, store string)) {
 	})
 	t.Run("postgres", func(t *testing.T) {
 		t.Parallel()
-		test(t, fixtures.Postgres(t))
+		test(t, pgtest.Postgres(t))
 	})
 }
 
@@ -362,7 +363,7 @@ func backendsE2E(t *testing.T, test func(t *testing.T, store string)) {
 // and no snooze is ever lifted early.
 func TestDatabaseDownEndToEnd(t *testing.T) {
 	t.Parallel()
-	dsn, proxy := fixtures.PostgresProxy(t, fixtures.Postgres(t))
+	dsn, proxy := pgtest.PostgresProxy(t, pgtest.Postgres(t))
 	e := startMemoryE2E(t, dsn)
 	meds := cardsOf(e.patientView("pat-a", rxHydrochlorothiazide), legcramps.TopicMedication)
 	if len(meds) != 1 {
@@ -402,7 +403,7 @@ func TestDatabaseDownEndToEnd(t *testing.T) {
 // just late. A fresh token still works on both.
 func TestSharedReplayEndToEnd(t *testing.T) {
 	t.Parallel()
-	dsn := fixtures.Postgres(t)
+	dsn := pgtest.Postgres(t)
 	podA := startMemoryE2E(t, dsn)
 	podB := &memoryE2E{t: t, cfg: podA.cfg, issuer: podA.issuer, client: podA.client}
 	podB.start()
@@ -437,7 +438,7 @@ func TestSharedReplayEndToEnd(t *testing.T) {
 // cards; the snooze lookup never waited for the database at all.
 func TestDatabaseHangsEndToEnd(t *testing.T) {
 	t.Parallel()
-	dsn, proxy := fixtures.PostgresProxy(t, fixtures.Postgres(t))
+	dsn, proxy := pgtest.PostgresProxy(t, pgtest.Postgres(t))
 	e := startMemoryE2E(t, dsn)
 	t.Cleanup(proxy.Stop) // before the server stops: its writes fail at once
 	if len(cardsOf(e.patientView("pat-a", rxHydrochlorothiazide), legcramps.TopicMedication)) != 1 {

@@ -8,7 +8,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
-	"github.com/cramp-cds/cramp-cds/internal/fixtures"
+	"github.com/cramp-cds/cramp-cds/tools/testkit/fixtures"
 	"io"
 	"log/slog"
 	"maps"

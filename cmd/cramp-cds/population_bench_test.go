@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cramp-cds/cramp-cds/internal/fixtures"
+	"github.com/cramp-cds/cramp-cds/tools/testkit/fixtures"
 )
 
 // benchNow is the generated patients' "as of" and the run's --now.
@@ -20,7 +20,7 @@ var benchNow = time.Date(2025, 6, 2, 0, 0, 0, 0, time.UTC)
 
 // BenchmarkPopulation runs the real binary (`cramp-cds population`, as an
 // operator would) over generated Bulk Data exports of typical patients
-// (internal/fixtures.Typical: 20 conditions, 15 medications, 60 labs), at
+// (tools/testkit/fixtures.Typical: 20 conditions, 15 medications, 60 labs), at
 // two population sizes ten times apart, and reports patients per second
 // per core (patients over the child's user+system CPU seconds), wall-clock
 // patients per second, and the child's peak RSS. Memory must not grow with

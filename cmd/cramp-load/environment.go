@@ -20,7 +20,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/cramp-cds/cramp-cds/internal/fixtures"
+	"github.com/cramp-cds/cramp-cds/tools/testkit/fixtures"
 )
 
 // publicURL is the base URL the server is told it has: tokens are addressed

@@ -1,4 +1,4 @@
-module github.com/cramp-cds/cramp-cds/tools
+module github.com/cramp-cds/cramp-cds/tools/dockerfilelint
 
 go 1.26
 

@@ -13,7 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/cramp-cds/cramp-cds/cdshooks"
-	"github.com/cramp-cds/cramp-cds/internal/panel"
+	"github.com/cramp-cds/cramp-cds/cdshooks/panel"
 )
 
 // Budget is how much a panel can show.

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/cramp-cds/cramp-cds/cdshooks"
-	"github.com/cramp-cds/cramp-cds/internal/panel"
+	"github.com/cramp-cds/cramp-cds/cdshooks/panel"
 )
 
 func TestRenderedTextCountsWhatTheReaderSees(t *testing.T) {

@@ -4,7 +4,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/cramp-cds/cramp-cds/internal/gfmcheck"
+	"github.com/cramp-cds/cramp-cds/tools/testkit/gfmcheck"
 )
 
 // The checker is only as good as what it catches: raw HTML (inline and

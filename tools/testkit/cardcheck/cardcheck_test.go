@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/cramp-cds/cramp-cds/cdshooks"
-	"github.com/cramp-cds/cramp-cds/internal/cardcheck"
+	"github.com/cramp-cds/cramp-cds/tools/testkit/cardcheck"
 )
 
 func TestCardFindsEachProblem(t *testing.T) {

@@ -10,7 +10,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/cramp-cds/cramp-cds/internal/browser"
+	"github.com/cramp-cds/cramp-cds/tools/testkit/browser"
 )
 
 func TestFindHonoursTheEnvironment(t *testing.T) {
