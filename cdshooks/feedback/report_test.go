@@ -195,3 +195,34 @@ func TestReportFormats(t *testing.T) {
 		t.Errorf("JSON report lacks the reason's label")
 	}
 }
+
+// TestReportCSVNeutralisesFormulas (issue 27, finding 8): a code stored by
+// an earlier version (any caller text) that a spreadsheet would run as a
+// formula is written as text.
+func TestReportCSVNeutralisesFormulas(t *testing.T) {
+	t.Parallel()
+	s := mustOpen(t, "sqlite:"+t.TempDir()+"/r.db")
+	mustWrite(t, s, feedback.Batch{
+		Cards:    []feedback.Card{{UUID: "c", Service: "svc", Topic: "=1+1", KnowledgeVersion: "@v", IssuedAt: t0}},
+		Outcomes: []feedback.Outcome{{Card: "c", Service: "svc", Topic: "=1+1", Outcome: "overridden", ReasonCode: `=HYPERLINK("http://x")`, At: t0, ReceivedAt: t0}},
+	})
+	r, err := s.Report(context.Background(), t0.Add(-time.Hour), t0.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := r.Write(&buf, feedback.FormatCSV); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(&buf).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, row := range rows[1:] {
+		for i, cell := range row {
+			if cell != "" && strings.ContainsRune("=+-@", rune(cell[0])) {
+				t.Errorf("CSV row %v, column %s starts a formula: %q", row, rows[0][i], cell)
+			}
+		}
+	}
+}

@@ -91,10 +91,17 @@ func ownerOnly(path string) error {
 
 // openPostgres connects to PostgreSQL through pgx. Errors never carry the
 // password (pgx redacts it from the connection strings it reports).
-func openPostgres(ctx context.Context, dsn string) (*SQL, error) {
+func openPostgres(ctx context.Context, dsn string, o openOptions) (*SQL, error) {
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("store postgres: %w", err)
+	}
+	if o.passwordFile != "" {
+		password, err := readSecretFile(o.passwordFile)
+		if err != nil {
+			return nil, fmt.Errorf("store postgres: password file: %w", err)
+		}
+		cfg.Password = password
 	}
 	// One request's snooze lookup must never wait for a connection long.
 	if cfg.ConnectTimeout == 0 || cfg.ConnectTimeout > 5*time.Second {

@@ -162,19 +162,40 @@ type Store interface {
 //
 // "none" is not a store: callers check for it (see ParseDSN) and run
 // without one.
-func Open(ctx context.Context, dsn string) (*SQL, error) {
+//
+// A PostgreSQL password may come from a file instead of the DSN (see
+// WithPasswordFile), so that no secret needs to be a flag.
+func Open(ctx context.Context, dsn string, opts ...OpenOption) (*SQL, error) {
 	kind, target, err := ParseDSN(dsn)
 	if err != nil {
 		return nil, err
+	}
+	var o openOptions
+	for _, opt := range opts {
+		opt(&o)
 	}
 	switch kind {
 	case KindSQLite:
 		return openSQLite(ctx, target)
 	case KindPostgres:
-		return openPostgres(ctx, target)
+		return openPostgres(ctx, target, o)
 	default:
 		return nil, errors.New("feedback: store \"none\" cannot be opened")
 	}
+}
+
+// OpenOption is an option of Open.
+type OpenOption func(*openOptions)
+
+type openOptions struct {
+	passwordFile string
+}
+
+// WithPasswordFile makes Open read the PostgreSQL password from a file (its
+// first line; for example a mounted Secret) rather than the DSN. A file
+// others may write is refused. SQLite ignores it.
+func WithPasswordFile(path string) OpenOption {
+	return func(o *openOptions) { o.passwordFile = path }
 }
 
 // Kinds of store a DSN can name.
