@@ -14,6 +14,17 @@ import (
 // evaluator is the patient-view service in screening mode as of asOf.
 func evaluator(t testing.TB) population.Evaluator {
 	t.Helper()
+	return population.PatientView(patientView(t))
+}
+
+// readTypes are the resource types the patient-view service prefetches.
+func readTypes(t testing.TB) []string {
+	t.Helper()
+	return population.PrefetchTypes(patientView(t).Definitions())
+}
+
+func patientView(t testing.TB) *legcramps.PatientView {
+	t.Helper()
 	kb, err := knowledge.Load()
 	if err != nil {
 		t.Fatal(err)
@@ -23,5 +34,5 @@ func evaluator(t testing.TB) population.Evaluator {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return population.PatientView(pv)
+	return pv
 }

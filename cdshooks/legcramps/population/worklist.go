@@ -53,7 +53,9 @@ type Row struct {
 	// Ingredients are the cramp-inducing ingredients (or, when only the
 	// class is known, the classes) of the medication cards.
 	Ingredients []string
-	// MissingAnalytes are the work-up labs with no recent result.
+	// MissingAnalytes are the work-up labs with no recent result and no
+	// order of them on its way: a worklist of care gaps does not list a test
+	// already ordered, as the card does not propose it again.
 	MissingAnalytes []string
 	// AbnormalLabs are the analytes with an abnormal latest result, and
 	// AbnormalResults the summaries of their cards, e.g.
@@ -88,6 +90,9 @@ func newRow(id string, o Outcome) Row {
 		r.Ingredients = append(r.Ingredients, ingredientName(m))
 	}
 	for _, m := range f.MissingLabs {
+		if m.Ordered != nil {
+			continue
+		}
 		r.MissingAnalytes = append(r.MissingAnalytes, m.Workup.Name)
 	}
 	for _, a := range f.AbnormalLabs {
