@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cramp-cds/cramp-cds/cdshooks/feedback"
+	"github.com/cramp-cds/cramp-cds/cdshooks/kit"
 	"github.com/cramp-cds/cramp-cds/cdshooks/legcramps"
 )
 
@@ -169,7 +170,7 @@ func TestAdminReportTooSlowIs503(t *testing.T) {
 // default. TestAdminReport calls it on a server with a store.
 func checkCSP(t *testing.T, m *Main) {
 	t.Helper()
-	for _, url := range []string{"http://" + m.AdminAddr() + "/admin/report", "http://" + m.Addr() + legcramps.KnowledgePath} {
+	for _, url := range []string{"http://" + m.AdminAddr() + "/admin/report", "http://" + m.Addr() + kit.KnowledgePath} {
 		req, err := http.NewRequest(http.MethodGet, url, nil)
 		if err != nil {
 			t.Fatal(err)
