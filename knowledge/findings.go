@@ -211,6 +211,10 @@ type AbnormalLabFinding struct {
 	// SuspectedDrugs are the patient's current drugs whose class is known to
 	// cause this abnormality (a diuretic with low potassium).
 	SuspectedDrugs []MedicationFinding
+	// OtherDrugs are the patient's current medications, outside the
+	// cramp-inducing classes, known to move the analyte to this side
+	// (Lab.MovedBy: an ACE inhibitor with high potassium).
+	OtherDrugs []Entry
 }
 
 // JudgedValue is the value that was judged: the corrected calcium when an

@@ -3,7 +3,9 @@ package knowledge
 import (
 	"cmp"
 	"slices"
+	"strings"
 	"time"
+	"unicode"
 
 	"github.com/cramp-cds/cramp-cds/fhir"
 )
@@ -28,13 +30,16 @@ type labContext struct {
 	// present are the conditions found present (associated or differential).
 	present map[*Condition][]ConditionEntry
 	meds    []MedicationFinding
+	// record is the record judged: its current medications are searched for
+	// drugs that move an analyte (Lab.MovedBy).
+	record *fhir.Record
 }
 
 // newLabContext sorts the record's dated results (and pending entries) by
 // analyte, latest first, next to the conditions found present.
 func (b *Base) newLabContext(rec *fhir.Record, asOf time.Time, p patient, f *Findings) labContext {
 	ctx := labContext{
-		asOf: asOf, patient: p, meds: f.Medications, present: map[*Condition][]ConditionEntry{},
+		asOf: asOf, patient: p, meds: f.Medications, present: map[*Condition][]ConditionEntry{}, record: rec,
 		results: map[*Lab][]fhir.Observation{}, pending: map[*Lab][]fhir.Observation{},
 	}
 	for _, o := range rec.Observations {
@@ -391,7 +396,54 @@ func (b *Base) judge(lab *Lab, o fhir.Observation, ctx *labContext) (AbnormalLab
 		a.Chronic = b.chronic(lab, o, ctx)
 	}
 	a.SuspectedDrugs = suspects(lab, a.Direction, ctx.meds)
+	a.OtherDrugs = movingDrugs(lab, a.Direction, ctx)
 	return a, true
+}
+
+// movingDrugs returns the current medications of the record that one of the
+// lab's MovedBy groups names for that side: by an ATC code under one of its
+// prefixes, or by one of its names as a word of the medication's text or
+// codings' displays. Each medication once, in record order.
+func movingDrugs(lab *Lab, direction string, ctx *labContext) []Entry {
+	if len(lab.MovedBy) == 0 || ctx.record == nil || direction == "" {
+		return nil
+	}
+	var out []Entry
+	for _, m := range ctx.record.Medications {
+		if !m.ActiveAt(ctx.asOf) {
+			continue
+		}
+		for _, g := range lab.MovedBy {
+			if g.Direction == direction && drugIn(g, m.Drug) {
+				out = append(out, Entry{Ref: m.Ref, Text: ConceptText(m.Drug)})
+				break
+			}
+		}
+	}
+	return out
+}
+
+// drugIn reports whether a medication concept belongs to the group g.
+func drugIn(g LabDrugs, c fhir.Concept) bool {
+	texts := []string{c.Text}
+	for _, cd := range c.Codings {
+		if systemOf(cd.System) == sysATC {
+			for _, p := range g.ATC {
+				if strings.HasPrefix(cd.Code, p) {
+					return true
+				}
+			}
+		}
+		texts = append(texts, cd.Display)
+	}
+	for _, t := range texts {
+		for _, w := range strings.FieldsFunc(strings.ToLower(t), func(r rune) bool { return !unicode.IsLetter(r) }) {
+			if slices.Contains(g.Names, w) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // decide finds the abnormal side of a result from the laboratory's flag, its

@@ -103,7 +103,7 @@ func TestSeverityFollowsTheResult(t *testing.T) {
 		// The laboratory's own critical flags.
 		{"K 3.4 flagged LL is critical", nil, []fhir.Observation{flagged(k(3.4), "LL")}, "potassium", "critical", nil},
 		{"K 6.8 flagged HH is critical on the high side", []fhir.Medication{spironolactone}, []fhir.Observation{flagged(k(6.8), "HH")}, "potassium", "critical", []string{"spironolactone"}},
-		{"K 5.8 flagged H is not a cramp finding", nil, []fhir.Observation{flagged(k(5.8), "H")}, "potassium", "", nil},
+		{"K 5.8 flagged H is a high-potassium warning (issue 26 item 2)", []fhir.Medication{spironolactone}, []fhir.Observation{flagged(k(5.8), "H")}, "potassium", "abnormal", []string{"spironolactone"}},
 		{"TSH flagged AA is critical", nil, []fhir.Observation{flagged(loincObs("Observation/tsh", "3016-3", 0.01, "m[IU]/L", lab), "AA")}, "tsh", "critical", nil},
 	}
 	for _, tt := range tests {
