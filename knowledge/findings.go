@@ -233,7 +233,12 @@ type CalciumBasis struct {
 	// Albumin is the albumin result used for the correction; nil when the
 	// total calcium was judged as measured (no albumin within WithinDays).
 	Albumin *ObservationEntry
-	// AlbuminValue is that albumin in g/dL.
+	// NormalAlbumin is an albumin within WithinDays that is not low (at or
+	// above the correction's reference, 4.0 g/dL): the correction is meant for
+	// hypoalbuminaemia, so the measured value was judged.
+	NormalAlbumin *ObservationEntry
+	// AlbuminValue is the albumin (Albumin or NormalAlbumin) in g/dL; with a
+	// comparator, its bound.
 	AlbuminValue float64
 	// Corrected is measured + factor x (reference - albumin), in mg/dL.
 	Corrected float64

@@ -338,24 +338,34 @@ func (b *Base) judge(lab *Lab, o fhir.Observation, ctx *labContext) (AbnormalLab
 		Severity:  SeverityAbnormal,
 	}
 	v := measured
+	comparator := o.Value.Comparator
 	if lab.NeverCorrected {
 		a.Calcium = &CalciumBasis{Ionized: true}
 	}
 	if c := lab.AlbuminCorrection; c != nil {
 		a.Calcium = &CalciumBasis{WithinDays: c.WithinDays}
 		if alb, albV, ok := b.nearestAlbumin(c, o, ctx); ok {
-			a.Calcium.Albumin = &ObservationEntry{Entry: entryOf(alb), Observation: alb}
+			e := &ObservationEntry{Entry: entryOf(alb), Observation: alb}
 			a.Calcium.AlbuminValue = albV
-			a.Calcium.Corrected = measured + c.Factor*(c.Reference-albV)
-			v = a.Calcium.Corrected
+			if albV >= c.Reference {
+				// The correction is meant for hypoalbuminaemia: with an albumin
+				// that is not low the measured value is judged.
+				a.Calcium.NormalAlbumin = e
+			} else {
+				a.Calcium.Albumin = e
+				a.Calcium.Corrected = measured + c.Factor*(c.Reference-albV)
+				v = a.Calcium.Corrected
+				comparator = correctedComparator(comparator, alb.Value.Comparator)
+			}
 		}
 	}
 	corrected := a.Calcium != nil && a.Calcium.Albumin != nil
-	comparator := o.Value.Comparator
 
 	flag := flagOf(o.Interpretation)
 	for _, t := range lab.Critical {
-		if surelyCrossed(t, comparator, v) {
+		// A corrected value alone never makes a result critical: the
+		// measured value must be beyond the limit too.
+		if surelyCrossed(t, comparator, v) && (!corrected || surelyCrossed(t, o.Value.Comparator, measured)) {
 			t := t
 			a.Critical, a.Severity, a.Basis = &t, SeverityCritical, BasisCriticalLimit
 			a.Direction, a.Finding = direction(t), t.Finding
@@ -449,6 +459,11 @@ func drugIn(g LabDrugs, c fhir.Concept) bool {
 // decide finds the abnormal side of a result from the laboratory's flag, its
 // range, or our thresholds, in that order (see judge).
 func decide(lab *Lab, o fhir.Observation, v float64, comparator string, flag labFlag, corrected bool, sex string) (string, Basis, bool) {
+	if corrected && flag.code == "N" {
+		// The laboratory called the measured value normal; a correction,
+		// which only raises it, never makes it low.
+		return "", 0, false
+	}
 	if !corrected && flag.code != "" {
 		switch {
 		case flag.code == "N":
@@ -527,8 +542,45 @@ func lowerFirst(s string) string {
 	return string(s[0]+'a'-'A') + s[1:]
 }
 
+// correctedComparator is the comparator of a calcium corrected with an
+// albumin that has one. An albumin below its bound ("<1.5") makes the
+// corrected value at least what the bound gives (">"); a calcium with a
+// comparator of its own the other way leaves nothing sure ("?", never beyond
+// any limit).
+func correctedComparator(calcium, albumin string) string {
+	switch albumin {
+	case "":
+		return calcium
+	case "<", "<=":
+		bound := ">="
+		if albumin == "<" {
+			bound = ">"
+		}
+		switch calcium {
+		case "":
+			return bound
+		case ">", ">=":
+			return calcium
+		}
+		return "?"
+	}
+	// An albumin above a bound: the corrected value is at most the bound's.
+	bound := "<="
+	if albumin == ">" {
+		bound = "<"
+	}
+	switch calcium {
+	case "":
+		return bound
+	case "<", "<=":
+		return calcium
+	}
+	return "?"
+}
+
 // nearestAlbumin finds the albumin result closest in time to a calcium
-// result, within the correction's window either side, converted to g/dL.
+// result, within the correction's window either side, converted to g/dL. An
+// albumin with a comparator ("<1.5") counts with its bound.
 func (b *Base) nearestAlbumin(c *AlbuminCorrection, ca fhir.Observation, ctx *labContext) (fhir.Observation, float64, bool) {
 	albLab := b.labByID[c.Albumin]
 	window := time.Duration(c.WithinDays) * 24 * time.Hour
@@ -536,7 +588,7 @@ func (b *Base) nearestAlbumin(c *AlbuminCorrection, ca fhir.Observation, ctx *la
 	var bestV float64
 	found := false
 	for _, o := range ctx.results[albLab] {
-		if o.Value == nil || o.Value.Comparator != "" {
+		if o.Value == nil {
 			continue
 		}
 		d := o.Effective.Sub(ca.Effective).Abs()

@@ -70,15 +70,7 @@ func TestCriticalOnBothSides(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			f := b.Evaluate(adult("female", tt.meds, []fhir.Observation{tt.obs}), asOf, knowledge.Options{})
-			a := finding(t, f, tt.lab)
-			got := ""
-			if a != nil {
-				got = a.Severity.String()
-			}
-			if got != tt.want {
-				t.Fatalf("severity %q, want %q", got, tt.want)
-			}
+			a := severityIs(t, b, adult("female", tt.meds, []fhir.Observation{tt.obs}), tt.lab, tt.want)
 			if a == nil {
 				return
 			}
@@ -124,4 +116,61 @@ func TestEveryCriticalLimitSaysWhatToDo(t *testing.T) {
 			t.Errorf("%s: critical limits on sides %v, want both", id, sides[id])
 		}
 	}
+}
+
+// Item 1: no false low calcium. The albumin correction (corrected = Ca + 0.8 x
+// (4.0 - albumin), Payne et al., BMJ 1973) is meant for hypoalbuminaemia: it
+// applies only with albumin below 4.0 g/dL; an ionized calcium of the same day
+// or later decides over the total; a result the laboratory flagged N or
+// placed inside its own range is never called low after correction; a
+// corrected value alone never makes a result critical; an albumin with a
+// comparator counts with its bound. Calcium is a work-up analyte of seed 000
+// (line 39, refs 3 and 6).
+func TestNoFalseLowCalcium(t *testing.T) {
+	t.Parallel()
+	b := mustLoad(t)
+	ca := func(v float64) fhir.Observation { return loincObs("Observation/ca", "17861-6", v, "mg/dL", lab) }
+	alb := func(v float64) fhir.Observation { return loincObs("Observation/alb", "1751-7", v, "g/dL", lab) }
+	albBelow := func(v float64) fhir.Observation {
+		o := alb(v)
+		o.Value.Comparator = "<"
+		return o
+	}
+	ica := func(v float64, days int) fhir.Observation {
+		return loincObs("Observation/ica", "1994-3", v, "mmol/L", lab.AddDate(0, 0, days))
+	}
+	tests := []struct {
+		name      string
+		obs       []fhir.Observation
+		lab       string // the finding looked at
+		want      string // "", "abnormal" or "critical"
+		corrected bool   // the finding's calcium was corrected for albumin
+	}{
+		{"albumin 3.9 corrects: 8.4 + 0.08 = 8.48 is low", []fhir.Observation{ca(8.4), alb(3.9)}, "calcium", "abnormal", true},
+		{"albumin 4.0 does not correct: 8.4 as measured is low", []fhir.Observation{ca(8.4), alb(4.0)}, "calcium", "abnormal", false},
+		{"albumin 4.6 does not lower 8.6 to a false low", []fhir.Observation{ca(8.6), alb(4.6)}, "calcium", "", false},
+		{"flagged N stays normal after correction", []fhir.Observation{flagged(ca(8.4), "N"), alb(3.9)}, "calcium", "", false},
+		{"inside its own range with a high albumin stays normal", []fhir.Observation{ranged(ca(8.7), 8.6, 10.2), alb(4.8)}, "calcium", "", false},
+		{"corrected alone is never critical: 7.2 with albumin 4.5", []fhir.Observation{ca(7.2), alb(4.5)}, "calcium", "abnormal", false},
+		{"measured and corrected both below 7.0 is critical", []fhir.Observation{ca(6.8), alb(3.9)}, "calcium", "critical", true},
+		{"measured below 7.0 but corrected 7.3 is not critical", []fhir.Observation{ca(6.5), alb(3.0)}, "calcium", "abnormal", true},
+		{"albumin <1.5 is used as its bound: 7.9 corrects to more than 9.9", []fhir.Observation{ca(7.9), albBelow(1.5)}, "calcium", "", false},
+		{"ionized of the same day decides over a low total", []fhir.Observation{ca(7.9), ica(1.20, 0)}, "calcium", "", false},
+		{"ionized of the same day: its own finding when low", []fhir.Observation{ca(9.0), ica(1.05, 0)}, "ionized-calcium", "abnormal", false},
+		{"ionized of the same day: the total is not judged", []fhir.Observation{ca(7.9), ica(1.05, 0)}, "calcium", "", false},
+		{"ionized 3 days older: the later total decides", []fhir.Observation{ca(7.9), ica(1.20, -3)}, "calcium", "abnormal", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			a := severityIs(t, b, adult("female", nil, tt.obs), tt.lab, tt.want)
+			if a == nil || a.Calcium == nil {
+				return
+			}
+			if got := a.Calcium.Albumin != nil; got != tt.corrected {
+				t.Errorf("corrected %v, want %v (%+v)", got, tt.corrected, a.Calcium)
+			}
+		})
+	}
+	_ = knowledge.Options{}
 }
