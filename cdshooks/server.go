@@ -75,10 +75,11 @@ type Deps struct {
 	// IsFHIRID is the FHIR id grammar (fhir.ValidID) the context ids of every
 	// request are held to (required).
 	IsFHIRID func(string) bool
-	// CardTopic, when set, reads the topic code a service wrote into one of
-	// its card uuids, so that feedback is counted by topic; ok is false for a
-	// uuid the services did not make. Nil counts all feedback as "unknown".
-	CardTopic func(cardUUID string) (topic string, ok bool)
+	// Topics, when set, is the registry of every card topic the services
+	// use: the server reads from it the topic a service wrote into one of its
+	// card uuids, so that feedback is counted by topic. Nil counts all
+	// feedback as "unknown".
+	Topics TopicReader
 	// Documents are read-only pages served at their path (GET, without
 	// authentication), such as the knowledge page a card's links and
 	// source.url point at. They must hold no patient data.
@@ -87,6 +88,13 @@ type Deps struct {
 	// without authentication, as application/fhir+json), such as the value
 	// sets a terminology team reviews. They must hold no patient data.
 	FHIRDocuments map[string][]byte
+}
+
+// TopicReader reads the topic code a service wrote into one of its card
+// uuids; ok is false for a uuid no service made. A registry of any number of
+// topics implements it.
+type TopicReader interface {
+	TopicOf(cardUUID string) (topic string, ok bool)
 }
 
 // Server is the CDS Hooks HTTP API: discovery, service calls, feedback, CORS,
@@ -109,7 +117,7 @@ type Server struct {
 	tracer   trace.Tracer
 	metrics  *Metrics
 	isFHIRID func(string) bool
-	topicOf  func(string) (string, bool)
+	topics   TopicReader
 	// requestRules and feedbackRules hold the member names each body may
 	// use (see checkMembers).
 	requestRules, feedbackRules *memberRules
@@ -161,7 +169,7 @@ func NewServer(cfg Config, deps Deps) (*Server, error) {
 		tracer:     deps.Telemetry.tracer(),
 		metrics:    deps.Telemetry.Metrics,
 		isFHIRID:   deps.IsFHIRID,
-		topicOf:    deps.CardTopic,
+		topics:     deps.Topics,
 
 		requestRules:  requestMembers(),
 		feedbackRules: feedbackMembers(),
@@ -382,8 +390,8 @@ func methodName(method string) string {
 
 // feedbackTopic is the topic a card uuid carries, for the feedback metric.
 func (s *Server) feedbackTopic(card string) string {
-	if s.topicOf != nil {
-		if topic, ok := s.topicOf(card); ok {
+	if s.topics != nil {
+		if topic, ok := s.topics.TopicOf(card); ok {
 			return topic
 		}
 	}
