@@ -64,7 +64,7 @@ type Evaluator func(ctx context.Context, rec *fhir.Record, patientID string) (Ou
 func PatientView(pv *legcramps.PatientView) Evaluator {
 	return func(ctx context.Context, rec *fhir.Record, patientID string) (Outcome, error) {
 		hookInstance := uuid.NewSHA1(uuid.NameSpaceURL, []byte("population/"+patientID)).String()
-		resp, findings := pv.Assess(ctx, rec, hookInstance, "", patientID)
+		resp, findings := pv.Assess(ctx, rec, "", hookInstance, "", patientID)
 		return Outcome{Cards: resp.Cards, Findings: findings}, nil
 	}
 }
