@@ -75,6 +75,10 @@ type Deps struct {
 	// IsFHIRID is the FHIR id grammar (fhir.ValidID) the context ids of every
 	// request are held to (required).
 	IsFHIRID func(string) bool
+	// ReadDraftOrders reads the order hooks' context.draftOrders
+	// (fhir.EachDraftOrder), required when a service serves an order hook:
+	// cdshooks reads no FHIR itself.
+	ReadDraftOrders DraftOrdersReader
 	// CardTopic, when set, reads the topic code a service wrote into one of
 	// its card uuids, so that feedback is counted by topic; ok is false for a
 	// uuid the services did not make. Nil counts all feedback as "unknown".
@@ -109,7 +113,10 @@ type Server struct {
 	tracer   trace.Tracer
 	metrics  *Metrics
 	isFHIRID func(string) bool
-	topicOf  func(string) (string, bool)
+	// readDrafts is Deps.ReadDraftOrders, or noDraftOrders when no service
+	// serves an order hook (such a request is then refused for its hook).
+	readDrafts DraftOrdersReader
+	topicOf    func(string) (string, bool)
 	// requestRules and feedbackRules hold the member names each body may
 	// use (see checkMembers).
 	requestRules, feedbackRules *memberRules
@@ -131,6 +138,15 @@ func NewServer(cfg Config, deps Deps) (*Server, error) {
 	services, defs, err := register(deps.Services)
 	if err != nil {
 		return nil, fmt.Errorf("registering services: %w", err)
+	}
+	readDrafts := deps.ReadDraftOrders
+	if readDrafts == nil {
+		for _, d := range defs {
+			if d.Hook == HookOrderSelect || d.Hook == HookOrderSign {
+				return nil, fmt.Errorf("service %s serves %s but there is no FHIR reader for its draftOrders (Deps.ReadDraftOrders)", d.ID, d.Hook)
+			}
+		}
+		readDrafts = noDraftOrders
 	}
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = DefaultMaxBody
@@ -161,6 +177,7 @@ func NewServer(cfg Config, deps Deps) (*Server, error) {
 		tracer:     deps.Telemetry.tracer(),
 		metrics:    deps.Telemetry.Metrics,
 		isFHIRID:   deps.IsFHIRID,
+		readDrafts: readDrafts,
 		topicOf:    deps.CardTopic,
 
 		requestRules:  requestMembers(),
@@ -274,7 +291,7 @@ func (s *Server) handleService(c *gin.Context) {
 		s.writeError(c, err)
 		return
 	}
-	if err := req.Validate(s.isFHIRID); err != nil {
+	if err := req.Validate(s.isFHIRID, s.readDrafts); err != nil {
 		s.writeError(c, err)
 		return
 	}

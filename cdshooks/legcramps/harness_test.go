@@ -81,10 +81,11 @@ func newServer(tb testing.TB, opts serverOptions) *cdshooks.Server {
 		tb.Fatal(err)
 	}
 	srv, err := cdshooks.NewServer(opts.config, cdshooks.Deps{
-		Services:  []cdshooks.Service{patientView, orders},
-		IsFHIRID:  fhir.ValidID,
-		CardTopic: legcramps.TopicOfCard,
-		Documents: map[string]http.Handler{legcramps.KnowledgePath: knowledgePage},
+		Services:        []cdshooks.Service{patientView, orders},
+		IsFHIRID:        fhir.ValidID,
+		ReadDraftOrders: fhir.EachDraftOrder,
+		CardTopic:       legcramps.TopicOfCard,
+		Documents:       map[string]http.Handler{legcramps.KnowledgePath: knowledgePage},
 	})
 	if err != nil {
 		tb.Fatal(err)
