@@ -79,10 +79,11 @@ type Deps struct {
 	// (fhir.EachDraftOrder), required when a service serves an order hook:
 	// cdshooks reads no FHIR itself.
 	ReadDraftOrders DraftOrdersReader
-	// CardTopic, when set, reads the topic code a service wrote into one of
-	// its card uuids, so that feedback is counted by topic; ok is false for a
-	// uuid the services did not make. Nil counts all feedback as "unknown".
-	CardTopic func(cardUUID string) (topic string, ok bool)
+	// Topics, when set, is the registry of every card topic the services
+	// use: the server reads from it the topic a service wrote into one of its
+	// card uuids, so that feedback is counted by topic. Nil counts all
+	// feedback as "unknown".
+	Topics TopicReader
 	// Documents are read-only pages served at their path (GET, without
 	// authentication), such as the knowledge page a card's links and
 	// source.url point at. They must hold no patient data.
@@ -91,6 +92,13 @@ type Deps struct {
 	// without authentication, as application/fhir+json), such as the value
 	// sets a terminology team reviews. They must hold no patient data.
 	FHIRDocuments map[string][]byte
+}
+
+// TopicReader reads the topic code a service wrote into one of its card
+// uuids; ok is false for a uuid no service made. A registry of any number of
+// topics implements it.
+type TopicReader interface {
+	TopicOf(cardUUID string) (topic string, ok bool)
 }
 
 // Server is the CDS Hooks HTTP API: discovery, service calls, feedback, CORS,
@@ -116,7 +124,7 @@ type Server struct {
 	// readDrafts is Deps.ReadDraftOrders, or noDraftOrders when no service
 	// serves an order hook (such a request is then refused for its hook).
 	readDrafts DraftOrdersReader
-	topicOf    func(string) (string, bool)
+	topics     TopicReader
 	// requestRules and feedbackRules hold the member names each body may
 	// use (see checkMembers).
 	requestRules, feedbackRules *memberRules
@@ -178,7 +186,7 @@ func NewServer(cfg Config, deps Deps) (*Server, error) {
 		metrics:    deps.Telemetry.Metrics,
 		isFHIRID:   deps.IsFHIRID,
 		readDrafts: readDrafts,
-		topicOf:    deps.CardTopic,
+		topics:     deps.Topics,
 
 		requestRules:  requestMembers(),
 		feedbackRules: feedbackMembers(),
@@ -399,8 +407,8 @@ func methodName(method string) string {
 
 // feedbackTopic is the topic a card uuid carries, for the feedback metric.
 func (s *Server) feedbackTopic(card string) string {
-	if s.topicOf != nil {
-		if topic, ok := s.topicOf(card); ok {
+	if s.topics != nil {
+		if topic, ok := s.topics.TopicOf(card); ok {
 			return topic
 		}
 	}
