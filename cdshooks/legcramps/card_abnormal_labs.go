@@ -80,6 +80,9 @@ func (r cardRenderer) abnormalLabCard(key string, as []knowledge.AbnormalLabFind
 			switch {
 			case c.Ionized:
 				d.WriteString("; ionized calcium, which is never corrected for albumin")
+			case c.NormalAlbumin != nil:
+				fmt.Fprintf(&d, "; total calcium as measured: albumin %s on %s is not low, so not corrected",
+					cdshooks.Markdown(quantityText(*c.NormalAlbumin.Observation.Value)), day(c.NormalAlbumin.Observation.Effective))
 			case c.Albumin != nil:
 				fmt.Fprintf(&d, "; corrected for albumin %s g/dL on %s: %s %s", number(c.AlbuminValue),
 					day(c.Albumin.Observation.Effective), number(c.Corrected), cdshooks.Markdown(unitText(a.Lab.CanonicalUnit)))
