@@ -43,6 +43,7 @@ var settingSamples = map[string]string{
 	"insecure-no-auth": "true", "auth-discovery": "true", "jwt-algs": "ES256", "fhir-allow": "https://fhir.example.org/R4",
 	"fhir-timeout": "3s", "fhir-allow-http": "true", "trigger": "always", "all-ages": "true", "admin-addr": ":9999",
 	"log-level": "debug", "shutdown-timeout": "5s", "store": "none", "store-key": "0123456789abcdef0123456789abcdef",
+	"store-key-file": "store.key", "store-password-file": "store.password",
 	"store-retention": "30d", "snooze": "7d", "snooze-not-relevant": "720h",
 }
 
