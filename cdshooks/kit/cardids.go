@@ -107,6 +107,22 @@ func (x *CardIDs) LookupSnoozes(ctx context.Context) bool {
 	return len(x.snoozed) > 0
 }
 
+// Respond makes a response's cards with render, which names every card and
+// suggestion through x and leaves out those not Shown: it renders, asks which
+// of the uuids made are snoozed and, when any is, renders again without them;
+// then it adds to each card the override reasons that snooze it, and records
+// the cards as issued by service from knowledge of the given version at now.
+func (x *CardIDs) Respond(ctx context.Context, service, knowledgeVersion string, now time.Time, render func() []cdshooks.Card) []cdshooks.Card {
+	cards := render()
+	if x.LookupSnoozes(ctx) {
+		x.Reset()
+		cards = render()
+	}
+	WithSnoozeReasons(cards)
+	x.Issue(service, knowledgeVersion, cards, now)
+	return cards
+}
+
 // Issue records the cards a response carries, as issued by service from
 // knowledge of the given version at now, to the caller: with the uuids of
 // their suggestions and the override reasons they offer (call it once the
