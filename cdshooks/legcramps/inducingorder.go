@@ -154,6 +154,9 @@ func (s *InducingOrder) Evaluate(ctx context.Context, req *cdshooks.Request, cal
 		return &cdshooks.Response{Cards: []cdshooks.Card{}}, nil
 	}
 
+	if err := s.env.CheckTenancy(req, caller); err != nil {
+		return nil, err
+	}
 	rec, err := s.env.GatherRecord(ctx, s.templates, req, caller)
 	if err != nil {
 		return nil, err
@@ -167,7 +170,7 @@ func (s *InducingOrder) Evaluate(ctx context.Context, req *cdshooks.Request, cal
 	// read in a side panel, and each costs the answer's size.
 	flagged = flagged[:min(len(flagged), MaxOrderCards)]
 	taking := otherThanDrafts(s.env.Knowledge.MedicationFindings(rec, asOf), drafts)
-	ids := s.env.CardIDs(req.HookInstance, req.FHIRServer, req.PatientID())
+	ids := s.env.CardIDs(caller.Issuer, req.HookInstance, req.FHIRServer, req.PatientID())
 	render := func() []cdshooks.Card {
 		cards := make([]cdshooks.Card, 0, len(flagged))
 		for _, o := range flagged {
@@ -184,8 +187,8 @@ func (s *InducingOrder) Evaluate(ctx context.Context, req *cdshooks.Request, cal
 
 // Feedback remembers the feedback about the service's cards, and snoozes
 // what it asks to (see Memory); without a Memory it does nothing.
-func (s *InducingOrder) Feedback(_ context.Context, items []cdshooks.Feedback, _ cdshooks.Caller) {
-	s.env.Feedback(InducingOrderID, items)
+func (s *InducingOrder) Feedback(ctx context.Context, items []cdshooks.Feedback, caller cdshooks.Caller) {
+	s.env.Feedback(ctx, InducingOrderID, items, caller)
 }
 
 // otherThanDrafts drops the drafts from the patient's current cramp drugs: on
