@@ -21,8 +21,9 @@ const (
 	InducingOrderSelectID = "cramp-inducing-order-select"
 	// InducingOrderSignID answers order-sign.
 	InducingOrderSignID = "cramp-inducing-order-sign"
-	// InducingOrderID is the id both hooks once shared, kept as an alias
-	// answering both for EHRs configured with it; discovery no longer lists it.
+	// InducingOrderID is an alias answering both hooks, for EHRs configured
+	// with one id for both; discovery does not list it (in CDS Hooks 2.0 an
+	// id has one hook).
 	InducingOrderID = "cramp-inducing-order"
 )
 
@@ -115,8 +116,8 @@ type orderedDrug struct {
 	matches []knowledge.MedicationMatch
 }
 
-// Bounds on what one order hook request may cost (issue 13: 20 drafts
-// repeating a 4.5 MB record text made a 90 MB answer).
+// Bounds on what one order hook request may cost (without them, 20 drafts
+// repeating a 4.5 MB record text make a 90 MB answer).
 const (
 	// MaxDraftOrders is the most entries context.draftOrders may have; more
 	// gives a 400. An order session of a hundred orders is already rare.
