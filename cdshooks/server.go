@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"go.opentelemetry.io/otel/trace"
@@ -57,6 +58,23 @@ type Config struct {
 	// call that does not fit is answered 503 with Retry-After. 0 means
 	// DefaultInFlightMemory.
 	InFlightMemory int64
+	// AnswerDeadline is the time a service or feedback call has to be
+	// answered, from its arrival, unless it carries a trusted deadline of its
+	// own (DeadlineHeader): the FHIR fallback, the store and the writing of
+	// the answer all stop at it, and a call not started in time is refused.
+	// 0 means DefaultAnswerDeadline.
+	AnswerDeadline time.Duration
+	// QueueBudget is the longest a call may wait for a slot before it is
+	// refused (503, Retry-After); a call whose predicted wait is longer is
+	// refused at once. A call with a deadline of its own gets the same share
+	// of it. 0 means AnswerDeadline/20.
+	QueueBudget time.Duration
+	// DeadlineHeader names a request header carrying the caller's own answer
+	// deadline in whole milliseconds, set by a proxy the deployment trusts
+	// (Envoy's x-envoy-expected-rq-timeout-ms, say); the proxy must
+	// overwrite whatever the caller sent. Empty: every call gets
+	// AnswerDeadline.
+	DeadlineHeader string
 }
 
 // Deps holds what the server works with.
@@ -104,12 +122,14 @@ type Server struct {
 	engine     *gin.Engine
 	// handler is engine with the headers every answer carries.
 	handler http.Handler
-	// inFlight counts the calls in progress (see limitInFlight).
-	inFlight *inFlight
-	tracer   trace.Tracer
-	metrics  *Metrics
-	isFHIRID func(string) bool
-	topicOf  func(string) (string, bool)
+	// admission and memory decide which calls run (see limitInFlight).
+	admission *admission
+	memory    *memoryBudget
+	now       func() time.Time
+	tracer    trace.Tracer
+	metrics   *Metrics
+	isFHIRID  func(string) bool
+	topicOf   func(string) (string, bool)
 	// requestRules and feedbackRules hold the member names each body may
 	// use (see checkMembers).
 	requestRules, feedbackRules *memberRules
@@ -144,6 +164,12 @@ func NewServer(cfg Config, deps Deps) (*Server, error) {
 	if cfg.InFlightMemory <= 0 {
 		cfg.InFlightMemory = DefaultInFlightMemory
 	}
+	if cfg.AnswerDeadline <= 0 {
+		cfg.AnswerDeadline = DefaultAnswerDeadline
+	}
+	if cfg.QueueBudget <= 0 {
+		cfg.QueueBudget = cfg.AnswerDeadline / queueBudgetShare
+	}
 	publicURLs, err := parsePublicURLs(cfg.PublicURLs)
 	if err != nil {
 		return nil, err
@@ -157,7 +183,9 @@ func NewServer(cfg Config, deps Deps) (*Server, error) {
 		anyOrig:  len(cfg.CORSOrigins) == 0 || slices.Contains(cfg.CORSOrigins, "*"),
 
 		publicURLs: publicURLs,
-		inFlight:   &inFlight{maxCalls: int64(cfg.MaxInFlight), maxBytes: cfg.InFlightMemory},
+		admission:  newAdmission(time.Now, newSchedPressure().read, minRunning, cfg.MaxInFlight, cfg.MaxInFlight),
+		memory:     &memoryBudget{max: cfg.InFlightMemory, byIssuer: map[string]int64{}},
+		now:        time.Now,
 		tracer:     deps.Telemetry.tracer(),
 		metrics:    deps.Telemetry.Metrics,
 		isFHIRID:   deps.IsFHIRID,
@@ -208,8 +236,8 @@ func NewServer(cfg Config, deps Deps) (*Server, error) {
 	} else {
 		get("/cds-services", s.handleDiscovery)
 	}
-	e.POST("/cds-services/:id", s.authenticate, s.limitInFlight, s.handleService)
-	e.POST("/cds-services/:id/feedback", s.authenticate, s.limitInFlight, s.handleFeedback)
+	e.POST("/cds-services/:id", s.startClock, s.authenticate, s.limitInFlight, s.handleService)
+	e.POST("/cds-services/:id/feedback", s.startClock, s.authenticate, s.limitInFlight, s.handleFeedback)
 	for path, h := range deps.Documents {
 		get(path, gin.WrapH(h))
 	}
@@ -437,9 +465,12 @@ func (s *Server) decodeJSON(c *gin.Context, v any, rules *memberRules) error {
 		}
 	}
 	var maxErr *http.MaxBytesError
+	var ours *Error // the admission's (see chargedBody)
 	var syntaxErr *json.SyntaxError
 	var typeErr *json.UnmarshalTypeError
 	switch {
+	case errors.As(err, &ours):
+		return ours
 	case errors.As(err, &maxErr):
 		return tooLarge
 	case errors.Is(err, io.EOF):
@@ -471,8 +502,11 @@ func (s *Server) writeError(c *gin.Context, err error) {
 		s.logger.WarnContext(ctx, "authentication failed", "route", routeOf(c), "reason", af.Reason)
 	}
 	status, body := outcome(err)
-	if status == http.StatusUnauthorized {
+	switch status {
+	case http.StatusUnauthorized:
 		c.Header("WWW-Authenticate", `Bearer error="invalid_token"`)
+	case http.StatusServiceUnavailable:
+		c.Header("Retry-After", retryAfterSeconds)
 	}
 	s.writeJSON(c, status, body)
 }
