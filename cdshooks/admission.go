@@ -145,6 +145,25 @@ func (a *admission) arrive(issuer string, budget time.Duration) (w *waiter, reas
 	return w, ""
 }
 
+// refuses reports, without admitting anything, why a call of issuer that
+// may wait at most budget would be refused now ("" if it would not be): the
+// early check that spares a hopeless call its JWT verification.
+func (a *admission) refuses(issuer string, budget time.Duration) string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	switch {
+	case budget <= 0:
+		return refusedTime
+	case a.running < a.limit && a.waiting == 0:
+		return ""
+	case a.waiting >= a.maxWaiting:
+		return refusedCount
+	case a.issuers[issuer] != nil && len(a.issuers[issuer].waiting) > 0 && a.predictedWait(issuer) > budget:
+		return refusedTime
+	}
+	return ""
+}
+
 // predictedWait is how long one more call of issuer would wait: the calls
 // that would start before it (its issuer's waiting calls, and up to as many
 // of each other issuer's, served in turn), plus itself, times the mean time

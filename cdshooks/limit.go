@@ -2,11 +2,14 @@ package cdshooks
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -151,14 +154,54 @@ func (b *chargedBody) Close() error { return b.body.Close() }
 // its body is read.
 const callCharge = callMemoryPerBodyByte * minCallBody
 
-// arrivedKey holds when a call arrived (see startClock).
+// arrivedKey holds when a call arrived (see gate).
 const arrivedKey = "cdshooks.arrived"
 
-// startClock records when a call arrived, before authentication: its answer
-// deadline counts from then.
-func (s *Server) startClock(c *gin.Context) {
-	c.Set(arrivedKey, s.now())
+// gate runs first for every service and feedback call: it records when the
+// call arrived (its answer deadline counts from then) and refuses at once a
+// call the admission would refuse anyway (see admission.refuses), before
+// its token is verified: under overload, verifying an ES384 signature costs
+// more CPU than refusing, and it would be spent on calls refused after all.
+// The issuer it checks is the one the token claims, unverified: a forged
+// claim can only get its own call refused early, since only verified calls
+// enter an issuer's queue (limitInFlight).
+func (s *Server) gate(c *gin.Context) {
+	arrived := s.now()
+	c.Set(arrivedKey, arrived)
+	timeout := s.callDeadline(c.Request)
+	if reason := s.admission.refuses(claimedIssuer(c.Request), s.queueBudget(timeout)); reason != "" {
+		s.shed(c, reason, arrived.Add(timeout))
+	}
 }
+
+// claimedIssuer is the iss a request's bearer token claims, unverified ("" when
+// there is none or it cannot be read).
+func claimedIssuer(r *http.Request) string {
+	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		return ""
+	}
+	_, rest, ok := strings.Cut(token, ".")
+	payload, _, ok2 := strings.Cut(rest, ".")
+	if !ok || !ok2 || len(payload) > maxClaimedPayload {
+		return ""
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(payload)
+	if err != nil {
+		return ""
+	}
+	var claims struct {
+		Iss string `json:"iss"`
+	}
+	if json.Unmarshal(raw, &claims) != nil {
+		return ""
+	}
+	return claims.Iss
+}
+
+// maxClaimedPayload bounds the token payload claimedIssuer decodes: a CDS
+// Hooks token's claims are a few hundred bytes.
+const maxClaimedPayload = 8 << 10
 
 // callDeadline is the time a call has to be answered: the one its trusted
 // deadline header carries (Config.DeadlineHeader, whole milliseconds, at
@@ -201,6 +244,13 @@ func (s *Server) limitInFlight(c *gin.Context) {
 	budget := min(s.queueBudget(timeout), deadline.Sub(s.now()))
 	issuer := callerOf(c).Issuer
 	ctx := c.Request.Context()
+	if ctx.Err() != nil {
+		// The caller has gone (net/http cancels the context when the
+		// connection closes): nobody would read the answer.
+		s.metrics.RequestShed(ctx, s.serviceLabel(c), refusedTime)
+		c.Abort()
+		return
+	}
 
 	release, waited, reason := s.admission.acquire(ctx, issuer, budget)
 	if reason == "" && !s.memory.take(issuer, callCharge) {

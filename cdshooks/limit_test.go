@@ -159,3 +159,48 @@ func holdingService(entered chan<- struct{}, release <-chan struct{}) *fakeServi
 		},
 	}
 }
+
+// TestCallDeadline checks the deadline a service sees in its context: the
+// configured answer deadline, or the one the trusted header carries, and
+// never a header the deployment did not name as trusted.
+func TestCallDeadline(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name    string
+		cfg     cdshooks.Config
+		header  string
+		atLeast time.Duration
+		atMost  time.Duration
+	}{
+		{"configured", cdshooks.Config{AnswerDeadline: 3 * time.Second}, "", 2 * time.Second, 3 * time.Second},
+		{"trusted header", cdshooks.Config{AnswerDeadline: 3 * time.Second, DeadlineHeader: "X-Deadline-Ms"}, "400", 0, 400 * time.Millisecond},
+		{"header not trusted", cdshooks.Config{AnswerDeadline: 3 * time.Second}, "400", 2 * time.Second, 3 * time.Second},
+		{"trusted header unreadable", cdshooks.Config{AnswerDeadline: 3 * time.Second, DeadlineHeader: "X-Deadline-Ms"}, "soon", 2 * time.Second, 3 * time.Second},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			left := make(chan time.Duration, 1)
+			svc := &fakeService{defs: []cdshooks.ServiceDefinition{sampleDefinition()},
+				fn: func(ctx context.Context, _ *cdshooks.Request, _ cdshooks.Caller) (*cdshooks.Response, error) {
+					d, ok := ctx.Deadline()
+					if !ok {
+						left <- -1
+					} else {
+						left <- time.Until(d)
+					}
+					return &cdshooks.Response{}, nil
+				}}
+			h := mustServer(t, tt.cfg, cdshooks.Deps{Services: []cdshooks.Service{svc}})
+			var header []string
+			if tt.header != "" {
+				header = []string{"X-Deadline-Ms", tt.header}
+			}
+			if w := h.do("POST", "/cds-services/"+sampleID, validBody, header...); w.Code != http.StatusOK {
+				t.Fatalf("status %d: %s", w.Code, w.Body)
+			}
+			if got := <-left; got <= tt.atLeast || got > tt.atMost {
+				t.Errorf("time left in the service's context: %v, want in (%v, %v]", got, tt.atLeast, tt.atMost)
+			}
+		})
+	}
+}

@@ -236,8 +236,8 @@ func NewServer(cfg Config, deps Deps) (*Server, error) {
 	} else {
 		get("/cds-services", s.handleDiscovery)
 	}
-	e.POST("/cds-services/:id", s.startClock, s.authenticate, s.limitInFlight, s.handleService)
-	e.POST("/cds-services/:id/feedback", s.startClock, s.authenticate, s.limitInFlight, s.handleFeedback)
+	e.POST("/cds-services/:id", s.gate, s.authenticate, s.limitInFlight, s.handleService)
+	e.POST("/cds-services/:id/feedback", s.gate, s.authenticate, s.limitInFlight, s.handleFeedback)
 	for path, h := range deps.Documents {
 		get(path, gin.WrapH(h))
 	}
