@@ -19,7 +19,8 @@ const (
 	ETOOLARGE           = "too_large"              // 413: body over the configured maximum
 	EUNAUTHORIZED       = "unauthorized"           // 401: caller not authenticated
 	EPRECONDITIONFAILED = "precondition_failed"    // 412: needed prefetch data is missing and cannot be fetched
-	EUNAVAILABLE        = "unavailable"            // 503: too many calls in progress; retry later
+	EUNAVAILABLE        = "unavailable"            // 503: too many calls in progress, or the answer deadline passed; retry later
+	ETIMEOUT            = "timeout"                // 408: the request body did not arrive before the answer deadline
 	EINTERNAL           = "internal"               // 500: our fault; details logged, never returned
 )
 
@@ -84,6 +85,7 @@ var statusOf = map[string]int{
 	EUNAUTHORIZED:       http.StatusUnauthorized,
 	EPRECONDITIONFAILED: http.StatusPreconditionFailed,
 	EUNAVAILABLE:        http.StatusServiceUnavailable,
+	ETIMEOUT:            http.StatusRequestTimeout,
 	EINTERNAL:           http.StatusInternalServerError,
 }
 
@@ -98,6 +100,7 @@ var issueTypeOf = map[string]string{
 	EUNAUTHORIZED:       "login",
 	EPRECONDITIONFAILED: "processing",
 	EUNAVAILABLE:        "transient",
+	ETIMEOUT:            "timeout",
 	EINTERNAL:           "exception",
 }
 

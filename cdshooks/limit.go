@@ -116,9 +116,10 @@ func (b *memoryBudget) give(issuer string, n int64) {
 // chargedBody is a request body charged to the memory budget as it
 // arrives: callMemoryPerBodyByte per byte read, at least minCallBody's
 // worth (charged at admission), at most the whole budget. It fails with an
-// EUNAVAILABLE error when the next bytes do not fit, when the body has not
-// arrived by the call's deadline (the connection's read deadline), or when
-// the deadline has passed by the time it is read whole.
+// EUNAVAILABLE error (503) when the next bytes do not fit or when the
+// deadline has passed by the time it is read whole, and with ETIMEOUT (408)
+// when the body has not arrived by the call's deadline (the connection's
+// read deadline): the caller was too slow.
 type chargedBody struct {
 	body     io.ReadCloser
 	budget   *memoryBudget
@@ -141,9 +142,13 @@ func (b *chargedBody) Read(p []byte) (int, error) {
 		}
 		b.charged += need
 	}
-	if errors.Is(err, os.ErrDeadlineExceeded) || (errors.Is(err, io.EOF) && b.now().After(b.deadline)) {
+	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded):
 		b.refused = refusedTime
-		return n, Errorf(EUNAVAILABLE, "the request was not read before its answer deadline; retry in %s s", retryAfterSeconds)
+		return n, Errorf(ETIMEOUT, "the request body did not arrive before the answer deadline")
+	case errors.Is(err, io.EOF) && b.now().After(b.deadline):
+		b.refused = refusedTime
+		return n, Errorf(EUNAVAILABLE, "the answer deadline passed before the request was read; retry in %s s", retryAfterSeconds)
 	}
 	return n, err
 }
@@ -229,7 +234,8 @@ func (s *Server) queueBudget(deadline time.Duration) time.Duration {
 // once with 503, Retry-After and an OperationOutcome (transient), counted
 // by reason. An admitted call gets its answer deadline everywhere: in its
 // context (the FHIR fallback and the store stop at it), as the connection's
-// read deadline (its body must have arrived by then) and, writeGrace later,
+// read deadline (its body must have arrived by then: this replaces the HTTP
+// server's own read timeout, 15 s in cramp-cds serve) and, writeGrace later,
 // as the write deadline. Its body is charged to the in-flight memory budget
 // as it arrives (see chargedBody): a slow sender holds only what it sent.
 // It runs after authentication, so callers without a valid token are never

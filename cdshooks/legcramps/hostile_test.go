@@ -28,7 +28,9 @@ import (
 // short so the slow-client cases end quickly.
 func hostileServer(t *testing.T) *httptest.Server {
 	t.Helper()
-	srv := httptest.NewUnstartedServer(newServer(t, serverOptions{now: benchNow, config: cdshooks.Config{}}).Handler())
+	// The answer deadline is a service call's read deadline: as short as the
+	// server's read timeout.
+	srv := httptest.NewUnstartedServer(newServer(t, serverOptions{now: benchNow, config: cdshooks.Config{AnswerDeadline: 600 * time.Millisecond}}).Handler())
 	srv.Config.ReadHeaderTimeout = 300 * time.Millisecond
 	srv.Config.ReadTimeout = 600 * time.Millisecond
 	srv.Config.ErrorLog = nil
