@@ -25,7 +25,7 @@ const (
 	// starts. Fewer would keep calls waiting on a slow FHIR server from
 	// overlapping; at about 4 ms of CPU a call, 16 calls share two cores
 	// within some 30 ms each.
-	minRunning = 16
+	minRunning = 8
 	// adjustEvery is how often the running limit is reconsidered.
 	adjustEvery = 100 * time.Millisecond
 	// pressureTarget is the scheduling latency (90th percentile, see
