@@ -1,6 +1,7 @@
 package cdshooks
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -258,11 +259,31 @@ func (s *Server) limitInFlight(c *gin.Context) {
 		return
 	}
 
-	release, waited, reason := s.admission.acquire(ctx, issuer, budget)
-	if reason == "" && !s.memory.take(issuer, callCharge) {
-		release()
-		release, reason = nil, refusedMemory
+	if !s.memory.take(issuer, callCharge) {
+		s.metrics.AdmissionWait(ctx, s.serviceLabel(c), 0, false)
+		s.shed(c, refusedMemory, deadline)
+		return
 	}
+	charged := &chargedBody{body: c.Request.Body, budget: s.memory, issuer: issuer, charged: callCharge, deadline: deadline, now: s.now}
+	defer func() { s.memory.give(issuer, charged.charged) }()
+	rc := http.NewResponseController(c.Writer)
+	_ = rc.SetReadDeadline(deadline) // not every writer supports it (tests, Invoke)
+	_ = rc.SetWriteDeadline(deadline.Add(writeGrace))
+
+	// The body is read before the call takes a slot: a slow sender holds
+	// the memory it sent, never a slot others could run in.
+	body, err := readBody(c.Request, charged, s.cfg.MaxBody)
+	var ours *Error
+	if errors.As(err, &ours) {
+		s.metrics.RequestShed(ctx, s.serviceLabel(c), charged.refused)
+		c.Abort()
+		s.writeError(c, ours)
+		return
+	}
+	c.Request.Body = body // other read errors (too large, cut short) are the decoder's to answer
+
+	budget = min(budget, deadline.Sub(s.now()))
+	release, waited, reason := s.admission.acquire(ctx, issuer, budget)
 	s.metrics.AdmissionWait(ctx, s.serviceLabel(c), waited, reason == "")
 	if reason != "" {
 		s.shed(c, reason, deadline)
@@ -272,18 +293,33 @@ func (s *Server) limitInFlight(c *gin.Context) {
 
 	ctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
-	rc := http.NewResponseController(c.Writer)
-	_ = rc.SetReadDeadline(deadline) // not every writer supports it (tests, Invoke)
-	_ = rc.SetWriteDeadline(deadline.Add(writeGrace))
-	body := &chargedBody{body: c.Request.Body, budget: s.memory, issuer: issuer, charged: callCharge, deadline: deadline, now: s.now}
-	defer func() { s.memory.give(issuer, body.charged) }()
 	c.Request = c.Request.WithContext(ctx)
-	c.Request.Body = body
 	c.Next()
-	if body.refused != "" {
-		s.metrics.RequestShed(ctx, s.serviceLabel(c), body.refused)
-	}
 }
+
+// readBody reads r's body whole through charged, at most maxBody bytes (a
+// buffer sized by the declared length), and returns a body that replays
+// it, then the error the read ended with, if any.
+func readBody(r *http.Request, charged *chargedBody, maxBody int64) (io.ReadCloser, error) {
+	if r.ContentLength > maxBody {
+		return charged, nil // the decoder refuses it (413) unread
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, min(max(r.ContentLength, 0), maxBody)+bytes.MinRead))
+	_, err := buf.ReadFrom(io.LimitReader(charged, maxBody+1))
+	if err == nil && int64(buf.Len()) > maxBody {
+		err = &http.MaxBytesError{Limit: maxBody}
+	}
+	replay := io.Reader(bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		replay = io.MultiReader(replay, errReader{err})
+	}
+	return io.NopCloser(replay), err
+}
+
+// errReader fails every read with err.
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 
 // shed refuses a call that was not admitted. It reads what the caller is
 // sending first (into nothing, at most MaxBody, for at most refusalDrain):
