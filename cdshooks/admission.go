@@ -22,9 +22,10 @@ const (
 // Adaptive limit settings (see admission.adjust).
 const (
 	// minRunning is the least the running limit adapts down to, and where it
-	// starts. Fewer would keep calls waiting on a slow FHIR server from
-	// overlapping; at about 4 ms of CPU a call, 16 calls share two cores
-	// within some 30 ms each.
+	// starts. Fewer refused calls at half the capacity on a busy machine and
+	// would make 8 parallel calls waiting on a slow FHIR server queue; 16
+	// let calls pile up before admission at twice the capacity
+	// (BENCHMARKS.md, "Overload").
 	minRunning = 8
 	// adjustEvery is how often the running limit is reconsidered.
 	adjustEvery = 100 * time.Millisecond
