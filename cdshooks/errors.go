@@ -22,7 +22,8 @@ const (
 	EUNAUTHORIZED       = "unauthorized"           // 401: caller not authenticated
 	EFORBIDDEN          = "forbidden"              // 403: the caller may not name this (a fhirServer not on its allow-list)
 	EPRECONDITIONFAILED = "precondition_failed"    // 412: needed prefetch data is missing and cannot be fetched
-	EUNAVAILABLE        = "unavailable"            // 503: too many calls in progress; retry later
+	EUNAVAILABLE        = "unavailable"            // 503: too many calls in progress, or the answer deadline passed; retry later
+	ETIMEOUT            = "timeout"                // 408: the request body did not arrive before the answer deadline
 	EINTERNAL           = "internal"               // 500: our fault; details logged, never returned
 )
 
@@ -88,6 +89,7 @@ var statusOf = map[string]int{
 	EFORBIDDEN:          http.StatusForbidden,
 	EPRECONDITIONFAILED: http.StatusPreconditionFailed,
 	EUNAVAILABLE:        http.StatusServiceUnavailable,
+	ETIMEOUT:            http.StatusRequestTimeout,
 	EINTERNAL:           http.StatusInternalServerError,
 }
 
@@ -103,6 +105,7 @@ var issueTypeOf = map[string]models.IssueType{
 	EFORBIDDEN:          models.IssueTypeForbidden,
 	EPRECONDITIONFAILED: models.IssueTypeProcessing,
 	EUNAVAILABLE:        models.IssueTypeTransient,
+	ETIMEOUT:            models.IssueTypeTimeout,
 	EINTERNAL:           models.IssueTypeException,
 }
 
