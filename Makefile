@@ -127,12 +127,63 @@ CHART := deploy/helm/cramp-cds
 $(HELM):
 	GOBIN=$(CURDIR)/$(dir $(HELM)) CGO_ENABLED=0 $(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
 
-## test-deploy: lint the chart and check its renderings with default and production values.
-test-deploy: $(HELM)
+## test-deploy: lint the chart and check its renderings with default and production values, the
+## compose file, the Dockerfile, and the SBOM against go.mod.
+test-deploy: $(HELM) sbom
 	$(HELM) lint --strict $(CHART)
 	$(HELM) lint --strict $(CHART) -f $(CHART)/ci/production-values.yaml
 	cd deploy && $(GO) vet ./...
-	cd deploy && HELM=$(CURDIR)/$(HELM) $(GO) test -count=1 ./...
+	cd deploy && HELM=$(CURDIR)/$(HELM) CRAMP_CDS_SBOM=$(CURDIR)/$(SBOM) $(GO) test -count=1 ./...
+
+## Image supply chain. The version is written once, in internal/version/VERSION.
+.PHONY: image sbom vuln
+VERSION := $(shell cat internal/version/VERSION)
+IMAGE   ?= ghcr.io/cramp-cds/cramp-cds
+
+## sbom: a CycloneDX SBOM of the Go module graph (every module go.mod requires, test-only ones
+## included), by cyclonedx-gomod, pinned and installed from the Go module proxy (its first install
+## compiles for a few minutes). deploy/sbom_test.go checks it lists go.mod's modules.
+CYCLONEDX_VERSION := v1.10.0
+CYCLONEDX := tools/bin/cyclonedx-gomod-$(CYCLONEDX_VERSION)/cyclonedx-gomod
+SBOM := $(BIN)/cramp-cds-$(VERSION).cdx.json
+$(CYCLONEDX):
+	@echo "installing cyclonedx-gomod $(CYCLONEDX_VERSION) (once; it compiles for a few minutes)"
+	GOBIN=$(CURDIR)/$(dir $(CYCLONEDX)) CGO_ENABLED=0 $(GO) install github.com/CycloneDX/cyclonedx-gomod/cmd/cyclonedx-gomod@$(CYCLONEDX_VERSION)
+sbom: $(CYCLONEDX)
+	@mkdir -p $(BIN)
+	$(CYCLONEDX) mod -test -json -noserial -notimestamp -output $(SBOM) .
+	@echo "SBOM: $(SBOM)"
+
+## vuln: govulncheck's report on the code (the vulnerabilities its call graph reaches). It needs the
+## Go vulnerability database online; where that cannot be reached (as on the build machines of
+## this project) it says so and makes no report rather than fail the build. VULN_STRICT=1 fails then.
+GOVULNCHECK_VERSION := v1.9.0
+GOVULNCHECK := tools/bin/govulncheck-$(GOVULNCHECK_VERSION)/govulncheck
+VULN_REPORT := $(BIN)/cramp-cds-$(VERSION).govulncheck.txt
+$(GOVULNCHECK):
+	GOBIN=$(CURDIR)/$(dir $(GOVULNCHECK)) CGO_ENABLED=0 $(GO) install golang.org/x/vuln/cmd/govulncheck@$(GOVULNCHECK_VERSION)
+vuln: $(GOVULNCHECK)
+	@mkdir -p $(BIN)
+	@$(GOVULNCHECK) -format text ./... > $(VULN_REPORT) 2>&1; rc=$$?; \
+	if [ $$rc -eq 0 ]; then echo "govulncheck: no known vulnerability reaches the code ($(VULN_REPORT))"; \
+	elif grep -q "fetching vulnerabilities" $(VULN_REPORT); then \
+		echo "govulncheck: the Go vulnerability database cannot be reached from here, so NO vulnerability report was made:"; \
+		sed 's/^/  /' $(VULN_REPORT); \
+		echo "  run 'make vuln' where it can be reached (or set GOVULNDB to a mirror) before publishing an image"; \
+		[ -z "$(VULN_STRICT)" ]; \
+	else cat $(VULN_REPORT); echo "govulncheck: see $(VULN_REPORT)"; exit $$rc; fi
+
+## image: the container image, reproducibly: deploy/Dockerfile's bases are pinned by digest, and
+## SOURCE_DATE_EPOCH (the last commit's time) fixes every timestamp in it, so a commit gives the
+## same image. Writes the SBOM and the vulnerability report beside it first. Needs Docker with
+## buildx (BuildKit >= 0.13 for rewrite-timestamp).
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+image: sbom vuln
+	@docker buildx version >/dev/null 2>&1 || { echo "image: docker buildx is not available here: the SBOM and report are written, build the image where Docker runs"; exit 1; }
+	SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) docker buildx build -f deploy/Dockerfile \
+		--build-arg VERSION=$(VERSION) --build-arg SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) \
+		--output type=docker,name=$(IMAGE):$(VERSION),rewrite-timestamp=true .
+	@echo "image: $(IMAGE):$(VERSION) (sign and publish it: README, Image supply chain)"
 
 ## lint-dockerfile: BuildKit's Dockerfile lint rules (as `docker build --check`), offline, from the
 ## tools module. Not part of `make test`: its first build takes ~2 minutes on two cores.
