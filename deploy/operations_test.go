@@ -112,7 +112,7 @@ func TestChartAlerts(t *testing.T) {
 		}
 	}
 	// Thresholds come from values.
-	r2 := mustRender(t, "--set", "metrics.prometheusRule.enabled=true", "--set", "metrics.prometheusRule.latencyP99Seconds=2.5")
+	r2 := mustRender(t, "--set", "metrics.prometheusRule.enabled=true", "--set-json", "metrics.prometheusRule.latencyP99Seconds=2.5")
 	var found bool
 	for _, rule := range r2.prometheusRules[0].Spec.Groups[0].Rules {
 		found = found || strings.Contains(rule.Expr.String(), "> 2.5")
