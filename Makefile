@@ -20,15 +20,16 @@ build:
 		/ / { if (n) printf "\n"; print; n = 0; next } \
 		{ n++; printf "\r  compiled %4d packages: %-58.58s", n, $$0; fflush() }'
 
-## run: serve on :8080, trusting the local development key (.cramp-cds-dev/, generated the first
+## run: serve on 127.0.0.1:8080 (this machine only: RUN_ADDR=:8080 to share it), trusting the local development key (.cramp-cds-dev/, generated the first
 ## time; `make demo` and `cramp-cds token` sign with it) and the public CDS Hooks sandbox (never for
 ## production), remembering feedback in ./cramp-cds.db (its key generated beside it, ./cramp-cds.key).
 ## The sandbox signs each JWT for the URL you gave it, so both local names are accepted.
 RUN_PUBLIC_URL ?= http://localhost:8080,http://127.0.0.1:8080
+RUN_ADDR ?= 127.0.0.1:8080
 DEV_DIR := .cramp-cds-dev
 run: build
 	@$(BIN)/cramp-cds token --dir $(DEV_DIR) --trust-out $(DEV_DIR)/run-trust.yaml --trust-also deploy/trust/sandbox.yaml
-	$(BIN)/cramp-cds serve --trust $(DEV_DIR)/run-trust.yaml --public-url $(RUN_PUBLIC_URL) --store sqlite:./cramp-cds.db
+	$(BIN)/cramp-cds serve --addr $(RUN_ADDR) --trust $(DEV_DIR)/run-trust.yaml --public-url $(RUN_PUBLIC_URL) --store sqlite:./cramp-cds.db
 
 ## demo: send every example, dated as of today, to the server on :8080 (started for the demo when
 ## none runs) with tokens signed by the local development key, and print the cards as text.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -107,4 +108,24 @@ func checkRelative(template string) error {
 		return errors.New("prefetch template is not a relative FHIR URL")
 	}
 	return nil
+}
+
+// TemplateTypes returns the resource types the prefetch templates read, each
+// once and sorted: the first path segment of each template ("Observation" of
+// "Observation?patient={{context.patientId}}"). What a service prefetches is
+// what its rules read, so a reader of a whole population (fhir/bulk) takes
+// these types and no list of its own that could drift from them.
+func TemplateTypes(templates map[string]string) []string {
+	var types []string
+	for _, t := range templates {
+		typ := t
+		if i := strings.IndexAny(typ, "/?"); i >= 0 {
+			typ = typ[:i]
+		}
+		if typ != "" && !slices.Contains(types, typ) {
+			types = append(types, typ)
+		}
+	}
+	slices.Sort(types)
+	return types
 }

@@ -88,47 +88,17 @@ func TestLoadFSAcceptsTheEmbeddedFiles(t *testing.T) {
 	}
 }
 
-func TestLoadFSRejectsBrokenData(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name    string
-		file    string
-		edits   []string
-		wantErr string
-	}{
-		{"unknown field", "medications.yaml", []string{"group: Diuretics\n", "group: Diuretics\n    colour: red\n"}, `unknown field "colour"`},
-		{"unknown field in a value set", "valuesets/lab-tsh.json", []string{`"status": "active",`, `"status": "active", "colour": "red",`}, `unknown field "colour"`},
-		{"LOINC check digit", "valuesets/lab-potassium.json", []string{`"code": "6298-4"`, `"code": "6298-5"`}, `LOINC code "6298-5"`},
-		{"SNOMED Verhoeff check digit", "triggers.yaml", []string{`"102549009"`, `"102549008"`}, `SNOMED CT code "102549008"`},
-		{"SNOMED Verhoeff check digit in a value set", "valuesets/condition-heart-failure.json", []string{`"code": "441481004"`, `"code": "441481005"`}, `SNOMED CT code "441481005"`},
-		{"RxCUI not digits", "medications.yaml", []string{`code: "5487"`, `code: "54x7"`}, `RxNorm code "54x7"`},
-		{"ICD-10-CM format", "valuesets/condition-hypokalemia.json", []string{`"code": "E87.6"`, `"code": "E8.76"`}, `ICD-10-CM code "E8.76"`},
-		{"ATC format", "medications.yaml", []string{"{code: C03AA03,", "{code: C03A03,"}, `ATC code "C03A03"`},
-		{"ATC format in a value set", "valuesets/drug-nsaid.json", []string{`"code": "M01AX01"`, `"code": "M01X01"`}, `ATC code "M01X01"`},
-		{"prefix on an ingredient", "medications.yaml", []string{"{code: C03CA01,", "{code: C03CA, prefix: true,"}, "class roots go in the class's atc_prefixes"},
-		{"trigger by prefix", "triggers.yaml", []string{"{code: G47.62,", "{code: G47.6, prefix: true,"}, "must match exactly"},
-		{"unknown seed", "triggers.yaml", []string{"seed: 001_ef64482ccbaa6c09.txt", "seed: 009_ef64482ccbaa6c09.txt"}, `unknown seed "009_ef64482ccbaa6c09.txt"`},
-		{"unknown ref", "pearls.yaml", []string{`ref: "6", line: 38`, `ref: "7", line: 38`}, `unknown ref "7"`},
-		{"citation without line", "pearls.yaml", []string{`ref: "6", line: 38`, `ref: "6"`}, "has no line"},
-		{"item without evidence", "pearls.yaml", []string{`evidence: [{seed: 000_c5ba4de4b750ce3b.txt, ref: "6", line: 38}]`, "evidence: []"}, "no evidence"},
-		{"code without source", "medications.yaml", []string{`{code: C03CA01, source: "WHO ATC index 2025-06-14 (fabkury/atcd@1e92aec)"}`, `{code: C03CA01, source: ""}`}, "has no source"},
-		{"code claimed twice", "medications.yaml", []string{`{code: "1808",`, `{code: "4603",`}, "is claimed by both"},
-		{"value set without provenance", "valuesets/lab-tsh.json", []string{`"url": "https://github.com/cramp-cds/cramp-cds/fhir/StructureDefinition/valueset-source"`, `"url": "https://example.org/other"`}, "no source"},
-		{"LOINC in two analytes", "valuesets/lab-magnesium.json", []string{`"code": "21377-7"`, `"code": "2823-3"`}, "is in two analytes' value sets"},
-		{"expansion total not the code count", "valuesets/lab-tsh.json", []string{`"total": 4`, `"total": 1000`}, "must equal the 4 codes"},
-		{"code of a system the kind does not hold", "valuesets/lab-tsh.json", []string{`"system": "http://loinc.org"`, `"system": "http://snomed.info/sct"`}, "not one a lab value set holds"},
-		{"unknown value set", "labs.yaml", []string{"valueset: lab-tsh ", "valueset: lab-thyroid "}, `unknown value set "lab-thyroid"`},
-		{"value set of the wrong kind", "labs.yaml", []string{"valueset: lab-tsh ", "valueset: condition-hypothyroidism "}, "is a condition value set, want lab"},
-		{"order code outside the work-up's value sets", "labs.yaml", []string{"order: {code: 19123-9,", "order: {code: 2823-3,"}, "order code 2823-3 is in none of its labs' value sets"},
-		{"stale drug value set", "valuesets/drug-loop-diuretic.json", []string{`"code": "4603"`, `"code": "4604"`}, "RxNorm 4603 is not in value set drug-loop-diuretic"},
-		{"salt-only name", "medications.yaml", []string{"synonyms: [hctz]", "synonyms: [potassium]"}, "no matchable words"},
-		{"name of two ingredients", "medications.yaml", []string{"brands_unverified: [Microzide]", "brands_unverified: [Lasix]"}, "is also a name of"},
-		{"product of unknown ingredient", "medications.yaml", []string{"ingredients: [torsemide]", "ingredients: [torasemide]"}, `unknown ingredient "torasemide"`},
-		{"bad threshold op", "labs.yaml", []string{`op: "<", value: 3.5`, `op: "lt", value: 3.5`}, "needs a finding, an op"},
-		{"canonical unit not listed", "labs.yaml", []string{"canonical_unit: mmol/L", "canonical_unit: mol/L"}, `canonical unit "mol/L"`},
-		{"bad version", "sources.yaml", []string{"version: 1.3.0", "version: one"}, "not a semantic version"},
-		{"malformed YAML", "pearls.yaml", []string{"pearls:", "pearls: ["}, "decoding pearls.yaml"},
-	}
+// brokenData is an edit of the shipped data that loading must refuse, and words the error must hold.
+type brokenData struct {
+	name    string
+	file    string
+	edits   []string
+	wantErr string
+}
+
+// testRejects loads the shipped data with each case's edits and wants an error naming the problem.
+func testRejects(t *testing.T, tests []brokenData) {
+	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
@@ -141,6 +111,17 @@ func TestLoadFSRejectsBrokenData(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestLoadFSRejectsUndecodableData: what the decoder refuses, before any file's own checks
+// (validate_<file>_test.go).
+func TestLoadFSRejectsUndecodableData(t *testing.T) {
+	t.Parallel()
+	testRejects(t, []brokenData{
+		{"unknown field", "medications.yaml", []string{"group: Diuretics\n", "group: Diuretics\n    colour: red\n"}, `unknown field "colour"`},
+		{"unknown field in a value set", "valuesets/lab-tsh.json", []string{`"status": "active",`, `"status": "active", "colour": "red",`}, `unknown field "colour"`},
+		{"malformed YAML", "pearls.yaml", []string{"pearls:", "pearls: ["}, "decoding pearls.yaml"},
+	})
 }
 
 // TestLoadFSAllowsASharedCodeThatSaysWhy: the embedded data shares C09DX01 between hydrochlorothiazide and

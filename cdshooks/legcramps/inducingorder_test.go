@@ -204,7 +204,7 @@ func TestOrderCardSaysWhatIsOrderedWhyAndWhatThePatientTakes(t *testing.T) {
 	if c.Source.Topic == nil || c.Source.Topic.Code != "cramp-inducing-order" {
 		t.Errorf("source.topic = %+v, want code cramp-inducing-order", c.Source.Topic)
 	}
-	if topic, ok := legcramps.TopicOfCard(c.UUID); !ok || topic != "cramp-inducing-order" {
+	if topic, ok := legcrampsTopics(t).TopicOf(c.UUID); !ok || topic != "cramp-inducing-order" {
 		t.Errorf("TopicOfCard(%q) = %q, %v; want cramp-inducing-order", c.UUID, topic, ok)
 	}
 	for _, want := range []string{

@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/cramp-cds/cramp-cds/cdshooks"
+	"github.com/cramp-cds/cramp-cds/cdshooks/kit"
 	"github.com/cramp-cds/cramp-cds/cdshooks/legcramps"
 	"github.com/cramp-cds/cramp-cds/fhir"
 	"github.com/cramp-cds/cramp-cds/knowledge"
@@ -187,7 +188,7 @@ func TestEveryCardTypeInOrderMostSevereFirst(t *testing.T) {
 	}
 	seen := map[string]bool{}
 	for i, c := range cards {
-		if topic, ok := legcramps.TopicOfCard(c.UUID); !ok || topic != c.Source.Topic.Code {
+		if topic, ok := legcrampsTopics(t).TopicOf(c.UUID); !ok || topic != c.Source.Topic.Code {
 			t.Errorf("card %d: TopicOfCard(%s) = %q, %v; want %q", i, c.UUID, topic, ok, c.Source.Topic.Code)
 		}
 		if seen[c.UUID] {
@@ -616,9 +617,9 @@ func TestServicesNeedTheirDependencies(t *testing.T) {
 	g := fhir.NewGatherer(fhir.GathererOptions{})
 	now := func() time.Time { return testNow }
 	for name, env := range map[string]legcramps.Env{
-		"no knowledge": {Gatherer: g, Now: now},
-		"no gatherer":  {Knowledge: kb, Now: now},
-		"no clock":     {Knowledge: kb, Gatherer: g},
+		"no knowledge": {Env: kit.Env{Gatherer: g, Now: now}},
+		"no gatherer":  {Env: kit.Env{Now: now}, Knowledge: kb},
+		"no clock":     {Env: kit.Env{Gatherer: g}, Knowledge: kb},
 	} {
 		if _, err := legcramps.NewPatientView(env, false); err == nil {
 			t.Errorf("%s: NewPatientView succeeded", name)

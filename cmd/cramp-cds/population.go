@@ -144,7 +144,7 @@ func populate(ctx context.Context, opts populationOptions, stdout, stderr io.Wri
 	if err != nil {
 		return fmt.Errorf("loading the knowledge base: %w", err)
 	}
-	evaluate, err := populationEvaluator(kb, opts)
+	evaluate, types, err := populationEvaluator(kb, opts)
 	if err != nil {
 		return err
 	}
@@ -161,7 +161,7 @@ func populate(ctx context.Context, opts populationOptions, stdout, stderr io.Wri
 		In: opts.in, Out: opts.out, Evaluate: evaluate, IDs: ids, Workers: opts.workers,
 		Run: run,
 		Read: bulk.Options{
-			Shard: opts.shard, TempDir: opts.tempDir, MemoryBudget: int(opts.memory),
+			Types: types, Shard: opts.shard, TempDir: opts.tempDir, MemoryBudget: int(opts.memory),
 			MaxPatientBytes: maxEvaluateInput,
 		},
 		Progress: newProgress(stderr, logger, progressInterval),
@@ -215,23 +215,24 @@ func runPopulationMerge(ctx context.Context, args []string, stdout, stderr io.Wr
 }
 
 // populationEvaluator builds the services as evaluate does (no FHIR server
-// is ever read) and returns the patient-view service's evaluation.
-func populationEvaluator(kb *knowledge.Base, opts populationOptions) (population.Evaluator, error) {
+// is ever read) and returns the patient-view service's evaluation and the
+// resource types its prefetch templates read, which the run reads.
+func populationEvaluator(kb *knowledge.Base, opts populationOptions) (population.Evaluator, []string, error) {
 	cfg := DefaultConfig()
 	cfg.Trigger = opts.trigger
 	cfg.AllAges = opts.allAges
 	cfg.FHIRAllow = nil
 	if err := cfg.validateEvaluate(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	now := func() time.Time { return opts.now }
 	svcs, err := services(cfg, serviceDeps{Knowledge: kb, Now: now, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
-		return nil, fmt.Errorf("building the services: %w", err)
+		return nil, nil, fmt.Errorf("building the services: %w", err)
 	}
 	pv, err := patientViewService(svcs)
 	if err != nil {
-		return nil, fmt.Errorf("population: %w", err)
+		return nil, nil, fmt.Errorf("population: %w", err)
 	}
-	return population.PatientView(pv), nil
+	return population.PatientView(pv), population.PrefetchTypes(pv.Definitions()), nil
 }

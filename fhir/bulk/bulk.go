@@ -20,7 +20,6 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -35,11 +34,6 @@ import (
 	"github.com/cramp-cds/cramp-cds/internal/extsort"
 )
 
-// Types are the resource types Read takes from an NDJSON export: what the
-// patient-view rules read. Medication resources (files Medication*.ndjson)
-// are read too, for the medicationReferences of those.
-var Types = []string{"Patient", "Condition", "MedicationRequest", "MedicationStatement", "Observation"}
-
 // Defaults for Options' zero fields.
 const (
 	DefaultMemoryBudget    = 32 << 20
@@ -52,6 +46,12 @@ const (
 // Options tune Read. The zero value reads the whole population with the
 // defaults above.
 type Options struct {
+	// Types are the resource types read from an NDJSON export (required):
+	// those the services' rules read, as their prefetch templates name them
+	// (fhir.TemplateTypes). Patient is always read, and so are Medications
+	// (files Medication*.ndjson), for the medicationReferences of the others.
+	// Lines of other types are reported and skipped.
+	Types []string
 	// Shard selects the patients read; the zero Shard is everyone. Problems
 	// that belong to no patient (a line that names none, a file that does
 	// not read) are reported by shard 0 only, so that the shards' problems
@@ -228,6 +228,12 @@ func fileType(name string) string {
 
 // readNDJSON groups the lines of the files by patient and passes each group on.
 func readNDJSON(ctx context.Context, dir string, names []string, opts Options, fn func(*Patient) error) error {
+	if len(opts.Types) == 0 {
+		return errors.New("reading an NDJSON export: no resource types to read (Options.Types)")
+	}
+	if !slices.Contains(opts.Types, "Patient") {
+		opts.Types = append(slices.Clip(opts.Types), "Patient")
+	}
 	// Patient files first: a patient's group then starts with its Patient.
 	slices.SortStableFunc(names, func(a, b string) int {
 		pa, pb := fileType(a) == "Patient", fileType(b) == "Patient"
@@ -245,7 +251,7 @@ func readNDJSON(ctx context.Context, dir string, names []string, opts Options, f
 		switch t := fileType(name); {
 		case t == "Medication":
 			medications = append(medications, name)
-		case t != "" && !slices.Contains(Types, t):
+		case t != "" && !slices.Contains(opts.Types, t):
 			opts.Logger.Info("skipping an export file: its resource type is not read", slog.String("file", name))
 		default:
 			files = append(files, name)
@@ -284,27 +290,13 @@ const (
 	flagPatient = 1 << iota
 )
 
-// peek is what indexing reads from each line.
-type peek struct {
-	ResourceType string `json:"resourceType"`
-	ID           string `json:"id"`
-	Subject      struct {
-		Reference string `json:"reference"`
-	} `json:"subject"`
-	Patient struct {
-		Reference string `json:"reference"`
-	} `json:"patient"`
-	MedicationReference struct {
-		Reference string `json:"reference"`
-	} `json:"medicationReference"`
-}
-
 // resourceLine is one readable line of an export file: its number, its
-// bytes (valid only during the callback) and the peek at its resource.
+// bytes (valid only during the callback) and its resource's head, read by
+// the fhir reader with the member-name rules of every other entry point.
 type resourceLine struct {
 	line int
 	raw  []byte
-	peek peek
+	head fhir.Head
 }
 
 // eachResource calls fn for every line of the export file that is a JSON
@@ -343,18 +335,14 @@ func eachResource(ctx context.Context, dir, name string, opts Options, fn func(r
 		if len(b) == 0 {
 			return nil
 		}
-		rl := resourceLine{line: line, raw: b}
-		if err := json.Unmarshal(b, &rl.peek); err != nil {
-			var typeErr *json.UnmarshalTypeError
-			if errors.As(err, &typeErr) {
-				return problem("not a FHIR resource (a field has the wrong JSON type)")
-			}
+		head, err := fhir.ReadHead(b)
+		switch {
+		case errors.Is(err, fhir.ErrNotJSON):
 			return problem("not valid JSON")
+		case err != nil:
+			return problem(err.Error())
 		}
-		if rl.peek.ResourceType == "" {
-			return problem("not a FHIR resource (no resourceType)")
-		}
-		return fn(rl)
+		return fn(resourceLine{line: line, raw: b, head: head})
 	})
 	if errors.Is(err, errRead) && strings.HasSuffix(name, ".gz") {
 		opts.OnProblem(Problem{File: name, Reason: "gzip stream is corrupt or truncated: the rest of the file is skipped"})
@@ -372,7 +360,7 @@ func indexFile(ctx context.Context, dir, name string, fileIndex int, sorter *ext
 	patients := 0
 	var value []byte
 	err := eachResource(ctx, dir, name, opts, func(rl resourceLine) error {
-		p := rl.peek
+		p := rl.head
 		problem := func(reason string) error {
 			opts.OnProblem(Problem{File: name, Line: rl.line, Reason: reason})
 			return nil
@@ -380,20 +368,20 @@ func indexFile(ctx context.Context, dir, name string, fileIndex int, sorter *ext
 		var key string
 		var flags byte
 		switch {
-		case !slices.Contains(Types, p.ResourceType):
-			return problem(fmt.Sprintf("resource type %s is not read", p.ResourceType))
-		case p.ResourceType == "Patient":
+		case !slices.Contains(opts.Types, p.Type):
+			return problem(fmt.Sprintf("resource type %s is not read", p.Type))
+		case p.Type == "Patient":
 			if p.ID == "" {
 				return problem("Patient without an id")
 			}
 			key, flags = p.ID, flagPatient
 		default:
-			ref := p.Subject.Reference
-			if ref == "" {
-				ref = p.Patient.Reference
-			}
-			if key = referencedID("Patient", ref); key == "" {
-				return problem(p.ResourceType + " without a subject reference to a Patient")
+			if key = referencedID("Patient", p.Subject); key == "" {
+				if p.Problem != "" {
+					// Why the subject was not read (a member in another case...).
+					return problem(p.Problem)
+				}
+				return problem(p.Type + " without a subject reference to a Patient")
 			}
 		}
 		if !opts.Shard.Has(key) {
@@ -402,7 +390,7 @@ func indexFile(ctx context.Context, dir, name string, fileIndex int, sorter *ext
 		if flags&flagPatient != 0 {
 			patients++
 		}
-		medication := referencedID("Medication", p.MedicationReference.Reference)
+		medication := referencedID("Medication", p.MedicationRef)
 		value = append(value[:0], flags)
 		value = binary.AppendUvarint(value, uint64(fileIndex))
 		value = binary.AppendUvarint(value, uint64(rl.line))
@@ -437,16 +425,16 @@ func loadMedications(ctx context.Context, dir string, names []string, opts Optio
 				return nil
 			}
 			switch {
-			case rl.peek.ResourceType != "Medication":
-				return problem(fmt.Sprintf("resource type %s in a Medication file", rl.peek.ResourceType))
-			case rl.peek.ID == "":
+			case rl.head.Type != "Medication":
+				return problem(fmt.Sprintf("resource type %s in a Medication file", rl.head.Type))
+			case rl.head.ID == "":
 				return problem("Medication without an id")
 			case size+len(rl.raw) > opts.MaxMedicationBytes:
 				return problem(fmt.Sprintf("the export's Medications exceed %d bytes: this one is skipped", opts.MaxMedicationBytes))
 			}
-			if _, dup := catalog[rl.peek.ID]; !dup {
+			if _, dup := catalog[rl.head.ID]; !dup {
 				size += len(rl.raw)
-				catalog[rl.peek.ID] = catalogEntry{raw: bytes.Clone(rl.raw), at: location{file: name, line: rl.line}}
+				catalog[rl.head.ID] = catalogEntry{raw: bytes.Clone(rl.raw), at: location{file: name, line: rl.line}}
 			}
 			return nil
 		})
@@ -665,22 +653,12 @@ func readCapped(path string, max int) ([]byte, error) {
 
 // bundlePatient returns the id of the Bundle's first Patient, or why there is none.
 func bundlePatient(data []byte) (id, problem string) {
-	var b struct {
-		ResourceType string `json:"resourceType"`
-		Entry        []struct {
-			Resource struct {
-				ResourceType string `json:"resourceType"`
-				ID           string `json:"id"`
-			} `json:"resource"`
-		} `json:"entry"`
-	}
-	if err := json.Unmarshal(data, &b); err != nil || b.ResourceType != "Bundle" {
+	id, err := fhir.BundlePatientID(data)
+	switch {
+	case errors.Is(err, fhir.ErrNoPatient):
+		return "", "the Bundle holds no Patient with an id: skipped"
+	case err != nil:
 		return "", "not a FHIR Bundle: skipped"
 	}
-	for _, e := range b.Entry {
-		if e.Resource.ResourceType == "Patient" && e.Resource.ID != "" {
-			return e.Resource.ID, ""
-		}
-	}
-	return "", "the Bundle holds no Patient with an id: skipped"
+	return id, ""
 }

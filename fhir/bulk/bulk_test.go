@@ -56,8 +56,15 @@ type read struct {
 	total    int
 }
 
+// prefetchTypes are the types the patient-view service prefetches, which a
+// population run reads.
+var prefetchTypes = []string{"Patient", "Condition", "MedicationRequest", "MedicationStatement", "Observation", "ServiceRequest"}
+
 func readAll(t *testing.T, dir string, opts bulk.Options) read {
 	t.Helper()
+	if opts.Types == nil {
+		opts.Types = prefetchTypes
+	}
 	var mu sync.Mutex
 	r := read{records: map[string]*fhir.Record{}}
 	opts.OnProblem = func(p bulk.Problem) {
@@ -200,6 +207,7 @@ func TestBadLinesAreReportedAndSkipped(t *testing.T) {
 // their records.
 func readIDs(t *testing.T, dir string, opts bulk.Options) map[string]int {
 	t.Helper()
+	opts.Types = prefetchTypes
 	ids := map[string]int{}
 	err := bulk.Read(context.Background(), dir, opts, func(p *bulk.Patient) error {
 		ids[p.ID]++
@@ -367,6 +375,47 @@ func TestMedicationReferencesResolveAcrossFiles(t *testing.T) {
 		{File: "MedicationRequest.ndjson", Line: 3, Reason: fhir.ErrUnresolvedReference.Error()},
 	}
 	slices.SortFunc(got.problems, func(a, b bulk.Problem) int { return strings.Compare(a.File, b.File) })
+	if diff := gocmp.Diff(want, got.problems); diff != "" {
+		t.Errorf("problems (-want +got):\n%s", diff)
+	}
+}
+
+// TestCaseVariantMembersReadAsInABundle: an NDJSON line is read by the
+// reader of prefetch Bundles, so a member spelt in another letter case is
+// treated as there: an Observation with "Status" beside "status" is skipped
+// with the reason ReadBundle gives for it, and one with "Subject" instead of
+// "subject" names no patient (encoding/json, which folds case, took it for
+// the subject).
+func TestCaseVariantMembersReadAsInABundle(t *testing.T) {
+	t.Parallel()
+	statusTwice := `{"resourceType":"Observation","id":"o1","status":"final","Status":"final","code":{"text":"K"},"subject":{"reference":"Patient/p1"}}`
+	subjectCased := `{"resourceType":"Observation","id":"o2","status":"final","code":{"text":"K"},"Subject":{"reference":"Patient/p1"}}`
+	inBundle, err := fhir.ReadBundle(strings.NewReader(`{"resourceType":"Bundle","type":"collection","entry":[`+
+		`{"resource":{"resourceType":"Patient","id":"p1"}},{"resource":`+statusTwice+`}]}`), 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(inBundle.Skipped) != 1 || len(inBundle.Observations) != 0 {
+		t.Fatalf("in a Bundle: skipped %+v, observations %+v; want the Observation skipped", inBundle.Skipped, inBundle.Observations)
+	}
+	dir := t.TempDir()
+	for name, content := range map[string]string{
+		"Patient.ndjson":     `{"resourceType":"Patient","id":"p1"}` + "\n",
+		"Observation.ndjson": statusTwice + "\n" + subjectCased + "\n",
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := readAll(t, dir, bulk.Options{})
+	if rec := got.records["p1"]; rec == nil || len(rec.Observations) != 0 {
+		t.Fatalf("patient p1: %+v, want a record without Observations", rec)
+	}
+	want := []bulk.Problem{
+		{File: "Observation.ndjson", Line: 1, Reason: inBundle.Skipped[0].Reason},
+		{File: "Observation.ndjson", Line: 2, Reason: "member subject is spelt in another letter case"},
+	}
+	slices.SortFunc(got.problems, func(a, b bulk.Problem) int { return a.Line - b.Line })
 	if diff := gocmp.Diff(want, got.problems); diff != "" {
 		t.Errorf("problems (-want +got):\n%s", diff)
 	}

@@ -37,7 +37,13 @@ func Rules(kb *knowledge.Base) []Rule {
 			"Per analyte, only the latest result in the window is judged, in the analyte's canonical unit. It counts " +
 				"when it is surely beyond a threshold below; the laboratory's own normal flag or reference range " +
 				"overrules our threshold when it says the result is normal, never the other way round. A unit we " +
-				"cannot convert is never called abnormal."},
+				"cannot convert is never called abnormal. A result beyond a critical limit (both sides, listed with each " +
+				"analyte below, standard practice cited there), or flagged HH or LL by the laboratory, is critical " +
+				"whatever else the laboratory says; its card says what to do and names the drugs on record that move " +
+				"the analyte that way. Potassium 5.6 to 6.4 mmol/L is a warning (issue 26 clinical review). Total calcium " +
+				"is corrected for albumin only when the albumin is below 4.0 g/dL (the correction is meant for low " +
+				"albumin); an ionized calcium of the same day or later decides instead; a calcium the laboratory flagged " +
+				"normal is never called low after correction, and a corrected value alone never makes a critical card."},
 		{"conditions", "Associated conditions",
 			"Present conditions the sources associate with cramps are named in one line of another card, not a card " +
 				"of their own: they rarely change what is done today. The full list with sources is below."},

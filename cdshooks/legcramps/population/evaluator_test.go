@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cramp-cds/cramp-cds/cdshooks/kit"
 	"github.com/cramp-cds/cramp-cds/cdshooks/legcramps"
 	"github.com/cramp-cds/cramp-cds/cdshooks/legcramps/population"
 	"github.com/cramp-cds/cramp-cds/fhir"
@@ -13,14 +14,25 @@ import (
 // evaluator is the patient-view service in screening mode as of asOf.
 func evaluator(t testing.TB) population.Evaluator {
 	t.Helper()
+	return population.PatientView(patientView(t))
+}
+
+// readTypes are the resource types the patient-view service prefetches.
+func readTypes(t testing.TB) []string {
+	t.Helper()
+	return population.PrefetchTypes(patientView(t).Definitions())
+}
+
+func patientView(t testing.TB) *legcramps.PatientView {
+	t.Helper()
 	kb, err := knowledge.Load()
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := legcramps.Env{Knowledge: kb, Gatherer: fhir.NewGatherer(fhir.GathererOptions{}), Now: func() time.Time { return asOf }}
+	env := legcramps.Env{Env: kit.Env{Gatherer: fhir.NewGatherer(fhir.GathererOptions{}), Now: func() time.Time { return asOf }}, Knowledge: kb}
 	pv, err := legcramps.NewPatientView(env, true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return population.PatientView(pv)
+	return pv
 }

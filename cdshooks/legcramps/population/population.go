@@ -69,6 +69,20 @@ func PatientView(pv *legcramps.PatientView) Evaluator {
 	}
 }
 
+// PrefetchTypes returns the resource types the services' prefetch templates
+// read, for Config.Read.Types: a run reads from an export exactly what the
+// services read from an EHR (their orders too, so that a test already ordered
+// is not proposed again).
+func PrefetchTypes(defs []cdshooks.ServiceDefinition) []string {
+	templates := map[string]string{}
+	for i, d := range defs {
+		for key, t := range d.Prefetch {
+			templates[fmt.Sprint(i, "/", key)] = t
+		}
+	}
+	return fhir.TemplateTypes(templates)
+}
+
 // Progress is told how the run advances. Its calls never overlap: Start
 // comes once before any Done, and Finish last.
 type Progress interface {

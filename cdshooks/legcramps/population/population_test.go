@@ -81,7 +81,7 @@ func run(t *testing.T, in string, shard bulk.Shard, ids population.IDs) string {
 	cfg := population.Config{
 		In: in, Out: out, Evaluate: evaluator(t), IDs: ids, Workers: 3,
 		Run:  population.RunInfo{AsOf: asOf, Trigger: "always", Knowledge: "test", IDs: "test", Shard: shard.String()},
-		Read: bulk.Options{Shard: shard, TempDir: t.TempDir(), MemoryBudget: 64 << 10},
+		Read: bulk.Options{Types: readTypes(t), Shard: shard, TempDir: t.TempDir(), MemoryBudget: 64 << 10},
 	}
 	if _, err := population.Run(context.Background(), cfg); err != nil {
 		t.Fatalf("Run(%s, shard %q): %v", in, shard, err)
@@ -238,7 +238,7 @@ func TestMergeRefusesWhatIsNotOneRun(t *testing.T) {
 	cfg := population.Config{
 		In: in, Out: other, Evaluate: evaluator(t), IDs: population.PlainIDs(),
 		Run:  population.RunInfo{AsOf: asOf.AddDate(0, 1, 0), Trigger: "always", Knowledge: "test", IDs: "plain", Shard: "1/2"},
-		Read: bulk.Options{Shard: bulk.Shard{Index: 1, Count: 2}},
+		Read: bulk.Options{Types: readTypes(t), Shard: bulk.Shard{Index: 1, Count: 2}},
 	}
 	if _, err := population.Run(context.Background(), cfg); err != nil {
 		t.Fatal(err)
@@ -262,5 +262,44 @@ func TestMergeRefusesWhatIsNotOneRun(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: got %v, want an error saying %q", tc.name, err, tc.want)
 		}
+	}
+}
+
+// TestATestAlreadyOrderedIsNotAGap: a patient with no magnesium result
+// but an active order for one does not have magnesium in the worklist's
+// missing analytes; the same patient without the order does. The order
+// comes from ServiceRequest.ndjson, which the run reads because the
+// service's prefetch asks for ServiceRequests.
+func TestATestAlreadyOrderedIsNotAGap(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	files := map[string]string{
+		"Patient.ndjson": `{"resourceType":"Patient","id":"ordered","gender":"female","birthDate":"1950-04-12"}
+{"resourceType":"Patient","id":"not-ordered","gender":"female","birthDate":"1950-04-12"}
+`,
+		// 19123-9 is the magnesium work-up's order code (knowledge/data/labs.yaml).
+		"ServiceRequest.ndjson": `{"resourceType":"ServiceRequest","id":"sr-mg","status":"active","intent":"order","code":{"coding":[{"system":"http://loinc.org","code":"19123-9"}],"text":"Magnesium"},"subject":{"reference":"Patient/ordered"},"authoredOn":"2021-03-25"}
+`,
+	}
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rows := worklist(t, run(t, dir, bulk.Shard{}, population.PlainIDs()))
+	const missing = 4 // missing_analytes
+	without := rows["not-ordered"]
+	if without == nil || !strings.Contains(without[missing], "Magnesium") {
+		t.Fatalf("the patient without an order: row %q, want Magnesium among the missing analytes", without)
+	}
+	with := rows["ordered"]
+	if with == nil {
+		t.Fatalf("the patient with the order has no row; rows: %v", rows)
+	}
+	if strings.Contains(with[missing], "Magnesium") {
+		t.Errorf("the patient with an active magnesium order: missing analytes %q list Magnesium", with[missing])
+	}
+	if with[missing] == "" || with[missing] == without[missing] {
+		t.Errorf("missing analytes %q (ordered) and %q (not ordered): want the other labs still listed, without Magnesium", with[missing], without[missing])
 	}
 }

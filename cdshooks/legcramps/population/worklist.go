@@ -53,7 +53,9 @@ type Row struct {
 	// Ingredients are the cramp-inducing ingredients (or, when only the
 	// class is known, the classes) of the medication cards.
 	Ingredients []string
-	// MissingAnalytes are the work-up labs with no recent result.
+	// MissingAnalytes are the work-up labs with no recent result and no
+	// order of them on its way: a worklist of care gaps does not list a test
+	// already ordered, as the card does not propose it again.
 	MissingAnalytes []string
 	// AbnormalLabs are the analytes with an abnormal latest result, and
 	// AbnormalResults the summaries of their cards, e.g.
@@ -88,6 +90,9 @@ func newRow(id string, o Outcome) Row {
 		r.Ingredients = append(r.Ingredients, ingredientName(m))
 	}
 	for _, m := range f.MissingLabs {
+		if m.Ordered != nil {
+			continue
+		}
 		r.MissingAnalytes = append(r.MissingAnalytes, m.Workup.Name)
 	}
 	for _, a := range f.AbnormalLabs {
@@ -109,11 +114,13 @@ func ingredientName(m knowledge.MedicationFinding) string {
 // words of the cards for the person reading the worklist.
 var worklistHeader = []string{"patient", "cards", "topics", "cramp_inducing_ingredients", "missing_analytes", "abnormal_results", "topic_labels"}
 
-// topicLabel is the display of a card topic code (legcramps.Topic), or the
+// topicLabel is the display of a card topic code (legcramps.Topics), or the
 // code itself when it is not one of ours.
 func topicLabel(code string) string {
-	if t, ok := legcramps.Topic(code); ok {
-		return t.Display
+	for _, t := range legcramps.Topics() {
+		if t.Code == code {
+			return t.Display
+		}
 	}
 	return code
 }
