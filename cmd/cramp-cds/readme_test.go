@@ -16,6 +16,9 @@ type readmeCommand struct {
 	text string
 }
 
+// contentHash is the data hash of a knowledge version (1.3.0+5f92012c).
+var contentHash = regexp.MustCompile(`\+[0-9a-f]{8}\b`)
+
 var trailingComment = regexp.MustCompile(`\s{2,}#\s.*$`)
 
 // readmeCommands returns the commands of README.md's sh blocks, and each
@@ -198,7 +201,9 @@ func TestReadmeCommands(t *testing.T) {
 			t.Errorf("%s: %v\n%s", cmd, err, got)
 			continue
 		}
-		if got != want {
+		// The knowledge version's hash changes with every data edit; what the
+		// cards say is what the README must keep showing.
+		if contentHash.ReplaceAllString(got, "+HASH") != contentHash.ReplaceAllString(want, "+HASH") {
 			t.Errorf("README line %d: the text view is not what %s prints:\ngot\n%s\nwant\n%s", start+1, cmd, got, want)
 		}
 	}
