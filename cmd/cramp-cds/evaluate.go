@@ -54,11 +54,9 @@ func parseEvaluate(args []string, getenv func(string) string, stderr io.Writer) 
 	fs := flag.NewFlagSet("evaluate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	shared := opts.cfg.bind(fs, "trigger", "all-ages", "public-url")
+	describe(fs, shared)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, evaluateUsage)
-		for _, o := range shared {
-			fs.Lookup(o.flag).Usage = o.usage + " (env " + o.env + ")"
-		}
 		fs.PrintDefaults()
 	}
 	now := fs.String("now", "", "evaluate as of this date (2006-01-02, midnight UTC) or RFC 3339 time (default: the current time)")
@@ -183,7 +181,7 @@ func evaluate(ctx context.Context, opts evaluateOptions, input []byte) (int, []b
 		return 0, nil, fmt.Errorf("evaluate: %s is a FHIR %s; want a CDS Hooks request or a Bundle", opts.file, head.ResourceType)
 	}
 	srv, err := cdshooks.NewServer(cdshooks.Config{PublicURLs: cfg.PublicURLs, MaxBody: maxEvaluateInput},
-		cdshooks.Deps{Services: svcs, Logger: logger, IsFHIRID: fhir.ValidID})
+		cdshooks.Deps{Services: svcs, Logger: logger, IsFHIRID: fhir.ValidID, ReadDraftOrders: fhir.EachDraftOrder})
 	if err != nil {
 		return 0, nil, fmt.Errorf("building the server: %w", err)
 	}

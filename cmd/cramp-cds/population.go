@@ -61,10 +61,7 @@ into DIR, as if the run had not been sharded.
 `
 
 func parsePopulation(args []string, getenv func(string) string, stderr io.Writer) (populationOptions, error) {
-	opts := populationOptions{trigger: TriggerLegCramps, ids: IDsHashed, workers: runtime.GOMAXPROCS(0), memory: bulk.DefaultMemoryBudget}
-	if t := getenv("CRAMP_CDS_TRIGGER"); t != "" {
-		opts.trigger = t
-	}
+	opts := populationOptions{ids: IDsHashed, workers: runtime.GOMAXPROCS(0), memory: bulk.DefaultMemoryBudget}
 	fs := flag.NewFlagSet("population", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
@@ -74,24 +71,21 @@ func parsePopulation(args []string, getenv func(string) string, stderr io.Writer
 	fs.StringVar(&opts.in, "in", "", "input directory: a Bulk Data NDJSON export or whole-patient Bundles (required)")
 	fs.StringVar(&opts.out, "out", "", "output directory, created if needed (required)")
 	now := fs.String("now", "", "evaluate as of this date (2006-01-02, midnight UTC) or RFC 3339 time (default: the current time)")
-	fs.StringVar(&opts.trigger, "trigger", opts.trigger, "leg-cramps: cards only for patients with a leg-cramp condition; always: for every patient (env CRAMP_CDS_TRIGGER)")
 	shard := fs.String("shard", "", "I/N: only the patients whose id hashes to shard I of N (default: all)")
 	fs.IntVar(&opts.workers, "workers", opts.workers, "patients evaluated in parallel")
 	fs.StringVar(&opts.ids, "ids", opts.ids, "worklist ids: hashed (a keyed pseudonym; key in env "+envIDKey+") or plain (the Patient.id)")
 	fs.StringVar(&opts.tempDir, "temp-dir", "", "directory for the spill of the grouping sort, about the size of the input (default: the system's)")
 	fs.Var(&opts.memory, "memory", "bytes of input held in memory while grouping by patient, e.g. 64MiB")
-	var shared Config
-	sharedOpts := shared.bind(fs, "all-ages")
-	for _, o := range sharedOpts {
-		fs.Lookup(o.flag).Usage = o.usage + " (env " + o.env + ")"
-	}
+	shared := DefaultConfig()
+	sharedOpts := shared.bind(fs, "trigger", "all-ages")
+	describe(fs, sharedOpts)
 	if err := fs.Parse(args); err != nil {
 		return opts, err
 	}
 	if err := applyEnv(fs, sharedOpts, getenv); err != nil {
 		return opts, fmt.Errorf("population: %w", err)
 	}
-	opts.allAges = shared.AllAges
+	opts.trigger, opts.allAges = shared.Trigger, shared.AllAges
 	if fs.NArg() != 0 {
 		fs.Usage()
 		return opts, fmt.Errorf("population: unexpected argument %q", fs.Arg(0))
