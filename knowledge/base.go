@@ -25,6 +25,7 @@ type Base struct {
 	classOrder  map[*DrugClass]int
 	products    []*Product
 	combos      []CombinationBrand
+	warnings    []*DrugWarning
 	rxnorm      map[string]rxEntry
 	atc         map[string][]atcEntry
 	forms       map[string]classSet // exclude_forms word -> classes it takes a medication out of
@@ -136,6 +137,7 @@ func newBase(c *content, version string) (*Base, error) {
 		classOrder:   map[*DrugClass]int{},
 		products:     c.meds.Products,
 		combos:       c.meds.CombinationBrands,
+		warnings:     c.meds.Warnings,
 		rxnorm:       map[string]rxEntry{},
 		atc:          map[string][]atcEntry{},
 		forms:        map[string]classSet{},
@@ -442,6 +444,9 @@ func (b *Base) Classes() []*DrugClass { return b.classes }
 
 // Products lists the curated product-level RxNorm codes.
 func (b *Base) Products() []*Product { return b.products }
+
+// DrugWarnings lists the drugs warned against for leg cramps (quinine).
+func (b *Base) DrugWarnings() []*DrugWarning { return b.warnings }
 
 // CombinationBrands lists brand names that stand for several ingredients.
 func (b *Base) CombinationBrands() []CombinationBrand { return b.combos }

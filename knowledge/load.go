@@ -47,6 +47,8 @@ type medicationsFile struct {
 	Classes           []*DrugClass       `json:"classes"`
 	CombinationBrands []CombinationBrand `json:"combination_brands"`
 	Products          []*Product         `json:"products"`
+	// Warnings are drugs warned against for leg cramps (quinine).
+	Warnings []*DrugWarning `json:"warnings"`
 }
 
 type labsFile struct {

@@ -74,6 +74,18 @@ func (c *checker) checkMedications(f *medicationsFile, valueSets map[string]*Val
 			}
 		}
 	}
+	for _, dw := range f.Warnings {
+		w := "warning " + dw.ID
+		if dw.ID == "" || dw.Name == "" || dw.Warning == "" || dw.Source == "" || dw.URL == "" || len(dw.Names) == 0 {
+			c.fail("%s: needs an id, a name, names, the warning, its source and its URL", w)
+		}
+		for _, k := range dw.RxNorm {
+			c.checkCode(w, sysRxNorm, k)
+		}
+		for _, k := range dw.ATC {
+			c.checkCode(w, sysATC, k)
+		}
+	}
 	for _, cb := range f.CombinationBrands {
 		w := "combination brand " + cb.Name
 		if len(cb.Ingredients) < 2 {

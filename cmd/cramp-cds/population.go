@@ -12,7 +12,8 @@ import (
 	"runtime"
 	"time"
 
-	"github.com/cramp-cds/cramp-cds/cdshooks/legcramps/population"
+	"github.com/cramp-cds/cramp-cds/cdshooks/kit/population"
+	crampspopulation "github.com/cramp-cds/cramp-cds/cdshooks/legcramps/population"
 	"github.com/cramp-cds/cramp-cds/fhir/bulk"
 	"github.com/cramp-cds/cramp-cds/knowledge"
 )
@@ -138,7 +139,7 @@ func populate(ctx context.Context, opts populationOptions, stdout, stderr io.Wri
 	if err != nil {
 		return fmt.Errorf("loading the knowledge base: %w", err)
 	}
-	evaluate, types, err := populationEvaluator(kb, opts)
+	topic, types, err := populationTopic(kb, opts)
 	if err != nil {
 		return err
 	}
@@ -152,7 +153,7 @@ func populate(ctx context.Context, opts populationOptions, stdout, stderr io.Wri
 		ids, run.IDKeyCheck = population.HashedIDs(opts.idKey), population.KeyCheck(opts.idKey)
 	}
 	s, err := population.Run(ctx, population.Config{
-		In: opts.in, Out: opts.out, Evaluate: evaluate, IDs: ids, Workers: opts.workers,
+		In: opts.in, Out: opts.out, Topic: topic, IDs: ids, Workers: opts.workers,
 		Run: run,
 		Read: bulk.Options{
 			Types: types, Shard: opts.shard, TempDir: opts.tempDir, MemoryBudget: int(opts.memory),
@@ -201,32 +202,33 @@ func runPopulationMerge(ctx context.Context, args []string, stdout, stderr io.Wr
 		fs.Usage()
 		return errors.New("population merge: want --out DIR and at least one shard directory")
 	}
-	s, err := population.Merge(ctx, *out, *tempDir, fs.Args())
+	s, err := population.Merge(ctx, crampspopulation.Topic(), *out, *tempDir, fs.Args())
 	if err != nil {
 		return err
 	}
 	return printRunResult(stdout, *out, s)
 }
 
-// populationEvaluator builds the services as evaluate does (no FHIR server
-// is ever read) and returns the patient-view service's evaluation and the
-// resource types its prefetch templates read, which the run reads.
-func populationEvaluator(kb *knowledge.Base, opts populationOptions) (population.Evaluator, []string, error) {
+// populationTopic builds the services as evaluate does (no FHIR server is
+// ever read) and returns the patient-view service's population topic (its
+// evaluation, what the run lists and counts) and the resource types its
+// prefetch templates read, which the run reads.
+func populationTopic(kb *knowledge.Base, opts populationOptions) (population.Topic, []string, error) {
 	cfg := DefaultConfig()
 	cfg.Trigger = opts.trigger
 	cfg.AllAges = opts.allAges
 	cfg.FHIRAllow = nil
 	if err := cfg.validateEvaluate(); err != nil {
-		return nil, nil, err
+		return population.Topic{}, nil, err
 	}
 	now := func() time.Time { return opts.now }
 	svcs, err := services(cfg, serviceDeps{Knowledge: kb, Now: now, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
-		return nil, nil, fmt.Errorf("building the services: %w", err)
+		return population.Topic{}, nil, fmt.Errorf("building the services: %w", err)
 	}
 	pv, err := patientViewService(svcs)
 	if err != nil {
-		return nil, nil, fmt.Errorf("population: %w", err)
+		return population.Topic{}, nil, fmt.Errorf("population: %w", err)
 	}
-	return population.PatientView(pv), population.PrefetchTypes(pv.Definitions()), nil
+	return crampspopulation.PatientView(pv), population.PrefetchTypes(pv.Definitions()), nil
 }

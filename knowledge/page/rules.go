@@ -44,6 +44,10 @@ func Rules(kb *knowledge.Base) []Rule {
 				"is corrected for albumin only when the albumin is below 4.0 g/dL (the correction is meant for low " +
 				"albumin); an ionized calcium of the same day or later decides instead; a calcium the laboratory flagged " +
 				"normal is never called low after correction, and a corrected value alone never makes a critical card."},
+		{"quinine", "Quinine",
+			"Quinine (or Qualaquin) on record gets a warning card: the FDA warns against its use for leg cramps " +
+				"(serious haematological reactions; QT prolongation). Standard practice beyond the seeds: FDA Drug " +
+				"Safety Communication of 8 July 2010."},
 		{"conditions", "Associated conditions",
 			"Present conditions the sources associate with cramps are named in one line of another card, not a card " +
 				"of their own: they rarely change what is done today. The full list with sources is below."},
