@@ -147,7 +147,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		return err
 	}
 	deps.Documents = map[string]http.Handler{kit.KnowledgePath: knowledgePage}
-	// Each value set at GET /knowledge/ValueSet/{id}, for a terminology team to review (issue 14).
+	// Each value set at GET /knowledge/ValueSet/{id}, for a terminology team to review.
 	deps.FHIRDocuments = map[string][]byte{}
 	for _, vs := range kb.ValueSets() {
 		deps.FHIRDocuments[kit.KnowledgePath+"/ValueSet/"+vs.ID] = vs.Raw
