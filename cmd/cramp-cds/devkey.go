@@ -135,6 +135,9 @@ func (k *devKey) writeTrust(path string, also ...string) error {
 	issuers := []any{map[string]any{
 		"iss":  devIssuer,
 		"jwks": map[string]any{"keys": []any{jwk}},
+		// The examples name a fhirServer, and a caller may name only the
+		// ones it is granted; any, as the sandbox's, for this local key.
+		"fhir_servers": []string{"*"},
 	}}
 	for _, file := range also {
 		data, err := os.ReadFile(file)
