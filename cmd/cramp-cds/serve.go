@@ -169,6 +169,9 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		MaxBody:        cfg.MaxBody,
 		MaxInFlight:    cfg.MaxInFlight,
 		InFlightMemory: cfg.InFlightMemory,
+		AnswerDeadline: cfg.AnswerDeadline,
+		QueueBudget:    cfg.QueueBudget,
+		DeadlineHeader: cfg.DeadlineHeader,
 		AuthDiscovery:  cfg.AuthDiscovery,
 		// The versions, where CDS Hooks allows fields of our own (§11).
 		DiscoveryExtension: discoveryExtension(kb.Version()),

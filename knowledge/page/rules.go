@@ -22,7 +22,8 @@ func Rules(kb *knowledge.Base) []Rule {
 		{"trigger", "When the service speaks",
 			"Only for a patient with a present leg-cramp condition (one of the trigger codes below, on a condition " +
 				"that is active, recurring or relapsing, or has no clinical status, and has not abated), unless the " +
-				"service runs in screening mode."},
+				"service runs in screening mode. The entry must be on the active problem list or dated in the last " +
+				"24 months; an active entry with no date and no category (a legacy import) counts too."},
 		{"medications", "Medications that can cause cramps",
 			"Every current medication (active, a real prescription, started and not ended) holding a cramp-inducing " +
 				"ingredient is named, in one card for all of them. Drugs are recognised by RxNorm or ATC code, or by " +
