@@ -14,6 +14,8 @@ type Base struct {
 
 	sources      []*Source
 	sourceBySeed map[string]*Source
+	publications []*Publication
+	onset        OnsetWindow
 
 	triggers   TriggerSet
 	trigSNOMED map[string]*Code
@@ -126,6 +128,8 @@ func newBase(c *content, version string) (*Base, error) {
 	b := &Base{
 		version:      version,
 		sources:      c.sources.Sources,
+		publications: c.sources.Publications,
+		onset:        c.meds.OnsetWindow,
 		sourceBySeed: map[string]*Source{},
 		triggers:     c.triggers.Triggers,
 		trigSNOMED:   map[string]*Code{},
@@ -189,21 +193,35 @@ func newBase(c *content, version string) (*Base, error) {
 
 // resolveCitations fills in the titles of every citation from its source.
 func (b *Base) resolveCitations(c *content) {
+	pubs := map[string]*Publication{}
+	for _, p := range c.sources.Publications {
+		pubs[p.ID] = p
+	}
+	resolve := func(ct *Citation, p *Publication) {
+		ct.Cite, ct.Primary, ct.Resolved = p.Cite, true, p
+	}
 	fill := func(cs []Citation) {
 		for i := range cs {
+			if cs[i].Seed == "" {
+				cs[i].SourceTitle = pubs[cs[i].Publication].Title
+				resolve(&cs[i], pubs[cs[i].Publication])
+				continue
+			}
 			s := b.sourceBySeed[cs[i].Seed]
 			cs[i].SourceTitle = s.Title
 			cs[i].Cite = s.Cite
 			for _, r := range s.Refs {
 				if r.ID == cs[i].Ref {
 					cs[i].RefTitle = r.Title
-					if r.Cite != "" {
-						cs[i].Cite, cs[i].Primary = r.Cite, true
+					if p := pubs[r.Publication]; p != nil {
+						resolve(&cs[i], p)
 					}
 				}
 			}
 		}
 	}
+	fill(c.meds.OnsetWindow.Evidence)
+	b.onset.Evidence = c.meds.OnsetWindow.Evidence
 	fill(c.triggers.Triggers.Evidence)
 	b.triggers.Evidence = c.triggers.Triggers.Evidence
 	for _, cl := range b.classes {
@@ -413,6 +431,15 @@ func (b *Base) Version() string { return b.version }
 
 // Sources lists the seed documents the content cites, in file order.
 func (b *Base) Sources() []*Source { return b.sources }
+
+// OnsetWindowMonths is how many months before the cramps began a drug's start makes it the likelier cause.
+func (b *Base) OnsetWindowMonths() int { return b.onset.Months }
+
+// OnsetWindow returns the onset window with its evidence.
+func (b *Base) OnsetWindow() OnsetWindow { return b.onset }
+
+// Publications returns the primary sources: those seed references resolve to and those cited beyond the seeds.
+func (b *Base) Publications() []*Publication { return b.publications }
 
 // Source returns the seed document with the given file name, or nil.
 func (b *Base) Source(seed string) *Source { return b.sourceBySeed[seed] }

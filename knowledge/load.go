@@ -35,8 +35,9 @@ const (
 var dataFiles = []string{fileSources, fileTriggers, fileMedications, fileLabs, fileConditions, filePearls}
 
 type sourcesFile struct {
-	Version string    `json:"version"`
-	Sources []*Source `json:"sources"`
+	Version      string         `json:"version"`
+	Sources      []*Source      `json:"sources"`
+	Publications []*Publication `json:"publications"`
 }
 
 type triggersFile struct {
@@ -44,6 +45,7 @@ type triggersFile struct {
 }
 
 type medicationsFile struct {
+	OnsetWindow       OnsetWindow        `json:"onset_window"`
 	Classes           []*DrugClass       `json:"classes"`
 	CombinationBrands []CombinationBrand `json:"combination_brands"`
 	Products          []*Product         `json:"products"`

@@ -7,6 +7,10 @@ import "strings"
 func (c *checker) checkMedications(f *medicationsFile, valueSets map[string]*ValueSet, ix dataIDs) {
 	classIDs, ingIDs := map[string]bool{}, map[string]bool{}
 	names := map[string]string{} // normalised name -> ingredient id
+	if f.OnsetWindow.Months < 1 || f.OnsetWindow.Months > 60 || f.OnsetWindow.Source == "" {
+		c.fail("medications: onset_window needs months (1-60) and a source")
+	}
+	c.checkCitations("medications onset_window", f.OnsetWindow.Evidence)
 	for _, cl := range f.Classes {
 		c.checkID("class", cl.ID, classIDs)
 		where := "class " + cl.ID

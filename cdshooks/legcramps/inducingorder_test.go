@@ -214,7 +214,7 @@ func TestOrderCardSaysWhatIsOrderedWhyAndWhatThePatientTakes(t *testing.T) {
 		// The cramp drug they already take, as the record names it.
 		"Already taking drugs that can cause cramps: **Furosemide 40 MG Oral Tablet** (loop diuretics).",
 		// The sources: the thiazide class cites seed 000 (no named references) first.
-		"Sources: [Review\\: causes of nocturnal cramps](" + testPublicURL + "/knowledge#ref-000-3)",
+		"Sources: [Garrison et al., Arch Intern Med 2012](" + testPublicURL + "/knowledge#pub-garrison-2012); [Causes of Nocturnal Muscle Cramps (summary)](" + testPublicURL + "/knowledge#ref-000-3)",
 	} {
 		if !strings.Contains(c.Detail, want) {
 			t.Errorf("detail lacks %q:\n%s", want, c.Detail)

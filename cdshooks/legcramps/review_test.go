@@ -262,7 +262,7 @@ func TestMissingLabsCardConsidersCitesBothSidesAndRecommends(t *testing.T) {
 			// line (seed 000 always checks; seed 001, citing Am Fam Physician
 			// 2012, tests only when a cause is suspected).
 			for _, want := range []string{"Sources differ: test everyone, or only when a cause is suspected.",
-				"/knowledge#ref-000-", "[Am Fam Physician 2012]("} {
+				"/knowledge#ref-000-", "[Allen \\& Kirby, Am Fam Physician 2012]("} {
 				if !strings.Contains(c.Detail, want) {
 					t.Errorf("detail lacks %q:\n%s", want, c.Detail)
 				}
