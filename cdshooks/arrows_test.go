@@ -25,6 +25,8 @@ var arrows = map[string][]string{
 	"cdshooks/auth":          {"cdshooks", "internal/..."},
 	"cdshooks/panel":         {"cdshooks"},
 	"cdshooks/feedback":      {"cdshooks", "internal/..."},
+	// The kit: what every topic's services need, knowing no topic.
+	"cdshooks/kit/...":       {"cdshooks", "cdshooks/feedback", "cdshooks/kit/...", "fhir/...", "internal/..."},
 	"cdshooks/legcramps/...": {"cdshooks/...", "fhir/...", "knowledge/...", "internal/..."},
 	"fhir/...":               {"fhir/...", "internal/..."},
 	"knowledge/...":          {"knowledge/...", "fhir", "internal/..."},

@@ -55,9 +55,11 @@ const sampleTopicSystem = "https://example.org/card-topic"
 // sampleBetaCard is a card uuid the sample service issued, of topic "beta".
 const sampleBetaCard = "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea"
 
-// sampleCardTopic is the harness's Deps.CardTopic: sampleBetaCard carries
-// topic beta; any other uuid is not the sample service's.
-func sampleCardTopic(card string) (string, bool) {
+// sampleTopics is the harness's Deps.Topics: sampleBetaCard carries topic
+// beta; any other uuid is not the sample service's.
+type sampleTopics struct{}
+
+func (sampleTopics) TopicOf(card string) (string, bool) {
 	if card == sampleBetaCard {
 		return "beta", true
 	}
@@ -133,7 +135,7 @@ type harness struct {
 
 // mustServer builds the real server. With no services given it serves the
 // sample definition with no cards; without an id grammar or a card topic
-// reader it uses fhir.ValidID and sampleCardTopic.
+// reader it uses fhir.ValidID and sampleTopics.
 func mustServer(t *testing.T, cfg cdshooks.Config, deps cdshooks.Deps) harness {
 	t.Helper()
 	if deps.Services == nil {
@@ -142,8 +144,8 @@ func mustServer(t *testing.T, cfg cdshooks.Config, deps cdshooks.Deps) harness {
 	if deps.IsFHIRID == nil {
 		deps.IsFHIRID = fhir.ValidID
 	}
-	if deps.CardTopic == nil {
-		deps.CardTopic = sampleCardTopic
+	if deps.Topics == nil {
+		deps.Topics = sampleTopics{}
 	}
 	logs := &fixtures.LogBuffer{}
 	deps.Logger = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))

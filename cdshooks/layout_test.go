@@ -11,7 +11,8 @@ import (
 
 // The protocol packages hold CDS Hooks only: a product (the leg-cramp
 // services, the knowledge base, FHIR record reading) builds on them, never
-// the other way round.
+// the other way round. The kit (cdshooks/kit) reads FHIR records but names
+// no clinical topic either: a topic package builds on it.
 
 // forbiddenDeps are import path prefixes neither cdshooks nor cdshooks/auth
 // may depend on, directly or not.
@@ -22,24 +23,39 @@ var forbiddenDeps = []string{
 	"github.com/samply/golang-fhir-models",
 }
 
+// kitForbiddenDeps are what the kit may not depend on: it reads FHIR
+// records, but knows no topic (no clinical knowledge, no topic package).
+var kitForbiddenDeps = []string{
+	"github.com/cramp-cds/cramp-cds/knowledge",
+	"github.com/cramp-cds/cramp-cds/cdshooks/legcramps",
+}
+
 func TestProtocolPackagesDependOnNoProduct(t *testing.T) {
 	t.Parallel()
 	goTool, err := exec.LookPath("go")
 	if err != nil {
 		t.Fatalf("the go command, to list the dependencies: %v", err)
 	}
-	out, err := exec.Command(goTool, "list", "-deps", "-f", "{{.ImportPath}}", ".", "./auth").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go list -deps: %v\n%s", err, out)
-	}
-	deps := strings.Fields(string(out))
-	if len(deps) < 10 {
-		t.Fatalf("go list -deps named only %d packages: %s", len(deps), out)
-	}
-	for _, dep := range deps {
-		for _, bad := range forbiddenDeps {
-			if dep == bad || strings.HasPrefix(dep, bad+"/") {
-				t.Errorf("cdshooks or cdshooks/auth depends on %s", dep)
+	for _, c := range []struct {
+		pkgs, forbidden []string
+	}{
+		{[]string{".", "./auth"}, forbiddenDeps},
+		{[]string{"./kit/..."}, kitForbiddenDeps},
+	} {
+		args := append([]string{"list", "-deps", "-f", "{{.ImportPath}}"}, c.pkgs...)
+		out, err := exec.Command(goTool, args...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("go list -deps: %v\n%s", err, out)
+		}
+		deps := strings.Fields(string(out))
+		if len(deps) < 10 {
+			t.Fatalf("go list -deps named only %d packages: %s", len(deps), out)
+		}
+		for _, dep := range deps {
+			for _, bad := range c.forbidden {
+				if dep == bad || strings.HasPrefix(dep, bad+"/") {
+					t.Errorf("%v depends on %s", c.pkgs, dep)
+				}
 			}
 		}
 	}
@@ -52,7 +68,7 @@ var productWords = regexp.MustCompile(`(?i)\b(?:nocturnal|cramps?([-_]cds)?|legs
 func TestProtocolSourcesNameNoProduct(t *testing.T) {
 	t.Parallel()
 	var files []string
-	for _, dir := range []string{".", "auth"} {
+	for _, dir := range []string{".", "auth", "kit"} {
 		matches, err := filepath.Glob(filepath.Join(dir, "*.go"))
 		if err != nil {
 			t.Fatal(err)

@@ -102,7 +102,7 @@ func (m *Metrics) JWTRejected(ctx context.Context, reason string) {
 }
 
 // FeedbackReceived counts one feedback item by the topic its card uuid
-// carries (see Deps.CardTopic; "unknown" for a uuid no service made) and
+// carries (see Deps.Topics; "unknown" for a uuid no service made) and
 // outcome.
 func (m *Metrics) FeedbackReceived(ctx context.Context, service, topic string, outcome Outcome) {
 	if m == nil {

@@ -1,16 +1,12 @@
 package cdshooks
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"mime"
 	"net/http"
 	"slices"
-	"strings"
 	"sync/atomic"
 
 	"github.com/gin-gonic/gin"
@@ -75,10 +71,11 @@ type Deps struct {
 	// IsFHIRID is the FHIR id grammar (fhir.ValidID) the context ids of every
 	// request are held to (required).
 	IsFHIRID func(string) bool
-	// CardTopic, when set, reads the topic code a service wrote into one of
-	// its card uuids, so that feedback is counted by topic; ok is false for a
-	// uuid the services did not make. Nil counts all feedback as "unknown".
-	CardTopic func(cardUUID string) (topic string, ok bool)
+	// Topics, when set, is the registry of every card topic the services
+	// use: the server reads from it the topic a service wrote into one of its
+	// card uuids, so that feedback is counted by topic. Nil counts all
+	// feedback as "unknown".
+	Topics TopicReader
 	// Documents are read-only pages served at their path (GET, without
 	// authentication), such as the knowledge page a card's links and
 	// source.url point at. They must hold no patient data.
@@ -87,6 +84,13 @@ type Deps struct {
 	// without authentication, as application/fhir+json), such as the value
 	// sets a terminology team reviews. They must hold no patient data.
 	FHIRDocuments map[string][]byte
+}
+
+// TopicReader reads the topic code a service wrote into one of its card
+// uuids; ok is false for a uuid no service made. A registry of any number of
+// topics implements it.
+type TopicReader interface {
+	TopicOf(cardUUID string) (topic string, ok bool)
 }
 
 // Server is the CDS Hooks HTTP API: discovery, service calls, feedback, CORS,
@@ -109,7 +113,7 @@ type Server struct {
 	tracer   trace.Tracer
 	metrics  *Metrics
 	isFHIRID func(string) bool
-	topicOf  func(string) (string, bool)
+	topics   TopicReader
 	// requestRules and feedbackRules hold the member names each body may
 	// use (see checkMembers).
 	requestRules, feedbackRules *memberRules
@@ -161,7 +165,7 @@ func NewServer(cfg Config, deps Deps) (*Server, error) {
 		tracer:     deps.Telemetry.tracer(),
 		metrics:    deps.Telemetry.Metrics,
 		isFHIRID:   deps.IsFHIRID,
-		topicOf:    deps.CardTopic,
+		topics:     deps.Topics,
 
 		requestRules:  requestMembers(),
 		feedbackRules: feedbackMembers(),
@@ -262,45 +266,6 @@ func (s *Server) handleDiscovery(c *gin.Context) {
 	s.writeJSON(c, http.StatusOK, Discovery{Services: s.defs})
 }
 
-// handleService answers POST /cds-services/{id}: decode, validate, check the
-// hook, evaluate, and refuse to send a response that breaks the card rules.
-func (s *Server) handleService(c *gin.Context) {
-	reg, ok := s.lookup(c)
-	if !ok {
-		return
-	}
-	var req Request
-	if err := s.decodeJSON(c, &req, s.requestRules); err != nil {
-		s.writeError(c, err)
-		return
-	}
-	if err := req.Validate(s.isFHIRID); err != nil {
-		s.writeError(c, err)
-		return
-	}
-	if !slices.Contains(reg.hooks, req.Hook) {
-		s.writeError(c, Errorf(EINVALID, "service %s does not serve %s (it serves %s)", reg.id, hookName(req.Hook), strings.Join(reg.hooks, ", ")))
-		return
-	}
-	// A PendingAuthenticator's late check may still be running: the
-	// evaluation overlaps it, and writeJSON awaits it, so a call refused late
-	// is evaluated but never answered.
-	resp, err := s.evaluate(c.Request.Context(), reg, &req, callerOf(c))
-	if err != nil {
-		s.writeError(c, fmt.Errorf("service %s: %w", reg.id, err))
-		return
-	}
-	if resp == nil {
-		resp = &Response{}
-	}
-	if err := resp.Validate(); err != nil {
-		s.writeError(c, fmt.Errorf("service %s produced an invalid response: %w", reg.id, err))
-		return
-	}
-	s.metrics.CardsReturned(c.Request.Context(), reg.id, resp.Cards)
-	s.writeJSON(c, http.StatusOK, resp)
-}
-
 // handleFeedback answers POST /cds-services/{id}/feedback: a valid request
 // is one log line (service, how many items and cards, outcomes, override
 // reason codes; never the user's comment) and each card it is about is
@@ -382,124 +347,12 @@ func methodName(method string) string {
 
 // feedbackTopic is the topic a card uuid carries, for the feedback metric.
 func (s *Server) feedbackTopic(card string) string {
-	if s.topicOf != nil {
-		if topic, ok := s.topicOf(card); ok {
+	if s.topics != nil {
+		if topic, ok := s.topics.TopicOf(card); ok {
 			return topic
 		}
 	}
 	return topicUnknown
-}
-
-// lookup finds the service named in the path, or answers 404.
-func (s *Server) lookup(c *gin.Context) (registered, bool) {
-	reg, ok := s.services[c.Param("id")]
-	if !ok {
-		s.writeError(c, Errorf(ENOTFOUND, "no CDS service with this id; the services are listed at GET /cds-services"))
-	}
-	return reg, ok
-}
-
-// decodeJSON reads the request body into v: the content type must be JSON
-// (application/json or application/fhir+json, any parameters), the body at
-// most MaxBody bytes and exactly one JSON object, whose members pass rules
-// (see checkMembers).
-func (s *Server) decodeJSON(c *gin.Context, v any, rules *memberRules) error {
-	r := c.Request
-	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || (mt != "application/json" && mt != "application/fhir+json") {
-		return Errorf(EUNSUPPORTEDMEDIA, "Content-Type must be application/json")
-	}
-	tooLarge := Errorf(ETOOLARGE, "request body is larger than %d bytes", s.cfg.MaxBody)
-	if r.ContentLength > s.cfg.MaxBody {
-		return tooLarge
-	}
-	// Read the body whole (it is bounded by MaxBody): the duplicate-name check
-	// below needs a second look at the bytes.
-	// Content-Length (already checked against MaxBody) sizes the buffer, so a
-	// large prefetch is not copied again at each doubling.
-	body := bytes.NewBuffer(make([]byte, 0, max(r.ContentLength, 0)+bytes.MinRead))
-	_, err = body.ReadFrom(http.MaxBytesReader(c.Writer, r.Body, s.cfg.MaxBody))
-	data := body.Bytes()
-	if req, ok := v.(*Request); ok && err == nil {
-		return decodeRequest(data, req, rules)
-	}
-	if err == nil {
-		dec := json.NewDecoder(bytes.NewReader(data))
-		err = dec.Decode(v)
-		if err == nil {
-			// Exactly one value: anything after it is a malformed body.
-			if _, err = dec.Token(); errors.Is(err, io.EOF) {
-				return checkMembers(data, rules)
-			}
-			if err == nil {
-				return Errorf(EINVALID, "request body has data after the JSON object")
-			}
-		}
-	}
-	var maxErr *http.MaxBytesError
-	var syntaxErr *json.SyntaxError
-	var typeErr *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &maxErr):
-		return tooLarge
-	case errors.Is(err, io.EOF):
-		return Errorf(EINVALID, "request body is empty")
-	case errors.As(err, &syntaxErr):
-		return Errorf(EINVALID, "request body is not valid JSON (at byte %d)", syntaxErr.Offset)
-	case errors.As(err, &typeErr) && typeErr.Field == "":
-		return Errorf(EINVALID, "request body must be a JSON object")
-	case errors.As(err, &typeErr):
-		return Errorf(EINVALID, "%s has the wrong JSON type", typeErr.Field)
-	default:
-		// io.ErrUnexpectedEOF and the like: the JSON stops early.
-		return Errorf(EINVALID, "request body is not valid JSON")
-	}
-}
-
-// writeError answers with the status and OperationOutcome body for err (see
-// outcome). Internal errors are logged with their detail; authentication
-// failures with their reason only (never the token).
-func (s *Server) writeError(c *gin.Context, err error) {
-	code := ErrorCode(err)
-	c.Set(errorCodeKey, code)
-	ctx := c.Request.Context()
-	var af *AuthFailure
-	switch {
-	case code == EINTERNAL:
-		s.logger.ErrorContext(ctx, "internal error", "route", routeOf(c), "error", logError(err))
-	case errors.As(err, &af):
-		s.logger.WarnContext(ctx, "authentication failed", "route", routeOf(c), "reason", af.Reason)
-	}
-	status, body := outcome(err)
-	if status == http.StatusUnauthorized {
-		c.Header("WWW-Authenticate", `Bearer error="invalid_token"`)
-	}
-	s.writeJSON(c, status, body)
-}
-
-// internalBody is what a client gets when even rendering an answer failed.
-const internalBody = `{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"exception","diagnostics":"internal error"}]}`
-
-// writeJSON marshals v before writing anything, so a marshal failure (or an
-// answer over MaxResponse) becomes a clean 500 instead of half a body. Every
-// answer, error or not, first waits for the caller to be confirmed (see
-// PendingAuthenticator): a call refused late gets its 401 and nothing else.
-func (s *Server) writeJSON(c *gin.Context, status int, v any) {
-	if !s.confirmed(c) {
-		return
-	}
-	body, err := Marshal(v)
-	if err == nil && len(body) > s.cfg.MaxResponse {
-		err = fmt.Errorf("the answer is %d bytes, over the %d-byte limit", len(body), s.cfg.MaxResponse)
-	}
-	if err != nil {
-		s.logger.ErrorContext(c.Request.Context(), "rendering response", "route", routeOf(c), "error", logError(err))
-		c.Set(errorCodeKey, EINTERNAL)
-		status, body = http.StatusInternalServerError, []byte(internalBody)
-	}
-	// Cards carry patient data: no cache may keep them.
-	c.Header("Cache-Control", "no-store")
-	c.Data(status, "application/json", body)
 }
 
 func callerOf(c *gin.Context) Caller {

@@ -74,20 +74,21 @@ func (t Telemetry) middleware() gin.HandlerFunc {
 	)
 }
 
-// evaluate calls a service inside an "evaluate {id}" span. Its status on
-// failure is the error code only: an error's text may name what a record held.
-func (s *Server) evaluate(ctx context.Context, reg registered, req *Request, caller Caller) (*Response, error) {
-	ctx, span := s.tracer.Start(ctx, "evaluate "+reg.id, trace.WithAttributes(
-		attribute.String("cds.service", reg.id),
-		attribute.String("cds.hook", req.Hook),
+// traceEvaluation starts the "evaluate {id}" span around a service call;
+// end closes it with the call's outcome. Its status on failure is the error
+// code only: an error's text may name what a record held.
+func (s *Server) traceEvaluation(ctx context.Context, id, hook string) (_ context.Context, end func(*Response, error)) {
+	ctx, span := s.tracer.Start(ctx, "evaluate "+id, trace.WithAttributes(
+		attribute.String("cds.service", id),
+		attribute.String("cds.hook", hook),
 	))
-	defer span.End()
-	resp, err := reg.service.Evaluate(ctx, req, caller)
-	switch {
-	case err != nil:
-		span.SetStatus(codes.Error, string(ErrorCode(err)))
-	case resp != nil:
-		span.SetAttributes(attribute.Int("cds.cards", len(resp.Cards)))
+	return ctx, func(resp *Response, err error) {
+		switch {
+		case err != nil:
+			span.SetStatus(codes.Error, string(ErrorCode(err)))
+		case resp != nil:
+			span.SetAttributes(attribute.Int("cds.cards", len(resp.Cards)))
+		}
+		span.End()
 	}
-	return resp, err
 }

@@ -211,6 +211,10 @@ type AbnormalLabFinding struct {
 	// SuspectedDrugs are the patient's current drugs whose class is known to
 	// cause this abnormality (a diuretic with low potassium).
 	SuspectedDrugs []MedicationFinding
+	// OtherDrugs are the patient's current medications, outside the
+	// cramp-inducing classes, known to move the analyte to this side
+	// (Lab.MovedBy: an ACE inhibitor with high potassium).
+	OtherDrugs []Entry
 }
 
 // JudgedValue is the value that was judged: the corrected calcium when an
@@ -229,7 +233,12 @@ type CalciumBasis struct {
 	// Albumin is the albumin result used for the correction; nil when the
 	// total calcium was judged as measured (no albumin within WithinDays).
 	Albumin *ObservationEntry
-	// AlbuminValue is that albumin in g/dL.
+	// NormalAlbumin is an albumin within WithinDays that is not low (at or
+	// above the correction's reference, 4.0 g/dL): the correction is meant for
+	// hypoalbuminaemia, so the measured value was judged.
+	NormalAlbumin *ObservationEntry
+	// AlbuminValue is the albumin (Albumin or NormalAlbumin) in g/dL; with a
+	// comparator, its bound.
 	AlbuminValue float64
 	// Corrected is measured + factor x (reference - albumin), in mg/dL.
 	Corrected float64

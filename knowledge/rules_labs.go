@@ -3,7 +3,9 @@ package knowledge
 import (
 	"cmp"
 	"slices"
+	"strings"
 	"time"
+	"unicode"
 
 	"github.com/cramp-cds/cramp-cds/fhir"
 )
@@ -28,13 +30,16 @@ type labContext struct {
 	// present are the conditions found present (associated or differential).
 	present map[*Condition][]ConditionEntry
 	meds    []MedicationFinding
+	// record is the record judged: its current medications are searched for
+	// drugs that move an analyte (Lab.MovedBy).
+	record *fhir.Record
 }
 
 // newLabContext sorts the record's dated results (and pending entries) by
 // analyte, latest first, next to the conditions found present.
 func (b *Base) newLabContext(rec *fhir.Record, asOf time.Time, p patient, f *Findings) labContext {
 	ctx := labContext{
-		asOf: asOf, patient: p, meds: f.Medications, present: map[*Condition][]ConditionEntry{},
+		asOf: asOf, patient: p, meds: f.Medications, present: map[*Condition][]ConditionEntry{}, record: rec,
 		results: map[*Lab][]fhir.Observation{}, pending: map[*Lab][]fhir.Observation{},
 	}
 	for _, o := range rec.Observations {
@@ -333,24 +338,34 @@ func (b *Base) judge(lab *Lab, o fhir.Observation, ctx *labContext) (AbnormalLab
 		Severity:  SeverityAbnormal,
 	}
 	v := measured
+	comparator := o.Value.Comparator
 	if lab.NeverCorrected {
 		a.Calcium = &CalciumBasis{Ionized: true}
 	}
 	if c := lab.AlbuminCorrection; c != nil {
 		a.Calcium = &CalciumBasis{WithinDays: c.WithinDays}
 		if alb, albV, ok := b.nearestAlbumin(c, o, ctx); ok {
-			a.Calcium.Albumin = &ObservationEntry{Entry: entryOf(alb), Observation: alb}
+			e := &ObservationEntry{Entry: entryOf(alb), Observation: alb}
 			a.Calcium.AlbuminValue = albV
-			a.Calcium.Corrected = measured + c.Factor*(c.Reference-albV)
-			v = a.Calcium.Corrected
+			if albV >= c.Reference {
+				// The correction is meant for hypoalbuminaemia: with an albumin
+				// that is not low the measured value is judged.
+				a.Calcium.NormalAlbumin = e
+			} else {
+				a.Calcium.Albumin = e
+				a.Calcium.Corrected = measured + c.Factor*(c.Reference-albV)
+				v = a.Calcium.Corrected
+				comparator = correctedComparator(comparator, alb.Value.Comparator)
+			}
 		}
 	}
 	corrected := a.Calcium != nil && a.Calcium.Albumin != nil
-	comparator := o.Value.Comparator
 
 	flag := flagOf(o.Interpretation)
 	for _, t := range lab.Critical {
-		if surelyCrossed(t, comparator, v) {
+		// A corrected value alone never makes a result critical: the
+		// measured value must be beyond the limit too.
+		if surelyCrossed(t, comparator, v) && (!corrected || surelyCrossed(t, o.Value.Comparator, measured)) {
 			t := t
 			a.Critical, a.Severity, a.Basis = &t, SeverityCritical, BasisCriticalLimit
 			a.Direction, a.Finding = direction(t), t.Finding
@@ -391,12 +406,64 @@ func (b *Base) judge(lab *Lab, o fhir.Observation, ctx *labContext) (AbnormalLab
 		a.Chronic = b.chronic(lab, o, ctx)
 	}
 	a.SuspectedDrugs = suspects(lab, a.Direction, ctx.meds)
+	a.OtherDrugs = movingDrugs(lab, a.Direction, ctx)
 	return a, true
+}
+
+// movingDrugs returns the current medications of the record that one of the
+// lab's MovedBy groups names for that side: by an ATC code under one of its
+// prefixes, or by one of its names as a word of the medication's text or
+// codings' displays. Each medication once, in record order.
+func movingDrugs(lab *Lab, direction string, ctx *labContext) []Entry {
+	if len(lab.MovedBy) == 0 || ctx.record == nil || direction == "" {
+		return nil
+	}
+	var out []Entry
+	for _, m := range ctx.record.Medications {
+		if !m.ActiveAt(ctx.asOf) {
+			continue
+		}
+		for _, g := range lab.MovedBy {
+			if g.Direction == direction && drugIn(g, m.Drug) {
+				out = append(out, Entry{Ref: m.Ref, Text: ConceptText(m.Drug)})
+				break
+			}
+		}
+	}
+	return out
+}
+
+// drugIn reports whether a medication concept belongs to the group g.
+func drugIn(g LabDrugs, c fhir.Concept) bool {
+	texts := []string{c.Text}
+	for _, cd := range c.Codings {
+		if systemOf(cd.System) == sysATC {
+			for _, p := range g.ATC {
+				if strings.HasPrefix(cd.Code, p) {
+					return true
+				}
+			}
+		}
+		texts = append(texts, cd.Display)
+	}
+	for _, t := range texts {
+		for _, w := range strings.FieldsFunc(strings.ToLower(t), func(r rune) bool { return !unicode.IsLetter(r) }) {
+			if slices.Contains(g.Names, w) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // decide finds the abnormal side of a result from the laboratory's flag, its
 // range, or our thresholds, in that order (see judge).
 func decide(lab *Lab, o fhir.Observation, v float64, comparator string, flag labFlag, corrected bool, sex string) (string, Basis, bool) {
+	if corrected && flag.code == "N" {
+		// The laboratory called the measured value normal; a correction,
+		// which only raises it, never makes it low.
+		return "", 0, false
+	}
 	if !corrected && flag.code != "" {
 		switch {
 		case flag.code == "N":
@@ -475,8 +542,45 @@ func lowerFirst(s string) string {
 	return string(s[0]+'a'-'A') + s[1:]
 }
 
+// correctedComparator is the comparator of a calcium corrected with an
+// albumin that has one. An albumin below its bound ("<1.5") makes the
+// corrected value at least what the bound gives (">"); a calcium with a
+// comparator of its own the other way leaves nothing sure ("?", never beyond
+// any limit).
+func correctedComparator(calcium, albumin string) string {
+	switch albumin {
+	case "":
+		return calcium
+	case "<", "<=":
+		bound := ">="
+		if albumin == "<" {
+			bound = ">"
+		}
+		switch calcium {
+		case "":
+			return bound
+		case ">", ">=":
+			return calcium
+		}
+		return "?"
+	}
+	// An albumin above a bound: the corrected value is at most the bound's.
+	bound := "<="
+	if albumin == ">" {
+		bound = "<"
+	}
+	switch calcium {
+	case "":
+		return bound
+	case "<", "<=":
+		return calcium
+	}
+	return "?"
+}
+
 // nearestAlbumin finds the albumin result closest in time to a calcium
-// result, within the correction's window either side, converted to g/dL.
+// result, within the correction's window either side, converted to g/dL. An
+// albumin with a comparator ("<1.5") counts with its bound.
 func (b *Base) nearestAlbumin(c *AlbuminCorrection, ca fhir.Observation, ctx *labContext) (fhir.Observation, float64, bool) {
 	albLab := b.labByID[c.Albumin]
 	window := time.Duration(c.WithinDays) * 24 * time.Hour
@@ -484,7 +588,7 @@ func (b *Base) nearestAlbumin(c *AlbuminCorrection, ca fhir.Observation, ctx *la
 	var bestV float64
 	found := false
 	for _, o := range ctx.results[albLab] {
-		if o.Value == nil || o.Value.Comparator != "" {
+		if o.Value == nil {
 			continue
 		}
 		d := o.Effective.Sub(ca.Effective).Abs()

@@ -59,6 +59,21 @@ func finding(t *testing.T, f knowledge.Findings, labID string) *knowledge.Abnorm
 	return nil
 }
 
+// severityIs evaluates rec and checks the severity of the lab's finding ("",
+// "abnormal" or "critical"), returning the finding (nil when none).
+func severityIs(t *testing.T, b *knowledge.Base, rec *fhir.Record, labID, want string) *knowledge.AbnormalLabFinding {
+	t.Helper()
+	a := finding(t, b.Evaluate(rec, asOf, knowledge.Options{}), labID)
+	got := ""
+	if a != nil {
+		got = a.Severity.String()
+	}
+	if got != want {
+		t.Fatalf("severity %q, want %q", got, want)
+	}
+	return a
+}
+
 func keys(ms []knowledge.MedicationFinding) []string {
 	var out []string
 	for _, m := range ms {
@@ -98,26 +113,20 @@ func TestSeverityFollowsTheResult(t *testing.T) {
 		{"Ca 6.9 without albumin is critical", nil, []fhir.Observation{ca(6.9)}, "calcium", "critical", nil},
 		{"Ca 7.0 without albumin is low, not critical", nil, []fhir.Observation{ca(7.0)}, "calcium", "abnormal", nil},
 		{"Ca 6.5 with albumin 3.0 (corrected 7.3) is not critical", nil, []fhir.Observation{ca(6.5), alb(3.0)}, "calcium", "abnormal", nil},
-		{"Ca 7.2 with albumin 4.5 (corrected 6.8) is critical", []fhir.Medication{furosemide}, []fhir.Observation{ca(7.2), alb(4.5)}, "calcium", "critical", []string{"furosemide"}},
+		// Issue 26 item 1: a corrected value alone never makes a critical card; the measured value must be critical too.
+		{"Ca 7.2 with albumin 4.5 is not corrected, low not critical", []fhir.Medication{furosemide}, []fhir.Observation{ca(7.2), alb(4.5)}, "calcium", "abnormal", []string{"furosemide"}},
+		{"Ca 6.8 with albumin 3.9 (corrected 6.88) is critical", []fhir.Medication{furosemide}, []fhir.Observation{ca(6.8), alb(3.9)}, "calcium", "critical", []string{"furosemide"}},
 		{"low Ca on a thiazide does not blame it (thiazides raise calcium)", []fhir.Medication{hctz}, []fhir.Observation{ca(8.0)}, "calcium", "abnormal", nil},
 		// The laboratory's own critical flags.
 		{"K 3.4 flagged LL is critical", nil, []fhir.Observation{flagged(k(3.4), "LL")}, "potassium", "critical", nil},
 		{"K 6.8 flagged HH is critical on the high side", []fhir.Medication{spironolactone}, []fhir.Observation{flagged(k(6.8), "HH")}, "potassium", "critical", []string{"spironolactone"}},
-		{"K 5.8 flagged H is not a cramp finding", nil, []fhir.Observation{flagged(k(5.8), "H")}, "potassium", "", nil},
+		{"K 5.8 flagged H is a high-potassium warning (issue 26 item 2)", []fhir.Medication{spironolactone}, []fhir.Observation{flagged(k(5.8), "H")}, "potassium", "abnormal", []string{"spironolactone"}},
 		{"TSH flagged AA is critical", nil, []fhir.Observation{flagged(loincObs("Observation/tsh", "3016-3", 0.01, "m[IU]/L", lab), "AA")}, "tsh", "critical", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			f := b.Evaluate(adult("female", tt.meds, tt.obs), asOf, knowledge.Options{})
-			a := finding(t, f, tt.lab)
-			got := ""
-			if a != nil {
-				got = a.Severity.String()
-			}
-			if got != tt.want {
-				t.Fatalf("severity %q, want %q", got, tt.want)
-			}
+			a := severityIs(t, b, adult("female", tt.meds, tt.obs), tt.lab, tt.want)
 			if a == nil {
 				return
 			}
@@ -212,8 +221,10 @@ func TestCalciumIsCorrectedForAlbumin(t *testing.T) {
 		{"albumin exactly 3 days before is used", []fhir.Observation{ca(8.0), alb("Observation/alb", 3.0, "g/dL", lab.AddDate(0, 0, -3))}, "calcium", false, "Observation/alb", 8.8, false},
 		{"albumin 3 days and a minute after is not", []fhir.Observation{ca(8.0), alb("Observation/alb", 3.0, "g/dL", lab.AddDate(0, 0, -3).Add(-time.Minute))}, "calcium", true, "", 0, false},
 		{"no albumin: judged as measured", []fhir.Observation{ca(8.0)}, "calcium", true, "", 0, false},
-		{"albumin 4.0: no change, 8.0 is low", []fhir.Observation{ca(8.0), alb("Observation/alb", 4.0, "g/dL", lab)}, "calcium", true, "Observation/alb", 8.0, false},
-		{"albumin 4.5 lowers 8.6 to 8.2", []fhir.Observation{ca(8.6), alb("Observation/alb", 4.5, "g/dL", lab)}, "calcium", true, "Observation/alb", 8.2, false},
+		// Issue 26 item 1: the correction is for hypoalbuminaemia only (albumin below 4.0 g/dL); it used to
+		// lower 8.6 with albumin 4.5 to a false low 8.2.
+		{"albumin 4.0: not corrected, 8.0 is low as measured", []fhir.Observation{ca(8.0), alb("Observation/alb", 4.0, "g/dL", lab)}, "calcium", true, "", 0, false},
+		{"albumin 4.5 does not lower 8.6", []fhir.Observation{ca(8.6), alb("Observation/alb", 4.5, "g/dL", lab)}, "calcium", false, "", 0, false},
 		{"albumin 34 g/L: 8.0 corrects to 8.48, still low", []fhir.Observation{ca(8.0), alb("Observation/alb", 34, "g/L", lab)}, "calcium", true, "Observation/alb", 8.48, false},
 		{"albumin 3.3 g/dL: 8.0 corrects to 8.56, not low", []fhir.Observation{ca(8.0), alb("Observation/alb", 3.3, "g/dL", lab)}, "calcium", false, "Observation/alb", 8.56, false},
 		{"the albumin nearest in time is used", []fhir.Observation{ca(8.0), alb("Observation/far", 4.0, "g/dL", lab.AddDate(0, 0, -2)), alb("Observation/near", 3.0, "g/dL", lab.Add(-time.Hour))}, "calcium", false, "Observation/near", 8.8, false},

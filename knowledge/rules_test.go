@@ -304,7 +304,7 @@ func TestAbnormalThresholdsPerAnalyte(t *testing.T) {
 		{"2823-3", 3.4, "mmol/L", "hypokalemia"},
 		{"6298-4", 3.5, "mmol/L", ""},
 		{"6298-4", 3.4, "meq/L", "hypokalemia"},
-		{"6298-4", 6.0, "mmol/L", ""}, // high potassium does not explain cramps
+		{"6298-4", 6.0, "mmol/L", "hyperkalemia"}, // 5.6-6.4 is a warning (issue 26 item 2; seed 002 line 6: imbalance)
 		{"49765-1", 8.528, "mg/dL", ""},
 		{"17861-6", 8.4, "mg/dL", "hypocalcemia"},
 		{"17861-6", 2.0, "mmol/L", "hypocalcemia"}, // 8.02 mg/dL

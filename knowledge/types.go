@@ -267,6 +267,9 @@ type Lab struct {
 	// Critical are the critical limits: a result beyond one is a critical value
 	// whatever the laboratory's range says.
 	Critical []Threshold `json:"critical,omitempty"`
+	// MovedBy are the drugs known to move the analyte, beyond the
+	// cramp-inducing classes' lab effects.
+	MovedBy []LabDrugs `json:"moved_by,omitempty"`
 	// AlbuminCorrection, for total calcium, corrects the value for albumin before it is judged.
 	AlbuminCorrection *AlbuminCorrection `json:"albumin_correction,omitempty"`
 	// NeverCorrected marks a lab that must not be corrected (ionized calcium).
@@ -326,6 +329,20 @@ type Threshold struct {
 	// KnownBy lists conditions (ids) that already explain a result beyond the
 	// threshold: with one present, the result is not reported again.
 	KnownBy []string `json:"known_by,omitempty"`
+	// Action, on a critical limit, is what a clinician is expected to do
+	// (repeat or confirm, treat, consider an ECG...), as the card says it.
+	Action string `json:"action,omitempty"`
+}
+
+// LabDrugs are drugs, cramp-inducing or not, known to move an analyte to one
+// side (ACE inhibitors raise potassium): a finding on that side names those on
+// record. Matched by ATC code prefix or by a name word of the medication.
+type LabDrugs struct {
+	Direction string   `json:"direction"` // "low" or "high"
+	Name      string   `json:"name"`      // e.g. "ACE inhibitors"
+	Names     []string `json:"names"`     // ingredient names, lower case
+	ATC       []string `json:"atc,omitempty"`
+	Source    string   `json:"source"`
 }
 
 // Condition is an associated condition, a differential diagnosis, or both.

@@ -63,6 +63,16 @@ func (c *checker) checkLabs(f *labsFile, valueSets map[string]*ValueSet, ix data
 				c.fail("%s: threshold %q: sex %q must be male or female", where, t.Finding, t.Sex)
 			}
 		}
+		for _, t := range l.Critical {
+			if t.Action == "" {
+				c.fail("%s: critical limit %q needs an action", where, t.Finding)
+			}
+		}
+		for _, m := range l.MovedBy {
+			if (m.Direction != "low" && m.Direction != "high") || m.Name == "" || len(m.Names) == 0 || m.Source == "" {
+				c.fail("%s: moved_by %q needs a direction low or high, a name, names and a source", where, m.Name)
+			}
+		}
 		if a := l.AlbuminCorrection; a != nil && (a.Factor <= 0 || a.Reference <= 0 || a.WithinDays < 0 || a.Source == "") {
 			c.fail("%s: albumin_correction needs a positive factor and reference, a window and a source", where)
 		}

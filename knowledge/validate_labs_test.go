@@ -14,6 +14,8 @@ func TestValidateLabs(t *testing.T) {
 		{"no lookback", "labs.yaml", []string{"lookback_months: 12", "lookback_months: 0"}, "lookback_months must be at least 1"},
 		{"recommended for an unknown drug class", "labs.yaml", []string{"drug_classes: [thiazide-diuretic, loop-diuretic,", "drug_classes: [thiazides, loop-diuretic,"}, `recommend_when: unknown drug class "thiazides"`},
 		{"threshold known by an unknown condition", "labs.yaml", []string{"known_by: [diabetes, diabetic-neuropathy]", "known_by: [diabetes-mellitus, diabetic-neuropathy]"}, `lab hba1c known_by: unknown condition "diabetes-mellitus"`},
+		{"critical limit without its action (issue 26 item 2)", "labs.yaml", []string{`action: "Repeat or confirm the result, stop magnesium-containing drugs, check renal function, and consider an ECG."`, `note: "none"`}, `critical limit "critically high magnesium" needs an action`},
+		{"moved_by without a side", "labs.yaml", []string{`{direction: high, name: "ACE inhibitors"`, `{direction: up, name: "ACE inhibitors"`}, `moved_by "ACE inhibitors" needs a direction low or high`},
 		{"defers to an unknown lab", "labs.yaml", []string{"defers_to: egfr", "defers_to: gfr"}, `lab creatinine defers_to: unknown lab "gfr"`},
 	})
 }

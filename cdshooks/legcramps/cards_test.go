@@ -8,11 +8,13 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/cramp-cds/cramp-cds/cdshooks"
+	"github.com/cramp-cds/cramp-cds/cdshooks/kit"
 	"github.com/cramp-cds/cramp-cds/cdshooks/legcramps"
 )
 
 func TestCardUUIDsAreDeterministicDistinctAndCarryTheTopic(t *testing.T) {
 	t.Parallel()
+	reg := legcrampsTopics(t)
 	const hook = "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea"
 	topics := []string{
 		legcramps.TopicMedication, legcramps.TopicMissingLabs, legcramps.TopicAbnormalLab,
@@ -21,8 +23,8 @@ func TestCardUUIDsAreDeterministicDistinctAndCarryTheTopic(t *testing.T) {
 	seen := map[string]string{}
 	for _, topic := range topics {
 		for _, key := range []string{"", "hydrochlorothiazide", "magnesium"} {
-			id := legcramps.CardUUID(hook, topic, key)
-			if again := legcramps.CardUUID(hook, topic, key); again != id {
+			id := reg.CardUUID(hook, topic, key)
+			if again := reg.CardUUID(hook, topic, key); again != id {
 				t.Errorf("CardUUID(%q, %q) = %s then %s, want the same", topic, key, id, again)
 			}
 			if other, dup := seen[id]; dup {
@@ -39,34 +41,35 @@ func TestCardUUIDsAreDeterministicDistinctAndCarryTheTopic(t *testing.T) {
 			if got, want := u.Variant(), uuid.RFC4122; got != want {
 				t.Errorf("variant of %s = %v, want %v", id, got, want)
 			}
-			if got, ok := legcramps.TopicOfCard(id); !ok || got != topic {
+			if got, ok := reg.TopicOf(id); !ok || got != topic {
 				t.Errorf("TopicOfCard(CardUUID(%q)) = %q, %v; want %q, true", topic, got, ok, topic)
 			}
-			sid := legcramps.SuggestionUUID(hook, topic, key, "x")
+			sid := reg.SuggestionUUID(hook, topic, key, "x")
 			if sid == id {
 				t.Errorf("SuggestionUUID equals its card's uuid %s", id)
 			}
-			if got, ok := legcramps.TopicOfCard(sid); !ok || got != topic {
+			if got, ok := reg.TopicOf(sid); !ok || got != topic {
 				t.Errorf("TopicOfCard(SuggestionUUID(%q)) = %q, %v; want %q, true", topic, got, ok, topic)
 			}
 		}
 	}
-	if a, b := legcramps.CardUUID(hook, legcramps.TopicMedication, "x"),
-		legcramps.CardUUID("another-hook-instance", legcramps.TopicMedication, "x"); a == b {
+	if a, b := reg.CardUUID(hook, legcramps.TopicMedication, "x"),
+		reg.CardUUID("another-hook-instance", legcramps.TopicMedication, "x"); a == b {
 		t.Errorf("two hook instances gave the same card uuid %s", a)
 	}
 }
 
 func TestTopicOfCardRejectsForeignIDs(t *testing.T) {
 	t.Parallel()
+	reg := legcrampsTopics(t)
 	for _, id := range []string{
 		"", "not-a-uuid", "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea", // v4
-		"urn:uuid:" + legcramps.CardUUID("h", legcramps.TopicMedication, "k"),
+		"urn:uuid:" + reg.CardUUID("h", legcramps.TopicMedication, "k"),
 		"00000000-0000-8000-8000-00000000c507", // our magic, topic index 7: unknown
 		"00000000-0000-8000-8000-00000000c500", // topic index 0
 		"00000000-0000-8000-8000-00000000aa01", // wrong magic
 	} {
-		if topic, ok := legcramps.TopicOfCard(id); ok {
+		if topic, ok := reg.TopicOf(id); ok {
 			t.Errorf("TopicOfCard(%q) = %q, true; want false", id, topic)
 		}
 	}
@@ -75,7 +78,8 @@ func TestTopicOfCardRejectsForeignIDs(t *testing.T) {
 func TestSourceBuilder(t *testing.T) {
 	t.Parallel()
 	kb := loadKnowledge(t)
-	sb := legcramps.NewSourceBuilder(kb, "https://cds.example.org/")
+	reg := legcrampsTopics(t)
+	sb := kit.NewSources(reg, kb.Version(), "https://cds.example.org/")
 	src := sb.Source(legcramps.TopicInducingOrder, "class-x")
 	if got, want := src.Label, "cramp-cds knowledge "+kb.Version(); got != want {
 		t.Errorf("label = %q, want %q", got, want)
@@ -83,10 +87,10 @@ func TestSourceBuilder(t *testing.T) {
 	if got, want := src.URL, "https://cds.example.org/knowledge#class-x"; got != want {
 		t.Errorf("url = %q, want %q", got, want)
 	}
-	if src.Topic == nil || src.Topic.System != legcramps.TopicSystem || src.Topic.Code != "cramp-inducing-order" || src.Topic.Display == "" {
-		t.Errorf("topic = %+v, want system %s, code cramp-inducing-order and a display", src.Topic, legcramps.TopicSystem)
+	if src.Topic == nil || src.Topic.System != kit.TopicSystem || src.Topic.Code != "cramp-inducing-order" || src.Topic.Display == "" {
+		t.Errorf("topic = %+v, want system %s, code cramp-inducing-order and a display", src.Topic, kit.TopicSystem)
 	}
-	if got := legcramps.NewSourceBuilder(kb, "").Source(legcramps.TopicMedication, "a").URL; got != "" {
+	if got := kit.NewSources(reg, kb.Version(), "").Source(legcramps.TopicMedication, "a").URL; got != "" {
 		t.Errorf("url without a public URL = %q, want none", got)
 	}
 }

@@ -1,102 +1,41 @@
 package legcramps
 
 import (
-	"context"
-	"errors"
 	"fmt"
-	"log/slog"
-	"time"
 
-	"github.com/cramp-cds/cramp-cds/cdshooks"
-	"github.com/cramp-cds/cramp-cds/fhir"
+	"github.com/cramp-cds/cramp-cds/cdshooks/kit"
 	"github.com/cramp-cds/cramp-cds/knowledge"
 )
 
-// Env is what every leg-cramp service works with.
+// Env is what every leg-cramp service works with: the kit's environment
+// (record gathering, clock, memory, topic registry) and the clinical
+// knowledge.
 type Env struct {
+	kit.Env
 	// Knowledge is the clinical knowledge base (required).
 	Knowledge *knowledge.Base
-	// Gatherer reads the patient's record from prefetch and the FHIR server (required).
-	Gatherer *fhir.Gatherer
-	// Now is the clock: cards are computed as of Now() (required).
-	Now func() time.Time
-	// FHIRAllow lists fhirServer base URLs any caller may name (--fhir-allow),
-	// besides those the caller's trust entry grants (Caller.FHIRServers).
-	FHIRAllow []string
-	// PublicURL is our external base URL (--public-url); cards point
-	// source.url at PublicURL + KnowledgePath. Empty leaves source.url out.
-	PublicURL string
-	// Logger receives one debug line per evaluation (counts only); nil discards.
-	Logger *slog.Logger
 	// AllAges makes every service speak for patients under
 	// knowledge.AdultAge too (--all-ages); by default they are silent for them.
 	AllAges bool
-	// Metrics counts how each prefetch key of every request was obtained;
-	// nil counts nothing.
-	Metrics *cdshooks.Metrics
-	// Memory remembers the cards issued and the feedback on them, and
-	// snoozes what clinicians dismissed; nil remembers nothing.
-	Memory *Memory
 }
 
-// check fills the defaults and reports a missing required dependency of the
-// service named id.
+// check fills the defaults (a registry of this package's topics alone when
+// none is given) and reports a missing required dependency of the service
+// named id.
 func (e *Env) check(id string) error {
-	switch {
-	case e.Knowledge == nil:
+	if e.Knowledge == nil {
 		return fmt.Errorf("%s: no knowledge base", id)
-	case e.Gatherer == nil:
-		return fmt.Errorf("%s: no FHIR gatherer", id)
-	case e.Now == nil:
-		return fmt.Errorf("%s: no clock", id)
-	case e.Memory != nil && (e.Memory.Recorder == nil || e.Memory.Key.IsZero()):
-		return fmt.Errorf("%s: a memory needs a recorder and a key", id)
 	}
-	if e.Logger == nil {
-		e.Logger = slog.New(slog.DiscardHandler)
-	}
-	return nil
-}
-
-// gatherRecord reads the patient's record for a request: the prefetch keys of
-// templates, and from the request's FHIR server (with its token) what is
-// missing, when the caller or the operator allows that server. Each key is
-// counted in the metrics. Data that cannot be obtained gives the 412
-// *cdshooks.Error naming the keys.
-func (e *Env) gatherRecord(ctx context.Context, templates map[string]string, req *cdshooks.Request, caller cdshooks.Caller) (*fhir.Record, error) {
-	in := fhir.GatherInput{
-		Prefetch:      req.Prefetch,
-		Templates:     templates,
-		Context:       contextStrings(req),
-		FHIRServer:    req.FHIRServer,
-		AllowedServer: cdshooks.FHIRServerAllowed(caller, e.FHIRAllow),
-	}
-	if req.FHIRAuthorization != nil {
-		in.AccessToken = req.FHIRAuthorization.AccessToken
-	}
-	rec, report, err := e.Gatherer.Gather(ctx, in)
-	if report != nil {
-		for _, k := range report.Keys {
-			e.Metrics.PrefetchKey(ctx, k.Key, string(k.Status))
+	if e.Topics == nil {
+		reg, err := kit.NewRegistry(Topics())
+		if err != nil {
+			return fmt.Errorf("%s: %w", id, err)
 		}
+		e.Topics = reg
 	}
-	var unavailable *fhir.UnavailableError
-	switch {
-	case errors.As(err, &unavailable):
-		return nil, cdshooks.MissingPrefetch(unavailable.Keys...)
-	case err != nil:
-		return nil, fmt.Errorf("reading the patient's record: %w", err)
+	codes := make([]string, 0, len(Topics()))
+	for _, t := range Topics() {
+		codes = append(codes, t.Code)
 	}
-	return rec, nil
-}
-
-// contextStrings returns the hook context's string fields, for prefetch templates.
-func contextStrings(req *cdshooks.Request) map[string]string {
-	out := make(map[string]string, len(req.Context))
-	for name := range req.Context {
-		if v, ok, err := req.ContextString(name); ok && err == nil {
-			out[name] = v
-		}
-	}
-	return out
+	return e.Env.Check(id, codes...)
 }

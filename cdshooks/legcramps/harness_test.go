@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cramp-cds/cramp-cds/cdshooks"
+	"github.com/cramp-cds/cramp-cds/cdshooks/kit"
 	"github.com/cramp-cds/cramp-cds/cdshooks/legcramps"
 	"github.com/cramp-cds/cramp-cds/fhir"
 	"github.com/cramp-cds/cramp-cds/knowledge"
@@ -36,7 +37,7 @@ type serverOptions struct {
 	// config is the server's configuration (body limit...).
 	config cdshooks.Config
 	// memory, when set, is what the services remember with.
-	memory *legcramps.Memory
+	memory *kit.Memory
 }
 
 // loadKnowledge is the embedded knowledge base, the one the services run with.
@@ -47,6 +48,17 @@ func loadKnowledge(tb testing.TB) *knowledge.Base {
 		tb.Fatal(err)
 	}
 	return kb
+}
+
+// legcrampsTopics is the registry of the leg-cramp topics alone, as the
+// binary registers them (first).
+func legcrampsTopics(tb testing.TB) *kit.Registry {
+	tb.Helper()
+	reg, err := kit.NewRegistry(legcramps.Topics())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return reg
 }
 
 // newServer builds the real server serving both services, evaluating as of
@@ -60,13 +72,17 @@ func newServer(tb testing.TB, opts serverOptions) *cdshooks.Server {
 	if now.IsZero() {
 		now = testNow
 	}
+	topics := legcrampsTopics(tb)
 	env := legcramps.Env{
+		Env: kit.Env{
+			Gatherer:  fhir.NewGatherer(fhir.GathererOptions{}),
+			Now:       func() time.Time { return now },
+			PublicURL: testPublicURL,
+			Memory:    opts.memory,
+			Topics:    topics,
+		},
 		Knowledge: kb,
-		Gatherer:  fhir.NewGatherer(fhir.GathererOptions{}),
-		Now:       func() time.Time { return now },
-		PublicURL: testPublicURL,
 		AllAges:   opts.allAges,
-		Memory:    opts.memory,
 	}
 	patientView, err := legcramps.NewPatientView(env, opts.screening)
 	if err != nil {
@@ -83,8 +99,8 @@ func newServer(tb testing.TB, opts serverOptions) *cdshooks.Server {
 	srv, err := cdshooks.NewServer(opts.config, cdshooks.Deps{
 		Services:  []cdshooks.Service{patientView, orders},
 		IsFHIRID:  fhir.ValidID,
-		CardTopic: legcramps.TopicOfCard,
-		Documents: map[string]http.Handler{legcramps.KnowledgePath: knowledgePage},
+		Topics:    topics,
+		Documents: map[string]http.Handler{kit.KnowledgePath: knowledgePage},
 	})
 	if err != nil {
 		tb.Fatal(err)

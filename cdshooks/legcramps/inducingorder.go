@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/cramp-cds/cramp-cds/cdshooks"
+	"github.com/cramp-cds/cramp-cds/cdshooks/kit"
 	"github.com/cramp-cds/cramp-cds/knowledge"
 	"github.com/cramp-cds/cramp-cds/knowledge/page"
 )
@@ -81,7 +82,7 @@ func inducingOrderDefinitions(prefetch map[string]string) []cdshooks.ServiceDefi
 // order-sign. It is safe for concurrent use.
 type InducingOrder struct {
 	env       Env
-	sources   SourceBuilder
+	sources   kit.Sources
 	templates map[string]string
 	defs      []cdshooks.ServiceDefinition
 }
@@ -95,7 +96,7 @@ func NewInducingOrder(env Env) (*InducingOrder, error) {
 	templates := InducingOrderPrefetch()
 	return &InducingOrder{
 		env:       env,
-		sources:   NewSourceBuilder(env.Knowledge, env.PublicURL),
+		sources:   env.Sources(env.Knowledge.Version()),
 		templates: templates,
 		defs:      inducingOrderDefinitions(templates),
 	}, nil
@@ -153,7 +154,7 @@ func (s *InducingOrder) Evaluate(ctx context.Context, req *cdshooks.Request, cal
 		return &cdshooks.Response{Cards: []cdshooks.Card{}}, nil
 	}
 
-	rec, err := s.env.gatherRecord(ctx, s.templates, req, caller)
+	rec, err := s.env.GatherRecord(ctx, s.templates, req, caller)
 	if err != nil {
 		return nil, err
 	}
@@ -166,32 +167,32 @@ func (s *InducingOrder) Evaluate(ctx context.Context, req *cdshooks.Request, cal
 	// read in a side panel, and each costs the answer's size.
 	flagged = flagged[:min(len(flagged), MaxOrderCards)]
 	taking := otherThanDrafts(s.env.Knowledge.MedicationFindings(rec, asOf), drafts)
-	ids := newCardIDs(s.env.Memory, req.HookInstance, req.FHIRServer, req.PatientID())
+	ids := s.env.CardIDs(req.HookInstance, req.FHIRServer, req.PatientID())
 	render := func() []cdshooks.Card {
 		cards := make([]cdshooks.Card, 0, len(flagged))
 		for _, o := range flagged {
 			// A warning overridden as reviewed or not relevant for this
 			// patient is not repeated for the same drug (see cardIDs).
-			if c := s.card(ids, o, cramps, taking); ids.shown(c.UUID) {
+			if c := s.card(ids, o, cramps, taking); ids.Shown(c.UUID) {
 				cards = append(cards, c)
 			}
 		}
 		return cards
 	}
 	cards := render()
-	if ids.lookupSnoozes(ctx) {
-		ids.reset()
+	if ids.LookupSnoozes(ctx) {
+		ids.Reset()
 		cards = render()
 	}
-	ids.issue(InducingOrderID, s.sources.KnowledgeVersion, cards, asOf)
-	withSnoozeReasons(cards)
+	ids.Issue(InducingOrderID, s.sources.KnowledgeVersion, cards, asOf)
+	kit.WithSnoozeReasons(cards)
 	return &cdshooks.Response{Cards: cards}, nil
 }
 
 // Feedback remembers the feedback about the service's cards, and snoozes
 // what it asks to (see Memory); without a Memory it does nothing.
 func (s *InducingOrder) Feedback(_ context.Context, items []cdshooks.Feedback, _ cdshooks.Caller) {
-	s.env.Memory.feedback(InducingOrderID, items, s.env.Now())
+	s.env.Feedback(InducingOrderID, items)
 }
 
 // otherThanDrafts drops the drafts from the patient's current cramp drugs: on
@@ -239,7 +240,7 @@ func matchName(ing *knowledge.Ingredient, class *knowledge.DrugClass) string {
 // saying the association is only reported. It proposes deleting the draft
 // only when every ingredient's class may be removed (strong evidence, and not
 // also a cramp treatment: never a calcium channel blocker, seed 004).
-func (s *InducingOrder) card(ids *cardIDs, o orderedDrug, cramps []knowledge.ConditionEntry, taking []knowledge.MedicationFinding) cdshooks.Card {
+func (s *InducingOrder) card(ids *kit.CardIDs, o orderedDrug, cramps []knowledge.ConditionEntry, taking []knowledge.MedicationFinding) cdshooks.Card {
 	name := o.drugName()
 	key := o.draft.Ref
 	if key == "" {
@@ -296,7 +297,7 @@ func (s *InducingOrder) card(ids *cardIDs, o orderedDrug, cramps []knowledge.Con
 		fmt.Fprintf(&d, "Already taking drugs that can cause cramps: %s.", drugs.join(", ", "more"))
 	}
 	d.WriteString(" Consider whether the benefit outweighs more cramps.\n")
-	d.WriteString(sourcesLine(s.sources, evidence))
+	d.WriteString(sourcesLine(evidence))
 
 	summary := name + " can worsen this patient's leg cramps"
 	if utf8.RuneCountInString(summary) > maxSummary {
@@ -310,16 +311,16 @@ func (s *InducingOrder) card(ids *cardIDs, o orderedDrug, cramps []knowledge.Con
 	if !strong {
 		summary, indicator = name+": leg cramps reported (weak evidence)", cdshooks.IndicatorInfo
 	}
-	c := newCard(s.sources, ids.card(TopicInducingOrder, key, orderAbout(o)...), TopicInducingOrder, summary, d.String(),
+	c := newCard(s.sources, ids.Card(TopicInducingOrder, key, orderAbout(o)...), TopicInducingOrder, summary, d.String(),
 		indicator, page.ClassAnchor(o.matches[0].Class.ID), "Why this drug can cause cramps")
-	c.OverrideReasons = OverrideReasons(OverrideBenefitOutweighsRisk, OverrideAlreadyReviewed, OverrideNotRelevant)
+	c.OverrideReasons = OverrideReasons(OverrideBenefitOutweighsRisk, kit.OverrideAlreadyReviewed, kit.OverrideNotRelevant)
 	// A draft without an id cannot be named in a delete action, and a weakly
 	// associated drug or a cramp treatment is not proposed for removal: the
 	// card then only informs.
 	if o.draft.Ref != "" && removable {
 		c.Suggestions = []cdshooks.Suggestion{{
 			Label: fitSummary("Remove the order for " + name),
-			UUID:  ids.suggestion(TopicInducingOrder, key, "delete"),
+			UUID:  ids.Suggestion(TopicInducingOrder, key, "delete"),
 			Actions: []cdshooks.Action{{
 				Type:        cdshooks.ActionDelete,
 				Description: fitSummary("Remove the draft order for " + name),

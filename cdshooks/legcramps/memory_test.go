@@ -12,6 +12,7 @@ import (
 
 	"github.com/cramp-cds/cramp-cds/cdshooks"
 	"github.com/cramp-cds/cramp-cds/cdshooks/feedback"
+	"github.com/cramp-cds/cramp-cds/cdshooks/kit"
 	"github.com/cramp-cds/cramp-cds/cdshooks/legcramps"
 )
 
@@ -25,7 +26,7 @@ func (c *clock) get() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.no
 func (c *clock) set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.now = t }
 
 // newMemory is a Memory over a fresh SQLite store, its reads as of clk.
-func newMemory(t *testing.T, clk *clock) *legcramps.Memory {
+func newMemory(t *testing.T, clk *clock) *kit.Memory {
 	t.Helper()
 	store, err := feedback.Open(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "m.db"))
 	if err != nil {
@@ -41,7 +42,7 @@ func newMemory(t *testing.T, clk *clock) *legcramps.Memory {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &legcramps.Memory{Recorder: rec, Key: key, Snooze: 90 * 24 * time.Hour, SnoozeNotRelevant: 365 * 24 * time.Hour}
+	return &kit.Memory{Recorder: rec, Key: key, Snooze: 90 * 24 * time.Hour, SnoozeNotRelevant: 365 * 24 * time.Hour}
 }
 
 func postFeedback(t *testing.T, srv *cdshooks.Server, body string) {
@@ -120,7 +121,7 @@ func TestCardUUIDsWithAMemory(t *testing.T) {
 		if first[i].UUID != second[i].UUID {
 			t.Errorf("card %d (%s): uuid %s then %s under a new hookInstance, want the same", i, first[i].Summary, first[i].UUID, second[i].UUID)
 		}
-		if topic, ok := legcramps.TopicOfCard(first[i].UUID); !ok || topic != first[i].Source.Topic.Code {
+		if topic, ok := legcrampsTopics(t).TopicOf(first[i].UUID); !ok || topic != first[i].Source.Topic.Code {
 			t.Errorf("card %d: TopicOfCard = %q, %v; want %q", i, topic, ok, first[i].Source.Topic.Code)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/cramp-cds/cramp-cds/cdshooks"
+	"github.com/cramp-cds/cramp-cds/cdshooks/kit"
 	"github.com/cramp-cds/cramp-cds/fhir"
 	"github.com/cramp-cds/cramp-cds/knowledge"
 )
@@ -77,7 +78,7 @@ func patientViewDefinition(prefetch map[string]string) cdshooks.ServiceDefinitio
 type PatientView struct {
 	env       Env
 	screening bool
-	sources   SourceBuilder
+	sources   kit.Sources
 	templates map[string]string
 	def       cdshooks.ServiceDefinition
 }
@@ -99,7 +100,7 @@ func NewPatientView(env Env, screening bool) (*PatientView, error) {
 	return &PatientView{
 		env:       env,
 		screening: screening,
-		sources:   NewSourceBuilder(env.Knowledge, env.PublicURL),
+		sources:   env.Sources(env.Knowledge.Version()),
 		templates: templates,
 		def:       patientViewDefinition(templates),
 	}, nil
@@ -115,7 +116,7 @@ func (s *PatientView) Definitions() []cdshooks.ServiceDefinition {
 // naming the keys: the service never answers as if a lab were missing when it
 // could not look.
 func (s *PatientView) Evaluate(ctx context.Context, req *cdshooks.Request, caller cdshooks.Caller) (*cdshooks.Response, error) {
-	rec, err := s.env.gatherRecord(ctx, s.templates, req, caller)
+	rec, err := s.env.GatherRecord(ctx, s.templates, req, caller)
 	if err != nil {
 		return nil, err
 	}
@@ -125,7 +126,7 @@ func (s *PatientView) Evaluate(ctx context.Context, req *cdshooks.Request, calle
 // Feedback remembers the feedback about the service's cards, and snoozes
 // what it asks to (see Memory); without a Memory it does nothing.
 func (s *PatientView) Feedback(_ context.Context, items []cdshooks.Feedback, _ cdshooks.Caller) {
-	s.env.Memory.feedback(PatientViewID, items, s.env.Now())
+	s.env.Feedback(PatientViewID, items)
 }
 
 // Respond renders the cards for a record already read (ctx carries the
@@ -147,14 +148,14 @@ func (s *PatientView) Assess(ctx context.Context, rec *fhir.Record, hookInstance
 	}
 	asOf := s.env.Now()
 	f := s.env.Knowledge.Evaluate(rec, asOf, knowledge.Options{Screening: s.screening, AllAges: s.env.AllAges})
-	r := cardRenderer{kb: s.env.Knowledge, sources: s.sources, ids: newCardIDs(s.env.Memory, hookInstance, fhirServer, patientID), patientID: patientID, findings: &f, panels: s.env.Knowledge.Panels()}
+	r := cardRenderer{kb: s.env.Knowledge, sources: s.sources, ids: s.env.CardIDs(hookInstance, fhirServer, patientID), patientID: patientID, findings: &f, panels: s.env.Knowledge.Panels()}
 	cards := r.cards()
-	if r.ids.lookupSnoozes(ctx) {
-		r.ids.reset()
+	if r.ids.LookupSnoozes(ctx) {
+		r.ids.Reset()
 		cards = r.cards()
 	}
-	r.ids.issue(PatientViewID, s.sources.KnowledgeVersion, cards, asOf)
-	withSnoozeReasons(cards)
+	r.ids.Issue(PatientViewID, s.sources.KnowledgeVersion, cards, asOf)
+	kit.WithSnoozeReasons(cards)
 	s.env.Logger.DebugContext(ctx, PatientViewID+" evaluated",
 		slog.Bool("triggered", f.Triggered), slog.Int("cards", len(cards)), slog.Int("skipped_resources", len(rec.Skipped)))
 	return &cdshooks.Response{Cards: cards}, &f

@@ -82,8 +82,11 @@ func TestCalciumCardSaysWhichCalciumWasJudged(t *testing.T) {
 		obs  []obj
 		want string // "" when no calcium card
 	}{
-		{"albumin 4.0 g/dL the day before: corrected, still 8.0", []obj{ca, lcObservation("obs-alb", "1751-7", 4.0, "g/dL", "2025-05-19")},
-			"; corrected for albumin 4 g/dL on 2025-05-19: 8 mg/dL"},
+		// Issue 26 item 1: the correction is for an albumin below 4.0 g/dL only; the card says why it was not applied.
+		{"albumin 4.0 g/dL the day before: not low, not corrected", []obj{ca, lcObservation("obs-alb", "1751-7", 4.0, "g/dL", "2025-05-19")},
+			"; total calcium as measured: albumin 4 g/dL on 2025-05-19 is not low, so not corrected"},
+		{"albumin 3.9 g/dL the day before: corrected to 8.08", []obj{ca, lcObservation("obs-alb", "1751-7", 3.9, "g/dL", "2025-05-19")},
+			"; corrected for albumin 3.9 g/dL on 2025-05-19: 8.08 mg/dL"},
 		{"albumin 3.0 g/dL: corrected to 8.8, no card", []obj{ca, lcObservation("obs-alb", "1751-7", 3.0, "g/dL", "2025-05-20")}, ""},
 		{"no albumin: as measured", []obj{ca}, "; total calcium as measured, no albumin result within 3 days to correct it"},
 		{"albumin 4 days before is too old", []obj{ca, lcObservation("obs-alb", "1751-7", 3.0, "g/dL", "2025-05-16")},
@@ -131,8 +134,8 @@ func TestRenalFunctionIsOneCardPerDraw(t *testing.T) {
 		// The lab's name, never its LOINC code or long name.
 		"; same draw: creatinine 1.5 mg/dL",
 		"one reduced result is not chronic kidney disease",
-		// The seeds tie cramps to CKD requiring hemodialysis: seed 001 line 36 is on the sources line.
-		"/knowledge#ref-001-",
+		// The seeds tie cramps to CKD requiring hemodialysis: seed 001 line 36 (ref 2) is on the sources line.
+		"Sources: Allen \\& Kirby, Am Fam Physician 2012",
 	} {
 		if !strings.Contains(lab.Detail, want) {
 			t.Errorf("detail lacks %q:\n%s", want, lab.Detail)
@@ -262,7 +265,7 @@ func TestMissingLabsCardConsidersCitesBothSidesAndRecommends(t *testing.T) {
 			// line (seed 000 always checks; seed 001, citing Am Fam Physician
 			// 2012, tests only when a cause is suspected).
 			for _, want := range []string{"Sources differ: test everyone, or only when a cause is suspected.",
-				"/knowledge#ref-000-", "[Allen \\& Kirby, Am Fam Physician 2012]("} {
+				"Sources: Allen \\& Kirby, Am Fam Physician 2012; Causes of Nocturnal Muscle Cramps (summary)"} {
 				if !strings.Contains(c.Detail, want) {
 					t.Errorf("detail lacks %q:\n%s", want, c.Detail)
 				}

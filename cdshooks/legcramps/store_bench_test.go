@@ -8,7 +8,7 @@ import (
 
 	"github.com/cramp-cds/cramp-cds/cdshooks"
 	"github.com/cramp-cds/cramp-cds/cdshooks/feedback"
-	"github.com/cramp-cds/cramp-cds/cdshooks/legcramps"
+	"github.com/cramp-cds/cramp-cds/cdshooks/kit"
 	"github.com/cramp-cds/cramp-cds/tools/testkit/fixtures"
 	"github.com/cramp-cds/cramp-cds/tools/testkit/pgtest"
 )
@@ -64,7 +64,7 @@ func BenchmarkWholePathWithStore(b *testing.B) {
 }
 
 // benchMemory is a Memory over the store dsn names, as the server wires it.
-func benchMemory(b *testing.B, dsn string) *legcramps.Memory {
+func benchMemory(b *testing.B, dsn string) *kit.Memory {
 	b.Helper()
 	store, err := feedback.Open(context.Background(), dsn)
 	if err != nil {
@@ -80,5 +80,5 @@ func benchMemory(b *testing.B, dsn string) *legcramps.Memory {
 	if err != nil {
 		b.Fatal(err)
 	}
-	return &legcramps.Memory{Recorder: rec, Key: key, Snooze: 90 * 24 * time.Hour, SnoozeNotRelevant: 365 * 24 * time.Hour}
+	return &kit.Memory{Recorder: rec, Key: key, Snooze: 90 * 24 * time.Hour, SnoozeNotRelevant: 365 * 24 * time.Hour}
 }

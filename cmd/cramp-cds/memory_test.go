@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/cramp-cds/cramp-cds/cdshooks"
+	"github.com/cramp-cds/cramp-cds/cdshooks/kit"
 	"github.com/cramp-cds/cramp-cds/cdshooks/legcramps"
 	"github.com/cramp-cds/cramp-cds/tools/testkit/fixtures"
 	"github.com/cramp-cds/cramp-cds/tools/testkit/pgtest"
@@ -230,7 +231,7 @@ func summaries(cards []cdshooks.Card) []string {
 
 func overrideAlreadyReviewed(card string) map[string]any {
 	return map[string]any{"card": card, "outcome": "overridden", "overrideReason": map[string]any{
-		"reason": map[string]string{"system": legcramps.OverrideReasonSystem, "code": legcramps.OverrideAlreadyReviewed}}}
+		"reason": map[string]string{"system": kit.OverrideReasonSystem, "code": kit.OverrideAlreadyReviewed}}}
 }
 
 // TestSnoozeEndToEnd: through the real server with JWT verification on, a
@@ -251,7 +252,7 @@ func TestSnoozeEndToEnd(t *testing.T) {
 		for _, r := range meds[0].OverrideReasons {
 			reasons = append(reasons, r.Code)
 		}
-		if !slices.Contains(reasons, legcramps.OverrideAlreadyReviewed) || !slices.Contains(reasons, legcramps.OverrideNotRelevant) {
+		if !slices.Contains(reasons, kit.OverrideAlreadyReviewed) || !slices.Contains(reasons, kit.OverrideNotRelevant) {
 			t.Fatalf("override reasons %v lack already-reviewed or not-relevant", reasons)
 		}
 		e.feedback(overrideAlreadyReviewed(meds[0].UUID))

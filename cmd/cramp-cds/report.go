@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/cramp-cds/cramp-cds/cdshooks/feedback"
-	"github.com/cramp-cds/cramp-cds/cdshooks/legcramps"
 )
 
 // reportTimeout bounds the queries behind one report.
@@ -55,7 +54,11 @@ func runReport(ctx context.Context, args []string, getenv func(string) string, s
 	if err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
-	r.Name(legcramps.ReportNames())
+	names, err := reportNames()
+	if err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	r.Name(names)
 	return r.Write(stdout, *format)
 }
 
@@ -101,8 +104,12 @@ func reportHandler(store feedback.Store, logger *slog.Logger) http.Handler {
 		defer cancel()
 		rep, err := store.Report(ctx, since, time.Now())
 		var body bytes.Buffer
+		var names feedback.Names
 		if err == nil {
-			rep.Name(legcramps.ReportNames())
+			names, err = reportNames()
+		}
+		if err == nil {
+			rep.Name(names)
 			err = rep.Write(&body, format)
 		}
 		if err != nil {

@@ -16,7 +16,7 @@ import (
 
 	"github.com/cramp-cds/cramp-cds/cdshooks"
 	"github.com/cramp-cds/cramp-cds/cdshooks/auth"
-	"github.com/cramp-cds/cramp-cds/cdshooks/legcramps"
+	"github.com/cramp-cds/cramp-cds/cdshooks/kit"
 	"github.com/cramp-cds/cramp-cds/fhir"
 	"github.com/cramp-cds/cramp-cds/knowledge"
 	"github.com/cramp-cds/cramp-cds/knowledge/page"
@@ -111,9 +111,13 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		return err
 	}
 
+	topics, err := topicRegistry()
+	if err != nil {
+		return err
+	}
 	deps := cdshooks.Deps{
 		Logger: m.Logger, Services: m.Services, Telemetry: tel.server(),
-		IsFHIRID: fhir.ValidID, CardTopic: legcramps.TopicOfCard,
+		IsFHIRID: fhir.ValidID, Topics: topics,
 	}
 	if cfg.InsecureNoAuth {
 		m.Logger.Warn("AUTHENTICATION IS DISABLED (--insecure-no-auth): anyone who can reach this server can call it " +
@@ -140,11 +144,11 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		return err
 	}
 	// The EHRs allowed to call us may show the page in their frame, where a card's link opens it.
-	deps.Documents = map[string]http.Handler{legcramps.KnowledgePath: knowledgePage.FramedBy(cfg.CORSOrigins)}
+	deps.Documents = map[string]http.Handler{kit.KnowledgePath: knowledgePage.FramedBy(cfg.CORSOrigins)}
 	// Each value set at GET /knowledge/ValueSet/{id}, for a terminology team to review (issue 14).
 	deps.FHIRDocuments = map[string][]byte{}
 	for _, vs := range kb.ValueSets() {
-		deps.FHIRDocuments[legcramps.KnowledgePath+"/ValueSet/"+vs.ID] = vs.Raw
+		deps.FHIRDocuments[kit.KnowledgePath+"/ValueSet/"+vs.ID] = vs.Raw
 	}
 	if deps.Services == nil {
 		deps.Services, err = services(cfg, serviceDeps{

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/cramp-cds/cramp-cds/cdshooks"
+	"github.com/cramp-cds/cramp-cds/cdshooks/feedback"
+	"github.com/cramp-cds/cramp-cds/cdshooks/kit"
 	"github.com/cramp-cds/cramp-cds/cdshooks/legcramps"
 	"github.com/cramp-cds/cramp-cds/fhir"
 	"github.com/cramp-cds/cramp-cds/knowledge"
@@ -25,7 +27,25 @@ type serviceDeps struct {
 	Metrics *cdshooks.Metrics
 	// Memory, when set, remembers cards and feedback and snoozes dismissed
 	// cards (serve with a store; never evaluate).
-	Memory *legcramps.Memory
+	Memory *kit.Memory
+}
+
+// topicRegistry is the registry of every card topic the binary's services use,
+// for the services' card uuids and the server's feedback metric. Each topic
+// package's list is appended after those before it, never reordered: a
+// topic's position is written into its cards' uuids.
+func topicRegistry() (*kit.Registry, error) {
+	return kit.NewRegistry(legcramps.Topics())
+}
+
+// reportNames are the names the feedback report gives the topics and
+// override reasons of every service's cards.
+func reportNames() (feedback.Names, error) {
+	topics, err := topicRegistry()
+	if err != nil {
+		return feedback.Names{}, err
+	}
+	return kit.ReportNames(topics, legcramps.Reasons()), nil
 }
 
 // services builds the CDS services from the configuration: the one list
@@ -39,16 +59,23 @@ func services(cfg Config, deps serviceDeps) ([]cdshooks.Service, error) {
 		AllowHTTP:  cfg.FHIRAllowHTTP,
 		Logger:     deps.Logger,
 	})
+	topics, err := topicRegistry()
+	if err != nil {
+		return nil, err
+	}
 	env := legcramps.Env{
+		Env: kit.Env{
+			Gatherer:  gatherer,
+			Now:       deps.Now,
+			FHIRAllow: cfg.FHIRAllow,
+			PublicURL: cfg.PublicURL(),
+			Logger:    deps.Logger,
+			Metrics:   deps.Metrics,
+			Memory:    deps.Memory,
+			Topics:    topics,
+		},
 		Knowledge: deps.Knowledge,
-		Gatherer:  gatherer,
-		Now:       deps.Now,
-		FHIRAllow: cfg.FHIRAllow,
-		PublicURL: cfg.PublicURL(),
 		AllAges:   cfg.AllAges,
-		Logger:    deps.Logger,
-		Metrics:   deps.Metrics,
-		Memory:    deps.Memory,
 	}
 	patientView, err := legcramps.NewPatientView(env, cfg.Trigger == TriggerAlways)
 	if err != nil {

@@ -13,7 +13,7 @@ import (
 
 	"github.com/cramp-cds/cramp-cds/cdshooks/auth"
 	"github.com/cramp-cds/cramp-cds/cdshooks/feedback"
-	"github.com/cramp-cds/cramp-cds/cdshooks/legcramps"
+	"github.com/cramp-cds/cramp-cds/cdshooks/kit"
 )
 
 // storeOpenTimeout bounds connecting and migrating at start. A store that
@@ -86,11 +86,11 @@ func (m *memory) sharedReplay() auth.ReplayCache {
 
 // forServices is the services' view of the memory, with the snooze
 // durations of cfg; nil without a store.
-func (m *memory) forServices(cfg Config) *legcramps.Memory {
+func (m *memory) forServices(cfg Config) *kit.Memory {
 	if m == nil || m.store == nil {
 		return nil
 	}
-	return &legcramps.Memory{Recorder: m.recorder, Key: m.key, Snooze: cfg.Snooze, SnoozeNotRelevant: cfg.SnoozeNotRelevant}
+	return &kit.Memory{Recorder: m.recorder, Key: m.key, Snooze: cfg.Snooze, SnoozeNotRelevant: cfg.SnoozeNotRelevant}
 }
 
 // close writes what the recorder still holds (within ctx) and closes the store.

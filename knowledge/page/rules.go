@@ -101,17 +101,19 @@ func Rules(kb *knowledge.Base) []Rule {
 			"critical whatever the laboratory says; (2) else the laboratory's own flag decides, abnormal or normal "+
 			"(L or H is reported even when our threshold would call the value normal; N is normal even when our "+
 			"threshold would not; LL, HH and AA are critical); (3) else the result's own reference range decides on "+
-			"each side it bounds; (4) else our threshold below decides. A non-critical result is reported only on the "+
-			"side that matters for cramps (the side we hold a threshold for: low potassium, not high); a critical one "+
-			"on any side. Critical results come first. Each finding names the current drugs whose class is known to "+
-			"cause it (a diuretic for low potassium or magnesium).",
+			"each side it bounds; (4) else our threshold below decides. A non-critical result is reported only on a side "+
+			"we hold a threshold for (listed with each analyte below: low potassium, and high potassium from 5.6 "+
+			"mmol/L, a warning); a critical one on any side. Critical results come first, each in a card of its own "+
+			"saying what to do. Each finding names the current drugs known to move the analyte that way (a diuretic "+
+			"for low potassium or magnesium; an ACE inhibitor for high potassium).",
 		"seed 000 lines 20-23 (electrolytes can exacerbate cramps; ref 3); thresholds and drug effects: the source "+
 			"named with each; FHIR interpretation codes", BasisSeeds, BasisPractice, BasisReview)
 	add(knowledge.RuleCriticalLimits, "Critical limits", criticalText(kb),
-		"common laboratory critical-value limits, adopted after physician review and not checked against a published "+
-			"source (marked unverified)", BasisPractice, BasisReview)
+		"published critical-value and decision limits named with each analyte below (standard practice beyond the "+
+			"seeds); clinical review", BasisPractice, BasisReview)
 	add(knowledge.RuleCalcium, "Calcium corrected for albumin", calciumText(kb),
-		"the standard albumin correction (standard practice); the window: clinical review", BasisPractice, BasisReview)
+		"the standard albumin correction (Payne et al., BMJ 1973; standard practice beyond the seeds); the window "+
+			"and the ionized calcium: clinical review", BasisPractice, BasisReview)
 	add(knowledge.RuleRenal, "Renal function", renalText(kb),
 		"KDIGO 2012 (chronicity); adult creatinine reference intervals (unverified); seed 001 ref 2 and seed 000 ref 1 "+
 			"(cramps with CKD requiring hemodialysis)", BasisSeeds, BasisPractice)
@@ -175,8 +177,9 @@ func criticalText(kb *knowledge.Base) string {
 			parts = append(parts, fmt.Sprintf("%s %s %s %s", l.Name, c.Op, number(c.Value), l.CanonicalUnit))
 		}
 	}
-	return "A result beyond a critical limit is critical whatever the laboratory's range or flag says: " +
-		strings.Join(parts, "; ") + ". Calcium is judged after the albumin correction when one applies."
+	return "A result beyond a critical limit, or flagged LL, HH or AA by the laboratory, is critical whatever the " +
+		"laboratory's range says, and its card says what to do (repeat or confirm, treat, consider an ECG): " +
+		strings.Join(parts, "; ") + ". A calcium corrected for albumin alone never makes a critical card."
 }
 
 // calciumText states the albumin correction of total calcium with its numbers.
@@ -186,13 +189,14 @@ func calciumText(kb *knowledge.Base) string {
 		if ac == nil {
 			continue
 		}
-		return fmt.Sprintf("%s is corrected for albumin before it is judged: corrected = measured + %s x (%s - albumin "+
-			"in g/dL), using the albumin result nearest in time within %d days either side. The laboratory's L and H "+
-			"flags describe the measured value, so a corrected calcium is judged against the range or our threshold "+
-			"(its LL or HH still make it critical). Without such an albumin the measured value is judged and the card "+
-			"says it was not corrected. Ionized calcium has its own limits and is never corrected. The correction is "+
-			"an estimate that is less reliable at very low albumin.",
-			l.Name, number(ac.Factor), number(ac.Reference), ac.WithinDays)
+		return fmt.Sprintf("%s is corrected for albumin before it is judged, only when the albumin is below %s g/dL "+
+			"(the correction is meant for low albumin): corrected = measured + %s x (%s - albumin in g/dL), using the "+
+			"albumin result nearest in time within %d days either side. A calcium the laboratory flagged normal is "+
+			"never called low after correction, and a corrected value alone never makes a critical card. Without such "+
+			"an albumin the measured value is judged and the card says it was not corrected. An ionized calcium of the "+
+			"same draw (within 24 hours) or later is judged instead: it measures what the correction only estimates; "+
+			"it has its own limits and is never corrected.",
+			l.Name, number(ac.Reference), number(ac.Factor), number(ac.Reference), ac.WithinDays)
 	}
 	return "Calcium is judged as measured."
 }

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cramp-cds/cramp-cds/cdshooks/kit"
 	"github.com/cramp-cds/cramp-cds/cdshooks/legcramps"
 	"github.com/cramp-cds/cramp-cds/cdshooks/legcramps/population"
 	"github.com/cramp-cds/cramp-cds/fhir"
@@ -28,7 +29,7 @@ func patientView(t testing.TB) *legcramps.PatientView {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := legcramps.Env{Knowledge: kb, Gatherer: fhir.NewGatherer(fhir.GathererOptions{}), Now: func() time.Time { return asOf }}
+	env := legcramps.Env{Env: kit.Env{Gatherer: fhir.NewGatherer(fhir.GathererOptions{}), Now: func() time.Time { return asOf }}, Knowledge: kb}
 	pv, err := legcramps.NewPatientView(env, true)
 	if err != nil {
 		t.Fatal(err)

@@ -114,11 +114,13 @@ func ingredientName(m knowledge.MedicationFinding) string {
 // words of the cards for the person reading the worklist.
 var worklistHeader = []string{"patient", "cards", "topics", "cramp_inducing_ingredients", "missing_analytes", "abnormal_results", "topic_labels"}
 
-// topicLabel is the display of a card topic code (legcramps.Topic), or the
+// topicLabel is the display of a card topic code (legcramps.Topics), or the
 // code itself when it is not one of ours.
 func topicLabel(code string) string {
-	if t, ok := legcramps.Topic(code); ok {
-		return t.Display
+	for _, t := range legcramps.Topics() {
+		if t.Code == code {
+			return t.Display
+		}
 	}
 	return code
 }
