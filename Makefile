@@ -13,12 +13,13 @@ all: build
 build:
 	$(GO) build -trimpath -o $(BIN)/cramp-cds ./cmd/cramp-cds
 
-## run: serve on :8080, trusting the public CDS Hooks sandbox (never for production),
+## run: serve on 127.0.0.1:8080 (this machine only: RUN_ADDR=:8080 to share it), trusting the public CDS Hooks sandbox (never for production),
 ## remembering feedback in ./cramp-cds.db (its key generated beside it, ./cramp-cds.key). The
 ## sandbox signs each JWT for the URL you gave it, so both local names are accepted.
 RUN_PUBLIC_URL ?= http://localhost:8080,http://127.0.0.1:8080
+RUN_ADDR ?= 127.0.0.1:8080
 run:
-	$(GO) run ./cmd/cramp-cds serve --trust deploy/trust/sandbox.yaml --public-url $(RUN_PUBLIC_URL) --store sqlite:./cramp-cds.db
+	$(GO) run ./cmd/cramp-cds serve --addr $(RUN_ADDR) --trust deploy/trust/sandbox.yaml --public-url $(RUN_PUBLIC_URL) --store sqlite:./cramp-cds.db
 
 ## test: the whole suite, with the race detector.
 test: vet test-go test-deploy

@@ -1,7 +1,6 @@
 package cdshooks
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -33,91 +32,58 @@ func (d DraftOrder) Ref() string {
 	return d.ResourceType + "/" + d.ID
 }
 
+// DraftOrdersReader reads an order hook's context.draftOrders with the FHIR
+// reader the caller gives (fhir.EachDraftOrder): the protocol reads no FHIR
+// itself, so one reader, with one rule for member names and types, reads every
+// resource a request holds. isBundle is false when raw is present but not a
+// FHIR Bundle; fn gets each entry that holds a resource with a resourceType;
+// problems name each entry that does not, never echoing its content.
+type DraftOrdersReader func(raw []byte, fn func(index int, fullURL, resourceType, id string, resource []byte)) (isBundle bool, problems []string)
+
+// noDraftOrders reads every draftOrders as a Bundle without entries, for a
+// server none of whose services serves an order hook.
+func noDraftOrders([]byte, func(int, string, string, string, []byte)) (bool, []string) {
+	return true, nil
+}
+
 // draftOrders is context.draftOrders read once per request: Validate and the
 // services share it.
 type draftOrders struct {
 	read     bool
+	isBundle bool
 	entries  []DraftOrder
 	problems []string
 }
 
-// DraftOrders returns the entries of context.draftOrders in Bundle order. A
-// draftOrders that is absent, null or not a Bundle, or a Bundle without
-// entries, has none (for the order hooks Validate has already refused the
-// first three). An entry without a resource, or whose resource has no
-// resourceType, gives an invalid *Error naming the entry. The Bundle is
-// decoded once per Request, however often this is called: a Request is not
-// safe for concurrent use.
+// DraftOrders returns the entries of context.draftOrders in Bundle order, as
+// Validate read them. A draftOrders that is absent, null or not a Bundle, or
+// a Bundle without entries, has none (for the order hooks Validate has
+// already refused the first three). An entry without a resource, or whose
+// resource has no resourceType, gives an invalid *Error naming the entry. It
+// fails with an internal *Error when Validate has not read them.
 func (r *Request) DraftOrders() ([]DraftOrder, error) {
-	d := r.readDraftOrders()
-	if len(d.problems) > 0 {
-		return nil, Errorf(EINVALID, "%s", strings.Join(d.problems, "; "))
+	if !r.drafts.read {
+		return nil, Errorf(EINTERNAL, "context.draftOrders read before the request was validated")
 	}
-	return d.entries, nil
+	if len(r.drafts.problems) > 0 {
+		return nil, Errorf(EINVALID, "%s", strings.Join(r.drafts.problems, "; "))
+	}
+	return r.drafts.entries, nil
 }
 
-func (r *Request) readDraftOrders() *draftOrders {
+// readDraftOrders reads context.draftOrders once with read.
+func (r *Request) readDraftOrders(read DraftOrdersReader) *draftOrders {
 	if r.drafts.read {
 		return &r.drafts
 	}
 	r.drafts = draftOrders{read: true}
-	r.drafts.entries, r.drafts.problems = decodeDraftOrders(r.Context["draftOrders"])
+	r.drafts.isBundle, r.drafts.problems = read(r.Context["draftOrders"], func(index int, fullURL, resourceType, id string, resource []byte) {
+		r.drafts.entries = append(r.drafts.entries, DraftOrder{Index: index, FullURL: fullURL, ResourceType: resourceType, ID: id, Resource: resource})
+	})
+	if !r.drafts.isBundle {
+		r.drafts.entries, r.drafts.problems = nil, nil
+	}
 	return &r.drafts
-}
-
-// decodeDraftOrders peeks at every entry of a draftOrders Bundle, returning
-// the problems that make it unreadable, each naming the entry.
-func decodeDraftOrders(raw json.RawMessage) ([]DraftOrder, []string) {
-	if len(raw) == 0 || IsNull(raw) {
-		return nil, nil
-	}
-	var b struct {
-		ResourceType string          `json:"resourceType"`
-		Entry        json.RawMessage `json:"entry"`
-	}
-	if err := json.Unmarshal(raw, &b); err != nil || b.ResourceType != "Bundle" {
-		return nil, nil // the context field check reports it
-	}
-	if len(b.Entry) == 0 || IsNull(b.Entry) {
-		return nil, nil
-	}
-	var raws []json.RawMessage
-	if err := json.Unmarshal(b.Entry, &raws); err != nil {
-		return nil, []string{"context.draftOrders.entry must be an array"}
-	}
-	entries := make([]DraftOrder, len(raws))
-	var problems []string
-	for i, re := range raws {
-		at := fmt.Sprintf("context.draftOrders.entry[%d]", i)
-		var e struct {
-			FullURL  string          `json:"fullUrl"`
-			Resource json.RawMessage `json:"resource"`
-		}
-		if err := json.Unmarshal(re, &e); err != nil || !isObject(re) {
-			problems = append(problems, at+" must be an object with a resource")
-			continue
-		}
-		if len(e.Resource) == 0 || IsNull(e.Resource) {
-			problems = append(problems, at+".resource is required (the draft order)")
-			continue
-		}
-		var head struct {
-			ResourceType string `json:"resourceType"`
-			ID           string `json:"id"`
-		}
-		if err := json.Unmarshal(e.Resource, &head); err != nil || !isObject(e.Resource) || head.ResourceType == "" {
-			problems = append(problems, at+".resource must be a FHIR resource with a resourceType and a string id")
-			continue
-		}
-		entries[i] = DraftOrder{Index: i, FullURL: e.FullURL, ResourceType: head.ResourceType, ID: head.ID, Resource: e.Resource}
-	}
-	return entries, problems
-}
-
-// isObject reports whether raw JSON is an object.
-func isObject(raw json.RawMessage) bool {
-	t := bytes.TrimLeft(raw, " \t\r\n")
-	return len(t) > 0 && t[0] == '{'
 }
 
 // checkDraftOrders checks what CDS Hooks says of an order hook's drafts:
@@ -126,8 +92,11 @@ func isObject(raw json.RawMessage) bool {
 // what a card may show), and on order-select each selection is a reference
 // ("MedicationRequest/123") to one of them. It returns the problems found,
 // naming entries, never echoing an id.
-func checkDraftOrders(r *Request, isFHIRID func(string) bool) []string {
-	d := r.readDraftOrders()
+func checkDraftOrders(r *Request, isFHIRID func(string) bool, read DraftOrdersReader) []string {
+	d := r.readDraftOrders(read)
+	if !d.isBundle {
+		return nil // the context field check reports it
+	}
 	if len(d.problems) > 0 {
 		return d.problems
 	}

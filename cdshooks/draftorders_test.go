@@ -21,7 +21,7 @@ func TestDraftOrdersAreReadOnceWithTheirReferences(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &req); err != nil {
 		t.Fatal(err)
 	}
-	if err := req.Validate(fhir.ValidID); err != nil {
+	if err := req.Validate(fhir.ValidID, fhir.EachDraftOrder); err != nil {
 		t.Fatalf("Validate: %v", err)
 	}
 	drafts, err := req.DraftOrders()
@@ -54,6 +54,7 @@ func TestUnreadableDraftOrdersAreInvalid(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &req); err != nil {
 		t.Fatal(err)
 	}
+	_ = req.Validate(fhir.ValidID, fhir.EachDraftOrder) // reads draftOrders
 	_, err := req.DraftOrders()
 	if cdshooks.ErrorCode(err) != cdshooks.EINVALID || !strings.Contains(err.Error(), "context.draftOrders.entry[0].resource is required") {
 		t.Errorf("DraftOrders error %v, want an invalid error naming entry[0].resource", err)

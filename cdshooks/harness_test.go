@@ -144,6 +144,9 @@ func mustServer(t *testing.T, cfg cdshooks.Config, deps cdshooks.Deps) harness {
 	if deps.IsFHIRID == nil {
 		deps.IsFHIRID = fhir.ValidID
 	}
+	if deps.ReadDraftOrders == nil {
+		deps.ReadDraftOrders = fhir.EachDraftOrder
+	}
 	if deps.Topics == nil {
 		deps.Topics = sampleTopics{}
 	}

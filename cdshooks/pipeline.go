@@ -66,7 +66,7 @@ func (s *Server) decodeCall(c *gin.Context, reg registered) (*Request, error) {
 	if err := s.decodeJSON(c, &req, s.requestRules); err != nil {
 		return nil, err
 	}
-	if err := req.Validate(s.isFHIRID); err != nil {
+	if err := req.Validate(s.isFHIRID, s.readDrafts); err != nil {
 		return nil, err
 	}
 	if !slices.Contains(reg.hooks, req.Hook) {

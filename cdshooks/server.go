@@ -71,6 +71,10 @@ type Deps struct {
 	// IsFHIRID is the FHIR id grammar (fhir.ValidID) the context ids of every
 	// request are held to (required).
 	IsFHIRID func(string) bool
+	// ReadDraftOrders reads the order hooks' context.draftOrders
+	// (fhir.EachDraftOrder), required when a service serves an order hook:
+	// cdshooks reads no FHIR itself.
+	ReadDraftOrders DraftOrdersReader
 	// Topics, when set, is the registry of every card topic the services
 	// use: the server reads from it the topic a service wrote into one of its
 	// card uuids, so that feedback is counted by topic. Nil counts all
@@ -113,7 +117,10 @@ type Server struct {
 	tracer   trace.Tracer
 	metrics  *Metrics
 	isFHIRID func(string) bool
-	topics   TopicReader
+	// readDrafts is Deps.ReadDraftOrders, or noDraftOrders when no service
+	// serves an order hook (such a request is then refused for its hook).
+	readDrafts DraftOrdersReader
+	topics     TopicReader
 	// requestRules and feedbackRules hold the member names each body may
 	// use (see checkMembers).
 	requestRules, feedbackRules *memberRules
@@ -135,6 +142,15 @@ func NewServer(cfg Config, deps Deps) (*Server, error) {
 	services, defs, err := register(deps.Services)
 	if err != nil {
 		return nil, fmt.Errorf("registering services: %w", err)
+	}
+	readDrafts := deps.ReadDraftOrders
+	if readDrafts == nil {
+		for _, d := range defs {
+			if d.Hook == HookOrderSelect || d.Hook == HookOrderSign {
+				return nil, fmt.Errorf("service %s serves %s but there is no FHIR reader for its draftOrders (Deps.ReadDraftOrders)", d.ID, d.Hook)
+			}
+		}
+		readDrafts = noDraftOrders
 	}
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = DefaultMaxBody
@@ -165,6 +181,7 @@ func NewServer(cfg Config, deps Deps) (*Server, error) {
 		tracer:     deps.Telemetry.tracer(),
 		metrics:    deps.Telemetry.Metrics,
 		isFHIRID:   deps.IsFHIRID,
+		readDrafts: readDrafts,
 		topics:     deps.Topics,
 
 		requestRules:  requestMembers(),

@@ -487,7 +487,7 @@ func TestOrderHookContextAccessors(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &req); err != nil {
 		t.Fatal(err)
 	}
-	if err := req.Validate(fhir.ValidID); err != nil {
+	if err := req.Validate(fhir.ValidID, fhir.EachDraftOrder); err != nil {
 		t.Fatalf("Validate: %v", err)
 	}
 	sel, ok, err := req.ContextStrings("selections")

@@ -1,7 +1,6 @@
 package cdshooks
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -72,8 +71,10 @@ const maxHookInstance = 128
 // fields are all present. It returns an invalid
 // *Error listing every problem, or nil. isFHIRID is the FHIR id grammar
 // (fhir.ValidID) context ids are held to: it also keeps them safe to
-// substitute into prefetch query URLs.
-func (r *Request) Validate(isFHIRID func(string) bool) error {
+// substitute into prefetch query URLs. readDrafts reads the order hooks'
+// draftOrders (fhir.EachDraftOrder); without it an order hook's request is an
+// internal error.
+func (r *Request) Validate(isFHIRID func(string) bool, readDrafts DraftOrdersReader) error {
 	var problems []string
 	add := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
 
@@ -89,13 +90,17 @@ func (r *Request) Validate(isFHIRID func(string) bool) error {
 	if r.Context == nil {
 		add("context is required")
 	}
+	orderHook := r.Hook == HookOrderSelect || r.Hook == HookOrderSign
+	if orderHook && readDrafts == nil {
+		return Errorf(EINTERNAL, "no FHIR reader for context.draftOrders")
+	}
 	for _, f := range hookContexts[r.Hook] {
-		if err := f.check(r, isFHIRID); err != nil {
+		if err := f.check(r, isFHIRID, readDrafts); err != nil {
 			add("%s", err)
 		}
 	}
-	if r.Hook == HookOrderSelect || r.Hook == HookOrderSign {
-		problems = append(problems, checkDraftOrders(r, isFHIRID)...)
+	if orderHook {
+		problems = append(problems, checkDraftOrders(r, isFHIRID, readDrafts)...)
 	}
 	if r.FHIRServer != "" {
 		if u, err := url.Parse(r.FHIRServer); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
@@ -129,7 +134,7 @@ func (r *Request) Validate(isFHIRID func(string) bool) error {
 }
 
 // check validates one context field of r.
-func (f contextField) check(r *Request, isFHIRID func(string) bool) error {
+func (f contextField) check(r *Request, isFHIRID func(string) bool, readDrafts DraftOrdersReader) error {
 	raw, ok := r.Context[f.name]
 	if !ok || IsNull(raw) {
 		if f.required {
@@ -160,10 +165,8 @@ func (f contextField) check(r *Request, isFHIRID func(string) bool) error {
 			return err
 		}
 	case kindBundle:
-		var head struct {
-			ResourceType string `json:"resourceType"`
-		}
-		if err := json.Unmarshal(raw, &head); err != nil || head.ResourceType != "Bundle" {
+		// Only draftOrders is a Bundle of the hooks we know.
+		if !r.readDraftOrders(readDrafts).isBundle {
 			return fmt.Errorf("context.%s must be a FHIR Bundle", f.name)
 		}
 	}

@@ -85,6 +85,10 @@ type medicationEntryBody struct {
 	effectiveDateTime    optString
 	drugConcept          concept
 	drugRef, drugDisplay string
+	// conceptGiven and referenceGiven: the last medicationCodeableConcept
+	// or medicationReference member is not null (a draft order names a drug
+	// once either is).
+	conceptGiven, referenceGiven bool
 	contained            []resource // the contained resources that are readable
 	containedNotAnArray  bool
 }
@@ -360,8 +364,10 @@ func (d *decoder) medicationEntry(m *medicationEntryBody, typ string, name []byt
 	case n == "effectiveDateTime" && !request:
 		d.optStr(&m.effectiveDateTime, fresh, "effectiveDateTime")
 	case n == "medicationCodeableConcept":
+		m.conceptGiven = d.r.Kind() != jsonscan.Null
 		d.concept(&m.drugConcept, "medicationCodeableConcept")
 	case n == "medicationReference":
+		m.referenceGiven = d.r.Kind() != jsonscan.Null
 		if !d.beginObject("medicationReference") {
 			return true
 		}

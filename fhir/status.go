@@ -62,6 +62,20 @@ var resultStatus = map[string]bool{"final": true, "amended": true, "corrected": 
 // servers send on Observations too.
 var pendingStatus = map[string]bool{"registered": true, "preliminary": true, "partial": true}
 
+// draftNotOrdered lists the statuses of a draft MedicationRequest in an order
+// hook's draftOrders that is not an order being placed: withdrawn
+// (cancelled), recorded by mistake, or already over. order-sign also fires on
+// "re-sign" after a revision, so active and on-hold drafts are still being
+// ordered.
+var draftNotOrdered = map[string]bool{"cancelled": true, "entered-in-error": true, "stopped": true, "completed": true}
+
+// DraftBeingOrdered reports whether a draft MedicationRequest of an order
+// hook is an order being placed: its status is not one of draftNotOrdered,
+// and it is not an order not to give the drug (doNotPerform).
+func DraftBeingOrdered(status string, doNotPerform bool) bool {
+	return !draftNotOrdered[status] && !doNotPerform
+}
+
 // IsCurrentStatus reports whether a MedicationRequest or MedicationStatement
 // status means the drug is being taken now (only "active").
 func IsCurrentStatus(status string) bool { return currentMedicationStatus[status] }

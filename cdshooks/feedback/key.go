@@ -98,10 +98,56 @@ func LoadOrCreateKeyFile(path string) (Key, error) {
 		}
 	} else if err != nil {
 		return Key{}, fmt.Errorf("reading the store key: %w", err)
+	} else if err := checkKeyFileMode(path, 0o077); err != nil {
+		// Someone else could read it, or have placed it: refused, not used.
+		return Key{}, err
 	}
 	k, err := NewKey([]byte(strings.TrimSpace(string(b))))
 	if err != nil {
 		return Key{}, fmt.Errorf("store key file %s: %w", path, err)
 	}
 	return k, nil
+}
+
+// LoadKeyFile reads the key kept in path (--store-key-file, for example a
+// mounted Kubernetes Secret), so that the secret is never a flag others can
+// read in the process list. A file others may write is refused: whoever can
+// replace the key can make the service forget every patient's snoozes.
+func LoadKeyFile(path string) (Key, error) {
+	secret, err := readSecretFile(path)
+	if err != nil {
+		return Key{}, fmt.Errorf("store key: %w", err)
+	}
+	k, err := NewKey([]byte(secret))
+	if err != nil {
+		return Key{}, fmt.Errorf("store key file %s: %w", path, err)
+	}
+	return k, nil
+}
+
+// readSecretFile reads a secret kept in a file (its first line, without
+// surrounding white space), refusing a file others may write.
+func readSecretFile(path string) (string, error) {
+	if err := checkKeyFileMode(path, 0o022); err != nil {
+		return "", err
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("reading %s: %w", path, err)
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	return strings.TrimSpace(line), nil
+}
+
+// checkKeyFileMode refuses a key file whose permissions grant any of the
+// bits in loose.
+func checkKeyFileMode(path string, loose os.FileMode) error {
+	info, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", path, err)
+	}
+	if perm := info.Mode().Perm(); perm&loose != 0 {
+		return fmt.Errorf("secret file %s has mode %04o: others may read or replace it; make it readable by its owner only (chmod 600)", path, perm)
+	}
+	return nil
 }

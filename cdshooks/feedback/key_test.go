@@ -1,6 +1,7 @@
 package feedback_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -85,5 +86,41 @@ func TestLoadOrCreateKeyFile(t *testing.T) {
 	}
 	if _, err := feedback.LoadOrCreateKeyFile(path); err == nil {
 		t.Errorf("a short key file was accepted")
+	}
+}
+
+// TestLooseKeyFilesRefused (issue 27, finding 8): a key file beside the
+// database that others may read or write (pre-placed world-writable, say) is
+// refused, not used; --store-key-file refuses one others may write.
+func TestLooseKeyFilesRefused(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	secret := []byte("0123456789abcdef0123456789abcdef\n")
+	for _, mode := range []os.FileMode{0o666, 0o644, 0o640, 0o602} {
+		path := filepath.Join(dir, fmt.Sprintf("beside-%o.key", mode))
+		if err := os.WriteFile(path, secret, mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(path, mode); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := feedback.LoadOrCreateKeyFile(path); err == nil || !strings.Contains(err.Error(), "chmod 600") {
+			t.Errorf("key file beside the database with mode %04o: error = %v, want it refused", mode, err)
+		}
+	}
+	for _, tt := range []struct {
+		mode os.FileMode
+		ok   bool
+	}{{0o600, true}, {0o400, true}, {0o644, true}, {0o664, false}, {0o666, false}} {
+		path := filepath.Join(dir, fmt.Sprintf("flag-%o.key", tt.mode))
+		if err := os.WriteFile(path, secret, tt.mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(path, tt.mode); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := feedback.LoadKeyFile(path); (err == nil) != tt.ok {
+			t.Errorf("--store-key-file with mode %04o: error = %v, want accepted %v", tt.mode, err, tt.ok)
+		}
 	}
 }

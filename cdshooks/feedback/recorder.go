@@ -20,7 +20,8 @@ import (
 // check answered without the store), "write" (a batch lost), "enqueue" (the
 // write queue was full), "refresh" (the snoozes in memory could not be
 // refreshed: snoozes other replicas recorded meanwhile are not seen),
-// "snooze_cache_full" (more snoozes are in force than Options.SnoozeCacheSize:
+// "rejected" (rows a write left out, each on its own: over a cap, invalid
+// text, refused by the database), "snooze_cache_full" (more snoozes are in force than Options.SnoozeCacheSize:
 // counted once each time the cache fills, after which lookups of uuids not in
 // memory ask the store). Never rename it: alerts use it.
 const MetricStoreFailures = "cramp_cds.store.failures"
@@ -124,15 +125,17 @@ type Options struct {
 // most once a minute. A nil *Recorder remembers nothing, so callers without a
 // store need no check.
 type Recorder struct {
-	store       Store
-	logger      *slog.Logger
-	failures    metric.Int64Counter
-	readTimeout time.Duration
-	backoff     time.Duration
-	retention   time.Duration
-	writeDelay  time.Duration
-	now         func() time.Time
-	snoozes     *snoozeCache
+	store    Store
+	logger   *slog.Logger
+	failures metric.Int64Counter
+	// ignoredFeedback counts MetricFeedbackIgnored.
+	ignoredFeedback metric.Int64Counter
+	readTimeout     time.Duration
+	backoff         time.Duration
+	retention       time.Duration
+	writeDelay      time.Duration
+	now             func() time.Time
+	snoozes         *snoozeCache
 
 	mu     sync.RWMutex // guards closed against sends on a closed queue
 	closed bool
@@ -207,6 +210,11 @@ func NewRecorder(opts Options) (*Recorder, error) {
 		metric.WithDescription("Store operations that failed open, by op: read (answered without the store), write (a batch lost), enqueue (queue full)."))
 	if err != nil {
 		return nil, fmt.Errorf("creating the store metric: %w", err)
+	}
+	r.ignoredFeedback, err = meter.Int64Counter(MetricFeedbackIgnored, metric.WithUnit("{item}"),
+		metric.WithDescription("Feedback items and snoozes not stored, by why: unknown_card, unknown_suggestion, unknown_reason, duplicate, unverified."))
+	if err != nil {
+		return nil, fmt.Errorf("creating the feedback metric: %w", err)
 	}
 	// The first load is waited for, so the first calls are answered from
 	// memory; if it fails, lookups ask the store until a refresh succeeds.
@@ -512,7 +520,12 @@ drain:
 	}
 	if !b.Empty() {
 		ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
-		if err := r.store.Write(ctx, b); err != nil {
+		var rejected *RejectedError
+		if err := r.store.Write(ctx, b); errors.As(err, &rejected) {
+			// Stored, but without some rows: the store works.
+			r.failures.Add(ctx, int64(rejected.Rows), metric.WithAttributes(attribute.String("op", "rejected")))
+			r.recovered(ctx)
+		} else if err != nil {
 			r.failed(ctx, "write", err)
 		} else {
 			r.recovered(ctx)

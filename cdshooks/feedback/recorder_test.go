@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
@@ -137,6 +138,11 @@ func newRecorderOver(t *testing.T, store feedback.Store, opts feedback.Options) 
 
 // failures returns MetricStoreFailures by op.
 func (h *recorderHarness) failures(t *testing.T) map[string]int64 {
+	return h.counter(t, feedback.MetricStoreFailures, "op")
+}
+
+// counter returns the counter name by the values of its attribute attr.
+func (h *recorderHarness) counter(t *testing.T, name, attr string) map[string]int64 {
 	t.Helper()
 	var rm metricdata.ResourceMetrics
 	if err := h.reader.Collect(context.Background(), &rm); err != nil {
@@ -145,12 +151,12 @@ func (h *recorderHarness) failures(t *testing.T) map[string]int64 {
 	out := map[string]int64{}
 	for _, sm := range rm.ScopeMetrics {
 		for _, m := range sm.Metrics {
-			if m.Name != feedback.MetricStoreFailures {
+			if m.Name != name {
 				continue
 			}
 			for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
-				op, _ := dp.Attributes.Value("op")
-				out[op.AsString()] += dp.Value
+				v, _ := dp.Attributes.Value(attribute.Key(attr))
+				out[v.AsString()] += dp.Value
 			}
 		}
 	}

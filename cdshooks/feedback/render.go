@@ -9,6 +9,8 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	"github.com/cramp-cds/cramp-cds/internal/csvsafe"
 )
 
 // Report formats.
@@ -61,12 +63,15 @@ func (r *Report) writeCSV(w io.Writer) error {
 	_ = cw.Write([]string{"topic", "knowledge_version", "period", "issued", "patients", "feedback", "accepted",
 		"overridden", "override_rate", "override_reasons", "snoozes_in_force", "flagged", "topic_label"})
 	for _, t := range r.Topics {
-		_ = cw.Write([]string{t.Topic, t.KnowledgeVersion, "all", itoa(t.Issued), itoa(t.Patients), itoa(t.Feedback),
-			itoa(t.Accepted), itoa(t.Overridden), strconv.FormatFloat(t.OverrideRate, 'f', 3, 64), reasonList(t.Reasons),
-			itoa(t.SnoozesInForce), strconv.FormatBool(t.Flagged), t.Label})
+		// Codes come from the store, which may hold what a caller sent
+		// before the store kept only its own: neutralised (csvsafe).
+		topic, version, label := csvsafe.Cell(t.Topic), csvsafe.Cell(t.KnowledgeVersion), csvsafe.Cell(t.Label)
+		_ = cw.Write([]string{topic, version, "all", itoa(t.Issued), itoa(t.Patients), itoa(t.Feedback),
+			itoa(t.Accepted), itoa(t.Overridden), strconv.FormatFloat(t.OverrideRate, 'f', 3, 64), csvsafe.Cell(reasonList(t.Reasons)),
+			itoa(t.SnoozesInForce), strconv.FormatBool(t.Flagged), label})
 		for _, d := range t.Days {
-			_ = cw.Write([]string{t.Topic, t.KnowledgeVersion, d.Date, itoa(d.Issued), "", itoa(d.Accepted + d.Overridden),
-				itoa(d.Accepted), itoa(d.Overridden), "", "", "", "", t.Label})
+			_ = cw.Write([]string{topic, version, d.Date, itoa(d.Issued), "", itoa(d.Accepted + d.Overridden),
+				itoa(d.Accepted), itoa(d.Overridden), "", "", "", "", label})
 		}
 	}
 	cw.Flush()

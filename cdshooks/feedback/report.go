@@ -113,23 +113,38 @@ func (s *SQL) Report(ctx context.Context, since, now time.Time) (*Report, error)
 				t.Issued, t.Patients = issued, patients
 				return nil
 			}},
-		{"feedback", `SELECT topic, knowledge_version, outcome, reason_code, COUNT(*) FROM outcomes
-		              WHERE received_at >= $1 GROUP BY topic, knowledge_version, outcome, reason_code`, []any{from},
+		// A card counts once per decision (accepted, overridden) however
+		// often feedback repeated it, and once per reason it was given.
+		{"feedback", `SELECT topic, knowledge_version, outcome, COUNT(DISTINCT card) FROM outcomes
+		              WHERE received_at >= $1 GROUP BY topic, knowledge_version, outcome`, []any{from},
 			func(r *sql.Rows) error {
-				var topic, version, outcome, reason string
+				var topic, version, outcome string
 				var n int
-				if err := r.Scan(&topic, &version, &outcome, &reason, &n); err != nil {
+				if err := r.Scan(&topic, &version, &outcome, &n); err != nil {
 					return err
 				}
 				t := acc.topic(topic, version)
-				t.Feedback += n
 				switch outcome {
 				case "accepted":
 					t.Accepted += n
 				case "overridden":
 					t.Overridden += n
-					t.Reasons = append(t.Reasons, Reason{Code: reason, Count: n})
+				default:
+					return nil
 				}
+				t.Feedback += n
+				return nil
+			}},
+		{"override reasons", `SELECT topic, knowledge_version, reason_code, COUNT(DISTINCT card) FROM outcomes
+		                      WHERE received_at >= $1 AND outcome = 'overridden'
+		                      GROUP BY topic, knowledge_version, reason_code`, []any{from},
+			func(r *sql.Rows) error {
+				var topic, version, reason string
+				var n int
+				if err := r.Scan(&topic, &version, &reason, &n); err != nil {
+					return err
+				}
+				acc.reason(topic, version, reason, n)
 				return nil
 			}},
 		{"snoozes", `SELECT topic, knowledge_version, COUNT(*) FROM snoozes
@@ -156,7 +171,7 @@ func (s *SQL) Report(ctx context.Context, since, now time.Time) (*Report, error)
 				acc.day(topic, version, day).Issued += n
 				return nil
 			}},
-		{"feedback per day", `SELECT topic, knowledge_version, received_at / 86400000, outcome, COUNT(*) FROM outcomes
+		{"feedback per day", `SELECT topic, knowledge_version, received_at / 86400000, outcome, COUNT(DISTINCT card) FROM outcomes
 		                      WHERE received_at >= $1 GROUP BY topic, knowledge_version, received_at / 86400000, outcome`,
 			[]any{from},
 			func(r *sql.Rows) error {
@@ -184,10 +199,48 @@ func (s *SQL) Report(ctx context.Context, since, now time.Time) (*Report, error)
 	return acc.build(since, now), nil
 }
 
+// Caps on what one report holds, whatever the database holds (issue 27: a
+// report over rows with made-up reason codes once needed 1.3 GB): groups
+// beyond them are folded into one, named otherGroup.
+const (
+	maxReportTopics  = 1000 // topic and knowledge version pairs
+	maxReportReasons = 50   // override reasons per topic
+	maxReportDays    = 1000 // days per topic (retention keeps 400)
+	maxReportValue   = 128  // bytes of a topic, version or reason shown
+)
+
+// otherGroup names the group rows beyond a cap are counted in.
+const otherGroup = "(other)"
+
 // reportBuilder gathers query rows into topics.
 type reportBuilder struct {
 	topics map[[2]string]*Topic
 	days   map[[2]string]map[int64]*Day
+}
+
+// reason counts n overrides of a topic with a reason code, folding codes
+// beyond maxReportReasons (or over maxReportValue bytes) into otherGroup.
+func (b *reportBuilder) reason(topic, version, code string, n int) {
+	t := b.topic(topic, version)
+	if len(code) > maxReportValue {
+		code = otherGroup
+	}
+	for i := range t.Reasons {
+		if t.Reasons[i].Code == code {
+			t.Reasons[i].Count += n
+			return
+		}
+	}
+	if len(t.Reasons) >= maxReportReasons {
+		code = otherGroup
+		for i := range t.Reasons {
+			if t.Reasons[i].Code == code {
+				t.Reasons[i].Count += n
+				return
+			}
+		}
+	}
+	t.Reasons = append(t.Reasons, Reason{Code: code, Count: n})
 }
 
 func newReportBuilder() *reportBuilder {
@@ -195,22 +248,39 @@ func newReportBuilder() *reportBuilder {
 }
 
 func (b *reportBuilder) topic(topic, version string) *Topic {
-	k := [2]string{topic, version}
+	k := b.key(topic, version)
 	t, ok := b.topics[k]
 	if !ok {
+		topic, version = k[0], k[1]
 		t = &Topic{Topic: topic, KnowledgeVersion: version, Reasons: []Reason{}, Days: []Day{}}
 		b.topics[k] = t
 	}
 	return t
 }
 
-func (b *reportBuilder) day(topic, version string, day int64) *Day {
-	b.topic(topic, version)
+// key is the group a topic and version are counted in: their own while
+// there is room for it, else otherGroup's.
+func (b *reportBuilder) key(topic, version string) [2]string {
 	k := [2]string{topic, version}
+	if _, ok := b.topics[k]; ok {
+		return k
+	}
+	if len(topic) > maxReportValue || len(version) > maxReportValue || len(b.topics) >= maxReportTopics-1 {
+		return [2]string{otherGroup, otherGroup}
+	}
+	return k
+}
+
+func (b *reportBuilder) day(topic, version string, day int64) *Day {
+	k := b.key(topic, version)
+	b.topic(topic, version)
 	if b.days[k] == nil {
 		b.days[k] = map[int64]*Day{}
 	}
 	d, ok := b.days[k][day]
+	if !ok && len(b.days[k]) >= maxReportDays {
+		return &Day{} // counted nowhere: the report shows the first maxReportDays days
+	}
 	if !ok {
 		d = &Day{Date: time.UnixMilli(day * dayMillis).UTC().Format(time.DateOnly)}
 		b.days[k][day] = d

@@ -58,14 +58,19 @@ func reportFixture(t *testing.T, s feedback.Store) (since, now time.Time) {
 	// Topic a, version 2: one card, overridden: 100% but one decision, not flagged.
 	card("a2-0", "a", "2", "p0", day2)
 	outcome("a2-0", "a", "overridden", "not-relevant", day2)
-	// Topic b, version 1: 9 of 10 overridden is exactly 90%: not flagged.
-	card("b1-0", "b", "1", "p1", day1)
+	// Topic b, version 1: 9 of 10 cards overridden is exactly 90%: not
+	// flagged. One card overridden 100 times more is still one decision
+	// (issue 27: one request repeating a uuid counted 100).
 	for i := range 10 {
+		card(fmt.Sprintf("b1-%d", i), "b", "1", "p1", day1)
 		o := "overridden"
 		if i == 9 {
 			o = "accepted"
 		}
-		outcome("b1-0", "b", o, "benefit-outweighs-risk", day1)
+		outcome(fmt.Sprintf("b1-%d", i), "b", o, "benefit-outweighs-risk", day1)
+	}
+	for range 100 {
+		outcome("b1-0", "b", "overridden", "benefit-outweighs-risk", day1)
 	}
 	// Snoozes: two of topic a version 1 in force, one over.
 	for i, until := range []time.Time{now.Add(time.Hour), now.Add(90 * 24 * time.Hour), now.Add(-time.Hour)} {
@@ -93,9 +98,9 @@ func TestReport(t *testing.T) {
 			{Topic: "a", KnowledgeVersion: "2", Issued: 1, Patients: 1, Feedback: 1, Overridden: 1, OverrideRate: 1,
 				Reasons: []feedback.Reason{{Code: "not-relevant", Count: 1}},
 				Days:    []feedback.Day{{Date: "2026-11-03", Issued: 1, Overridden: 1}}},
-			{Topic: "b", KnowledgeVersion: "1", Issued: 1, Patients: 1, Feedback: 10, Accepted: 1, Overridden: 9, OverrideRate: 0.9,
+			{Topic: "b", KnowledgeVersion: "1", Issued: 10, Patients: 1, Feedback: 10, Accepted: 1, Overridden: 9, OverrideRate: 0.9,
 				Reasons: []feedback.Reason{{Code: "benefit-outweighs-risk", Count: 9}},
-				Days:    []feedback.Day{{Date: "2026-11-02", Issued: 1, Accepted: 1, Overridden: 9}}},
+				Days:    []feedback.Day{{Date: "2026-11-02", Issued: 10, Accepted: 1, Overridden: 9}}},
 		}}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("report (-want +got):\n%s", diff)
@@ -188,5 +193,36 @@ func TestReportFormats(t *testing.T) {
 	}
 	if !strings.Contains(render(feedback.FormatJSON), `"label": "Already reviewed with the patient"`) {
 		t.Errorf("JSON report lacks the reason's label")
+	}
+}
+
+// TestReportCSVNeutralisesFormulas (issue 27, finding 8): a code stored by
+// an earlier version (any caller text) that a spreadsheet would run as a
+// formula is written as text.
+func TestReportCSVNeutralisesFormulas(t *testing.T) {
+	t.Parallel()
+	s := mustOpen(t, "sqlite:"+t.TempDir()+"/r.db")
+	mustWrite(t, s, feedback.Batch{
+		Cards:    []feedback.Card{{UUID: "c", Service: "svc", Topic: "=1+1", KnowledgeVersion: "@v", IssuedAt: t0}},
+		Outcomes: []feedback.Outcome{{Card: "c", Service: "svc", Topic: "=1+1", Outcome: "overridden", ReasonCode: `=HYPERLINK("http://x")`, At: t0, ReceivedAt: t0}},
+	})
+	r, err := s.Report(context.Background(), t0.Add(-time.Hour), t0.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := r.Write(&buf, feedback.FormatCSV); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(&buf).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, row := range rows[1:] {
+		for i, cell := range row {
+			if cell != "" && strings.ContainsRune("=+-@", rune(cell[0])) {
+				t.Errorf("CSV row %v, column %s starts a formula: %q", row, rows[0][i], cell)
+			}
+		}
 	}
 }

@@ -39,11 +39,40 @@ type Card struct {
 	KnowledgeVersion string
 	// Fingerprint is Key.Fingerprint of what the card is about.
 	Fingerprint string
-	// Patient is Key.Patient of the request's fhirServer and patient id.
+	// Patient is Key.Patient of the caller, the request's fhirServer and
+	// patient id.
 	Patient string
+	// Issuer is the caller the card was issued to (the verified JWT iss,
+	// "" without authentication): only that caller's feedback about the
+	// card is accepted (see Recorder.RecordFeedback).
+	Issuer string
+	// Suggestions are the uuids of the card's suggestions (at most
+	// MaxSuggestions): only these snooze when accepted.
+	Suggestions []string
+	// Reasons are the override reasons the card offered (at most
+	// MaxReasons): an override naming another is stored as ReasonOther.
+	Reasons []Coding
 	// IssuedAt is when the card was sent.
 	IssuedAt time.Time
 }
+
+// Coding is an override reason as a card offers it and feedback names it.
+type Coding struct {
+	System, Code string
+}
+
+// IssuedCard is what the store remembers of a card for the caller it was
+// issued to: what feedback about it may name.
+type IssuedCard struct {
+	Topic       string
+	Suggestions []string
+	Reasons     []Coding
+}
+
+// ReasonOther is the reason code stored for an override whose reason the
+// card did not offer: only the product's own codes are stored, never what a
+// caller typed.
+const ReasonOther = "other"
 
 // Outcome is one feedback item as stored: no user comment, which may hold
 // anything the clinician typed.
@@ -101,9 +130,15 @@ func (b Batch) Empty() bool { return len(b.Cards)+len(b.Outcomes)+len(b.Snoozes)
 // Store keeps the history. Every method is safe for concurrent use; a
 // context deadline bounds each call.
 type Store interface {
-	// Write stores a batch atomically. A snooze replaces an earlier one
-	// for the same ID.
+	// Write stores a batch in one transaction. A snooze replaces an
+	// earlier one for the same ID. A row the store cannot take (a field
+	// over its cap, text that is not valid UTF-8 or holds NUL, a statement
+	// the database refuses) is left out on its own, never with the rest of
+	// the batch: the others are stored and a *RejectedError counts it.
 	Write(ctx context.Context, b Batch) error
+	// Issued returns, of the card uuids given, those issued to issuer,
+	// with what their feedback may name.
+	Issued(ctx context.Context, issuer string, cards []string) (map[string]IssuedCard, error)
 	// Snoozed returns which of ids have a snooze in force at now.
 	Snoozed(ctx context.Context, ids []string, now time.Time) (map[string]bool, error)
 	// SnoozesInForce lists the snoozes in force at now written at or after
@@ -127,19 +162,40 @@ type Store interface {
 //
 // "none" is not a store: callers check for it (see ParseDSN) and run
 // without one.
-func Open(ctx context.Context, dsn string) (*SQL, error) {
+//
+// A PostgreSQL password may come from a file instead of the DSN (see
+// WithPasswordFile), so that no secret needs to be a flag.
+func Open(ctx context.Context, dsn string, opts ...OpenOption) (*SQL, error) {
 	kind, target, err := ParseDSN(dsn)
 	if err != nil {
 		return nil, err
+	}
+	var o openOptions
+	for _, opt := range opts {
+		opt(&o)
 	}
 	switch kind {
 	case KindSQLite:
 		return openSQLite(ctx, target)
 	case KindPostgres:
-		return openPostgres(ctx, target)
+		return openPostgres(ctx, target, o)
 	default:
 		return nil, errors.New("feedback: store \"none\" cannot be opened")
 	}
+}
+
+// OpenOption is an option of Open.
+type OpenOption func(*openOptions)
+
+type openOptions struct {
+	passwordFile string
+}
+
+// WithPasswordFile makes Open read the PostgreSQL password from a file (its
+// first line; for example a mounted Secret) rather than the DSN. A file
+// others may write is refused. SQLite ignores it.
+func WithPasswordFile(path string) OpenOption {
+	return func(o *openOptions) { o.passwordFile = path }
 }
 
 // Kinds of store a DSN can name.

@@ -3,7 +3,6 @@ package feedback_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -116,7 +115,7 @@ func TestMigrations(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := 3; got != want {
+		if want := 4; got != want {
 			t.Errorf("schema version = %d, want %d", got, want)
 		}
 		// Reopening applies nothing twice and keeps the rows.
@@ -303,14 +302,7 @@ func TestNothingIdentifyingAtRest(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	var all []byte
-	for _, suffix := range []string{"", "-wal"} {
-		b, err := os.ReadFile(path + suffix)
-		if err != nil && !os.IsNotExist(err) {
-			t.Fatal(err)
-		}
-		all = append(all, b...)
-	}
+	all := readAll(t, path)
 	if !strings.Contains(string(all), "cramp-medication") {
 		t.Fatalf("the database file does not hold the topic: the test reads the wrong file")
 	}

@@ -108,13 +108,30 @@ func (r cardRenderer) abnormalLabCard(key string, as []knowledge.AbnormalLabFind
 			}
 			fmt.Fprintf(&d, "; may be caused by %s on record", strings.Join(names, ", "))
 		}
+		if len(a.OtherDrugs) > 0 {
+			names := make([]string, 0, len(a.OtherDrugs))
+			for _, e := range a.OtherDrugs[:min(len(a.OtherDrugs), maxDrugsShown)] {
+				names = append(names, cdshooks.Markdown(recordText(e.Text)))
+			}
+			verb := "raise"
+			if a.Direction == "low" {
+				verb = "lower"
+			}
+			fmt.Fprintf(&d, "; %s on record can %s it", strings.Join(names, ", "), verb)
+		}
 		d.WriteString("\n")
 	}
-	// Seed 000: electrolytes "can exacerbate cramps" (line 20), and
-	// "correction alone may not resolve cramps" (line 23).
-	d.WriteString("\nThe latest result in the look-back window. Correcting an abnormal result alone may not resolve the cramps.\n")
-	r.writeSources(&d, evidence)
 	a := as[0]
+	if action := criticalAction(a); len(as) == 1 && action != "" {
+		// A critical value asks for action now (issue 26 item 2), not for
+		// the seed's caution about cramps.
+		fmt.Fprintf(&d, "\nThe latest result in the look-back window. %s\n", cdshooks.Markdown(action))
+	} else {
+		// Seed 000: electrolytes "can exacerbate cramps" (line 20), and
+		// "correction alone may not resolve cramps" (line 23).
+		d.WriteString("\nThe latest result in the look-back window. Correcting an abnormal result alone may not resolve the cramps.\n")
+	}
+	r.writeSources(&d, evidence)
 	value := quantityText(*a.Result.Observation.Value)
 	if c := a.Calcium; c != nil && !c.Ionized && c.Albumin != nil {
 		// The value judged, in the one line many clinicians read.
@@ -142,4 +159,23 @@ func (r cardRenderer) resultName(e knowledge.ObservationEntry) string {
 		}
 	}
 	return recordText(e.Text)
+}
+
+// criticalAction is what a critical result asks a clinician to do: the action
+// of the critical limit it crossed, else (a laboratory's HH or LL flag) that of
+// the lab's critical limit on its side; "" for a result that is not critical.
+func criticalAction(a knowledge.AbnormalLabFinding) string {
+	if a.Severity != knowledge.SeverityCritical {
+		return ""
+	}
+	if a.Critical != nil && a.Critical.Action != "" {
+		return a.Critical.Action
+	}
+	for _, c := range a.Lab.Critical {
+		low := c.Op == "<" || c.Op == "<="
+		if (a.Direction == "low") == low && a.Direction != "" {
+			return c.Action
+		}
+	}
+	return "Repeat or confirm the result and act on the laboratory's critical value."
 }

@@ -26,44 +26,13 @@ type draftOrder struct {
 	Medication fhir.Medication
 }
 
-// draftHead is what decides whether a draft MedicationRequest is an order
-// being placed for this patient. medication[x] stays raw here: the fhir
-// package reads it (fhir.DraftMedication).
-type draftHead struct {
-	Status                    string          `json:"status"`
-	DoNotPerform              *bool           `json:"doNotPerform"`
-	Subject                   *draftReference `json:"subject"`
-	MedicationCodeableConcept json.RawMessage `json:"medicationCodeableConcept"`
-	MedicationReference       json.RawMessage `json:"medicationReference"`
-}
-
-type draftReference struct {
-	Reference string `json:"reference"`
-}
-
-// namesDrug reports whether the draft names a drug yet.
-func (h draftHead) namesDrug() bool {
-	present := func(raw json.RawMessage) bool { return len(raw) > 0 && !cdshooks.IsNull(raw) }
-	return present(h.MedicationCodeableConcept) || present(h.MedicationReference)
-}
-
-// beingOrdered reports whether the draft is an order being placed: not
-// withdrawn (cancelled), recorded by mistake, or already over, and not an
-// order not to give the drug. order-sign also fires on "re-sign" after a
-// revision, so active and on-hold drafts are still being ordered.
-func (h draftHead) beingOrdered() bool {
-	switch h.Status {
-	case "cancelled", "entered-in-error", "stopped", "completed":
-		return false
-	}
-	return h.DoNotPerform == nil || !*h.DoNotPerform
-}
-
 // draftMedications returns the MedicationRequests of draftOrders that are
-// being ordered and name a drug, in Bundle order. Drafts that name no drug
-// yet (the sandbox's Rx View fires before one is picked), that are not
-// being ordered (see beingOrdered) are left out: there is nothing to warn
-// about. Other resource types (ServiceRequest...) are left out too. A
+// being ordered and name a drug, in Bundle order, read by the fhir reader
+// (fhir.ReadDraftRequest) with the member-name and status rules of every
+// other FHIR it reads. Drafts that name no drug yet (the sandbox's Rx View
+// fires before one is picked), or that are not being ordered
+// (fhir.DraftBeingOrdered) are left out: there is nothing to warn about.
+// Other resource types (ServiceRequest...) are left out too. A
 // MedicationRequest that cannot be read, names a Medication that is neither
 // contained nor in draftOrders, or is about another patient than
 // context.patientId, gives an invalid *Error naming the entry.
@@ -79,25 +48,19 @@ func draftMedications(r *cdshooks.Request) ([]draftOrder, error) {
 			continue
 		}
 		at := fmt.Sprintf("context.draftOrders.entry[%d].resource", e.Index)
-		var h draftHead
-		if err := json.Unmarshal(e.Resource, &h); err != nil {
-			var typeErr *json.UnmarshalTypeError
-			if errors.As(err, &typeErr) && typeErr.Field != "" {
-				return nil, cdshooks.Errorf(cdshooks.EINVALID, "%s.%s has the wrong JSON type", at, typeErr.Field)
-			}
-			return nil, cdshooks.Errorf(cdshooks.EINVALID, "%s is not a readable MedicationRequest", at)
-		}
-		if h.Subject != nil && !fhir.AboutPatient(h.Subject.Reference, r.PatientID()) {
+		d, err := fhir.ReadDraftRequest(e.Resource, r.PatientID(), medications)
+		var fieldErr *fhir.DraftFieldError
+		switch {
+		case errors.As(err, &fieldErr):
+			return nil, cdshooks.Errorf(cdshooks.EINVALID, "%s.%s has the wrong JSON type", at, fieldErr.Field)
+		case errors.Is(err, fhir.ErrOtherPatient):
 			return nil, cdshooks.Errorf(cdshooks.EINVALID, "%s.subject is another patient than context.patientId", at)
-		}
-		if !h.namesDrug() || !h.beingOrdered() {
+		case err != nil:
+			return nil, cdshooks.Errorf(cdshooks.EINVALID, "%s cannot be read as a MedicationRequest: %s", at, err)
+		case !d.Ordered:
 			continue
 		}
-		m, err := fhir.DraftMedication(e.Resource, medications)
-		if err != nil {
-			return nil, cdshooks.Errorf(cdshooks.EINVALID, "%s cannot be read as a MedicationRequest: %s", at, err)
-		}
-		picked = append(picked, draftOrder{Index: e.Index, Ref: e.Ref(), Medication: m})
+		picked = append(picked, draftOrder{Index: e.Index, Ref: e.Ref(), Medication: d.Medication})
 	}
 	return picked, nil
 }

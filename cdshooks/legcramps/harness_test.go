@@ -97,10 +97,11 @@ func newServer(tb testing.TB, opts serverOptions) *cdshooks.Server {
 		tb.Fatal(err)
 	}
 	srv, err := cdshooks.NewServer(opts.config, cdshooks.Deps{
-		Services:  []cdshooks.Service{patientView, orders},
-		IsFHIRID:  fhir.ValidID,
-		Topics:    topics,
-		Documents: map[string]http.Handler{kit.KnowledgePath: knowledgePage},
+		Services:        []cdshooks.Service{patientView, orders},
+		IsFHIRID:        fhir.ValidID,
+		ReadDraftOrders: fhir.EachDraftOrder,
+		Topics:          topics,
+		Documents:       map[string]http.Handler{kit.KnowledgePath: knowledgePage},
 	})
 	if err != nil {
 		tb.Fatal(err)

@@ -412,6 +412,11 @@ func TestOrderMalformedDraftOrdersAre400(t *testing.T) {
 	badConcept["medicationCodeableConcept"] = "hydrochlorothiazide"
 	badStatus := draftMR("hctz-1", hctz)
 	badStatus["status"] = 7
+	// encoding/json, folding case, once read this draft as cancelled and
+	// left it out; FHIR names are case-sensitive, and a prefetched resource
+	// spelt so is skipped as unreadable.
+	statusCased := draftMR("hctz-1", hctz)
+	statusCased["Status"] = "cancelled"
 	dangling := draftMR("hctz-1", nil)
 	delete(dangling, "medicationCodeableConcept")
 	dangling["medicationReference"] = obj{"reference": "Medication/not-in-the-bundle"}
@@ -431,6 +436,9 @@ func TestOrderMalformedDraftOrdersAre400(t *testing.T) {
 		{"selection not among the drafts", withContext(obj{"selections": []string{"MedicationRequest/elsewhere"}}), "context.selections[0] must reference an entry of context.draftOrders"},
 		{"medication concept a string", withContext(obj{"draftOrders": bundle(obj{"resource": badConcept})}), "context.draftOrders.entry[0].resource cannot be read as a MedicationRequest"},
 		{"status a number", withContext(obj{"draftOrders": bundle(obj{"resource": badStatus})}), "context.draftOrders.entry[0].resource.status has the wrong JSON type"},
+		{"status in another letter case", withContext(obj{"draftOrders": bundle(obj{"resource": statusCased})}),
+			"context.draftOrders.entry[0].resource cannot be read as a MedicationRequest: member status is spelt in another letter case"},
+		{"resource in another letter case", withContext(obj{"draftOrders": bundle(obj{"Resource": hctzDraft})}), "context.draftOrders.entry[0] must be an object with a resource"},
 		{"medication not in the Bundle", withContext(obj{"draftOrders": bundle(obj{"resource": dangling})}), "medicationReference does not resolve"},
 		{"draft about another patient", withContext(obj{"draftOrders": bundle(obj{"resource": otherPatient})}), "context.draftOrders.entry[0].resource.subject is another patient"},
 	}

@@ -45,8 +45,14 @@ type Config struct {
 	Store string
 	// StoreKey is the secret patients and fingerprints are pseudonymised
 	// with; empty with SQLite means a key file beside the database.
-	StoreKey       string
-	StoreRetention time.Duration
+	StoreKey string
+	// StoreKeyFile holds that secret instead (a mounted Secret), so that it
+	// is never a flag others can read in the process list.
+	StoreKeyFile string
+	// StorePasswordFile holds the PostgreSQL password, so that the --store
+	// URL need not.
+	StorePasswordFile string
+	StoreRetention    time.Duration
 	// Snooze is how long a card overridden as already reviewed stays
 	// hidden for that patient; SnoozeNotRelevant, as not relevant.
 	Snooze            time.Duration
@@ -59,6 +65,12 @@ const (
 	TriggerAlways    = "always"     // screening mode: speak for every patient
 )
 
+// DefaultAdminAddr is where the admin listener (unauthenticated: metrics,
+// probes, the feedback report) listens unless told otherwise: this host
+// only. A pod or container names its own address (the Helm chart sets
+// :9090 for the kubelet's probes and Prometheus).
+const DefaultAdminAddr = "127.0.0.1:9090"
+
 // DefaultConfig returns the configuration used when nothing is set.
 func DefaultConfig() Config {
 	return Config{
@@ -68,7 +80,7 @@ func DefaultConfig() Config {
 		JWTAlgs:           auth.DefaultAlgorithms(),
 		FHIRTimeout:       2 * time.Second,
 		Trigger:           TriggerLegCramps,
-		AdminAddr:         ":9090",
+		AdminAddr:         DefaultAdminAddr,
 		LogLevel:          slog.LevelInfo,
 		ShutdownTimeout:   25 * time.Second,
 		Store:             "sqlite:cramp-cds.db",
@@ -156,8 +168,11 @@ func (c Config) validateStore() []error {
 	if c.StoreKey != "" && len(c.StoreKey) < feedback.MinKeyLength {
 		errs = append(errs, fmt.Errorf("--store-key must be at least %d characters (generate one with `openssl rand -hex 32`)", feedback.MinKeyLength))
 	}
-	if kind == feedback.KindPostgres && c.StoreKey == "" {
-		errs = append(errs, errors.New("--store-key (CRAMP_CDS_STORE_KEY) is required with PostgreSQL: every replica must pseudonymise patients with the same secret"))
+	if c.StoreKey != "" && c.StoreKeyFile != "" {
+		errs = append(errs, errors.New("give the store key once: --store-key or --store-key-file, not both"))
+	}
+	if kind == feedback.KindPostgres && c.StoreKey == "" && c.StoreKeyFile == "" {
+		errs = append(errs, errors.New("--store-key-file (CRAMP_CDS_STORE_KEY_FILE) or --store-key is required with PostgreSQL: every replica must pseudonymise patients with the same secret"))
 	}
 	for _, d := range []struct {
 		flag string
@@ -248,6 +263,10 @@ func settings() []setting {
 			str(func(c *Config) *string { return &c.Store })},
 		{"store-key", "", "secret (32+ characters) that pseudonymises patients in the store; required with PostgreSQL, from a Secret. With SQLite, default: a key file generated beside the database",
 			str(func(c *Config) *string { return &c.StoreKey })},
+		{"store-key-file", "", "file holding that secret (a mounted Secret; refused when others may write it): keeps it out of the process list",
+			str(func(c *Config) *string { return &c.StoreKeyFile })},
+		{"store-password-file", "", "file holding the PostgreSQL password (its first line; refused when others may write it), so the --store URL need not",
+			str(func(c *Config) *string { return &c.StorePasswordFile })},
 		{"store-retention", "", "how long issued cards and feedback are kept: days (400d) or a Go duration",
 			inDays(func(c *Config) *time.Duration { return &c.StoreRetention })},
 		{"snooze", "", "how long a card overridden as already reviewed is not shown again for that patient (unless what it is about changes)",

@@ -41,7 +41,7 @@ func TestParseConfig(t *testing.T) {
 				t.Errorf("config (-want +got):\n%s", diff)
 			}
 			// The documented defaults (README), spelled out rather than read back from DefaultConfig.
-			if c.Addr != ":8080" || c.AdminAddr != ":9090" || c.MaxBody != 5<<20 || c.FHIRTimeout != 2*time.Second ||
+			if c.Addr != ":8080" || c.AdminAddr != "127.0.0.1:9090" || c.MaxBody != 5<<20 || c.FHIRTimeout != 2*time.Second ||
 				c.Trigger != "leg-cramps" || c.AllAges || c.LogLevel != slog.LevelInfo {
 				t.Errorf("unexpected defaults: %+v", c)
 			}

@@ -183,7 +183,7 @@ func evaluate(ctx context.Context, opts evaluateOptions, input []byte) (int, []b
 		return 0, nil, fmt.Errorf("evaluate: %s is a FHIR %s; want a CDS Hooks request or a Bundle", opts.file, head.ResourceType)
 	}
 	srv, err := cdshooks.NewServer(cdshooks.Config{PublicURLs: cfg.PublicURLs, MaxBody: maxEvaluateInput},
-		cdshooks.Deps{Services: svcs, Logger: logger, IsFHIRID: fhir.ValidID})
+		cdshooks.Deps{Services: svcs, Logger: logger, IsFHIRID: fhir.ValidID, ReadDraftOrders: fhir.EachDraftOrder})
 	if err != nil {
 		return 0, nil, fmt.Errorf("building the server: %w", err)
 	}

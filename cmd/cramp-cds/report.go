@@ -17,6 +17,19 @@ import (
 // reportTimeout bounds the queries behind one report.
 const reportTimeout = 30 * time.Second
 
+// adminReportTimeout bounds them on the admin listener: well within its
+// write timeout, so that a report that cannot finish is answered 503 with
+// Retry-After instead of the connection being dropped.
+const adminReportTimeout = writeTimeout * 2 / 3
+
+// reportRetryAfter is what a caller whose report timed out is told to wait.
+const reportRetryAfter = "60"
+
+// htmlCSP is the Content-Security-Policy of every HTML answer of the admin
+// listener: the report's own inline style and nothing else, no scripts, no
+// framing.
+const htmlCSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+
 // runReport is `cramp-cds report`: the history of a store, per topic and
 // knowledge version, as HTML (with charts), CSV or JSON on stdout.
 func runReport(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -79,7 +92,10 @@ func parseSince(s string) (time.Time, error) {
 // on the admin listener. It holds no patient data (counts per topic), which
 // is why the unauthenticated admin listener may serve it; without a store it
 // answers 404 saying so.
-func reportHandler(store feedback.Store, logger *slog.Logger) http.Handler {
+//
+// A report that cannot finish within timeout (a large or busy database) is
+// answered 503 with Retry-After.
+func reportHandler(store feedback.Store, logger *slog.Logger, timeout time.Duration) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
 		if store == nil {
@@ -100,7 +116,7 @@ func reportHandler(store feedback.Store, logger *slog.Logger) http.Handler {
 			http.Error(w, "format must be html, csv or json", http.StatusBadRequest)
 			return
 		}
-		ctx, cancel := context.WithTimeout(r.Context(), reportTimeout)
+		ctx, cancel := context.WithTimeout(r.Context(), timeout)
 		defer cancel()
 		rep, err := store.Report(ctx, since, time.Now())
 		var body bytes.Buffer
@@ -114,8 +130,16 @@ func reportHandler(store feedback.Store, logger *slog.Logger) http.Handler {
 		}
 		if err != nil {
 			logger.ErrorContext(ctx, "report failed", "error", err.Error())
-			http.Error(w, "the store could not be read; see the log", http.StatusServiceUnavailable)
+			w.Header().Set("Retry-After", reportRetryAfter)
+			msg := "the store could not be read; see the log"
+			if errors.Is(err, context.DeadlineExceeded) {
+				msg = "the report did not finish in time; retry later, or ask for a shorter period (?since=)"
+			}
+			http.Error(w, msg, http.StatusServiceUnavailable)
 			return
+		}
+		if format == feedback.FormatHTML {
+			w.Header().Set("Content-Security-Policy", htmlCSP)
 		}
 		w.Header().Set("Content-Type", feedback.ContentType(format))
 		_, _ = w.Write(body.Bytes())

@@ -128,6 +128,7 @@ func TestAdminReport(t *testing.T) {
 			t.Errorf("%s: body lacks %q: %s", tt.name, tt.want, body)
 		}
 	}
+	checkCSP(t, m)
 	// The report is on the admin listener only.
 	resp, err := http.Get("http://" + m.Addr() + "/admin/report")
 	if err != nil {

@@ -117,7 +117,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	}
 	deps := cdshooks.Deps{
 		Logger: m.Logger, Services: m.Services, Telemetry: tel.server(),
-		IsFHIRID: fhir.ValidID, Topics: topics,
+		IsFHIRID: fhir.ValidID, ReadDraftOrders: fhir.EachDraftOrder, Topics: topics,
 	}
 	if cfg.InsecureNoAuth {
 		m.Logger.Warn("AUTHENTICATION IS DISABLED (--insecure-no-auth): anyone who can reach this server can call it " +

@@ -33,9 +33,10 @@ type memory struct {
 	key      feedback.Key
 }
 
-// openMemory opens the store cfg names, and its key: --store-key, or for
-// SQLite without one a key file beside the database (generated the first
-// time). It logs which kind of store is used, never its URL.
+// openMemory opens the store cfg names, and its key: --store-key or
+// --store-key-file, or for SQLite without either a key file beside the
+// database (generated the first time; the store creates the directory). It
+// logs which kind of store is used, never its URL.
 func openMemory(ctx context.Context, cfg Config, logger *slog.Logger, meter metric.Meter) (*memory, error) {
 	kind, target, err := feedback.ParseDSN(cfg.Store)
 	if err != nil {
@@ -46,18 +47,26 @@ func openMemory(ctx context.Context, cfg Config, logger *slog.Logger, meter metr
 		return &memory{}, nil
 	}
 	m := &memory{}
-	if cfg.StoreKey != "" {
+	openCtx, cancel := context.WithTimeout(ctx, storeOpenTimeout)
+	defer cancel()
+	var opts []feedback.OpenOption
+	if cfg.StorePasswordFile != "" {
+		opts = append(opts, feedback.WithPasswordFile(cfg.StorePasswordFile))
+	}
+	if m.store, err = feedback.Open(openCtx, cfg.Store, opts...); err != nil {
+		return nil, fmt.Errorf("opening the store: %w", err)
+	}
+	switch {
+	case cfg.StoreKey != "":
 		m.key, err = feedback.NewKey([]byte(cfg.StoreKey))
-	} else {
+	case cfg.StoreKeyFile != "":
+		m.key, err = feedback.LoadKeyFile(cfg.StoreKeyFile)
+	default:
 		m.key, err = feedback.LoadOrCreateKeyFile(filepath.Join(filepath.Dir(target), keyFileName))
 	}
 	if err != nil {
+		_ = m.store.Close()
 		return nil, fmt.Errorf("store key: %w", err)
-	}
-	openCtx, cancel := context.WithTimeout(ctx, storeOpenTimeout)
-	defer cancel()
-	if m.store, err = feedback.Open(openCtx, cfg.Store); err != nil {
-		return nil, fmt.Errorf("opening the store: %w", err)
 	}
 	m.recorder, err = feedback.NewRecorder(feedback.Options{
 		Store: m.store, Logger: logger, Meter: meter, Retention: cfg.StoreRetention,
@@ -66,7 +75,7 @@ func openMemory(ctx context.Context, cfg Config, logger *slog.Logger, meter metr
 		_ = m.store.Close()
 		return nil, err
 	}
-	attrs := []any{"kind", kind, "snoozes", true, "shared_replay_cache", kind == feedback.KindPostgres}
+	attrs := []any{"kind", kind, "snoozes", true, "shared_replay_cache", true}
 	if kind == feedback.KindSQLite {
 		attrs = append(attrs, "path", target)
 	}
@@ -74,11 +83,12 @@ func openMemory(ctx context.Context, cfg Config, logger *slog.Logger, meter metr
 	return m, nil
 }
 
-// sharedReplay is the replay cache every replica shares: PostgreSQL's
-// token table; nil otherwise (one SQLite file serves one process, whose own
-// cache suffices).
+// sharedReplay is the replay cache kept in the store's token table: every
+// replica sharing a PostgreSQL database sees the others' tokens, and a
+// SQLite process sees its own from before a restart (issue 27: a token
+// accepted before a restart was accepted again). Nil without a store.
 func (m *memory) sharedReplay() auth.ReplayCache {
-	if m == nil || m.store == nil || m.store.Kind() != feedback.KindPostgres {
+	if m == nil || m.store == nil {
 		return nil
 	}
 	return m.recorder
@@ -113,7 +123,7 @@ func (m *Main) adminHandler(base http.Handler) http.Handler {
 		store = m.memory.store
 	}
 	mux := http.NewServeMux()
-	mux.Handle("GET /admin/report", reportHandler(store, m.Logger))
+	mux.Handle("GET /admin/report", reportHandler(store, m.Logger, adminReportTimeout))
 	mux.Handle("/", base)
 	return mux
 }
