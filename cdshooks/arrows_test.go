@@ -3,6 +3,7 @@ package cdshooks_test
 import (
 	"encoding/json"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -20,14 +21,16 @@ var arrows = map[string][]string{
 	"cmd/...": {"cdshooks/...", "fhir/...", "knowledge/...", "internal/..."},
 	// cramp-load drives the real binary with the test kit's patients and
 	// issuers: the one production binary allowed to link the test kit.
-	"cmd/cramp-load":         {"cdshooks/...", "fhir/...", "knowledge/...", "internal/...", "tools/testkit/..."},
-	"cdshooks":               {"internal/..."},
-	"cdshooks/auth":          {"cdshooks", "internal/..."},
-	"cdshooks/panel":         {"cdshooks"},
-	"cdshooks/feedback":      {"cdshooks", "internal/..."},
-	// The kit: what every topic's services need, knowing no topic.
+	"cmd/cramp-load":    {"cdshooks/...", "fhir/...", "knowledge/...", "internal/...", "tools/testkit/..."},
+	"cdshooks":          {"internal/..."},
+	"cdshooks/auth":     {"cdshooks", "internal/..."},
+	"cdshooks/panel":    {"cdshooks"},
+	"cdshooks/feedback": {"cdshooks", "internal/..."},
+	// cmd → cdshooks/<topic> → kit → {cdshooks, cdshooks/feedback, fhir}:
+	// the kit is what every topic's services need, knowing no topic; a topic
+	// builds on it (and never on another topic: see TestTopicsNeverImportEachOther).
 	"cdshooks/kit/...":       {"cdshooks", "cdshooks/feedback", "cdshooks/kit/...", "fhir/...", "internal/..."},
-	"cdshooks/legcramps/...": {"cdshooks/...", "fhir/...", "knowledge/...", "internal/..."},
+	"cdshooks/legcramps/...": {"cdshooks", "cdshooks/kit/...", "cdshooks/legcramps/...", "fhir/...", "knowledge/...", "internal/..."},
 	"fhir/...":               {"fhir/...", "internal/..."},
 	"knowledge/...":          {"knowledge/...", "fhir", "internal/..."},
 	"internal/...":           {"internal/..."},
@@ -143,6 +146,11 @@ func TestArrowsCatchAWrongImport(t *testing.T) {
 		{"cdshooks", "cdshooks/legcramps", false},
 		{"cdshooks/panel", "cdshooks/legcramps", false},
 		{"cdshooks/legcramps", "knowledge", true},
+		{"cdshooks/legcramps", "cdshooks/kit", true},
+		{"cdshooks/kit", "cdshooks/legcramps", false},
+		{"cdshooks/kit", "knowledge", false},
+		{"cdshooks/kit/population", "cdshooks/legcramps/population", false},
+		{"cdshooks/kit", "cdshooks/feedback", true},
 		{"knowledge", "cdshooks/legcramps", false},
 	} {
 		row, ok := rowFor(c.pkg)
@@ -156,5 +164,80 @@ func TestArrowsCatchAWrongImport(t *testing.T) {
 		if got != c.want {
 			t.Errorf("%s importing %s: allowed = %v, want %v", c.pkg, c.imp, got, c.want)
 		}
+	}
+}
+
+// A topic is the sub-tree cdshooks/<name>/... of a package under cdshooks/
+// that imports the kit; the kit itself is none.
+const kitPath = "cdshooks/kit"
+
+// topicOf names the topic tree of pkg ("cdshooks/legcramps" for
+// cdshooks/legcramps/population), "" outside cdshooks/ or in the kit.
+func topicOf(pkg string) string {
+	rest, ok := strings.CutPrefix(pkg, "cdshooks/")
+	if !ok || matches(kitPath+"/...", pkg) {
+		return ""
+	}
+	name, _, _ := strings.Cut(rest, "/")
+	return "cdshooks/" + name
+}
+
+// crossTopicImports lists the imports of one topic's package into another
+// topic's tree; topics are the trees holding a package that imports the kit.
+func crossTopicImports(pkgs []listed) []string {
+	topics := map[string]bool{}
+	for _, p := range pkgs {
+		for _, imp := range p.Imports {
+			if ours, ok := strings.CutPrefix(imp, module); ok && matches(kitPath+"/...", ours) && topicOf(p.ImportPath) != "" {
+				topics[topicOf(p.ImportPath)] = true
+			}
+		}
+	}
+	var bad []string
+	for _, p := range pkgs {
+		from := topicOf(p.ImportPath)
+		if !topics[from] {
+			continue
+		}
+		for _, imp := range p.Imports {
+			ours, ok := strings.CutPrefix(imp, module)
+			if to := topicOf(ours); ok && to != from && topics[to] {
+				bad = append(bad, p.ImportPath+" imports "+ours)
+			}
+		}
+	}
+	return bad
+}
+
+func TestTopicsNeverImportEachOther(t *testing.T) {
+	t.Parallel()
+	pkgs := listModule(t)
+	usesKit := false
+	for _, p := range pkgs {
+		if p.ImportPath == "cdshooks/legcramps" {
+			usesKit = slices.Contains(p.Imports, module+kitPath)
+		}
+	}
+	if !usesKit {
+		t.Fatalf("cdshooks/legcramps does not import %s: the rule below would check nothing", kitPath)
+	}
+	for _, b := range crossTopicImports(pkgs) {
+		t.Errorf("%s: a topic imports another topic; what they share belongs in the kit", b)
+	}
+}
+
+func TestTopicRuleCatchesACrossImport(t *testing.T) {
+	t.Parallel()
+	// Made-up packages: two topics (each imports the kit), one importing the other.
+	pkgs := []listed{
+		{ImportPath: "cdshooks/alpha", Imports: []string{module + "cdshooks/kit"}},
+		{ImportPath: "cdshooks/alpha/sub", Imports: []string{module + "cdshooks/alpha", module + "cdshooks/kit/population"}},
+		{ImportPath: "cdshooks/beta", Imports: []string{module + "cdshooks/kit", module + "cdshooks/alpha/sub"}},
+		{ImportPath: "cdshooks/panel", Imports: []string{module + "cdshooks"}},
+		{ImportPath: "cdshooks/gamma", Imports: []string{module + "cdshooks/panel"}},
+	}
+	got := strings.Join(crossTopicImports(pkgs), "; ")
+	if want := "cdshooks/beta imports cdshooks/alpha/sub"; got != want {
+		t.Errorf("cross-topic imports = %q, want %q (within a topic and to a non-topic is fine)", got, want)
 	}
 }

@@ -242,6 +242,9 @@ type Source struct {
 }
 
 // Coding is the CDS Hooks 2.0 Coding datatype: a code from a code system.
+// fhir.Coding holds the same three fields for the record; they stay two types
+// because the protocol imports nothing of ours and fhir never imports the
+// protocol, and no code converts one into the other.
 type Coding struct {
 	System  string `json:"system"`
 	Code    string `json:"code"`

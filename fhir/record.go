@@ -54,7 +54,9 @@ type Patient struct {
 	DeceasedAt time.Time
 }
 
-// Coding is one code from a terminology.
+// Coding is one code from a terminology, as the record holds it (no JSON: the
+// reader fills it). cdshooks.Coding is the card's wire type; fhir never
+// imports cdshooks, so the two stay apart.
 type Coding struct {
 	System  string
 	Code    string

@@ -101,6 +101,22 @@ func (x *CardIDs) LookupSnoozes(ctx context.Context) bool {
 	return len(x.snoozed) > 0
 }
 
+// Respond makes a response's cards with render, which names every card and
+// suggestion through x and leaves out those not Shown: it renders, asks which
+// of the uuids made are snoozed and, when any is, renders again without them;
+// then it records the cards as issued by service from knowledge of the given
+// version at now, and adds to each the override reasons that snooze it.
+func (x *CardIDs) Respond(ctx context.Context, service, knowledgeVersion string, now time.Time, render func() []cdshooks.Card) []cdshooks.Card {
+	cards := render()
+	if x.LookupSnoozes(ctx) {
+		x.Reset()
+		cards = render()
+	}
+	x.Issue(service, knowledgeVersion, cards, now)
+	WithSnoozeReasons(cards)
+	return cards
+}
+
 // Issue records the cards a response carries, as issued by service from
 // knowledge of the given version at now.
 func (x *CardIDs) Issue(service, knowledgeVersion string, cards []cdshooks.Card, now time.Time) {

@@ -179,14 +179,7 @@ func (s *InducingOrder) Evaluate(ctx context.Context, req *cdshooks.Request, cal
 		}
 		return cards
 	}
-	cards := render()
-	if ids.LookupSnoozes(ctx) {
-		ids.Reset()
-		cards = render()
-	}
-	ids.Issue(InducingOrderID, s.sources.KnowledgeVersion, cards, asOf)
-	kit.WithSnoozeReasons(cards)
-	return &cdshooks.Response{Cards: cards}, nil
+	return &cdshooks.Response{Cards: ids.Respond(ctx, InducingOrderID, s.sources.KnowledgeVersion, asOf, render)}, nil
 }
 
 // Feedback remembers the feedback about the service's cards, and snoozes

@@ -149,13 +149,7 @@ func (s *PatientView) Assess(ctx context.Context, rec *fhir.Record, hookInstance
 	asOf := s.env.Now()
 	f := s.env.Knowledge.Evaluate(rec, asOf, knowledge.Options{Screening: s.screening, AllAges: s.env.AllAges})
 	r := cardRenderer{kb: s.env.Knowledge, sources: s.sources, ids: s.env.CardIDs(hookInstance, fhirServer, patientID), patientID: patientID, findings: &f, panels: s.env.Knowledge.Panels()}
-	cards := r.cards()
-	if r.ids.LookupSnoozes(ctx) {
-		r.ids.Reset()
-		cards = r.cards()
-	}
-	r.ids.Issue(PatientViewID, s.sources.KnowledgeVersion, cards, asOf)
-	kit.WithSnoozeReasons(cards)
+	cards := r.ids.Respond(ctx, PatientViewID, s.sources.KnowledgeVersion, asOf, r.cards)
 	s.env.Logger.DebugContext(ctx, PatientViewID+" evaluated",
 		slog.Bool("triggered", f.Triggered), slog.Int("cards", len(cards)), slog.Int("skipped_resources", len(rec.Skipped)))
 	return &cdshooks.Response{Cards: cards}, &f

@@ -212,7 +212,15 @@ type setting struct {
 }
 
 // settings is the configuration table, in the order --help lists it. serve
-// binds every row; evaluate binds the rows it shares with serve.
+// binds every row; evaluate, population and report bind the rows they share
+// with serve, so a setting has one flag and one variable everywhere.
+//
+// The table is the standard flag package's rather than a flag library's
+// (github.com/alecthomas/kong was weighed for it): flag accepts -addr as well
+// as --addr, and here a variable set to "" counts as unset; kong reads -addr
+// as the short flags -a -d -d -r, and reads variables itself from the process
+// environment, an empty one as set, so keeping both behaviours (and tests that
+// pass their own environment) would take this table again as a kong resolver.
 func settings() []setting {
 	str := func(field func(*Config) *string) func(*flag.FlagSet, *Config, string) {
 		return func(fs *flag.FlagSet, c *Config, name string) { fs.StringVar(field(c), name, *field(c), "") }
@@ -293,6 +301,14 @@ func (c *Config) bind(fs *flag.FlagSet, only ...string) []option {
 		opts = append(opts, option{flag: s.flag, env: env, usage: s.usage})
 	}
 	return opts
+}
+
+// describe gives the flags of opts their help from the table, naming the
+// environment variable, for a subcommand's fs.PrintDefaults.
+func describe(fs *flag.FlagSet, opts []option) {
+	for _, o := range opts {
+		fs.Lookup(o.flag).Usage = o.usage + " (env " + o.env + ")"
+	}
 }
 
 // applyEnv fills every flag of opts not given on the command line from its

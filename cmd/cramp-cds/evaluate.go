@@ -54,11 +54,9 @@ func parseEvaluate(args []string, getenv func(string) string, stderr io.Writer) 
 	fs := flag.NewFlagSet("evaluate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	shared := opts.cfg.bind(fs, "trigger", "all-ages", "public-url")
+	describe(fs, shared)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, evaluateUsage)
-		for _, o := range shared {
-			fs.Lookup(o.flag).Usage = o.usage + " (env " + o.env + ")"
-		}
 		fs.PrintDefaults()
 	}
 	now := fs.String("now", "", "evaluate as of this date (2006-01-02, midnight UTC) or RFC 3339 time (default: the current time)")

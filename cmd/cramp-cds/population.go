@@ -12,7 +12,8 @@ import (
 	"runtime"
 	"time"
 
-	"github.com/cramp-cds/cramp-cds/cdshooks/legcramps/population"
+	"github.com/cramp-cds/cramp-cds/cdshooks/kit/population"
+	crampspopulation "github.com/cramp-cds/cramp-cds/cdshooks/legcramps/population"
 	"github.com/cramp-cds/cramp-cds/fhir/bulk"
 	"github.com/cramp-cds/cramp-cds/knowledge"
 )
@@ -61,10 +62,7 @@ into DIR, as if the run had not been sharded.
 `
 
 func parsePopulation(args []string, getenv func(string) string, stderr io.Writer) (populationOptions, error) {
-	opts := populationOptions{trigger: TriggerLegCramps, ids: IDsHashed, workers: runtime.GOMAXPROCS(0), memory: bulk.DefaultMemoryBudget}
-	if t := getenv("CRAMP_CDS_TRIGGER"); t != "" {
-		opts.trigger = t
-	}
+	opts := populationOptions{ids: IDsHashed, workers: runtime.GOMAXPROCS(0), memory: bulk.DefaultMemoryBudget}
 	fs := flag.NewFlagSet("population", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
@@ -74,24 +72,21 @@ func parsePopulation(args []string, getenv func(string) string, stderr io.Writer
 	fs.StringVar(&opts.in, "in", "", "input directory: a Bulk Data NDJSON export or whole-patient Bundles (required)")
 	fs.StringVar(&opts.out, "out", "", "output directory, created if needed (required)")
 	now := fs.String("now", "", "evaluate as of this date (2006-01-02, midnight UTC) or RFC 3339 time (default: the current time)")
-	fs.StringVar(&opts.trigger, "trigger", opts.trigger, "leg-cramps: cards only for patients with a leg-cramp condition; always: for every patient (env CRAMP_CDS_TRIGGER)")
 	shard := fs.String("shard", "", "I/N: only the patients whose id hashes to shard I of N (default: all)")
 	fs.IntVar(&opts.workers, "workers", opts.workers, "patients evaluated in parallel")
 	fs.StringVar(&opts.ids, "ids", opts.ids, "worklist ids: hashed (a keyed pseudonym; key in env "+envIDKey+") or plain (the Patient.id)")
 	fs.StringVar(&opts.tempDir, "temp-dir", "", "directory for the spill of the grouping sort, about the size of the input (default: the system's)")
 	fs.Var(&opts.memory, "memory", "bytes of input held in memory while grouping by patient, e.g. 64MiB")
-	var shared Config
-	sharedOpts := shared.bind(fs, "all-ages")
-	for _, o := range sharedOpts {
-		fs.Lookup(o.flag).Usage = o.usage + " (env " + o.env + ")"
-	}
+	shared := DefaultConfig()
+	sharedOpts := shared.bind(fs, "trigger", "all-ages")
+	describe(fs, sharedOpts)
 	if err := fs.Parse(args); err != nil {
 		return opts, err
 	}
 	if err := applyEnv(fs, sharedOpts, getenv); err != nil {
 		return opts, fmt.Errorf("population: %w", err)
 	}
-	opts.allAges = shared.AllAges
+	opts.trigger, opts.allAges = shared.Trigger, shared.AllAges
 	if fs.NArg() != 0 {
 		fs.Usage()
 		return opts, fmt.Errorf("population: unexpected argument %q", fs.Arg(0))
@@ -144,7 +139,7 @@ func populate(ctx context.Context, opts populationOptions, stdout, stderr io.Wri
 	if err != nil {
 		return fmt.Errorf("loading the knowledge base: %w", err)
 	}
-	evaluate, types, err := populationEvaluator(kb, opts)
+	topic, types, err := populationTopic(kb, opts)
 	if err != nil {
 		return err
 	}
@@ -158,7 +153,7 @@ func populate(ctx context.Context, opts populationOptions, stdout, stderr io.Wri
 		ids, run.IDKeyCheck = population.HashedIDs(opts.idKey), population.KeyCheck(opts.idKey)
 	}
 	s, err := population.Run(ctx, population.Config{
-		In: opts.in, Out: opts.out, Evaluate: evaluate, IDs: ids, Workers: opts.workers,
+		In: opts.in, Out: opts.out, Topic: topic, IDs: ids, Workers: opts.workers,
 		Run: run,
 		Read: bulk.Options{
 			Types: types, Shard: opts.shard, TempDir: opts.tempDir, MemoryBudget: int(opts.memory),
@@ -207,32 +202,33 @@ func runPopulationMerge(ctx context.Context, args []string, stdout, stderr io.Wr
 		fs.Usage()
 		return errors.New("population merge: want --out DIR and at least one shard directory")
 	}
-	s, err := population.Merge(ctx, *out, *tempDir, fs.Args())
+	s, err := population.Merge(ctx, crampspopulation.Topic(), *out, *tempDir, fs.Args())
 	if err != nil {
 		return err
 	}
 	return printRunResult(stdout, *out, s)
 }
 
-// populationEvaluator builds the services as evaluate does (no FHIR server
-// is ever read) and returns the patient-view service's evaluation and the
-// resource types its prefetch templates read, which the run reads.
-func populationEvaluator(kb *knowledge.Base, opts populationOptions) (population.Evaluator, []string, error) {
+// populationTopic builds the services as evaluate does (no FHIR server is
+// ever read) and returns the patient-view service's population topic (its
+// evaluation, what the run lists and counts) and the resource types its
+// prefetch templates read, which the run reads.
+func populationTopic(kb *knowledge.Base, opts populationOptions) (population.Topic, []string, error) {
 	cfg := DefaultConfig()
 	cfg.Trigger = opts.trigger
 	cfg.AllAges = opts.allAges
 	cfg.FHIRAllow = nil
 	if err := cfg.validateEvaluate(); err != nil {
-		return nil, nil, err
+		return population.Topic{}, nil, err
 	}
 	now := func() time.Time { return opts.now }
 	svcs, err := services(cfg, serviceDeps{Knowledge: kb, Now: now, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
-		return nil, nil, fmt.Errorf("building the services: %w", err)
+		return population.Topic{}, nil, fmt.Errorf("building the services: %w", err)
 	}
 	pv, err := patientViewService(svcs)
 	if err != nil {
-		return nil, nil, fmt.Errorf("population: %w", err)
+		return population.Topic{}, nil, fmt.Errorf("population: %w", err)
 	}
-	return population.PatientView(pv), population.PrefetchTypes(pv.Definitions()), nil
+	return crampspopulation.PatientView(pv), population.PrefetchTypes(pv.Definitions()), nil
 }

@@ -10,7 +10,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
-	"github.com/cramp-cds/cramp-cds/cdshooks/legcramps/population"
+	"github.com/cramp-cds/cramp-cds/cdshooks/kit/population"
 )
 
 // newProgress shows a population run's progress: a progress bar (patients

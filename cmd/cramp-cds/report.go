@@ -35,7 +35,11 @@ const htmlCSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; b
 func runReport(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("cramp-cds report", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	dsn := fs.String("store", getenv("CRAMP_CDS_STORE"), "the store to report on: sqlite:PATH or postgres://… (default $CRAMP_CDS_STORE)")
+	// --store and CRAMP_CDS_STORE as serve reads them, but with no default:
+	// a report names the store it reports on.
+	var shared Config
+	sharedOpts := shared.bind(fs, "store")
+	fs.Lookup("store").Usage = "the store to report on: sqlite:PATH or postgres://… (env CRAMP_CDS_STORE)"
 	sinceText := fs.String("since", "", "first day reported, YYYY-MM-DD (default: everything kept)")
 	format := fs.String("format", feedback.FormatHTML, "html, csv or json")
 	fs.Usage = func() {
@@ -48,17 +52,20 @@ func runReport(ctx context.Context, args []string, getenv func(string) string, s
 		}
 		return err
 	}
+	if err := applyEnv(fs, sharedOpts, getenv); err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
 	since, err := parseSince(*sinceText)
 	if err != nil {
 		return err
 	}
-	kind, _, err := feedback.ParseDSN(*dsn)
+	kind, _, err := feedback.ParseDSN(shared.Store)
 	if err != nil || kind == feedback.KindNone {
 		return errors.New("report: give the store with --store sqlite:PATH or postgres://… (or CRAMP_CDS_STORE)")
 	}
 	ctx, cancel := context.WithTimeout(ctx, reportTimeout)
 	defer cancel()
-	store, err := feedback.Open(ctx, *dsn)
+	store, err := feedback.Open(ctx, shared.Store)
 	if err != nil {
 		return fmt.Errorf("report: %w", err)
 	}

@@ -5,16 +5,17 @@ import (
 	"time"
 
 	"github.com/cramp-cds/cramp-cds/cdshooks/kit"
+	"github.com/cramp-cds/cramp-cds/cdshooks/kit/population"
 	"github.com/cramp-cds/cramp-cds/cdshooks/legcramps"
-	"github.com/cramp-cds/cramp-cds/cdshooks/legcramps/population"
+	crampspopulation "github.com/cramp-cds/cramp-cds/cdshooks/legcramps/population"
 	"github.com/cramp-cds/cramp-cds/fhir"
 	"github.com/cramp-cds/cramp-cds/knowledge"
 )
 
-// evaluator is the patient-view service in screening mode as of asOf.
-func evaluator(t testing.TB) population.Evaluator {
+// topic is the patient-view service in screening mode as of asOf.
+func topic(t testing.TB) population.Topic {
 	t.Helper()
-	return population.PatientView(patientView(t))
+	return crampspopulation.PatientView(patientView(t))
 }
 
 // readTypes are the resource types the patient-view service prefetches.

@@ -1,280 +1,101 @@
-// Package population runs the nocturnal-leg-cramps patient-view service over
-// a whole population in silent mode: every patient of a FHIR Bulk Data
-// export (or a directory of Bundles) is evaluated by exactly the service's
-// rules and card renderer, and the run writes what a CDS committee asks for
-// before go-live (how many patients would see cards, how many cards, which
-// drugs, which missing labs) and a care-gap worklist.
-//
-// A run writes, in its output directory:
-//
-//   - worklist.csv: one row per patient with at least one card, sorted by
-//     the patient's (hashed or plain) id;
-//   - summary.json: the counts behind the report, which Merge adds up;
-//   - problems.csv: every input line or entry skipped, with file and line;
-//   - report.html: the summary with server-side SVG charts, no external assets.
-//
-// Memory is bounded whatever the population: patients are read one at a
-// time (fhir/bulk), evaluated by a fixed number of workers, and the worklist
-// is ordered by an external sort.
+// Package population is what the nocturnal-leg-cramps patient-view service
+// adds to a population run (cdshooks/kit/population): exactly the service's
+// rules and card renderer for each patient, and the worklist columns,
+// summary counts and report charts about leg cramps (which drugs, which
+// missing work-up labs, which abnormal results).
 package population
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"log/slog"
-	"os"
-	"path/filepath"
-	"runtime"
-	"time"
 
 	"github.com/google/uuid"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/cramp-cds/cramp-cds/cdshooks"
+	"github.com/cramp-cds/cramp-cds/cdshooks/kit/population"
 	"github.com/cramp-cds/cramp-cds/cdshooks/legcramps"
 	"github.com/cramp-cds/cramp-cds/fhir"
-	"github.com/cramp-cds/cramp-cds/fhir/bulk"
 	"github.com/cramp-cds/cramp-cds/knowledge"
 )
 
-// Output file names in a run's directory.
-const (
-	WorklistFile = "worklist.csv"
-	SummaryFile  = "summary.json"
-	ProblemsFile = "problems.csv"
-	ReportFile   = "report.html"
-)
+// topDrugs is how many ingredients the drug chart shows.
+const topDrugs = 15
 
-// Outcome is what the service made of one patient: the cards it would send
-// and the findings they were rendered from.
-type Outcome struct {
-	Cards    []cdshooks.Card
-	Findings *knowledge.Findings
-}
-
-// Evaluator evaluates one patient's Record as the patient-view service does
-// (patientID is the bare Patient.id). It must be safe for concurrent use.
-type Evaluator func(ctx context.Context, rec *fhir.Record, patientID string) (Outcome, error)
-
-// PatientView evaluates patients with the patient-view service itself:
-// exactly its rules and card renderer, the path `cramp-cds evaluate` takes
+// PatientView is the population topic of the patient-view service: patients
+// are evaluated with the service itself, the path `cramp-cds evaluate` takes
 // for a Bundle. Card uuids derive from the patient id (no card of a
 // population run is ever shown, so they only need to be stable).
-func PatientView(pv *legcramps.PatientView) Evaluator {
-	return func(ctx context.Context, rec *fhir.Record, patientID string) (Outcome, error) {
+func PatientView(pv *legcramps.PatientView) population.Topic {
+	t := Topic()
+	t.Evaluate = func(ctx context.Context, rec *fhir.Record, patientID string) (population.Outcome, error) {
 		hookInstance := uuid.NewSHA1(uuid.NameSpaceURL, []byte("population/"+patientID)).String()
 		resp, findings := pv.Assess(ctx, rec, hookInstance, "", patientID)
-		return Outcome{Cards: resp.Cards, Findings: findings}, nil
+		return outcome(resp.Cards, findings), nil
+	}
+	return t
+}
+
+// Topic is what a run of the patient-view service lists and counts, without
+// the evaluation: what merging its shards needs.
+func Topic() population.Topic {
+	return population.Topic{
+		Service: "the " + legcramps.PatientViewID + " patient-view service",
+		Columns: []string{"cramp_inducing_ingredients", "missing_analytes", "abnormal_results"},
+		Counts: []population.CountList{
+			{Key: "cramp_inducing_ingredients", Chart: "top-drugs", Title: "Patients per cramp-inducing drug", Top: topDrugs, Noun: "ingredients"},
+			{Key: "missing_analytes", Chart: "missing-analytes", Title: "Patients per missing work-up lab"},
+			{Key: "abnormal_labs", Chart: "abnormal-labs", Title: "Patients per abnormal result"},
+		},
+		Label: topicLabel,
 	}
 }
 
-// PrefetchTypes returns the resource types the services' prefetch templates
-// read, for Config.Read.Types: a run reads from an export exactly what the
-// services read from an EHR (their orders too, so that a test already ordered
-// is not proposed again).
-func PrefetchTypes(defs []cdshooks.ServiceDefinition) []string {
-	templates := map[string]string{}
-	for i, d := range defs {
-		for key, t := range d.Prefetch {
-			templates[fmt.Sprint(i, "/", key)] = t
+// outcome lists what the cards are about: the cramp-inducing ingredients
+// (or, when only the class is known, the classes) of the medication cards;
+// the work-up labs with no recent result and no order of them on its way (a
+// worklist of care gaps does not list a test already ordered, as the card
+// does not propose it again); the analytes with an abnormal latest result,
+// counted, and the summaries of their cards, e.g. "Potassium 3.1 mmol/L on
+// 2020-03-02: hypokalemia", listed.
+func outcome(cards []cdshooks.Card, f *knowledge.Findings) population.Outcome {
+	var ingredients, missing, abnormalResults, abnormalLabs []string
+	for _, c := range cards {
+		if c.Source.Topic != nil && c.Source.Topic.Code == legcramps.TopicAbnormalLab {
+			abnormalResults = append(abnormalResults, c.Summary)
 		}
 	}
-	return fhir.TemplateTypes(templates)
-}
-
-// Progress is told how the run advances. Its calls never overlap: Start
-// comes once before any Done, and Finish last.
-type Progress interface {
-	// Start gives the number of patients to evaluate, -1 when unknown.
-	Start(total int)
-	// Done counts n more patients evaluated.
-	Done(n int)
-	// Finish ends the display.
-	Finish()
-}
-
-// Config is one population run.
-type Config struct {
-	// In is the input directory (NDJSON export or Bundles); Out is created
-	// if needed and receives the outputs.
-	In, Out string
-	// Evaluate is the service's evaluation (required).
-	Evaluate Evaluator
-	// Run describes the run in summary.json: evaluation time, trigger,
-	// knowledge version, id mode, shard.
-	Run RunInfo
-	// IDs turns a patient id into the worklist's id (required).
-	IDs IDs
-	// Read tunes the input reader; its Shard must equal Run's.
-	Read bulk.Options
-	// Workers evaluate patients in parallel; 0 is GOMAXPROCS.
-	Workers int
-	// Progress, when set, is told how the run advances.
-	Progress Progress
-	// Logger receives the input problems (file, line, reason, never record
-	// content) and the run's start and end; nil discards.
-	Logger *slog.Logger
-}
-
-// RunInfo says what a run was, so that only runs that agree are merged.
-type RunInfo struct {
-	AsOf      time.Time `json:"as_of"`
-	Trigger   string    `json:"trigger"`
-	Knowledge string    `json:"knowledge"`
-	IDs       string    `json:"ids"`
-	// IDKeyCheck tells hashed-id keys apart without revealing them (see
-	// KeyCheck), so that shards pseudonymised with different keys are never
-	// merged.
-	IDKeyCheck string `json:"id_key_check,omitempty"`
-	// Shard is "I/N", "" for the whole population.
-	Shard string `json:"shard,omitempty"`
-}
-
-// maxLoggedProblems bounds the problems logged one by one; all of them are
-// in problems.csv.
-const maxLoggedProblems = 100
-
-// Run evaluates every patient of cfg.In's shard and writes the outputs to
-// cfg.Out. Input problems are reported and skipped; Run fails only when the
-// input cannot be read at all, an output cannot be written, an evaluation
-// fails, or ctx ends.
-func Run(ctx context.Context, cfg Config) (*Summary, error) {
-	if cfg.Evaluate == nil || cfg.IDs == nil {
-		return nil, errors.New("population: no evaluator or no id mode")
-	}
-	if cfg.Workers <= 0 {
-		cfg.Workers = runtime.GOMAXPROCS(0)
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
-	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
-		return nil, fmt.Errorf("population: creating the output directory: %w", err)
-	}
-	out := newOutputs(cfg.Read.TempDir, cfg.Run)
-	defer out.close()
-
-	start := time.Now()
-	cfg.Logger.Info("population run started", slog.String("shard", cfg.Run.Shard), slog.Int("workers", cfg.Workers))
-	if err := evaluateAll(ctx, cfg, out); err != nil {
-		return nil, err
-	}
-	if err := out.write(cfg.Out); err != nil {
-		return nil, err
-	}
-	s := out.tally.summary()
-	cfg.Logger.Info("population run finished", slog.Int("patients", s.Patients), slog.Int("patients_with_cards", s.PatientsWithCards),
-		slog.Int("problems", s.Problems), slog.Duration("elapsed", time.Since(start).Round(time.Millisecond)),
-		slog.String("report", filepath.Join(cfg.Out, ReportFile)))
-	return &s, nil
-}
-
-// event is what the workers and the reader tell the collector.
-type event struct {
-	patient  bool // a patient was evaluated or skipped
-	row      *Row // nil when the patient was skipped
-	problems []bulk.Problem
-}
-
-// evaluateAll reads the patients, evaluates them on cfg.Workers goroutines,
-// and collects rows and problems on one goroutine.
-func evaluateAll(ctx context.Context, cfg Config, out *outputs) error {
-	g, ctx := errgroup.WithContext(ctx)
-	patients := make(chan *bulk.Patient, cfg.Workers)
-	events := make(chan event, cfg.Workers)
-	progress := cfg.Progress
-	if progress == nil {
-		progress = noProgress{}
-	}
-	send := func(e event) error {
-		select {
-		case events <- e:
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
+	if len(cards) > 0 && f != nil {
+		for _, m := range f.Medications {
+			ingredients = append(ingredients, ingredientName(m))
 		}
-	}
-
-	read := cfg.Read
-	read.Logger = cfg.Logger
-	read.OnTotal = progress.Start
-	read.OnProblem = func(p bulk.Problem) { send(event{problems: []bulk.Problem{p}}) }
-	g.Go(func() error {
-		defer close(patients)
-		return bulk.Read(ctx, cfg.In, read, func(p *bulk.Patient) error {
-			select {
-			case patients <- p:
-				return nil
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-		})
-	})
-	workers := make(chan struct{})
-	for range cfg.Workers {
-		g.Go(func() error {
-			defer func() { workers <- struct{}{} }()
-			for p := range patients {
-				row, problems, err := evaluatePatient(ctx, cfg, p)
-				if err != nil {
-					return err
-				}
-				if err := send(event{patient: true, row: row, problems: problems}); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-	}
-	g.Go(func() error {
-		for range cfg.Workers {
-			<-workers
-		}
-		close(events)
-		return nil
-	})
-	g.Go(func() error {
-		defer progress.Finish()
-		logged := 0
-		for e := range events {
-			for _, p := range e.problems {
-				if logged++; logged <= maxLoggedProblems {
-					cfg.Logger.Warn("input skipped", slog.String("file", p.File), slog.Int("line", p.Line), slog.String("reason", p.Reason))
-				}
-			}
-			if err := out.add(e.row, e.problems); err != nil {
-				return err
-			}
-			if e.patient {
-				progress.Done(1)
+		for _, m := range f.MissingLabs {
+			if m.Ordered == nil {
+				missing = append(missing, m.Workup.Name)
 			}
 		}
-		if logged > maxLoggedProblems {
-			cfg.Logger.Warn("more input was skipped than logged: problems.csv lists all", slog.Int("problems", logged))
+		for _, a := range f.AbnormalLabs {
+			abnormalLabs = append(abnormalLabs, a.Lab.Name)
 		}
-		return nil
-	})
-	return g.Wait()
+	}
+	return population.Outcome{
+		Cards:   cards,
+		Cells:   [][]string{ingredients, missing, abnormalResults},
+		Counted: [][]string{ingredients, missing, abnormalLabs},
+	}
 }
 
-// evaluatePatient reads one patient's Record and evaluates it. A patient
-// whose resources do not read is a problem, not an error.
-func evaluatePatient(ctx context.Context, cfg Config, p *bulk.Patient) (*Row, []bulk.Problem, error) {
-	rec, problems, err := p.Record()
-	if err != nil {
-		return nil, []bulk.Problem{{Reason: "a patient's resources do not read: skipped"}}, nil
+func ingredientName(m knowledge.MedicationFinding) string {
+	if m.Ingredient != nil {
+		return m.Ingredient.Name
 	}
-	o, err := cfg.Evaluate(ctx, rec, p.ID)
-	if err != nil {
-		return nil, nil, fmt.Errorf("population: evaluating a patient: %w", err)
-	}
-	row := newRow(cfg.IDs(p.ID), o)
-	return &row, problems, nil
+	return m.Class.Name + " (class)"
 }
 
-type noProgress struct{}
-
-func (noProgress) Start(int) {}
-func (noProgress) Done(int)  {}
-func (noProgress) Finish()   {}
+// topicLabel is the display of a leg-cramp card topic code.
+func topicLabel(code string) (string, bool) {
+	for _, t := range legcramps.Topics() {
+		if t.Code == code {
+			return t.Display, true
+		}
+	}
+	return "", false
+}

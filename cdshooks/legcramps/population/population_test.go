@@ -13,7 +13,8 @@ import (
 
 	gocmp "github.com/google/go-cmp/cmp"
 
-	"github.com/cramp-cds/cramp-cds/cdshooks/legcramps/population"
+	"github.com/cramp-cds/cramp-cds/cdshooks/kit/population"
+	crampspopulation "github.com/cramp-cds/cramp-cds/cdshooks/legcramps/population"
 	"github.com/cramp-cds/cramp-cds/fhir/bulk"
 	"github.com/cramp-cds/cramp-cds/tools/testkit/fixtures"
 )
@@ -79,7 +80,7 @@ func run(t *testing.T, in string, shard bulk.Shard, ids population.IDs) string {
 	t.Helper()
 	out := t.TempDir()
 	cfg := population.Config{
-		In: in, Out: out, Evaluate: evaluator(t), IDs: ids, Workers: 3,
+		In: in, Out: out, Topic: topic(t), IDs: ids, Workers: 3,
 		Run:  population.RunInfo{AsOf: asOf, Trigger: "always", Knowledge: "test", IDs: "test", Shard: shard.String()},
 		Read: bulk.Options{Types: readTypes(t), Shard: shard, TempDir: t.TempDir(), MemoryBudget: 64 << 10},
 	}
@@ -174,7 +175,7 @@ func TestShardsMergedEqualTheWholeRun(t *testing.T) {
 			}
 		}
 		merged := t.TempDir()
-		if _, err := population.Merge(context.Background(), merged, t.TempDir(), shards); err != nil {
+		if _, err := population.Merge(context.Background(), crampspopulation.Topic(), merged, t.TempDir(), shards); err != nil {
 			t.Fatalf("Merge: %v", err)
 		}
 		for _, name := range []string{population.WorklistFile, population.ProblemsFile, population.SummaryFile, population.ReportFile} {
@@ -236,7 +237,7 @@ func TestMergeRefusesWhatIsNotOneRun(t *testing.T) {
 	s1 := run(t, in, bulk.Shard{Index: 1, Count: 2}, population.PlainIDs())
 	other := t.TempDir()
 	cfg := population.Config{
-		In: in, Out: other, Evaluate: evaluator(t), IDs: population.PlainIDs(),
+		In: in, Out: other, Topic: topic(t), IDs: population.PlainIDs(),
 		Run:  population.RunInfo{AsOf: asOf.AddDate(0, 1, 0), Trigger: "always", Knowledge: "test", IDs: "plain", Shard: "1/2"},
 		Read: bulk.Options{Types: readTypes(t), Shard: bulk.Shard{Index: 1, Count: 2}},
 	}
@@ -258,7 +259,7 @@ func TestMergeRefusesWhatIsNotOneRun(t *testing.T) {
 		{"another evaluation time", []string{s0, other}, "not shards of one run"},
 		{"another id key", []string{s0, otherKey}, "not shards of one run"},
 	} {
-		_, err := population.Merge(context.Background(), t.TempDir(), t.TempDir(), tc.dirs)
+		_, err := population.Merge(context.Background(), crampspopulation.Topic(), t.TempDir(), t.TempDir(), tc.dirs)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: got %v, want an error saying %q", tc.name, err, tc.want)
 		}

@@ -11,7 +11,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/cramp-cds/cramp-cds/cdshooks/legcramps/population"
+	"github.com/cramp-cds/cramp-cds/cdshooks/kit/population"
+	crampspopulation "github.com/cramp-cds/cramp-cds/cdshooks/legcramps/population"
 )
 
 // reportSummary has something in every chart, with known largest bars.
@@ -24,10 +25,12 @@ func reportSummary() *population.Summary {
 			{Name: "cramp-missing-labs", Patients: 7, Cards: 7}, {Name: "cramp-medication", Patients: 5, Cards: 9},
 			{Name: "cramp-abnormal-lab", Patients: 2, Cards: 3},
 		},
-		Ingredients:     []population.Count{{Name: "hydrochlorothiazide", Patients: 4}, {Name: "verapamil", Patients: 2}},
-		MissingAnalytes: []population.Count{{Name: "Magnesium", Patients: 7}, {Name: "Thyroid function (TSH)", Patients: 6}},
-		AbnormalLabs:    []population.Count{{Name: "Potassium", Patients: 2}},
-		Problems:        1,
+		Lists: []population.List{
+			{Key: "cramp_inducing_ingredients", Counts: []population.Count{{Name: "hydrochlorothiazide", Patients: 4}, {Name: "verapamil", Patients: 2}}},
+			{Key: "missing_analytes", Counts: []population.Count{{Name: "Magnesium", Patients: 7}, {Name: "Thyroid function (TSH)", Patients: 6}}},
+			{Key: "abnormal_labs", Counts: []population.Count{{Name: "Potassium", Patients: 2}}},
+		},
+		Problems: 1,
 	}
 }
 
@@ -46,7 +49,7 @@ type chart struct {
 // nothing from elsewhere.
 func TestReportShowsItsChartsInABrowser(t *testing.T) {
 	t.Parallel()
-	html, err := population.Report(reportSummary())
+	html, err := population.Report(reportSummary(), crampspopulation.Topic())
 	if err != nil {
 		t.Fatal(err)
 	}

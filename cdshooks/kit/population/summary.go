@@ -23,14 +23,29 @@ type Summary struct {
 	CardsPerPatient []Bucket `json:"cards_per_patient"`
 	// Topics counts, per card topic, the patients with such a card and the cards.
 	Topics []Count `json:"topics"`
-	// Ingredients, MissingAnalytes and AbnormalLabs count patients.
-	Ingredients     []Count `json:"cramp_inducing_ingredients"`
-	MissingAnalytes []Count `json:"missing_analytes"`
-	AbnormalLabs    []Count `json:"abnormal_labs"`
+	// Lists are the topic's counts of patients per name (Topic.Counts), in
+	// summary.json each a member of its own between topics and problems.
+	Lists []List `json:"-"`
 	// Problems counts the input skipped; ProblemSamples are the first of
 	// them by file and line (problems.csv has all).
 	Problems       int            `json:"problems"`
 	ProblemSamples []bulk.Problem `json:"problem_samples"`
+}
+
+// List is one of a topic's counts: patients per name.
+type List struct {
+	Key    string
+	Counts []Count
+}
+
+// List returns the counts of the list named key, nil when there is none.
+func (s *Summary) List(key string) []Count {
+	for _, l := range s.Lists {
+		if l.Key == key {
+			return l.Counts
+		}
+	}
+	return nil
 }
 
 // Bucket is a number of cards and how many patients would see that many.
@@ -57,15 +72,19 @@ type tally struct {
 	problems                   int
 	cardsPerPatient            map[int]int
 	topicPatients, topicCards  map[string]int
-	ingredients, missing, labs map[string]int
-	samples                    []bulk.Problem
+	// keys name the topic's lists; lists count patients per name in each.
+	keys    []string
+	lists   []map[string]int
+	samples []bulk.Problem
 }
 
-func newTally(run RunInfo) *tally {
-	return &tally{
-		run: run, cardsPerPatient: map[int]int{}, topicPatients: map[string]int{}, topicCards: map[string]int{},
-		ingredients: map[string]int{}, missing: map[string]int{}, labs: map[string]int{},
+func newTally(run RunInfo, topic Topic) *tally {
+	t := &tally{run: run, cardsPerPatient: map[int]int{}, topicPatients: map[string]int{}, topicCards: map[string]int{}}
+	for _, l := range topic.Counts {
+		t.keys = append(t.keys, l.Key)
+		t.lists = append(t.lists, map[string]int{})
 	}
+	return t
 }
 
 func (t *tally) addRow(r *Row) {
@@ -80,9 +99,9 @@ func (t *tally) addRow(r *Row) {
 		t.topicPatients[topic]++
 		t.topicCards[topic] += r.TopicCards[i]
 	}
-	countOnce(t.ingredients, r.Ingredients)
-	countOnce(t.missing, r.MissingAnalytes)
-	countOnce(t.labs, r.AbnormalLabs)
+	for i, names := range r.Counted {
+		countOnce(t.lists[i], names)
+	}
 }
 
 // countOnce counts each distinct name of one patient once.
@@ -124,9 +143,9 @@ func (t *tally) addSummary(s *Summary) {
 		t.topicPatients[c.Name] += c.Patients
 		t.topicCards[c.Name] += c.Cards
 	}
-	addCounts(t.ingredients, s.Ingredients)
-	addCounts(t.missing, s.MissingAnalytes)
-	addCounts(t.labs, s.AbnormalLabs)
+	for i, key := range t.keys {
+		addCounts(t.lists[i], s.List(key))
+	}
 	t.problems += s.Problems
 	t.samples = append(t.samples, s.ProblemSamples...)
 	t.trimSamples()
@@ -144,11 +163,11 @@ func (t *tally) summary() Summary {
 		Run: t.run, Patients: t.patients, PatientsWithCards: t.withCards, Cards: t.cards,
 		CardsPerPatient: []Bucket{},
 		Topics:          counts(t.topicPatients, t.topicCards),
-		Ingredients:     counts(t.ingredients, nil),
-		MissingAnalytes: counts(t.missing, nil),
-		AbnormalLabs:    counts(t.labs, nil),
 		Problems:        t.problems,
 		ProblemSamples:  append([]bulk.Problem{}, t.samples...),
+	}
+	for i, key := range t.keys {
+		s.Lists = append(s.Lists, List{Key: key, Counts: counts(t.lists[i], nil)})
 	}
 	for _, n := range slices.Sorted(maps.Keys(t.cardsPerPatient)) {
 		s.CardsPerPatient = append(s.CardsPerPatient, Bucket{Cards: n, Patients: t.cardsPerPatient[n]})

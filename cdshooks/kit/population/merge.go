@@ -16,13 +16,13 @@ import (
 	"github.com/cramp-cds/cramp-cds/fhir/bulk"
 )
 
-// Merge combines the outputs of the shards of one run (each directory
+// Merge combines the outputs of the shards of one run of topic (each directory
 // written by Run with --shard I/N) into out, as if the run had not been
 // sharded: the same worklist, problems and summary, and a report of the
 // whole. It refuses shards of different runs (evaluation time, trigger,
 // knowledge version, id mode), a shard given twice, and an incomplete set.
 // Memory stays bounded: the files are streamed through external sorts.
-func Merge(ctx context.Context, out, tempDir string, dirs []string) (*Summary, error) {
+func Merge(ctx context.Context, topic Topic, out, tempDir string, dirs []string) (*Summary, error) {
 	summaries := make([]*Summary, len(dirs))
 	for i, d := range dirs {
 		s, err := readSummary(d)
@@ -38,14 +38,14 @@ func Merge(ctx context.Context, out, tempDir string, dirs []string) (*Summary, e
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return nil, fmt.Errorf("population: creating the output directory: %w", err)
 	}
-	o := newOutputs(tempDir, run)
+	o := newOutputs(tempDir, run, topic)
 	defer o.close()
 	for i, d := range dirs {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
 		o.tally.addSummary(summaries[i])
-		err := readCSV(filepath.Join(d, WorklistFile), worklistHeader, func(rec []string) error {
+		err := readCSV(filepath.Join(d, WorklistFile), topic.worklistHeader(), func(rec []string) error {
 			return o.worklist.Add([]byte(rec[0]), csvLine(rec))
 		})
 		if err != nil {

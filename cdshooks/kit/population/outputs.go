@@ -23,14 +23,16 @@ var problemsHeader = []string{"file", "line", "reason"}
 // worklist and the problems through external sorts, so that they come out in
 // the same order however the patients were split and scheduled.
 type outputs struct {
+	topic    Topic
 	tally    *tally
 	worklist *extsort.Sorter
 	problems *extsort.Sorter
 }
 
-func newOutputs(tempDir string, run RunInfo) *outputs {
+func newOutputs(tempDir string, run RunInfo, topic Topic) *outputs {
 	return &outputs{
-		tally:    newTally(run),
+		topic:    topic,
+		tally:    newTally(run, topic),
 		worklist: extsort.New(tempDir, sortBudget),
 		problems: extsort.New(tempDir, sortBudget),
 	}
@@ -80,12 +82,12 @@ func (o *outputs) write(dir string) error {
 	if err != nil {
 		return fmt.Errorf("population: encoding the summary: %w", err)
 	}
-	report, err := Report(&s)
+	report, err := Report(&s, o.topic)
 	if err != nil {
 		return err
 	}
 	return errors.Join(
-		writeSorted(filepath.Join(dir, WorklistFile), worklistHeader, o.worklist),
+		writeSorted(filepath.Join(dir, WorklistFile), o.topic.worklistHeader(), o.worklist),
 		writeSorted(filepath.Join(dir, ProblemsFile), problemsHeader, o.problems),
 		writeFile(filepath.Join(dir, SummaryFile), append(summary, '\n')),
 		writeFile(filepath.Join(dir, ReportFile), report),

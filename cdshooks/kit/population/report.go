@@ -14,9 +14,6 @@ var reportTemplate string
 
 var reportPage = template.Must(template.New("report").Parse(reportTemplate))
 
-// topDrugs is how many ingredients the drug chart shows.
-const topDrugs = 15
-
 // Chart geometry, in SVG user units.
 const (
 	chartWidth  = 720
@@ -27,11 +24,11 @@ const (
 	chartMargin = 4
 )
 
-// Report renders a summary as a self-contained HTML page: the headline
-// counts and bar charts (cards per patient, patients per topic, top drugs,
-// missing work-up labs, abnormal results) drawn as inline SVG, with no
+// Report renders a summary of a run of topic as a self-contained HTML page:
+// the headline counts and bar charts (cards per patient, patients per card
+// topic, then one per count list of the topic) drawn as inline SVG, with no
 // script and no external asset, so it opens anywhere, offline.
-func Report(s *Summary) ([]byte, error) {
+func Report(s *Summary, topic Topic) ([]byte, error) {
 	cardsPerPatient := make([]Count, len(s.CardsPerPatient))
 	for i, b := range s.CardsPerPatient {
 		label := strconv.Itoa(b.Cards) + " cards"
@@ -43,30 +40,33 @@ func Report(s *Summary) ([]byte, error) {
 	// The summary keeps the topic codes (tools and merges read it); the page names each topic as the cards do.
 	topics := make([]Count, len(s.Topics))
 	for i, t := range s.Topics {
-		topics[i] = Count{Name: topicLabel(t.Name), Patients: t.Patients}
+		topics[i] = Count{Name: topic.label(t.Name), Patients: t.Patients}
 	}
-	drugs := s.Ingredients[:min(len(s.Ingredients), topDrugs)]
-	drugNote := ""
-	if len(s.Ingredients) > topDrugs {
-		drugNote = fmt.Sprintf("The %d ingredients with most patients, of %d (summary.json has all).", topDrugs, len(s.Ingredients))
+	charts := []chart{
+		newChart("cards-per-patient", "Patients by number of cards", cardsPerPatient, ""),
+		newChart("patients-per-topic", "Patients per card topic", topics, ""),
+	}
+	for _, l := range topic.Counts {
+		counts, note := s.List(l.Key), ""
+		if l.Top > 0 && len(counts) > l.Top {
+			note = fmt.Sprintf("The %d %s with most patients, of %d (summary.json has all).", l.Top, l.Noun, len(counts))
+			counts = counts[:l.Top]
+		}
+		charts = append(charts, newChart(l.Chart, l.Title, counts, note))
 	}
 	data := struct {
 		*Summary
+		Service                                                 string
 		AsOf, WithCardsPercent, CardsPerPatient, CardsPerCarded string
 		Charts                                                  []chart
 	}{
 		Summary:          s,
+		Service:          topic.Service,
 		AsOf:             s.Run.AsOf.UTC().Format(time.RFC3339),
 		WithCardsPercent: percent(s.PatientsWithCards, s.Patients),
 		CardsPerPatient:  ratio(s.Cards, s.Patients),
 		CardsPerCarded:   ratio(s.Cards, s.PatientsWithCards),
-		Charts: []chart{
-			newChart("cards-per-patient", "Patients by number of cards", cardsPerPatient, ""),
-			newChart("patients-per-topic", "Patients per card topic", topics, ""),
-			newChart("top-drugs", "Patients per cramp-inducing drug", drugs, drugNote),
-			newChart("missing-analytes", "Patients per missing work-up lab", s.MissingAnalytes, ""),
-			newChart("abnormal-labs", "Patients per abnormal result", s.AbnormalLabs, ""),
-		},
+		Charts:           charts,
 	}
 	var b bytes.Buffer
 	if err := reportPage.Execute(&b, data); err != nil {
