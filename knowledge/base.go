@@ -15,7 +15,6 @@ type Base struct {
 	sources      []*Source
 	sourceBySeed map[string]*Source
 	publications []*Publication
-	onset        OnsetWindow
 
 	triggers   TriggerSet
 	trigSNOMED map[string]*Code
@@ -27,6 +26,7 @@ type Base struct {
 	classOrder  map[*DrugClass]int
 	products    []*Product
 	combos      []CombinationBrand
+	warnings    []*DrugWarning
 	rxnorm      map[string]rxEntry
 	atc         map[string][]atcEntry
 	forms       map[string]classSet // exclude_forms word -> classes it takes a medication out of
@@ -129,7 +129,6 @@ func newBase(c *content, version string) (*Base, error) {
 		version:      version,
 		sources:      c.sources.Sources,
 		publications: c.sources.Publications,
-		onset:        c.meds.OnsetWindow,
 		sourceBySeed: map[string]*Source{},
 		triggers:     c.triggers.Triggers,
 		trigSNOMED:   map[string]*Code{},
@@ -140,6 +139,7 @@ func newBase(c *content, version string) (*Base, error) {
 		classOrder:   map[*DrugClass]int{},
 		products:     c.meds.Products,
 		combos:       c.meds.CombinationBrands,
+		warnings:     c.meds.Warnings,
 		rxnorm:       map[string]rxEntry{},
 		atc:          map[string][]atcEntry{},
 		forms:        map[string]classSet{},
@@ -220,8 +220,6 @@ func (b *Base) resolveCitations(c *content) {
 			}
 		}
 	}
-	fill(c.meds.OnsetWindow.Evidence)
-	b.onset.Evidence = c.meds.OnsetWindow.Evidence
 	fill(c.triggers.Triggers.Evidence)
 	b.triggers.Evidence = c.triggers.Triggers.Evidence
 	for _, cl := range b.classes {
@@ -432,12 +430,6 @@ func (b *Base) Version() string { return b.version }
 // Sources lists the seed documents the content cites, in file order.
 func (b *Base) Sources() []*Source { return b.sources }
 
-// OnsetWindowMonths is how many months before the cramps began a drug's start makes it the likelier cause.
-func (b *Base) OnsetWindowMonths() int { return b.onset.Months }
-
-// OnsetWindow returns the onset window with its evidence.
-func (b *Base) OnsetWindow() OnsetWindow { return b.onset }
-
 // Publications returns the primary sources: those seed references resolve to and those cited beyond the seeds.
 func (b *Base) Publications() []*Publication { return b.publications }
 
@@ -469,6 +461,9 @@ func (b *Base) Classes() []*DrugClass { return b.classes }
 
 // Products lists the curated product-level RxNorm codes.
 func (b *Base) Products() []*Product { return b.products }
+
+// DrugWarnings lists the drugs warned against for leg cramps (quinine).
+func (b *Base) DrugWarnings() []*DrugWarning { return b.warnings }
 
 // CombinationBrands lists brand names that stand for several ingredients.
 func (b *Base) CombinationBrands() []CombinationBrand { return b.combos }

@@ -46,6 +46,16 @@ type Findings struct {
 	Associated []ConditionFinding
 	// Differentials: present conditions that mimic cramps.
 	Differentials []ConditionFinding
+	// DrugWarnings: current medications warned against for leg cramps
+	// (quinine), one finding per warning.
+	DrugWarnings []DrugWarningFinding
+}
+
+// DrugWarningFinding is a drug warned against, with the record's current
+// entries holding it.
+type DrugWarningFinding struct {
+	Warning *DrugWarning
+	Entries []Entry
 }
 
 // Entry names one entry of the patient's record.

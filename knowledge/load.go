@@ -45,10 +45,11 @@ type triggersFile struct {
 }
 
 type medicationsFile struct {
-	OnsetWindow       OnsetWindow        `json:"onset_window"`
 	Classes           []*DrugClass       `json:"classes"`
 	CombinationBrands []CombinationBrand `json:"combination_brands"`
 	Products          []*Product         `json:"products"`
+	// Warnings are drugs warned against for leg cramps (quinine).
+	Warnings []*DrugWarning `json:"warnings"`
 }
 
 type labsFile struct {

@@ -10,8 +10,8 @@ const (
 	RuleAdults         = "adults"
 	RuleTrigger        = "trigger"
 	RuleMedications    = "medications"
+	RuleDrugWarnings   = "quinine"
 	RuleStrength       = "strength"
-	RuleTiming         = "timing"
 	RuleMissingLabs    = "missing-labs"
 	RulePendingLabs    = "pending-labs"
 	RuleAbnormalLabs   = "abnormal-labs"
@@ -29,7 +29,7 @@ const (
 // knowledge page states them.
 func RuleIDs() []string {
 	return []string{
-		RuleDeceased, RuleAdults, RuleTrigger, RuleMedications, RuleStrength, RuleTiming, RuleMissingLabs,
+		RuleDeceased, RuleAdults, RuleTrigger, RuleMedications, RuleDrugWarnings, RuleStrength, RuleMissingLabs,
 		RulePendingLabs, RuleAbnormalLabs, RuleCriticalLimits, RuleCalcium, RuleRenal, RuleKnownBy, RuleConditions,
 		RuleDifferentials, RuleOrder, RuleCards,
 	}

@@ -3,7 +3,9 @@ package knowledge
 import (
 	"cmp"
 	"slices"
+	"strings"
 	"time"
+	"unicode"
 
 	"github.com/cramp-cds/cramp-cds/fhir"
 )
@@ -68,6 +70,7 @@ func (b *Base) Evaluate(rec *fhir.Record, asOf time.Time, opts Options) Findings
 	}
 	f.Triggered = true
 	f.Medications = b.MedicationFindings(rec, asOf)
+	f.DrugWarnings = b.drugWarningFindings(rec, asOf)
 	f.Associated, f.Differentials = b.conditionFindings(rec, asOf, p)
 	ctx := b.newLabContext(rec, asOf, p, &f)
 	f.AbnormalLabs, f.MissingLabs, f.PendingLabs = b.labFindings(rec, &ctx)
@@ -341,4 +344,68 @@ func (kc *Condition) countsFor(c fhir.Condition, asOf time.Time, p patient) bool
 		}
 	}
 	return true
+}
+
+// drugWarningFindings returns the warned-against drugs (quinine) among the
+// record's medications active at asOf.
+func (b *Base) drugWarningFindings(rec *fhir.Record, asOf time.Time) []DrugWarningFinding {
+	var out []DrugWarningFinding
+	for _, m := range rec.Medications {
+		if !m.ActiveAt(asOf) {
+			continue
+		}
+		for _, w := range b.DrugWarningsFor(m.Drug, m.Ingredients...) {
+			i := slices.IndexFunc(out, func(f DrugWarningFinding) bool { return f.Warning == w })
+			if i < 0 {
+				out = append(out, DrugWarningFinding{Warning: w})
+				i = len(out) - 1
+			}
+			out[i].Entries = append(out[i].Entries, Entry{Ref: m.Ref, Text: ConceptText(m.Drug)})
+		}
+	}
+	return out
+}
+
+// DrugWarningsFor returns the warned-against drugs a medication holds: by
+// RxNorm or ATC code of the drug or an ingredient, or by one of the warning's
+// names as a word of its text or displays. The order hooks ask it of a draft.
+func (b *Base) DrugWarningsFor(drug fhir.Concept, ingredients ...fhir.Concept) []*DrugWarning {
+	var out []*DrugWarning
+	for _, w := range b.warnings {
+		for _, c := range append([]fhir.Concept{drug}, ingredients...) {
+			if warnedIn(w, c) {
+				out = append(out, w)
+				break
+			}
+		}
+	}
+	return out
+}
+
+func warnedIn(w *DrugWarning, c fhir.Concept) bool {
+	texts := []string{c.Text}
+	for _, cd := range c.Codings {
+		var codes []Code
+		switch systemOf(cd.System) {
+		case sysRxNorm:
+			codes = w.RxNorm
+		case sysATC:
+			codes = w.ATC
+		}
+		if slices.ContainsFunc(codes, func(k Code) bool { return k.Code == cd.Code }) {
+			return true
+		}
+		texts = append(texts, cd.Display)
+	}
+	return slices.ContainsFunc(texts, func(t string) bool { return hasWord(t, w.Names) })
+}
+
+// hasWord reports whether one of the lower-case words is a word of text.
+func hasWord(text string, words []string) bool {
+	for _, w := range strings.FieldsFunc(strings.ToLower(text), func(r rune) bool { return !unicode.IsLetter(r) }) {
+		if slices.Contains(words, w) {
+			return true
+		}
+	}
+	return false
 }

@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/cramp-cds/cramp-cds/fhir"
 )
@@ -446,14 +445,7 @@ func drugIn(g LabDrugs, c fhir.Concept) bool {
 		}
 		texts = append(texts, cd.Display)
 	}
-	for _, t := range texts {
-		for _, w := range strings.FieldsFunc(strings.ToLower(t), func(r rune) bool { return !unicode.IsLetter(r) }) {
-			if slices.Contains(g.Names, w) {
-				return true
-			}
-		}
-	}
-	return false
+	return slices.ContainsFunc(texts, func(t string) bool { return hasWord(t, g.Names) })
 }
 
 // decide finds the abnormal side of a result from the laboratory's flag, its

@@ -174,3 +174,51 @@ func TestNoFalseLowCalcium(t *testing.T) {
 	}
 	_ = knowledge.Options{}
 }
+
+// Item 3: quinine (RxNorm IN 9071, US Core allergy substances; ATC P01BC01,
+// WHO ATC index; brand Qualaquin) on record is warned against: FDA Drug Safety
+// Communication of 2010-07-08 (Qualaquin should not be used for night-time leg
+// cramps: serious haematological reactions), a standard-practice fact beyond
+// the seeds.
+func TestQuinineIsWarnedAgainst(t *testing.T) {
+	t.Parallel()
+	b := mustLoad(t)
+	atc := func(code string) fhir.Concept {
+		return fhir.Concept{Codings: []fhir.Coding{{System: "http://www.whocc.no/atc", Code: code}}}
+	}
+	stopped := textMed("MedicationRequest/q", "quinine sulfate 324 MG Oral Capsule")
+	stopped.Status = "stopped"
+	tests := []struct {
+		name string
+		med  fhir.Medication
+		want []string // the entries warned about
+	}{
+		{"RxNorm ingredient 9071", activeMed("MedicationRequest/q", rxnorm("9071")), []string{"9071"}},
+		{"ATC P01BC01", activeMed("MedicationRequest/q", atc("P01BC01")), []string{"P01BC01"}},
+		{"by name", textMed("MedicationRequest/q", "quinine sulfate 324 MG Oral Capsule"), []string{"quinine sulfate 324 MG Oral Capsule"}},
+		{"by brand", textMed("MedicationRequest/q", "Qualaquin 324 mg capsule"), []string{"Qualaquin 324 mg capsule"}},
+		{"stopped quinine is not warned about", stopped, nil},
+		{"quinapril is not quinine", textMed("MedicationRequest/q", "quinapril 10 MG Oral Tablet"), nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := b.Evaluate(adult("female", []fhir.Medication{tt.med}, nil), asOf, knowledge.Options{})
+			var got []string
+			for _, w := range f.DrugWarnings {
+				if w.Warning.ID != "quinine" || w.Warning.Source == "" || !w.Warning.StandardPractice {
+					t.Errorf("warning %+v: want quinine, cited, marked standard practice", w.Warning)
+				}
+				for _, e := range w.Entries {
+					got = append(got, e.Text)
+				}
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("warned entries (-want +got):\n%s", diff)
+			}
+			if ws := b.DrugWarningsFor(tt.med.Drug); (len(ws) > 0) != (tt.want != nil || tt.med.Status == "stopped") {
+				t.Errorf("DrugWarningsFor(%v) = %v", tt.med.Drug, ws)
+			}
+		})
+	}
+}

@@ -86,6 +86,25 @@ type Code struct {
 	SharedWith string `json:"shared_with,omitempty"`
 }
 
+// DrugWarning is a drug the service warns against for a patient with leg
+// cramps whatever else the record holds (quinine, used off-label for cramps):
+// a standard-practice fact beyond the seeds, cited to its public source.
+type DrugWarning struct {
+	ID     string `json:"id"`
+	Name   string `json:"name"`
+	RxNorm []Code `json:"rxnorm"`
+	ATC    []Code `json:"atc"`
+	// Names are lower-case words that name the drug in a medication's text or
+	// display: the ingredient and its brands.
+	Names []string `json:"names"`
+	// Warning is what the card says, in a sentence.
+	Warning string `json:"warning"`
+	Source  string `json:"source"`
+	URL     string `json:"url"`
+	// StandardPractice marks a fact beyond the seeds (the knowledge page says so).
+	StandardPractice bool `json:"standard_practice"`
+}
+
 // TriggerSet holds the codes that mean the patient has leg cramps.
 type TriggerSet struct {
 	Name     string     `json:"name"`
@@ -146,14 +165,6 @@ const (
 	// guideline behind it; cards say "reported by" whom (cdshooks/legcramps reportedBy).
 	StrengthReported Strength = "reported"
 )
-
-// OnsetWindow says how close before the cramps began a drug must have been started for its start to
-// matter: the literature ties cramps to starting a drug, not to taking it for years.
-type OnsetWindow struct {
-	Months   int        `json:"months"`
-	Evidence []Citation `json:"evidence"`
-	Source   string     `json:"source"`
-}
 
 // LabEffect is an abnormal result a drug class is known to cause.
 type LabEffect struct {

@@ -7,10 +7,6 @@ import "strings"
 func (c *checker) checkMedications(f *medicationsFile, valueSets map[string]*ValueSet, ix dataIDs) {
 	classIDs, ingIDs := map[string]bool{}, map[string]bool{}
 	names := map[string]string{} // normalised name -> ingredient id
-	if f.OnsetWindow.Months < 1 || f.OnsetWindow.Months > 60 || f.OnsetWindow.Source == "" {
-		c.fail("medications: onset_window needs months (1-60) and a source")
-	}
-	c.checkCitations("medications onset_window", f.OnsetWindow.Evidence)
 	for _, cl := range f.Classes {
 		c.checkID("class", cl.ID, classIDs)
 		where := "class " + cl.ID
@@ -76,6 +72,18 @@ func (c *checker) checkMedications(f *medicationsFile, valueSets map[string]*Val
 			for _, n := range all {
 				c.checkName(w, n, ing.ID, names)
 			}
+		}
+	}
+	for _, dw := range f.Warnings {
+		w := "warning " + dw.ID
+		if dw.ID == "" || dw.Name == "" || dw.Warning == "" || dw.Source == "" || dw.URL == "" || len(dw.Names) == 0 {
+			c.fail("%s: needs an id, a name, names, the warning, its source and its URL", w)
+		}
+		for _, k := range dw.RxNorm {
+			c.checkCode(w, sysRxNorm, k)
+		}
+		for _, k := range dw.ATC {
+			c.checkCode(w, sysATC, k)
 		}
 	}
 	for _, cb := range f.CombinationBrands {

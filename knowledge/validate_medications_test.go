@@ -6,6 +6,7 @@ import "testing"
 func TestValidateMedications(t *testing.T) {
 	t.Parallel()
 	testRejects(t, []brokenData{
+		{"warning without its URL (issue 26 item 3)", "medications.yaml", []string{`    url: "http://www.fda.gov/Drugs/DrugSafety/PostmarketDrugSafetyInformationforPatientsandProviders/ucm218202.htm"`, `    url: ""`}, "needs an id, a name, names, the warning, its source and its URL"},
 		{"RxCUI not digits", "medications.yaml", []string{`code: "5487"`, `code: "54x7"`}, `RxNorm code "54x7"`},
 		{"ATC format", "medications.yaml", []string{"{code: C03AA03,", "{code: C03A03,"}, `ATC code "C03A03"`},
 		{"prefix on an ingredient", "medications.yaml", []string{"{code: C03CA01,", "{code: C03CA, prefix: true,"}, "class roots go in the class's atc_prefixes"},

@@ -58,3 +58,26 @@ func TestCriticalCardSaysWhatToDo(t *testing.T) {
 		})
 	}
 }
+
+// Issue 26 item 3: quinine on record (RxNorm 9071; brand Qualaquin) gets a
+// warning card citing the FDA Drug Safety Communication of 2010-07-08
+// (standard practice beyond the seeds).
+func TestQuinineOnRecordGetsAWarning(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, serverOptions{})
+	for _, med := range []obj{rxnorm("9071", "Quinine"), {"text": "Qualaquin 324 mg capsule"}} {
+		cards := patientViewCards(t, srv, lcRequest(t, reviewPatient([]obj{activeMR("mr-q", med)})))
+		var c *struct{ summary, detail, indicator string }
+		for _, card := range cards {
+			if strings.Contains(card.Summary, "FDA warns") {
+				c = &struct{ summary, detail, indicator string }{card.Summary, card.Detail, string(card.Indicator)}
+			}
+		}
+		if c == nil {
+			t.Fatalf("%v: no quinine card", med)
+		}
+		if c.indicator != "warning" || !strings.Contains(c.detail, "ucm218202") || !strings.Contains(c.detail, "haematological") {
+			t.Errorf("%v: quinine card %s %q:\n%s", med, c.indicator, c.summary, c.detail)
+		}
+	}
+}

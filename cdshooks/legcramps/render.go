@@ -77,6 +77,9 @@ func (r cardRenderer) cards() []cdshooks.Card {
 			}
 		}
 	}
+	for _, w := range f.DrugWarnings {
+		add(r.drugWarningCard(w))
+	}
 	if len(f.Medications) > 0 {
 		add(r.medicationsCard(f.Medications))
 	}

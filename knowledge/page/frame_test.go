@@ -65,7 +65,7 @@ func TestPageFramedInABrowser(t *testing.T) {
 		{"configured EHR", ehr.URL, true},
 		{"unconfigured origin", other.URL, false},
 	} {
-		src := cds.URL + "/knowledge#rule-timing"
+		src := cds.URL + "/knowledge#rule-trigger"
 		if err := chromedp.Do(ctx, chromedp.Navigate(tc.parent+"/?src="+src), chromedp.WaitReady("iframe")); err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}

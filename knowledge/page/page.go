@@ -146,7 +146,6 @@ type machineView struct {
 	Version           string                       `json:"version"`
 	Sources           []*knowledge.Source          `json:"sources"`
 	Publications      []*knowledge.Publication     `json:"publications"`
-	OnsetWindow       knowledge.OnsetWindow        `json:"onset_window"`
 	Rules             []Rule                       `json:"rules"`
 	Triggers          knowledge.TriggerSet         `json:"triggers"`
 	Classes           []*knowledge.DrugClass       `json:"classes"`
@@ -175,7 +174,7 @@ type valueSetSummary struct {
 // ?format=json and printed by `cramp-cds knowledge --json`.
 func JSON(kb *knowledge.Base) ([]byte, error) {
 	out, err := json.MarshalIndent(machineView{
-		Version: kb.Version(), Sources: kb.Sources(), Publications: kb.Publications(), OnsetWindow: kb.OnsetWindow(), Rules: Rules(kb), Triggers: kb.Triggers(), Classes: kb.Classes(),
+		Version: kb.Version(), Sources: kb.Sources(), Publications: kb.Publications(), Rules: Rules(kb), Triggers: kb.Triggers(), Classes: kb.Classes(),
 		CombinationBrands: kb.CombinationBrands(), Products: kb.Products(), LookbackMonths: kb.LookbackMonths(),
 		Workup: kb.Workups(), Panels: kb.Panels(), Labs: kb.Labs(), Conditions: kb.Conditions(), Pearls: kb.Pearls(),
 		ValueSets: valueSets(kb),

@@ -284,7 +284,6 @@ func TestRulesStateTheNumbersTheRulesRead(t *testing.T) {
 		{knowledge.RuleAdults, fmt.Sprintf("younger than %d", knowledge.AdultAge)},
 		{knowledge.RuleTrigger, fmt.Sprintf("last %d months", kb.Triggers().RecentMonths)},
 		{knowledge.RuleMissingLabs, fmt.Sprintf("last %d months", kb.LookbackMonths())},
-		{knowledge.RuleTiming, fmt.Sprintf("%d months before the cramps began", kb.OnsetWindowMonths())},
 	}
 	for _, cl := range kb.Classes() {
 		if cl.RecentDays > 0 {

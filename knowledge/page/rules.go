@@ -67,6 +67,8 @@ func Rules(kb *knowledge.Base) []Rule {
 			"topical or vaginal form named in the class's excluded forms is not a systemic drug. Stopped or on-hold "+
 			"entries never count."+recentDaysText(kb),
 		"the drug classes and their sources below; excluded forms: physician review", BasisSeeds, BasisReview)
+	add(knowledge.RuleDrugWarnings, "Drugs warned against for cramps", warningsText(kb),
+		warningsSource(kb), BasisPractice)
 	add(knowledge.RuleStrength, "Strength of evidence",
 		"Each drug class and associated condition is graded strong or reported (shown with each below). Strong: "+
 			"named by the clinical summary's list of drugs that \"strongly predispose\" (seed 000 line 10) or by a "+
@@ -75,10 +77,6 @@ func Rules(kb *knowledge.Base) []Rule {
 			"says who reports it; an order may be proposed for removal only for a strong class the seeds do not "+
 			"also list as a treatment (calcium channel blockers are both).",
 		"seed 000 line 10; seed 004 Medications (treatments); clinical review of the grades", BasisSeeds, BasisReview)
-	add(knowledge.RuleTiming, "Timing decides how loud a drug card is",
-		timingText(kb),
-		"Garrison et al., Arch Intern Med 2012 (cramps follow starting a diuretic, statin or long-acting "+
-			"beta-2 agonist within a year); clinical review", BasisPublication, BasisReview)
 	add(knowledge.RuleMissingLabs, "Work-up labs without a recent result",
 		fmt.Sprintf("A work-up test is missing when none of its result codes has a kept result (final, amended, "+
 			"corrected, with or without a value) dated in the last %d months, both ends included. A test already "+
@@ -159,14 +157,23 @@ func recentDaysText(kb *knowledge.Base) string {
 	return strings.Join(parts, "")
 }
 
-// timingText states the timing rule with its window from the data.
-func timingText(kb *knowledge.Base) string {
-	return fmt.Sprintf("When both the cramps' onset (the trigger condition's onset, else its recorded date) and the "+
-		"drug's start (its first authored date) are known: a drug started in the %d months before the cramps began "+
-		"makes the medication card a warning that says so (\"started 3 months before the cramps began\"); a drug "+
-		"started longer before, or after the cramps began, makes it information. When either date is unknown the "+
-		"strength of evidence decides as above. A related abnormal result (low potassium or magnesium on a "+
-		"diuretic) keeps the card a warning whatever the timing.", kb.OnsetWindowMonths())
+// warningsText states the drugs warned against, from the data.
+func warningsText(kb *knowledge.Base) string {
+	var parts []string
+	for _, w := range kb.DrugWarnings() {
+		parts = append(parts, fmt.Sprintf("%s (recognised as %s): %s", w.Name, strings.Join(w.Names, ", "), w.Warning))
+	}
+	return "A drug on record that standard practice warns against for leg cramps gets a warning card of its own, " +
+		"whatever else the record holds, and the order hooks warn when it is ordered. " + strings.Join(parts, " ")
+}
+
+// warningsSource names the public sources of the drug warnings.
+func warningsSource(kb *knowledge.Base) string {
+	var parts []string
+	for _, w := range kb.DrugWarnings() {
+		parts = append(parts, w.Source+" (standard practice beyond the seeds)")
+	}
+	return strings.Join(parts, "; ")
 }
 
 // criticalText states every critical limit of the data.

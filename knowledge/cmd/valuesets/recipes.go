@@ -91,6 +91,8 @@ type medications struct {
 	Classes           []*knowledge.DrugClass       `json:"classes"`
 	CombinationBrands []knowledge.CombinationBrand `json:"combination_brands"`
 	Products          []*knowledge.Product         `json:"products"`
+	// Warnings (quinine) make no value set: the generator reads past them.
+	Warnings []*knowledge.DrugWarning `json:"warnings"`
 }
 
 func readMedications(name string) (*medications, error) {
