@@ -14,9 +14,9 @@ import (
 // the FHIR reader scans those bytes once more at most, never a copy. data
 // must stay unchanged while req is in use.
 //
-// It answers as the encoding/json decode and the checkMembers pass it
-// replaced did (the same error texts): member names match exactly, and the
-// members rules covers (the envelope, fhirAuthorization, context, prefetch)
+// Its error texts are those of an encoding/json decode followed by
+// checkMembers, the path the feedback body takes, so a caller meets one set
+// of messages: member names match exactly, and the members rules covers (the envelope, fhirAuthorization, context, prefetch)
 // are refused when repeated or spelt as a case variant of a known one, all
 // found in the same pass.
 func decodeRequest(data []byte, req *Request, rules *memberRules) error {

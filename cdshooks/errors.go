@@ -18,6 +18,7 @@ const (
 	EUNSUPPORTEDMEDIA   = "unsupported_media_type" // 415: body is not JSON
 	ETOOLARGE           = "too_large"              // 413: body over the configured maximum
 	EUNAUTHORIZED       = "unauthorized"           // 401: caller not authenticated
+	EFORBIDDEN          = "forbidden"              // 403: the caller may not name this (a fhirServer not on its allow-list)
 	EPRECONDITIONFAILED = "precondition_failed"    // 412: needed prefetch data is missing and cannot be fetched
 	EUNAVAILABLE        = "unavailable"            // 503: too many calls in progress; retry later
 	EINTERNAL           = "internal"               // 500: our fault; details logged, never returned
@@ -82,6 +83,7 @@ var statusOf = map[string]int{
 	EUNSUPPORTEDMEDIA:   http.StatusUnsupportedMediaType,
 	ETOOLARGE:           http.StatusRequestEntityTooLarge,
 	EUNAUTHORIZED:       http.StatusUnauthorized,
+	EFORBIDDEN:          http.StatusForbidden,
 	EPRECONDITIONFAILED: http.StatusPreconditionFailed,
 	EUNAVAILABLE:        http.StatusServiceUnavailable,
 	EINTERNAL:           http.StatusInternalServerError,
@@ -96,6 +98,7 @@ var issueTypeOf = map[string]string{
 	EUNSUPPORTEDMEDIA:   "not-supported",
 	ETOOLARGE:           "too-costly",
 	EUNAUTHORIZED:       "login",
+	EFORBIDDEN:          "forbidden",
 	EPRECONDITIONFAILED: "processing",
 	EUNAVAILABLE:        "transient",
 	EINTERNAL:           "exception",

@@ -184,6 +184,34 @@ func isUUID(s string) bool {
 // sends one per card the user acted on, and a panel shows a handful.
 const MaxFeedbackItems = 100
 
+// MaxAcceptedSuggestions is the most suggestions one feedback item may
+// accept: a card carries a handful (issue 27: one item once carried ~100,000
+// made-up ids, each meant to be a snooze).
+const MaxAcceptedSuggestions = 20
+
+// maxFeedbackCode bounds an override reason's code and a suggestion id; an
+// override reason's system is a URL, bounded by maxFeedbackSystem. Products'
+// own are far shorter.
+const (
+	maxFeedbackCode   = 64
+	maxFeedbackSystem = 256
+)
+
+// textProblem says what is wrong with a caller string that may be stored:
+// too long, or holding NUL or a character that was not valid UTF-8 (the JSON
+// decoder turns those into U+FFFD); "" when nothing is.
+func textProblem(s string, max int) string {
+	switch {
+	case len(s) > max:
+		return fmt.Sprintf("is longer than %d bytes", max)
+	case strings.ContainsRune(s, 0):
+		return "holds a NUL character"
+	case strings.ContainsRune(s, utf8.RuneError):
+		return "is not valid UTF-8 text"
+	}
+	return ""
+}
+
 // Validate checks a feedback body: the feedback array (at most
 // MaxFeedbackItems items), and for each
 // item a card uuid (canonical form), an outcome of accepted or overridden, accepted suggestions
@@ -217,9 +245,14 @@ func (f *FeedbackRequest) Validate() error {
 		default:
 			add("outcome must be accepted or overridden")
 		}
-		for j, s := range item.AcceptedSuggestions {
+		if len(item.AcceptedSuggestions) > MaxAcceptedSuggestions {
+			add("acceptedSuggestions holds %d suggestions; at most %d are accepted in one item", len(item.AcceptedSuggestions), MaxAcceptedSuggestions)
+		}
+		for j, s := range item.AcceptedSuggestions[:min(len(item.AcceptedSuggestions), MaxAcceptedSuggestions)] {
 			if s.ID == "" {
 				add("acceptedSuggestions[%d].id is required", j)
+			} else if p := textProblem(s.ID, maxFeedbackCode); p != "" {
+				add("acceptedSuggestions[%d].id %s", j, p)
 			}
 		}
 		// The sandbox sends reason.code and sometimes reason.system, never
@@ -227,6 +260,14 @@ func (f *FeedbackRequest) Validate() error {
 		if o := item.OverrideReason; o != nil {
 			if (o.Reason == nil || o.Reason.Code == "") && o.UserComment == "" {
 				add("overrideReason needs reason.code or userComment")
+			}
+			if o.Reason != nil {
+				if p := textProblem(o.Reason.Code, maxFeedbackCode); p != "" {
+					add("overrideReason.reason.code %s", p)
+				}
+				if p := textProblem(o.Reason.System, maxFeedbackSystem); p != "" {
+					add("overrideReason.reason.system %s", p)
+				}
 			}
 		}
 		if _, err := time.Parse(time.RFC3339, item.OutcomeTimestamp); err != nil {

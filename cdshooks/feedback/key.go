@@ -38,11 +38,14 @@ func NewKey(secret []byte) (Key, error) {
 // IsZero reports whether k was never made by NewKey.
 func (k Key) IsZero() bool { return len(k.secret) == 0 }
 
-// Patient is the pseudonym of a patient: an HMAC of fhirServer|patientID
-// (a trailing slash of fhirServer ignored), 32 hex digits. The server is part
-// of it because ids are only unique within one FHIR server.
-func (k Key) Patient(fhirServer, patientID string) string {
-	return k.sum("patient", strings.TrimRight(fhirServer, "/"), patientID)
+// Patient is the pseudonym of a patient as one caller knows it: an HMAC of
+// issuer|fhirServer|patientId (a trailing slash of fhirServer ignored), 32
+// hex digits. The server is part of it because ids are only unique within
+// one FHIR server; the issuer (the caller's verified JWT iss), because a
+// caller can name any fhirServer and patient id: two hospitals naming the
+// same ones never share a pseudonym, so never each other's cards or snoozes.
+func (k Key) Patient(issuer, fhirServer, patientID string) string {
+	return k.sum("patient", issuer, strings.TrimRight(fhirServer, "/"), patientID)
 }
 
 // Fingerprint is the pseudonym of what a card is about, 32 hex digits, from

@@ -23,24 +23,30 @@ func TestKeyPseudonyms(t *testing.T) {
 	t.Parallel()
 	k := mustKey(t, strings.Repeat("k", 32))
 	other := mustKey(t, strings.Repeat("o", 32))
-	p := k.Patient("https://fhir.example.org/r4", "123")
+	p := k.Patient("https://ehr.example", "https://fhir.example.org/r4", "123")
 	tests := []struct {
 		name string
 		got  string
 		same bool
 	}{
-		{"same patient", k.Patient("https://fhir.example.org/r4", "123"), true},
-		{"trailing slash of the server ignored", k.Patient("https://fhir.example.org/r4/", "123"), true},
-		{"other patient", k.Patient("https://fhir.example.org/r4", "124"), false},
-		{"same id on another server", k.Patient("https://fhir.other.org/r4", "123"), false},
-		{"another key", other.Patient("https://fhir.example.org/r4", "123"), false},
+		{"same patient", k.Patient("https://ehr.example", "https://fhir.example.org/r4", "123"), true},
+		{"trailing slash of the server ignored", k.Patient("https://ehr.example", "https://fhir.example.org/r4/", "123"), true},
+		{"other patient", k.Patient("https://ehr.example", "https://fhir.example.org/r4", "124"), false},
+		{"same id on another server", k.Patient("https://ehr.example", "https://fhir.other.org/r4", "123"), false},
+		{"another key", other.Patient("https://ehr.example", "https://fhir.example.org/r4", "123"), false},
+		// Issue 27: two callers naming the same server and id are two patients.
+		{"same server and id from another caller", k.Patient("https://other-ehr.example", "https://fhir.example.org/r4", "123"), false},
 		// Length-prefixed fields: moving a character across the boundary changes it.
-		{"field boundary", k.Patient("https://fhir.example.org/r41", "23"), false},
+		{"field boundary", k.Patient("https://ehr.example", "https://fhir.example.org/r41", "23"), false},
 	}
 	for _, tt := range tests {
 		if (tt.got == p) != tt.same {
 			t.Errorf("%s: %s vs %s, want same = %v", tt.name, tt.got, p, tt.same)
 		}
+	}
+	// Two hospitals that both omit fhirServer for the same patient id.
+	if k.Patient("https://other-ehr.example", "", "123") == k.Patient("https://ehr.example", "", "123") {
+		t.Errorf("two callers without a fhirServer share a pseudonym for the same id")
 	}
 	if len(p) != 32 || strings.Contains(p, "123") {
 		t.Errorf("pseudonym %q: want 32 hex digits revealing nothing", p)
@@ -48,7 +54,7 @@ func TestKeyPseudonyms(t *testing.T) {
 	if k.Fingerprint("a", "b") == k.Fingerprint("ab") || k.Fingerprint("a", "b") != k.Fingerprint("a", "b") {
 		t.Errorf("fingerprints must be stable and tell parts apart")
 	}
-	if k.Fingerprint("123") == k.Patient("", "123") {
+	if k.Fingerprint("123") == k.Patient("https://ehr.example", "", "123") {
 		t.Errorf("a fingerprint equals a patient pseudonym of the same text")
 	}
 }
@@ -78,7 +84,7 @@ func TestLoadOrCreateKeyFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if first.Patient("s", "p") != again.Patient("s", "p") {
+	if first.Patient("https://ehr.example", "s", "p") != again.Patient("https://ehr.example", "s", "p") {
 		t.Errorf("the key read back differs from the one generated: a restart would forget every snooze")
 	}
 	if err := os.WriteFile(path, []byte("too short\n"), 0o600); err != nil {

@@ -7,8 +7,8 @@ import (
 	"unicode/utf8"
 )
 
-// Caps on what one row may hold (issue 27: feedback once wrote 217 MB in 40
-// calls). The product's own values are far shorter: a uuid is 36 bytes, a
+// Caps on what one row may hold (without them, 40 feedback calls write
+// 217 MB). The product's own values are far shorter: a uuid is 36 bytes, a
 // topic or reason code a few dozen. A row over a cap is not stored (see
 // RejectedError); it is never cut, which could merge two values.
 const (

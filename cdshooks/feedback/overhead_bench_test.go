@@ -132,7 +132,7 @@ func BenchmarkRequestPath(b *testing.B) {
 				// The work starts once the token is verified, as in the
 				// server: decoding waits for the caller to be known.
 				working := time.Now()
-				patient := key.Patient("https://fhir.example.org/r4", fmt.Sprint("p", n%500))
+				patient := key.Patient("https://ehr.example", "https://fhir.example.org/r4", fmt.Sprint("p", n%500))
 				ids := make([]string, 8)
 				cards := make([]feedback.Card, 6)
 				for i := range ids {

@@ -199,8 +199,8 @@ func (s *SQL) Report(ctx context.Context, since, now time.Time) (*Report, error)
 	return acc.build(since, now), nil
 }
 
-// Caps on what one report holds, whatever the database holds (issue 27: a
-// report over rows with made-up reason codes once needed 1.3 GB): groups
+// Caps on what one report holds, whatever the database holds (without them a
+// report over rows with made-up reason codes needs 1.3 GB): groups
 // beyond them are folded into one, named otherGroup.
 const (
 	maxReportTopics  = 1000 // topic and knowledge version pairs

@@ -296,7 +296,7 @@ func TestNothingIdentifyingAtRest(t *testing.T) {
 	const patientID, server, code = "pat-MRN-77123", "https://fhir.hospital.example/r4", "rxnorm-5487"
 	mustWrite(t, s, feedback.Batch{
 		Cards: []feedback.Card{{UUID: "c1", Service: "svc", Topic: "cramp-medication", KnowledgeVersion: "1.0.0",
-			Fingerprint: key.Fingerprint("hydrochlorothiazide", code), Patient: key.Patient(server, patientID), IssuedAt: t0}},
+			Fingerprint: key.Fingerprint("hydrochlorothiazide", code), Patient: key.Patient("https://ehr.example", server, patientID), IssuedAt: t0}},
 		Outcomes: []feedback.Outcome{{Card: "c1", Topic: "cramp-medication", Outcome: "overridden", ReasonCode: "already-reviewed", At: t0, ReceivedAt: t0}},
 	})
 	if err := s.Close(); err != nil {

@@ -22,7 +22,7 @@ const issuedWait = time.Second
 
 // RecordFeedback queues feedback from one caller (issuer, the verified JWT
 // iss) and the snoozes the product decided on, keeping only what that
-// caller may say (issue 27): feedback about cards issued to that caller,
+// caller may say: feedback about cards issued to that caller,
 // each card and outcome once; snoozes of those cards, or of suggestions those
 // cards carried; an override reason as the card offered it (with its
 // system), or ReasonOther. The rest is ignored and counted

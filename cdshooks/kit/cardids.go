@@ -29,6 +29,7 @@ type CardIDs struct {
 	topics       *Registry
 	hookInstance string
 	memory       *Memory
+	issuer       string // the caller's verified JWT iss, with a Memory
 	patient      string // the pseudonym, with a Memory
 	cards        map[string]feedback.Card
 	suggestions  []string
@@ -36,10 +37,15 @@ type CardIDs struct {
 	snoozed map[string]bool
 }
 
-func newCardIDs(topics *Registry, m *Memory, hookInstance, fhirServer, patientID string) *CardIDs {
+// newCardIDs starts the uuids of one response to the caller issuer about
+// patientID on fhirServer. With a Memory the issuer is part of the patient's
+// pseudonym, so of every uuid (issue 27: one hospital naming another's
+// fhirServer and patient id got the uuids that hospital's clinicians see).
+func newCardIDs(topics *Registry, m *Memory, issuer, hookInstance, fhirServer, patientID string) *CardIDs {
 	ids := &CardIDs{topics: topics, hookInstance: hookInstance, memory: m, cards: map[string]feedback.Card{}}
 	if m != nil {
-		ids.patient = m.Key.Patient(fhirServer, patientID)
+		ids.issuer = issuer
+		ids.patient = m.Key.Patient(issuer, fhirServer, patientID)
 	}
 	return ids
 }
@@ -104,31 +110,44 @@ func (x *CardIDs) LookupSnoozes(ctx context.Context) bool {
 // Respond makes a response's cards with render, which names every card and
 // suggestion through x and leaves out those not Shown: it renders, asks which
 // of the uuids made are snoozed and, when any is, renders again without them;
-// then it records the cards as issued by service from knowledge of the given
-// version at now, and adds to each the override reasons that snooze it.
+// then it adds to each card the override reasons that snooze it, and records
+// the cards as issued by service from knowledge of the given version at now.
 func (x *CardIDs) Respond(ctx context.Context, service, knowledgeVersion string, now time.Time, render func() []cdshooks.Card) []cdshooks.Card {
 	cards := render()
 	if x.LookupSnoozes(ctx) {
 		x.Reset()
 		cards = render()
 	}
-	x.Issue(service, knowledgeVersion, cards, now)
 	WithSnoozeReasons(cards)
+	x.Issue(service, knowledgeVersion, cards, now)
 	return cards
 }
 
 // Issue records the cards a response carries, as issued by service from
-// knowledge of the given version at now.
+// knowledge of the given version at now, to the caller: with the uuids of
+// their suggestions and the override reasons they offer (call it once the
+// cards are final, after WithSnoozeReasons), which is all the feedback about
+// them may name.
 func (x *CardIDs) Issue(service, knowledgeVersion string, cards []cdshooks.Card, now time.Time) {
 	if x.memory == nil || len(cards) == 0 {
 		return
 	}
 	issued := make([]feedback.Card, 0, len(cards))
 	for _, c := range cards {
-		if rec, ok := x.cards[c.UUID]; ok {
-			rec.Service, rec.KnowledgeVersion, rec.IssuedAt = service, knowledgeVersion, now
-			issued = append(issued, rec)
+		rec, ok := x.cards[c.UUID]
+		if !ok {
+			continue
 		}
+		rec.Service, rec.KnowledgeVersion, rec.IssuedAt, rec.Issuer = service, knowledgeVersion, now, x.issuer
+		for _, s := range c.Suggestions {
+			if s.UUID != "" && len(rec.Suggestions) < feedback.MaxSuggestions {
+				rec.Suggestions = append(rec.Suggestions, s.UUID)
+			}
+		}
+		for _, r := range c.OverrideReasons[:min(len(c.OverrideReasons), feedback.MaxReasons)] {
+			rec.Reasons = append(rec.Reasons, feedback.Coding{System: r.System, Code: r.Code})
+		}
+		issued = append(issued, rec)
 	}
 	x.memory.Recorder.Issue(issued)
 }

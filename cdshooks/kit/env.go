@@ -105,15 +105,35 @@ func contextStrings(req *cdshooks.Request) map[string]string {
 	return out
 }
 
-// CardIDs starts the card and suggestion uuids of one response (see CardIDs).
-func (e *Env) CardIDs(hookInstance, fhirServer, patientID string) *CardIDs {
-	return newCardIDs(e.Topics, e.Memory, hookInstance, fhirServer, patientID)
+// CardIDs starts the card and suggestion uuids of one response to issuer
+// (the caller's verified JWT iss; "" without authentication) (see CardIDs).
+func (e *Env) CardIDs(issuer, hookInstance, fhirServer, patientID string) *CardIDs {
+	return newCardIDs(e.Topics, e.Memory, issuer, hookInstance, fhirServer, patientID)
 }
 
-// Feedback remembers the feedback about the cards of service, and snoozes
-// what it asks to (see Memory); without a Memory it does nothing.
-func (e *Env) Feedback(service string, items []cdshooks.Feedback) {
-	e.Memory.record(e.Topics, service, items, e.Now())
+// CheckTenancy refuses (403) a request whose fhirServer the caller may not
+// name, whenever a Memory is used: the fhirServer is part of the patient's
+// pseudonym, so naming another hospital's server must not reach that
+// hospital's history, whether or not anything is fetched from it (issue 27).
+// Without a Memory, or without a fhirServer, there is nothing to check; nor
+// without authentication (--insecure-no-auth: every caller is the same
+// anonymous one, so there are no tenants to keep apart).
+func (e *Env) CheckTenancy(req *cdshooks.Request, caller cdshooks.Caller) error {
+	if e.Memory == nil || req.FHIRServer == "" || caller.Issuer == "" {
+		return nil
+	}
+	if _, ok := cdshooks.FHIRServerAllowed(caller, e.FHIRAllow)(req.FHIRServer); !ok {
+		return cdshooks.Errorf(cdshooks.EFORBIDDEN, "fhirServer is not one this caller may name (the trust file's fhir_servers, or --fhir-allow)")
+	}
+	return nil
+}
+
+// Feedback remembers the feedback from caller about the cards of service,
+// and snoozes what it asks to (see Memory); without a Memory it does
+// nothing. Only cards issued to that caller count (see
+// feedback.Recorder.RecordFeedback), which it waits for the store to say.
+func (e *Env) Feedback(ctx context.Context, service string, items []cdshooks.Feedback, caller cdshooks.Caller) {
+	e.Memory.record(ctx, e.Topics, service, items, caller.Issuer, e.Now())
 }
 
 // Sources returns the source maker of the cards of a knowledge base of the

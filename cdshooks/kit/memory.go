@@ -1,6 +1,7 @@
 package kit
 
 import (
+	"context"
 	"time"
 
 	"github.com/cramp-cds/cramp-cds/cdshooks"
@@ -49,11 +50,13 @@ func (m *Memory) snoozeFor(reason *cdshooks.OverrideReason) (string, time.Durati
 	return r.Code, 0
 }
 
-// record records feedback about the cards of service, and the snoozes it
-// causes: a card overridden as already reviewed or not relevant, and each
-// suggestion accepted. Items about uuids the registry's topics did not make
-// are left out (the server's metric still counts them).
-func (m *Memory) record(topics *Registry, service string, items []cdshooks.Feedback, now time.Time) {
+// record records feedback from issuer about the cards of service, and the
+// snoozes it causes: a card overridden as already reviewed or not relevant,
+// and each suggestion accepted. Items about uuids the registry's topics did
+// not make are left out (the server's metric still counts them); the
+// recorder then keeps only what issuer may say (cards issued to it, their
+// own suggestions, the reasons they offered).
+func (m *Memory) record(ctx context.Context, topics *Registry, service string, items []cdshooks.Feedback, issuer string, now time.Time) {
 	if m == nil {
 		return
 	}
@@ -89,7 +92,7 @@ func (m *Memory) record(topics *Registry, service string, items []cdshooks.Feedb
 			}
 		}
 	}
-	m.Recorder.Record(outcomes, snoozes)
+	m.Recorder.RecordFeedback(ctx, issuer, outcomes, snoozes)
 }
 
 // ReportNames are the names the cards give their topics and override

@@ -59,20 +59,23 @@ func (s *genderService) Definitions() []cdshooks.ServiceDefinition {
 }
 
 func (s *genderService) Evaluate(ctx context.Context, req *cdshooks.Request, caller cdshooks.Caller) (*cdshooks.Response, error) {
+	if err := s.env.CheckTenancy(req, caller); err != nil {
+		return nil, err
+	}
 	rec, err := s.env.GatherRecord(ctx, s.templates, req, caller)
 	if err != nil {
 		return nil, err
 	}
-	return &cdshooks.Response{Cards: s.cards(ctx, rec, req.HookInstance, req.FHIRServer, req.PatientID())}, nil
+	return &cdshooks.Response{Cards: s.cards(ctx, rec, caller.Issuer, req.HookInstance, req.FHIRServer, req.PatientID())}, nil
 }
 
-func (s *genderService) Feedback(_ context.Context, items []cdshooks.Feedback, _ cdshooks.Caller) {
-	s.env.Feedback(genderServiceID, items)
+func (s *genderService) Feedback(ctx context.Context, items []cdshooks.Feedback, caller cdshooks.Caller) {
+	s.env.Feedback(ctx, genderServiceID, items, caller)
 }
 
 // cards renders the card, leaving it out when snoozed, and records it as issued.
-func (s *genderService) cards(ctx context.Context, rec *fhir.Record, hookInstance, fhirServer, patientID string) []cdshooks.Card {
-	ids := s.env.CardIDs(hookInstance, fhirServer, patientID)
+func (s *genderService) cards(ctx context.Context, rec *fhir.Record, issuer, hookInstance, fhirServer, patientID string) []cdshooks.Card {
+	ids := s.env.CardIDs(issuer, hookInstance, fhirServer, patientID)
 	render := func() []cdshooks.Card {
 		cards := []cdshooks.Card{}
 		if rec.Patient == nil || (rec.Patient.Gender != "" && rec.Patient.Gender != "unknown") {
@@ -233,7 +236,7 @@ func TestASecondTopicRunsThroughServerStoreSnoozesAndPopulation(t *testing.T) {
 	quiet := newGenderService(t, silent)
 	topic := population.Topic{
 		Evaluate: func(ctx context.Context, rec *fhir.Record, patientID string) (population.Outcome, error) {
-			cards := quiet.cards(ctx, rec, "population/"+patientID, "", patientID)
+			cards := quiet.cards(ctx, rec, "", "population/"+patientID, "", patientID)
 			var gender []string
 			if len(cards) > 0 {
 				gender = []string{"not recorded"}

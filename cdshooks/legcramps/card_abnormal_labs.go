@@ -123,8 +123,8 @@ func (r cardRenderer) abnormalLabCard(key string, as []knowledge.AbnormalLabFind
 	}
 	a := as[0]
 	if action := criticalAction(a); len(as) == 1 && action != "" {
-		// A critical value asks for action now (issue 26 item 2), not for
-		// the seed's caution about cramps.
+		// A critical value asks for action now, not for the seed's caution
+		// about cramps.
 		fmt.Fprintf(&d, "\nThe latest result in the look-back window. %s\n", cdshooks.Markdown(action))
 	} else {
 		// Seed 000: electrolytes "can exacerbate cramps" (line 20), and

@@ -21,8 +21,9 @@ const (
 	InducingOrderSelectID = "cramp-inducing-order-select"
 	// InducingOrderSignID answers order-sign.
 	InducingOrderSignID = "cramp-inducing-order-sign"
-	// InducingOrderID is the id both hooks once shared, kept as an alias
-	// answering both for EHRs configured with it; discovery no longer lists it.
+	// InducingOrderID is an alias answering both hooks, for EHRs configured
+	// with one id for both; discovery does not list it (in CDS Hooks 2.0 an
+	// id has one hook).
 	InducingOrderID = "cramp-inducing-order"
 )
 
@@ -115,8 +116,8 @@ type orderedDrug struct {
 	matches []knowledge.MedicationMatch
 }
 
-// Bounds on what one order hook request may cost (issue 13: 20 drafts
-// repeating a 4.5 MB record text made a 90 MB answer).
+// Bounds on what one order hook request may cost (without them, 20 drafts
+// repeating a 4.5 MB record text make a 90 MB answer).
 const (
 	// MaxDraftOrders is the most entries context.draftOrders may have; more
 	// gives a 400. An order session of a hundred orders is already rare.
@@ -154,6 +155,9 @@ func (s *InducingOrder) Evaluate(ctx context.Context, req *cdshooks.Request, cal
 		return &cdshooks.Response{Cards: []cdshooks.Card{}}, nil
 	}
 
+	if err := s.env.CheckTenancy(req, caller); err != nil {
+		return nil, err
+	}
 	rec, err := s.env.GatherRecord(ctx, s.templates, req, caller)
 	if err != nil {
 		return nil, err
@@ -167,7 +171,7 @@ func (s *InducingOrder) Evaluate(ctx context.Context, req *cdshooks.Request, cal
 	// read in a side panel, and each costs the answer's size.
 	flagged = flagged[:min(len(flagged), MaxOrderCards)]
 	taking := otherThanDrafts(s.env.Knowledge.MedicationFindings(rec, asOf), drafts)
-	ids := s.env.CardIDs(req.HookInstance, req.FHIRServer, req.PatientID())
+	ids := s.env.CardIDs(caller.Issuer, req.HookInstance, req.FHIRServer, req.PatientID())
 	render := func() []cdshooks.Card {
 		cards := make([]cdshooks.Card, 0, len(flagged))
 		for _, o := range flagged {
@@ -184,8 +188,8 @@ func (s *InducingOrder) Evaluate(ctx context.Context, req *cdshooks.Request, cal
 
 // Feedback remembers the feedback about the service's cards, and snoozes
 // what it asks to (see Memory); without a Memory it does nothing.
-func (s *InducingOrder) Feedback(_ context.Context, items []cdshooks.Feedback, _ cdshooks.Caller) {
-	s.env.Feedback(InducingOrderID, items)
+func (s *InducingOrder) Feedback(ctx context.Context, items []cdshooks.Feedback, caller cdshooks.Caller) {
+	s.env.Feedback(ctx, InducingOrderID, items, caller)
 }
 
 // otherThanDrafts drops the drafts from the patient's current cramp drugs: on

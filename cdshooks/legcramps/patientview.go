@@ -116,39 +116,43 @@ func (s *PatientView) Definitions() []cdshooks.ServiceDefinition {
 // naming the keys: the service never answers as if a lab were missing when it
 // could not look.
 func (s *PatientView) Evaluate(ctx context.Context, req *cdshooks.Request, caller cdshooks.Caller) (*cdshooks.Response, error) {
+	if err := s.env.CheckTenancy(req, caller); err != nil {
+		return nil, err
+	}
 	rec, err := s.env.GatherRecord(ctx, s.templates, req, caller)
 	if err != nil {
 		return nil, err
 	}
-	return s.Respond(ctx, rec, req.HookInstance, req.FHIRServer, req.PatientID()), nil
+	return s.Respond(ctx, rec, caller.Issuer, req.HookInstance, req.FHIRServer, req.PatientID()), nil
 }
 
 // Feedback remembers the feedback about the service's cards, and snoozes
 // what it asks to (see Memory); without a Memory it does nothing.
-func (s *PatientView) Feedback(_ context.Context, items []cdshooks.Feedback, _ cdshooks.Caller) {
-	s.env.Feedback(PatientViewID, items)
+func (s *PatientView) Feedback(ctx context.Context, items []cdshooks.Feedback, caller cdshooks.Caller) {
+	s.env.Feedback(ctx, PatientViewID, items, caller)
 }
 
 // Respond renders the cards for a record already read (ctx carries the
 // request's trace for the log line): the findings as of the clock's time, for
-// patientID on fhirServer (its bare id is the subject of proposed orders).
+// patientID on fhirServer (its bare id is the subject of proposed orders), as
+// the caller issuer ("" without authentication) knows the patient.
 // With a Memory, cards snoozed for this patient are left out and the cards
 // sent are recorded; without one, card uuids are derived from hookInstance.
 // Evaluate ends here.
-func (s *PatientView) Respond(ctx context.Context, rec *fhir.Record, hookInstance, fhirServer, patientID string) *cdshooks.Response {
-	resp, _ := s.Assess(ctx, rec, hookInstance, fhirServer, patientID)
+func (s *PatientView) Respond(ctx context.Context, rec *fhir.Record, issuer, hookInstance, fhirServer, patientID string) *cdshooks.Response {
+	resp, _ := s.Assess(ctx, rec, issuer, hookInstance, fhirServer, patientID)
 	return resp
 }
 
 // Assess is Respond that also returns the findings the cards were rendered
 // from, for population runs that count drugs and labs beside the cards.
-func (s *PatientView) Assess(ctx context.Context, rec *fhir.Record, hookInstance, fhirServer, patientID string) (*cdshooks.Response, *knowledge.Findings) {
+func (s *PatientView) Assess(ctx context.Context, rec *fhir.Record, issuer, hookInstance, fhirServer, patientID string) (*cdshooks.Response, *knowledge.Findings) {
 	if rec == nil {
 		rec = &fhir.Record{}
 	}
 	asOf := s.env.Now()
 	f := s.env.Knowledge.Evaluate(rec, asOf, knowledge.Options{Screening: s.screening, AllAges: s.env.AllAges})
-	r := cardRenderer{kb: s.env.Knowledge, sources: s.sources, ids: s.env.CardIDs(hookInstance, fhirServer, patientID), patientID: patientID, findings: &f, panels: s.env.Knowledge.Panels()}
+	r := cardRenderer{kb: s.env.Knowledge, sources: s.sources, ids: s.env.CardIDs(issuer, hookInstance, fhirServer, patientID), patientID: patientID, findings: &f, panels: s.env.Knowledge.Panels()}
 	cards := r.ids.Respond(ctx, PatientViewID, s.sources.KnowledgeVersion, asOf, r.cards)
 	s.env.Logger.DebugContext(ctx, PatientViewID+" evaluated",
 		slog.Bool("triggered", f.Triggered), slog.Int("cards", len(cards)), slog.Int("skipped_resources", len(rec.Skipped)))

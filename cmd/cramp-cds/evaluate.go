@@ -217,7 +217,7 @@ func evaluateBundle(ctx context.Context, svcs []cdshooks.Service, input []byte) 
 	}
 	patientID := strings.TrimPrefix(rec.Patient.Ref, "Patient/")
 	hookInstance := uuid.NewSHA1(uuid.NameSpaceURL, input).String()
-	body, err := cdshooks.EncodeResponse(patientView.Respond(ctx, rec, hookInstance, "", patientID))
+	body, err := cdshooks.EncodeResponse(patientView.Respond(ctx, rec, "", hookInstance, "", patientID))
 	if err != nil {
 		return 0, nil, fmt.Errorf("evaluate: %w", err)
 	}

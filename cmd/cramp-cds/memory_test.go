@@ -40,10 +40,17 @@ func startMemoryE2E(t *testing.T, store string) *memoryE2E {
 	if err != nil {
 		t.Fatal(err)
 	}
-	trust, err := is.TrustFile()
+	trust, err := is.TrustFile(memoryFHIRServer)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return startMemoryE2EWith(t, store, is, trust)
+}
+
+// startMemoryE2EWith is startMemoryE2E with the issuer is signing the
+// tokens and the trust file trust.
+func startMemoryE2EWith(t *testing.T, store string, is *fixtures.Issuer, trust []byte) *memoryE2E {
+	t.Helper()
 	trustFile := filepath.Join(t.TempDir(), "trust.yaml")
 	if err := os.WriteFile(trustFile, trust, 0o600); err != nil {
 		t.Fatal(err)

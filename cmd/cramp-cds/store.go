@@ -85,8 +85,9 @@ func openMemory(ctx context.Context, cfg Config, logger *slog.Logger, meter metr
 
 // sharedReplay is the replay cache kept in the store's token table: every
 // replica sharing a PostgreSQL database sees the others' tokens, and a
-// SQLite process sees its own from before a restart (issue 27: a token
-// accepted before a restart was accepted again). Nil without a store.
+// SQLite process sees its own from before a restart (a cache in memory
+// alone would accept again a token it had accepted before the restart). Nil
+// without a store.
 func (m *memory) sharedReplay() auth.ReplayCache {
 	if m == nil || m.store == nil {
 		return nil

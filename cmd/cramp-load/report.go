@@ -31,8 +31,8 @@ type report struct {
 // 200 requests/s, the heavy request, resident memory, and the FHIR fallback.
 const (
 	targetP99At200     = 20 * time.Millisecond
-	targetP99VsFloor   = 1.5 // cramp-cds's p99 at 200/s over the floor's (issue 17)
-	targetSaturationX  = 3.0 // saturation throughput over the previous binary's (issue 17)
+	targetP99VsFloor   = 1.5 // cramp-cds's p99 at 200/s over the floor's
+	targetSaturationX  = 3.0 // saturation throughput over the previous binary's
 	targetHeavy        = 500 * time.Millisecond
 	targetRSS          = 150 << 10 // KiB
 	targetFallback     = 150 * time.Millisecond

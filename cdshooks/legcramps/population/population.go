@@ -28,7 +28,7 @@ func PatientView(pv *legcramps.PatientView) population.Topic {
 	t := Topic()
 	t.Evaluate = func(ctx context.Context, rec *fhir.Record, patientID string) (population.Outcome, error) {
 		hookInstance := uuid.NewSHA1(uuid.NameSpaceURL, []byte("population/"+patientID)).String()
-		resp, findings := pv.Assess(ctx, rec, hookInstance, "", patientID)
+		resp, findings := pv.Assess(ctx, rec, "", hookInstance, "", patientID)
 		return outcome(resp.Cards, findings), nil
 	}
 	return t
