@@ -20,7 +20,8 @@ const (
 	EUNAUTHORIZED       = "unauthorized"           // 401: caller not authenticated
 	EFORBIDDEN          = "forbidden"              // 403: the caller may not name this (a fhirServer not on its allow-list)
 	EPRECONDITIONFAILED = "precondition_failed"    // 412: needed prefetch data is missing and cannot be fetched
-	EUNAVAILABLE        = "unavailable"            // 503: too many calls in progress; retry later
+	EUNAVAILABLE        = "unavailable"            // 503: too many calls in progress, or the answer deadline passed; retry later
+	ETIMEOUT            = "timeout"                // 408: the request body did not arrive before the answer deadline
 	EINTERNAL           = "internal"               // 500: our fault; details logged, never returned
 )
 
@@ -86,6 +87,7 @@ var statusOf = map[string]int{
 	EFORBIDDEN:          http.StatusForbidden,
 	EPRECONDITIONFAILED: http.StatusPreconditionFailed,
 	EUNAVAILABLE:        http.StatusServiceUnavailable,
+	ETIMEOUT:            http.StatusRequestTimeout,
 	EINTERNAL:           http.StatusInternalServerError,
 }
 
@@ -101,6 +103,7 @@ var issueTypeOf = map[string]string{
 	EFORBIDDEN:          "forbidden",
 	EPRECONDITIONFAILED: "processing",
 	EUNAVAILABLE:        "transient",
+	ETIMEOUT:            "timeout",
 	EINTERNAL:           "exception",
 }
 

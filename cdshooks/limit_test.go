@@ -15,9 +15,11 @@ import (
 )
 
 // TestInFlightLimitSheds fills every slot with calls a service holds, then
-// checks that one more call is refused at once with a 503, Retry-After and an
-// OperationOutcome, that it is counted, that the server keeps answering what
-// needs no slot, and that a slot is usable again once a call ends.
+// checks that one more call is refused within its queue budget (not kept
+// waiting as long as the service) with a 503, Retry-After and an
+// OperationOutcome, that it is counted as refused for time, that the server
+// keeps answering what needs no slot, and that a slot is usable again once a
+// call ends.
 func TestInFlightLimitSheds(t *testing.T) {
 	t.Parallel()
 	const limit = 2
@@ -58,8 +60,8 @@ func TestInFlightLimitSheds(t *testing.T) {
 	if err := json.Unmarshal(w.Body.Bytes(), &oo); err != nil || oo.ResourceType != "OperationOutcome" || len(oo.Issue) != 1 || oo.Issue[0].Code != "transient" {
 		t.Errorf("503 body = %s (err %v), want an OperationOutcome with one transient issue", w.Body, err)
 	}
-	if got, want := h.counters(t, cdshooks.MetricRequestsShed)["service="+sampleID], int64(1); got != want {
-		t.Errorf("%s{service=%s} = %d, want %d", cdshooks.MetricRequestsShed, sampleID, got, want)
+	if got, want := h.counters(t, cdshooks.MetricRequestsShed)["reason=time,service="+sampleID], int64(1); got != want {
+		t.Errorf("%s{reason=time,service=%s} = %d, want %d", cdshooks.MetricRequestsShed, sampleID, got, want)
 	}
 	// Discovery takes no slot: the server still answers while full.
 	if got, want := h.do("GET", "/cds-services", "").Code, http.StatusOK; got != want {
@@ -80,10 +82,12 @@ func TestInFlightLimitSheds(t *testing.T) {
 
 // TestInFlightMemoryCharge holds two large calls that use up the memory
 // budget but for one small call's share, then checks that a third large call
-// and a body of unknown length (charged as --max-body) are refused, while a
-// small call still gets in: the budget is memory, each call charged 5 times
-// its body, at least 256 KiB. Before it, the limit was a count derived from
-// the largest body allowed, so 2 slots at 16 MiB refused small calls too.
+// is refused (counted as refused for memory), while a small call still gets
+// in, its length declared or not: the budget is memory, each call charged 5
+// times its body as it arrives, at least 256 KiB. Before it, the limit was a
+// count derived from the largest body allowed, so 2 slots at 16 MiB refused
+// small calls too; then a body of unknown length was charged as --max-body
+// before a byte of it arrived, and refused.
 func TestInFlightMemoryCharge(t *testing.T) {
 	t.Parallel()
 	const maxBody = 4 << 20
@@ -120,21 +124,13 @@ func TestInFlightMemoryCharge(t *testing.T) {
 		wg.Go(func() { held[i] = post(big, false) })
 		waitEntered(fmt.Sprintf("large call %d", i+1))
 	}
-	for _, tt := range []struct {
-		name    string
-		body    string
-		chunked bool
-	}{
-		{"a third large call", big, false},
-		{"a small body of unknown length", validBody, true},
-	} {
-		if got, want := post(tt.body, tt.chunked).Code, http.StatusServiceUnavailable; got != want {
-			close(release)
-			t.Fatalf("%s with the budget used: status = %d, want %d", tt.name, got, want)
-		}
+	if w := post(big, false); w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" {
+		close(release)
+		t.Fatalf("a third large call with the budget used: status = %d (Retry-After %q), want %d with Retry-After",
+			w.Code, w.Header().Get("Retry-After"), http.StatusServiceUnavailable)
 	}
-	wg.Go(func() { held[2] = post(validBody, false) })
-	waitEntered("a small call")
+	wg.Go(func() { held[2] = post(validBody, true) })
+	waitEntered("a small call of unknown length")
 
 	close(release)
 	wg.Wait()
@@ -143,8 +139,8 @@ func TestInFlightMemoryCharge(t *testing.T) {
 			t.Errorf("held call %d: status = %d, want %d: %s", i, got, want, w.Body)
 		}
 	}
-	if got, want := h.counters(t, cdshooks.MetricRequestsShed)["service="+sampleID], int64(2); got != want {
-		t.Errorf("%s{service=%s} = %d, want %d", cdshooks.MetricRequestsShed, sampleID, got, want)
+	if got, want := h.counters(t, cdshooks.MetricRequestsShed)["reason=memory,service="+sampleID], int64(1); got != want {
+		t.Errorf("%s{reason=memory,service=%s} = %d, want %d", cdshooks.MetricRequestsShed, sampleID, got, want)
 	}
 }
 
@@ -161,5 +157,50 @@ func holdingService(entered chan<- struct{}, release <-chan struct{}) *fakeServi
 			}
 			return &cdshooks.Response{}, nil
 		},
+	}
+}
+
+// TestCallDeadline checks the deadline a service sees in its context: the
+// configured answer deadline, or the one the trusted header carries, and
+// never a header the deployment did not name as trusted.
+func TestCallDeadline(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name    string
+		cfg     cdshooks.Config
+		header  string
+		atLeast time.Duration
+		atMost  time.Duration
+	}{
+		{"configured", cdshooks.Config{AnswerDeadline: 3 * time.Second}, "", 2 * time.Second, 3 * time.Second},
+		{"trusted header", cdshooks.Config{AnswerDeadline: 3 * time.Second, DeadlineHeader: "X-Deadline-Ms"}, "400", 0, 400 * time.Millisecond},
+		{"header not trusted", cdshooks.Config{AnswerDeadline: 3 * time.Second}, "400", 2 * time.Second, 3 * time.Second},
+		{"trusted header unreadable", cdshooks.Config{AnswerDeadline: 3 * time.Second, DeadlineHeader: "X-Deadline-Ms"}, "soon", 2 * time.Second, 3 * time.Second},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			left := make(chan time.Duration, 1)
+			svc := &fakeService{defs: []cdshooks.ServiceDefinition{sampleDefinition()},
+				fn: func(ctx context.Context, _ *cdshooks.Request, _ cdshooks.Caller) (*cdshooks.Response, error) {
+					d, ok := ctx.Deadline()
+					if !ok {
+						left <- -1
+					} else {
+						left <- time.Until(d)
+					}
+					return &cdshooks.Response{}, nil
+				}}
+			h := mustServer(t, tt.cfg, cdshooks.Deps{Services: []cdshooks.Service{svc}})
+			var header []string
+			if tt.header != "" {
+				header = []string{"X-Deadline-Ms", tt.header}
+			}
+			if w := h.do("POST", "/cds-services/"+sampleID, validBody, header...); w.Code != http.StatusOK {
+				t.Fatalf("status %d: %s", w.Code, w.Body)
+			}
+			if got := <-left; got <= tt.atLeast || got > tt.atMost {
+				t.Errorf("time left in the service's context: %v, want in (%v, %v]", got, tt.atLeast, tt.atMost)
+			}
+		})
 	}
 }

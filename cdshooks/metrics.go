@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -19,6 +20,7 @@ const (
 	MetricJWTRejections    = "cramp_cds.jwt.rejections"
 	MetricFeedbackOutcomes = "cramp_cds.feedback.outcomes"
 	MetricRequestsShed     = "cramp_cds.requests.shed"
+	MetricAdmissionWait    = "cramp_cds.admission.wait"
 )
 
 // Label values for what the metrics cannot tell.
@@ -41,6 +43,7 @@ type Metrics struct {
 	jwtRejections metric.Int64Counter
 	feedback      metric.Int64Counter
 	shed          metric.Int64Counter
+	wait          metric.Float64Histogram
 }
 
 // NewMetrics creates the instruments on meter. It fails only if the meter
@@ -62,7 +65,14 @@ func NewMetrics(meter metric.Meter) (*Metrics, error) {
 	m.feedback = counter(MetricFeedbackOutcomes, "{feedback}",
 		"Feedback items received, by service, card topic (unknown when the card uuid is not ours) and outcome.")
 	m.shed = counter(MetricRequestsShed, "{request}",
-		"Service and feedback calls refused with 503 because every in-flight slot was taken, by service.")
+		"Service and feedback calls refused with 503, by service and reason: time (could not start within its queue budget, "+
+			"or its answer deadline passed), count (the waiting room was full) or memory (its body did not fit the in-flight memory budget "+
+			"or its issuer's share).")
+	wait, err := meter.Float64Histogram(MetricAdmissionWait, metric.WithUnit("s"),
+		metric.WithDescription("Time service and feedback calls waited for a slot, by service and outcome (admitted or refused)."),
+		metric.WithExplicitBucketBoundaries(0, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1))
+	m.wait = wait
+	errs = append(errs, err)
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("creating metrics: %w", err)
 	}
@@ -115,11 +125,24 @@ func (m *Metrics) FeedbackReceived(ctx context.Context, service, topic string, o
 	))
 }
 
-// RequestShed counts one call refused because every in-flight slot was
-// taken; service is one of ours or "unknown".
-func (m *Metrics) RequestShed(ctx context.Context, service string) {
+// RequestShed counts one call refused with 503; service is one of ours or
+// "unknown", reason time, count or memory.
+func (m *Metrics) RequestShed(ctx context.Context, service, reason string) {
 	if m == nil {
 		return
 	}
-	m.shed.Add(ctx, 1, metric.WithAttributes(attribute.String("service", service)))
+	m.shed.Add(ctx, 1, metric.WithAttributes(attribute.String("service", service), attribute.String("reason", reason)))
+}
+
+// AdmissionWait records how long one call waited for a slot, and whether it
+// was then admitted.
+func (m *Metrics) AdmissionWait(ctx context.Context, service string, waited time.Duration, admitted bool) {
+	if m == nil {
+		return
+	}
+	outcome := "refused"
+	if admitted {
+		outcome = "admitted"
+	}
+	m.wait.Record(ctx, waited.Seconds(), metric.WithAttributes(attribute.String("service", service), attribute.String("outcome", outcome)))
 }

@@ -113,9 +113,12 @@ func (s *Server) decodeJSON(c *gin.Context, v any, rules *memberRules) error {
 		}
 	}
 	var maxErr *http.MaxBytesError
+	var ours *Error // the admission's (see chargedBody)
 	var syntaxErr *json.SyntaxError
 	var typeErr *json.UnmarshalTypeError
 	switch {
+	case errors.As(err, &ours):
+		return ours
 	case errors.As(err, &maxErr):
 		return tooLarge
 	case errors.Is(err, io.EOF):
@@ -169,8 +172,11 @@ func (s *Server) writeError(c *gin.Context, err error) {
 		s.logger.WarnContext(ctx, "authentication failed", "route", routeOf(c), "reason", af.Reason)
 	}
 	status, body := outcome(err)
-	if status == http.StatusUnauthorized {
+	switch status {
+	case http.StatusUnauthorized:
 		c.Header("WWW-Authenticate", `Bearer error="invalid_token"`)
+	case http.StatusServiceUnavailable:
+		c.Header("Retry-After", retryAfterSeconds)
 	}
 	s.writeJSON(c, status, body)
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"sync/atomic"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"go.opentelemetry.io/otel/trace"
@@ -53,6 +54,23 @@ type Config struct {
 	// call that does not fit is answered 503 with Retry-After. 0 means
 	// DefaultInFlightMemory.
 	InFlightMemory int64
+	// AnswerDeadline is the time a service or feedback call has to be
+	// answered, from its arrival, unless it carries a trusted deadline of its
+	// own (DeadlineHeader): the FHIR fallback, the store and the writing of
+	// the answer all stop at it, and a call not started in time is refused.
+	// 0 means DefaultAnswerDeadline.
+	AnswerDeadline time.Duration
+	// QueueBudget is the longest a call may wait for a slot before it is
+	// refused (503, Retry-After); a call whose predicted wait is longer is
+	// refused at once. A call with a deadline of its own gets the same share
+	// of it. 0 means AnswerDeadline/20.
+	QueueBudget time.Duration
+	// DeadlineHeader names a request header carrying the caller's own answer
+	// deadline in whole milliseconds, set by a proxy the deployment trusts
+	// (Envoy's x-envoy-expected-rq-timeout-ms, say); the proxy must
+	// overwrite whatever the caller sent. Empty: every call gets
+	// AnswerDeadline.
+	DeadlineHeader string
 }
 
 // Deps holds what the server works with.
@@ -112,11 +130,13 @@ type Server struct {
 	engine     *gin.Engine
 	// handler is engine with the headers every answer carries.
 	handler http.Handler
-	// inFlight counts the calls in progress (see limitInFlight).
-	inFlight *inFlight
-	tracer   trace.Tracer
-	metrics  *Metrics
-	isFHIRID func(string) bool
+	// admission and memory decide which calls run (see limitInFlight).
+	admission *admission
+	memory    *memoryBudget
+	now       func() time.Time
+	tracer    trace.Tracer
+	metrics   *Metrics
+	isFHIRID  func(string) bool
 	// readDrafts is Deps.ReadDraftOrders, or noDraftOrders when no service
 	// serves an order hook (such a request is then refused for its hook).
 	readDrafts DraftOrdersReader
@@ -164,6 +184,12 @@ func NewServer(cfg Config, deps Deps) (*Server, error) {
 	if cfg.InFlightMemory <= 0 {
 		cfg.InFlightMemory = DefaultInFlightMemory
 	}
+	if cfg.AnswerDeadline <= 0 {
+		cfg.AnswerDeadline = DefaultAnswerDeadline
+	}
+	if cfg.QueueBudget <= 0 {
+		cfg.QueueBudget = cfg.AnswerDeadline / queueBudgetShare
+	}
 	publicURLs, err := parsePublicURLs(cfg.PublicURLs)
 	if err != nil {
 		return nil, err
@@ -177,7 +203,9 @@ func NewServer(cfg Config, deps Deps) (*Server, error) {
 		anyOrig:  len(cfg.CORSOrigins) == 0 || slices.Contains(cfg.CORSOrigins, "*"),
 
 		publicURLs: publicURLs,
-		inFlight:   &inFlight{maxCalls: int64(cfg.MaxInFlight), maxBytes: cfg.InFlightMemory},
+		admission:  newAdmission(time.Now, newSchedPressure().read, minRunning, cfg.MaxInFlight, cfg.MaxInFlight),
+		memory:     &memoryBudget{max: cfg.InFlightMemory, byIssuer: map[string]int64{}},
+		now:        time.Now,
 		tracer:     deps.Telemetry.tracer(),
 		metrics:    deps.Telemetry.Metrics,
 		isFHIRID:   deps.IsFHIRID,
@@ -229,8 +257,8 @@ func NewServer(cfg Config, deps Deps) (*Server, error) {
 	} else {
 		get("/cds-services", s.handleDiscovery)
 	}
-	e.POST("/cds-services/:id", s.authenticate, s.limitInFlight, s.handleService)
-	e.POST("/cds-services/:id/feedback", s.authenticate, s.limitInFlight, s.handleFeedback)
+	e.POST("/cds-services/:id", s.gate, s.authenticate, s.limitInFlight, s.handleService)
+	e.POST("/cds-services/:id/feedback", s.gate, s.authenticate, s.limitInFlight, s.handleFeedback)
 	for path, h := range deps.Documents {
 		get(path, gin.WrapH(h))
 	}

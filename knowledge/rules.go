@@ -174,9 +174,15 @@ func (b *Base) TriggerEntries(rec *fhir.Record, asOf time.Time) []ConditionEntry
 // listedOrDatedSince reports whether a present condition says the patient
 // has it now: an active problem-list entry, or dated (recorded, else onset)
 // at or after since.
+//
+// An active (recurrence, relapse) entry with neither onset, recorded date nor
+// category also says so: both dates are optional in FHIR R4 and US Core, and
+// legacy problem-list imports lack them (issue 26 item 6).
 func listedOrDatedSince(c fhir.Condition, since time.Time) bool {
 	onProblemList := fhir.IsPresentStatus(c.ClinicalStatus) && c.HasCategory("problem-list-item")
-	return onProblemList || datedSince(c, since)
+	undatedActive := c.ClinicalStatus != "" && fhir.IsPresentStatus(c.ClinicalStatus) &&
+		c.Onset.IsZero() && c.Recorded.IsZero() && len(c.Categories) == 0
+	return onProblemList || undatedActive || datedSince(c, since)
 }
 
 // datedSince reports whether the condition is recorded (else has its onset)

@@ -2,6 +2,7 @@ package knowledge_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -218,6 +219,40 @@ func TestQuinineIsWarnedAgainst(t *testing.T) {
 			}
 			if ws := b.DrugWarningsFor(tt.med.Drug); (len(ws) > 0) != (tt.want != nil || tt.med.Status == "stopped") {
 				t.Errorf("DrugWarningsFor(%v) = %v", tt.med.Drug, ws)
+			}
+		})
+	}
+}
+
+// Item 6: an active leg-cramp condition with no date and no category still
+// counts (onset and recordedDate are optional in FHIR R4 and US Core; legacy
+// problem-list imports lack them); the 24-month rule applies to dated entries
+// (issue 15). Trigger code ICD-10-CM G47.62 (triggers.yaml).
+func TestUndatedActiveCrampConditionCounts(t *testing.T) {
+	t.Parallel()
+	b := mustLoad(t)
+	cramps := func(status string, recorded time.Time, categories ...string) fhir.Condition {
+		return fhir.Condition{Ref: "Condition/c", ClinicalStatus: status, Recorded: recorded, Categories: categories,
+			Code: fhir.Concept{Codings: []fhir.Coding{icd("G47.62")}}}
+	}
+	tests := []struct {
+		name string
+		c    fhir.Condition
+		want bool
+	}{
+		{"undated active, no category: counts", cramps("active", time.Time{}), true},
+		{"undated relapse: counts", cramps("relapse", time.Time{}), true},
+		{"undated without clinical status: does not", cramps("", time.Time{}), false},
+		{"undated encounter diagnosis: does not", cramps("active", time.Time{}, "encounter-diagnosis"), false},
+		{"active, dated 2012 (stale): does not", cramps("active", date(2012, 1, 1)), false},
+		{"active, dated 23 months ago: counts", cramps("active", asOf.AddDate(0, -23, 0)), true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			rec := &fhir.Record{Patient: &fhir.Patient{Ref: "Patient/p1"}, Conditions: []fhir.Condition{tt.c}}
+			if got := len(b.TriggerEntries(rec, asOf)) > 0; got != tt.want {
+				t.Errorf("triggers %v, want %v", got, tt.want)
 			}
 		})
 	}

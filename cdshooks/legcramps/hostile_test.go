@@ -25,10 +25,10 @@ import (
 
 // hostileServer serves the real services on a loopback listener with the
 // cramp-cds serve defaults (MaxBody 5 MiB), except that the read timeouts are
-// short so the slow-client cases end quickly.
-func hostileServer(t *testing.T) *httptest.Server {
+// short so the slow-client cases end quickly, and the given answer deadline.
+func hostileServer(t *testing.T, answerDeadline time.Duration) *httptest.Server {
 	t.Helper()
-	srv := httptest.NewUnstartedServer(newServer(t, serverOptions{now: benchNow, config: cdshooks.Config{}}).Handler())
+	srv := httptest.NewUnstartedServer(newServer(t, serverOptions{now: benchNow, config: cdshooks.Config{AnswerDeadline: answerDeadline}}).Handler())
 	srv.Config.ReadHeaderTimeout = 300 * time.Millisecond
 	srv.Config.ReadTimeout = 600 * time.Millisecond
 	srv.Config.ErrorLog = nil
@@ -110,7 +110,9 @@ const (
 // Not parallel: the allocation figures are process-wide, so nothing else may
 // run meanwhile.
 func TestHostileBodies(t *testing.T) {
-	srv := hostileServer(t)
+	// The hostile bodies take long to evaluate on a busy machine: a deadline
+	// that does not cut their answers.
+	srv := hostileServer(t, time.Minute)
 	fourMiB := strings.Repeat("A", 4<<20)
 	huge := strings.Repeat("[", 100_000) // deeper than encoding/json's 10,000 limit
 	strings100k := make([]string, 100_000)
@@ -218,7 +220,9 @@ func postMeasured(t *testing.T, client *http.Client, base string, body []byte) (
 // guard only catches a server that never closes; the timeouts are 0.3-0.6 s.
 func TestSlowClientsAreCutOff(t *testing.T) {
 	t.Parallel()
-	srv := hostileServer(t)
+	// A service call's answer deadline is its body's read deadline: as short
+	// as the server's read timeout.
+	srv := hostileServer(t, 600*time.Millisecond)
 	addr := srv.Listener.Addr().String()
 	tests := []struct {
 		name, sent string

@@ -27,7 +27,12 @@ type Config struct {
 	MaxInFlight int
 	// InFlightMemory is the memory the calls in progress may be charged
 	// together (see cdshooks.Config.InFlightMemory).
-	InFlightMemory  int64
+	InFlightMemory int64
+	// AnswerDeadline, QueueBudget and DeadlineHeader bound each call's time
+	// (see the cdshooks.Config fields of the same names).
+	AnswerDeadline  time.Duration
+	QueueBudget     time.Duration
+	DeadlineHeader  string
 	TrustFile       string
 	InsecureNoAuth  bool
 	AuthDiscovery   bool
@@ -77,6 +82,7 @@ func DefaultConfig() Config {
 		Addr:              ":8080",
 		CORSOrigins:       []string{"*"},
 		MaxBody:           cdshooks.DefaultMaxBody,
+		AnswerDeadline:    cdshooks.DefaultAnswerDeadline,
 		JWTAlgs:           auth.DefaultAlgorithms(),
 		FHIRTimeout:       2 * time.Second,
 		Trigger:           TriggerLegCramps,
@@ -136,6 +142,15 @@ func (c Config) Validate() error {
 	if c.InFlightMemory < 0 {
 		bad("--in-flight-memory must be 0 (the default, %dMiB) or positive", cdshooks.DefaultInFlightMemory>>20)
 	}
+	if c.AnswerDeadline <= 0 {
+		bad("--answer-deadline must be positive")
+	}
+	if c.QueueBudget < 0 || (c.AnswerDeadline > 0 && c.QueueBudget >= c.AnswerDeadline) {
+		bad("--queue-budget must be 0 (the default, --answer-deadline/20) or positive and shorter than --answer-deadline")
+	}
+	if c.DeadlineHeader != "" && !validHeaderName(c.DeadlineHeader) {
+		bad("--deadline-header %q is not an HTTP header name", c.DeadlineHeader)
+	}
 	if len(c.JWTAlgs) == 0 {
 		bad("--jwt-algs is empty")
 	}
@@ -194,6 +209,13 @@ func (c Config) PublicURL() string {
 	return c.PublicURLs[0]
 }
 
+// validHeaderName reports whether s is an HTTP field name (RFC 9110 token).
+func validHeaderName(s string) bool {
+	return s != "" && !strings.ContainsFunc(s, func(r rune) bool {
+		return r <= ' ' || r >= 0x7f || strings.ContainsRune("\"(),/:;<=>?@[\\]{}", r)
+	})
+}
+
 func isHTTP(u *url.URL) bool {
 	return (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
@@ -249,6 +271,12 @@ func settings() []setting {
 		{"in-flight-memory", "", "memory the calls in progress may hold together, each charged 5 times its body (at least 256 KiB; --max-body when its length is not declared); a call that does not fit gets 503 with Retry-After. 0: " +
 			strconv.FormatInt(cdshooks.DefaultInFlightMemory>>20, 10) + "MiB (8 calls of 5 MiB or 128 small ones, for a 256 MiB pod)",
 			func(fs *flag.FlagSet, c *Config, name string) { fs.Var((*byteSize)(&c.InFlightMemory), name, "") }},
+		{"answer-deadline", "", "time a service or feedback call has to be answered, from its arrival (unless --deadline-header gives its own): the FHIR fallback, the store and the answer stop at it",
+			duration(func(c *Config) *time.Duration { return &c.AnswerDeadline })},
+		{"queue-budget", "", "longest a call waits for a slot before it is refused with 503 and Retry-After; a call predicted to wait longer is refused at once. 0: --answer-deadline/20 (100ms)",
+			duration(func(c *Config) *time.Duration { return &c.QueueBudget })},
+		{"deadline-header", "", "request header carrying the caller's own answer deadline in milliseconds, set by a proxy you trust to overwrite it (e.g. x-envoy-expected-rq-timeout-ms); empty: every call gets --answer-deadline",
+			str(func(c *Config) *string { return &c.DeadlineHeader })},
 		{"trust", "CRAMP_CDS_TRUST_FILE", "trust file (YAML) listing the JWT issuers we accept", str(func(c *Config) *string { return &c.TrustFile })},
 		{"insecure-no-auth", "", "accept every caller without a JWT (local experiments only; logs a warning on every request)",
 			boolean(func(c *Config) *bool { return &c.InsecureNoAuth })},

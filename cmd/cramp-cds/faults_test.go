@@ -67,6 +67,9 @@ func startE2E(t *testing.T, fhirTimeout time.Duration) *e2e {
 	cfg.TrustFile = trustFile
 	cfg.PublicURLs = []string{e2ePublicURL}
 	cfg.FHIRTimeout = fhirTimeout
+	// The answer deadline bounds the FHIR reads too: past fhirTimeout, so
+	// that it is the one cut short.
+	cfg.AnswerDeadline = fhirTimeout + time.Second
 	cfg.Store = "none"
 	m := &Main{Config: cfg, FHIRTransport: fhirSrv.Client().Transport}
 	if err := m.Open(t.Context()); err != nil {

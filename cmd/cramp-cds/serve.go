@@ -167,6 +167,9 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		MaxBody:        cfg.MaxBody,
 		MaxInFlight:    cfg.MaxInFlight,
 		InFlightMemory: cfg.InFlightMemory,
+		AnswerDeadline: cfg.AnswerDeadline,
+		QueueBudget:    cfg.QueueBudget,
+		DeadlineHeader: cfg.DeadlineHeader,
 		AuthDiscovery:  cfg.AuthDiscovery,
 	}, deps)
 	if err != nil {

@@ -45,6 +45,7 @@ var settingSamples = map[string]string{
 	"log-level": "debug", "shutdown-timeout": "5s", "store": "none", "store-key": "0123456789abcdef0123456789abcdef",
 	"store-key-file": "store.key", "store-password-file": "store.password",
 	"store-retention": "30d", "snooze": "7d", "snooze-not-relevant": "720h",
+	"answer-deadline": "900ms", "queue-budget": "40ms", "deadline-header": "X-Envoy-Expected-Rq-Timeout-Ms",
 }
 
 // TestEveryDocumentedSettingIsAccepted: every flag and environment variable

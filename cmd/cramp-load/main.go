@@ -69,6 +69,14 @@ type options struct {
 	seed               uint64
 	saturationTokenCap int
 	baselineSaturation float64
+	// overload is the length of each phase of the overload curve (0 skips
+	// it); curve lists the offered rates as multiples of capacity, the
+	// saturation phase's throughput unless given.
+	overload time.Duration
+	curve    []float64
+	capacity float64
+	// floor drives the floor server too.
+	floor bool
 	// store is the server's --store: none by default, so the other figures
 	// stay comparable; sqlite:PATH or postgres://… measures what the store
 	// costs (a store key is generated for the run).
@@ -96,6 +104,10 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.faultsRate, "faults-rate", 50, "requests per second during the fault phases")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the generated patients")
 	fs.Float64Var(&o.baselineSaturation, "baseline-saturation", 0, "saturation throughput (requests/s) of the previous binary, measured on this machine, to judge the 3× target against (0: not judged)")
+	fs.DurationVar(&o.overload, "overload", 6*time.Second, "length of each phase of the overload curve (0 skips it)")
+	curve := fs.String("curve", "0.5,2", "offered rates of the overload curve, as multiples of the capacity")
+	fs.Float64Var(&o.capacity, "capacity", 0, "capacity (requests/s) the overload curve multiplies; 0: the saturation phase's throughput in this run")
+	fs.BoolVar(&o.floor, "floor", true, "drive the floor server too (at 200/s and at saturation)")
 	fs.StringVar(&o.store, "store", "none", "the server's --store (none, sqlite:PATH or postgres://…): what remembering feedback costs")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -107,11 +119,21 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 		}
 		o.rates = append(o.rates, n)
 	}
+	for _, f := range strings.Split(*curve, ",") {
+		x, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+		if err != nil || x <= 0 || x > 10 {
+			return o, fmt.Errorf("--curve: %q is not a multiple of capacity between 0 and 10", f)
+		}
+		o.curve = append(o.curve, x)
+	}
+	if o.overload > 0 && o.saturation <= 0 && o.capacity <= 0 {
+		return o, errors.New("the overload curve needs a capacity: give --capacity or keep the saturation phase")
+	}
 	if o.duration <= 0 || o.heavyRate <= 0 || o.fallbackRate <= 0 || o.faultsRate <= 0 || o.saturationWorkers <= 0 || o.heavyWorkers <= 0 {
 		return o, errors.New("durations, rates and workers must be positive")
 	}
 	// Bounded runs only: this tool is for a developer machine, not a soak test.
-	for _, d := range []time.Duration{o.duration, o.saturation, o.heavy, o.heavySaturation, o.fallback, o.faults} {
+	for _, d := range []time.Duration{o.duration, o.saturation, o.heavy, o.heavySaturation, o.fallback, o.faults, o.overload} {
 		if d > 5*time.Minute {
 			return o, fmt.Errorf("a phase of %v is longer than the 5m this tool allows", d)
 		}

@@ -34,6 +34,9 @@ type phase struct {
 	before func()
 	// floor sends the phase to the floor server instead of cramp-cds.
 	floor bool
+	// factor, for a phase of the overload curve, is its offered rate as a
+	// multiple of the capacity; the rate is set when it starts.
+	factor float64
 }
 
 // phaseKind says which target, if any, a phase is judged against.
@@ -49,7 +52,27 @@ const (
 	faultKind
 	floorAt200
 	floorSaturation
+	overloadKind
 )
+
+// Overload phases: what an EHR waits, and what counts as late.
+const (
+	// lateAfter is when a 200 is too late to show: CDS Hooks asks for
+	// answers in about 500 ms.
+	lateAfter = 500 * time.Millisecond
+	// overloadClientTimeout is when the load generator gives up on a call
+	// of the overload curve (counted as no answer, hence late).
+	overloadClientTimeout = 2 * time.Second
+)
+
+// split is an overload phase's calls sorted by outcome: latencies of the
+// answered (200) and refused (503) calls, the late ones (a 200 after
+// lateAfter, or no answer) and any other status.
+type split struct {
+	answered, refused []time.Duration
+	late, noAnswer    int
+	other             int
+}
 
 // result is what one phase measured.
 type result struct {
@@ -60,6 +83,7 @@ type result struct {
 	cpu      time.Duration
 	minted   int64 // tokens signed during the attack, when the pool ran dry
 	finished time.Duration
+	split    split // overload phases only
 }
 
 // runPhases runs every phase the options ask for, in order, and gathers the report.
@@ -81,15 +105,24 @@ func (env *environment) runPhases(ctx context.Context, o options) (*report, erro
 			kind = typicalAt200
 		}
 		phases = append(phases, phase{name: fmt.Sprintf("typical @ %d/s", r), kind: kind, body: typical, rate: r, duration: o.duration, expect: ok, before: healthy(0)})
-		if r == 200 {
+		if r == 200 && o.floor {
 			phases = append(phases, phase{name: "floor (JWT + map decode): typical @ 200/s", kind: floorAt200, body: typical, rate: r, duration: o.duration, expect: ok, before: healthy(0), floor: true})
 		}
 	}
 	if o.saturation > 0 {
 		phases = append(phases, phase{name: fmt.Sprintf("typical, saturation (%d concurrent)", o.saturationWorkers), kind: saturation,
-			body: typical, workers: o.saturationWorkers, duration: o.saturation, expect: ok, before: healthy(0)},
-			phase{name: fmt.Sprintf("floor (JWT + map decode): typical, saturation (%d concurrent)", o.saturationWorkers), kind: floorSaturation,
+			body: typical, workers: o.saturationWorkers, duration: o.saturation, expect: ok, before: healthy(0)})
+		if o.floor {
+			phases = append(phases, phase{name: fmt.Sprintf("floor (JWT + map decode): typical, saturation (%d concurrent)", o.saturationWorkers), kind: floorSaturation,
 				body: typical, workers: o.saturationWorkers, duration: o.saturation, expect: ok, before: healthy(0), floor: true})
+		}
+	}
+	if o.overload > 0 {
+		// 503 is an answer here: refusing fast is what is measured.
+		for _, f := range o.curve {
+			phases = append(phases, phase{kind: overloadKind, factor: f, body: typical, duration: o.overload,
+				expect: []int{http.StatusOK, http.StatusServiceUnavailable}, before: healthy(0)})
+		}
 	}
 	if o.heavy > 0 {
 		phases = append(phases, phase{name: fmt.Sprintf("heavy @ %d/s", o.heavyRate), kind: heavyKind, body: heavy, rate: o.heavyRate, duration: o.heavy, expect: ok, before: healthy(0)})
@@ -119,6 +152,14 @@ func (env *environment) runPhases(ctx context.Context, o options) (*report, erro
 	}
 
 	for i, ph := range phases {
+		if ph.kind == overloadKind {
+			capacity := o.capacity
+			if sat := rep.kindResult(saturation); capacity <= 0 && sat != nil {
+				capacity = sat.metrics.Throughput
+			}
+			ph.rate = max(1, int(ph.factor*capacity+0.5))
+			ph.name = fmt.Sprintf("overload: %.1f× capacity (%.0f/s) = %d/s", ph.factor, capacity, ph.rate)
+		}
 		if ph.kind == faultKind && rep.beforeFaults.goroutines == 0 {
 			if err := env.snapshot(ctx, &rep.beforeFaults); err != nil {
 				return nil, err
@@ -211,7 +252,11 @@ func (env *environment) attack(ctx context.Context, ph phase, o options) (result
 		DisableCompression:  true,
 	}
 	defer transport.CloseIdleConnections()
-	opts := []func(*vegeta.Attacker){vegeta.Client(&http.Client{Timeout: 15 * time.Second, Transport: transport})}
+	timeout := 15 * time.Second
+	if ph.kind == overloadKind {
+		timeout = overloadClientTimeout
+	}
+	opts := []func(*vegeta.Attacker){vegeta.Client(&http.Client{Timeout: timeout, Transport: transport})}
 	pacer := vegeta.Pacer(vegeta.Rate{Freq: ph.rate, Per: time.Second})
 	if ph.rate == 0 {
 		pacer = vegeta.Rate{Freq: 0}
@@ -223,6 +268,9 @@ func (env *environment) attack(ctx context.Context, ph phase, o options) (result
 	results := atk.Attack(targeter(server.apiAddr, ph.body, pool), pacer, ph.duration, ph.name)
 	for r := range results {
 		res.metrics.Add(r)
+		if ph.kind == overloadKind {
+			res.split.add(r)
+		}
 		if r.Code == 0 || !slices.Contains(ph.expect, int(r.Code)) {
 			res.errors++
 		}
@@ -302,4 +350,31 @@ func targeter(addr string, body []byte, pool *tokenPool) vegeta.Targeter {
 		}
 		return nil
 	}
+}
+
+// add sorts one overload call by its outcome.
+func (s *split) add(r *vegeta.Result) {
+	switch r.Code {
+	case http.StatusOK:
+		s.answered = append(s.answered, r.Latency)
+		if r.Latency > lateAfter {
+			s.late++
+		}
+	case http.StatusServiceUnavailable:
+		s.refused = append(s.refused, r.Latency)
+	case 0:
+		s.noAnswer++
+		s.late++
+	default:
+		s.other++
+	}
+}
+
+// percentile is the p-th percentile (0..1) of ds, sorting it; 0 for none.
+func percentile(ds []time.Duration, p float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	slices.Sort(ds)
+	return ds[min(len(ds)-1, int(p*float64(len(ds))))]
 }

@@ -38,6 +38,13 @@ const (
 	targetFallback     = 150 * time.Millisecond
 	fhirTimeout        = 2 * time.Second // the --fhir-timeout given to the server
 	faultAnswerAllowed = fhirTimeout + time.Second
+	// Overload at twice the capacity (issue 31): at most 5% late, answered
+	// p99 within 500 ms, refusals within 100 ms, a third still answered; at
+	// half the capacity nothing refused.
+	targetOverloadLate     = 0.05
+	targetOverloadP99      = 500 * time.Millisecond
+	targetOverloadRefusal  = 100 * time.Millisecond
+	targetOverloadAnswered = 1.0 / 3
 )
 
 func ms(d time.Duration) string {
@@ -89,6 +96,7 @@ func (r *report) write(w io.Writer) {
 			fmt.Fprintf(w, "\nErrors in %s: %s\n", res.phase.name, strings.Join(unexpected, "; "))
 		}
 	}
+	r.writeOverload(w)
 	fmt.Fprintf(w, "\nServer peak RSS over the whole run (VmHWM): %s. Server log: %d warnings, %d errors.\n", mib(r.peakRSS), r.logWarn, r.logError)
 	if r.beforeFaults.goroutines > 0 {
 		fmt.Fprintf(w, "Faults: server goroutines %d before, %d after (3 s after the last phase); RSS %s before, %s after.\n",
@@ -150,10 +158,58 @@ func (r *report) writeTargets(w io.Writer) {
 		case fallbackKind:
 			fmt.Fprintf(w, "- four-key fallback under 150 ms (parallel, not 4 × %v): %s (p50 %s, p99 %s, %d errors)\n",
 				r.options.fhirDelay, judge(m.Latencies.P99 < targetFallback && res.errors == 0), ms(m.Latencies.P50), ms(m.Latencies.P99), res.errors)
+		case overloadKind:
+			r.judgeOverload(w, res, judge)
 		case faultKind:
 			answered := res.errors == 0 && m.Latencies.Max < faultAnswerAllowed
 			fmt.Fprintf(w, "- %s: every call answered (200 or 412) within --fhir-timeout + 1 s: %s (max %s, 412×%d, %d errors)\n",
 				res.phase.name, judge(answered), ms(m.Latencies.Max), m.StatusCodes[fmt.Sprint(http.StatusPreconditionFailed)], res.errors)
 		}
+	}
+}
+
+// writeOverload prints the overload curve: for each offered rate, the
+// answered calls' latency, the refused calls' latency, and the late ones.
+func (r *report) writeOverload(w io.Writer) {
+	header := false
+	for _, res := range r.results {
+		if res.phase.kind != overloadKind {
+			continue
+		}
+		if !header {
+			fmt.Fprintf(w, "\nOverload curve (a call is late when answered 200 after %v, or not answered within %v):\n\n", lateAfter, overloadClientTimeout)
+			fmt.Fprintln(w, "| offered | requests | answered (200) | answered p50 | answered p99 | refused (503) | refused p99 | refused max | late | no answer | other |")
+			fmt.Fprintln(w, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+			header = true
+		}
+		s, n := res.split, int(res.metrics.Requests)
+		pct := func(k int) string {
+			if n == 0 {
+				return "0"
+			}
+			return fmt.Sprintf("%d (%.1f%%)", k, 100*float64(k)/float64(n))
+		}
+		fmt.Fprintf(w, "| %.1f× = %d/s | %d | %s | %s | %s | %s | %s | %s | %s | %d | %d |\n",
+			res.phase.factor, res.phase.rate, n, pct(len(s.answered)), ms(percentile(s.answered, 0.5)), ms(percentile(s.answered, 0.99)),
+			pct(len(s.refused)), ms(percentile(s.refused, 0.99)), ms(percentile(s.refused, 1)), pct(s.late), s.noAnswer, s.other)
+	}
+}
+
+// judgeOverload judges one phase of the overload curve: at half the
+// capacity or less, nothing refused; at twice or more, the issue 31 targets.
+func (r *report) judgeOverload(w io.Writer, res result, judge func(bool) string) {
+	s, n := res.split, float64(res.metrics.Requests)
+	switch {
+	case res.phase.factor <= 0.5:
+		fmt.Fprintf(w, "- %s: nothing refused: %s (%d refused, %d late)\n", res.phase.name, judge(len(s.refused) == 0 && s.other == 0), len(s.refused), s.late)
+	case res.phase.factor >= 2:
+		late := float64(s.late) / n
+		answered := float64(len(s.answered)-(s.late-s.noAnswer)) / n // on time
+		p99, refusal := percentile(s.answered, 0.99), percentile(s.refused, 0.99)
+		ok := late <= targetOverloadLate && p99 <= targetOverloadP99 && refusal <= targetOverloadRefusal && answered >= targetOverloadAnswered && s.other == 0
+		fmt.Fprintf(w, "- %s: at most %.0f%% late, answered p99 ≤ %v, refusals within %v (p99), at least a third answered in time: %s "+
+			"(late %.1f%%, answered p99 %s, refused p99 %s (max %s), answered in time %.1f%%, other statuses %d)\n",
+			res.phase.name, 100*targetOverloadLate, targetOverloadP99, targetOverloadRefusal, judge(ok),
+			100*late, ms(p99), ms(refusal), ms(percentile(s.refused, 1)), 100*answered, s.other)
 	}
 }

@@ -56,7 +56,8 @@ func Rules(kb *knowledge.Base) []Rule {
 		fmt.Sprintf("Only for a patient with a present leg-cramp condition: one of the trigger codes below on a "+
 			"condition that has not abated and whose clinical status is active, recurrence, relapse or absent, and "+
 			"that is either an active problem-list entry or dated (recorded, else onset) within the last %d months. "+
-			"An undated entry off the problem list never triggers. In screening mode the trigger is skipped.",
+			"An active entry with no date and no category (a legacy import) counts too. In screening mode the trigger "+
+			"is skipped.",
 			tr.RecentMonths),
 		"clinical review: an old encounter diagnosis must not fire forever", BasisReview)
 	add(knowledge.RuleMedications, "Medications that can cause cramps",
