@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	models "github.com/samply/golang-fhir-models/fhir-models/fhir"
 )
 
 // Error codes: the one vocabulary every handler and service uses to say what
@@ -93,22 +95,25 @@ var statusOf = map[string]int{
 
 // issueTypeOf maps each error code to a FHIR IssueType code for the
 // OperationOutcome body (http://hl7.org/fhir/valueset-issue-type.html).
-var issueTypeOf = map[string]string{
-	EINVALID:            "invalid",
-	ENOTFOUND:           "not-found",
-	EMETHODNOTALLOWED:   "not-supported",
-	EUNSUPPORTEDMEDIA:   "not-supported",
-	ETOOLARGE:           "too-costly",
-	EUNAUTHORIZED:       "login",
-	EFORBIDDEN:          "forbidden",
-	EPRECONDITIONFAILED: "processing",
-	EUNAVAILABLE:        "transient",
-	ETIMEOUT:            "timeout",
-	EINTERNAL:           "exception",
+var issueTypeOf = map[string]models.IssueType{
+	EINVALID:            models.IssueTypeInvalid,
+	ENOTFOUND:           models.IssueTypeNotFound,
+	EMETHODNOTALLOWED:   models.IssueTypeNotSupported,
+	EUNSUPPORTEDMEDIA:   models.IssueTypeNotSupported,
+	ETOOLARGE:           models.IssueTypeTooCostly,
+	EUNAUTHORIZED:       models.IssueTypeLogin,
+	EFORBIDDEN:          models.IssueTypeForbidden,
+	EPRECONDITIONFAILED: models.IssueTypeProcessing,
+	EUNAVAILABLE:        models.IssueTypeTransient,
+	ETIMEOUT:            models.IssueTypeTimeout,
+	EINTERNAL:           models.IssueTypeException,
 }
 
-// OperationOutcome is the FHIR-shaped body of every error answer, as the
-// CDS Hooks 3.0 ballot recommends for non-2xx responses.
+// OperationOutcome is an error answer's body as a client reads it: every
+// error answer is a FHIR R4 OperationOutcome, as the CDS Hooks 3.0 ballot
+// recommends for non-2xx responses. The server builds them with the typed
+// OperationOutcome of golang-fhir-models (see outcome), so their severity and
+// issue type codes are R4's by construction.
 type OperationOutcome struct {
 	ResourceType string  `json:"resourceType"`
 	Issue        []Issue `json:"issue"`
@@ -123,7 +128,10 @@ type Issue struct {
 
 // outcome builds the status and body for err. Internal errors and
 // authentication failures get a fixed message: their detail is only logged.
-func outcome(err error) (int, OperationOutcome) {
+// The body is golang-fhir-models' OperationOutcome, whose JSON
+// (TestErrorBodiesAreR4OperationOutcomes checks it) has every issue's
+// severity, code and diagnostics, and its resourceType last.
+func outcome(err error) (int, models.OperationOutcome) {
 	code := ErrorCode(err)
 	var messages []string
 	var e *Error
@@ -139,9 +147,10 @@ func outcome(err error) (int, OperationOutcome) {
 	case errors.As(err, &e):
 		messages = []string{e.Message}
 	}
-	oo := OperationOutcome{ResourceType: "OperationOutcome"}
+	// issue is required (1..*), and the library writes an empty one as null.
+	oo := models.OperationOutcome{Issue: []models.OperationOutcomeIssue{}}
 	for _, m := range messages {
-		oo.Issue = append(oo.Issue, Issue{Severity: "error", Code: issueTypeOf[code], Diagnostics: m})
+		oo.Issue = append(oo.Issue, models.OperationOutcomeIssue{Severity: models.IssueSeverityError, Code: issueTypeOf[code], Diagnostics: &m})
 	}
 	return statusOf[code], oo
 }

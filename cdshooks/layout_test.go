@@ -15,12 +15,14 @@ import (
 // no clinical topic either: a topic package builds on it.
 
 // forbiddenDeps are import path prefixes neither cdshooks nor cdshooks/auth
-// may depend on, directly or not.
+// may depend on, directly or not: nothing of ours above them. Outside
+// libraries are not ours: golang-fhir-models types the error
+// OperationOutcomes the protocol sends.
 var forbiddenDeps = []string{
 	"github.com/cramp-cds/cramp-cds/knowledge",
 	"github.com/cramp-cds/cramp-cds/fhir",
 	"github.com/cramp-cds/cramp-cds/cdshooks/legcramps",
-	"github.com/samply/golang-fhir-models",
+	"github.com/cramp-cds/cramp-cds/cdshooks/kit",
 }
 
 // kitForbiddenDeps are what the kit may not depend on: it reads FHIR
