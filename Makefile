@@ -6,20 +6,39 @@ BIN     := bin
 # -race needs cgo; gcc is on the Go machine image.
 export CGO_ENABLED ?= 1
 
-.PHONY: all build run test test-go vet bench load fuzz population-demo bench-population clean
+.PHONY: all build run demo version test test-go vet bench load fuzz population-demo bench-population clean
 
 all: build
 
+## build: bin/cramp-cds, saying what it compiles: the first build compiles about 600 packages
+## (the standard library's and 380 of modules; see the README for the time); later ones take seconds. `go build -v` names each
+## package as it is compiled; the counter shows them on one line, and a compile error in full.
 build:
-	$(GO) build -trimpath -o $(BIN)/cramp-cds ./cmd/cramp-cds
+	@echo "building bin/cramp-cds (first build: a few minutes; later builds: seconds)"
+	@{ $(GO) build -v -trimpath -o $(BIN)/cramp-cds ./cmd/cramp-cds 2>&1; echo "::exit $$?"; } | awk ' \
+		/^::exit / { if (n) printf "\n"; if ($$2 == 0) print "built bin/cramp-cds" (n ? "" : " (up to date)"); exit $$2 } \
+		/ / { if (n) printf "\n"; print; n = 0; next } \
+		{ n++; printf "\r  compiled %4d packages: %-58.58s", n, $$0; fflush() }'
 
-## run: serve on 127.0.0.1:8080 (this machine only: RUN_ADDR=:8080 to share it), trusting the public CDS Hooks sandbox (never for production),
-## remembering feedback in ./cramp-cds.db (its key generated beside it, ./cramp-cds.key). The
-## sandbox signs each JWT for the URL you gave it, so both local names are accepted.
+## run: serve on 127.0.0.1:8080 (this machine only: RUN_ADDR=:8080 to share it), trusting the local development key (.cramp-cds-dev/, generated the first
+## time; `make demo` and `cramp-cds token` sign with it) and the public CDS Hooks sandbox (never for
+## production), remembering feedback in ./cramp-cds.db (its key generated beside it, ./cramp-cds.key).
+## The sandbox signs each JWT for the URL you gave it, so both local names are accepted.
 RUN_PUBLIC_URL ?= http://localhost:8080,http://127.0.0.1:8080
 RUN_ADDR ?= 127.0.0.1:8080
-run:
-	$(GO) run ./cmd/cramp-cds serve --addr $(RUN_ADDR) --trust deploy/trust/sandbox.yaml --public-url $(RUN_PUBLIC_URL) --store sqlite:./cramp-cds.db
+DEV_DIR := .cramp-cds-dev
+run: build
+	@$(BIN)/cramp-cds token --dir $(DEV_DIR) --trust-out $(DEV_DIR)/run-trust.yaml --trust-also deploy/trust/sandbox.yaml
+	$(BIN)/cramp-cds serve --addr $(RUN_ADDR) --trust $(DEV_DIR)/run-trust.yaml --public-url $(RUN_PUBLIC_URL) --store sqlite:./cramp-cds.db
+
+## demo: send every example, dated as of today, to the server on :8080 (started for the demo when
+## none runs) with tokens signed by the local development key, and print the cards as text.
+DEMO_SERVER ?= http://localhost:8080
+demo: build
+	$(BIN)/cramp-cds demo --server $(DEMO_SERVER) --dir $(DEV_DIR)
+
+version: build
+	@$(BIN)/cramp-cds version
 
 ## test: the whole suite, with the race detector.
 test: vet test-go test-deploy
@@ -109,12 +128,63 @@ CHART := deploy/helm/cramp-cds
 $(HELM):
 	GOBIN=$(CURDIR)/$(dir $(HELM)) CGO_ENABLED=0 $(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
 
-## test-deploy: lint the chart and check its renderings with default and production values.
-test-deploy: $(HELM)
+## test-deploy: lint the chart and check its renderings with default and production values, the
+## compose file, the Dockerfile, and the SBOM against go.mod.
+test-deploy: $(HELM) sbom
 	$(HELM) lint --strict $(CHART)
 	$(HELM) lint --strict $(CHART) -f $(CHART)/ci/production-values.yaml
 	cd deploy && $(GO) vet ./...
-	cd deploy && HELM=$(CURDIR)/$(HELM) $(GO) test -count=1 ./...
+	cd deploy && HELM=$(CURDIR)/$(HELM) CRAMP_CDS_SBOM=$(CURDIR)/$(SBOM) $(GO) test -count=1 ./...
+
+## Image supply chain. The version is written once, in internal/version/VERSION.
+.PHONY: image sbom vuln
+VERSION := $(shell cat internal/version/VERSION)
+IMAGE   ?= ghcr.io/cramp-cds/cramp-cds
+
+## sbom: a CycloneDX SBOM of the Go module graph (every module go.mod requires, test-only ones
+## included), by cyclonedx-gomod, pinned and installed from the Go module proxy (its first install
+## compiles for a few minutes). deploy/sbom_test.go checks it lists go.mod's modules.
+CYCLONEDX_VERSION := v1.10.0
+CYCLONEDX := tools/bin/cyclonedx-gomod-$(CYCLONEDX_VERSION)/cyclonedx-gomod
+SBOM := $(BIN)/cramp-cds-$(VERSION).cdx.json
+$(CYCLONEDX):
+	@echo "installing cyclonedx-gomod $(CYCLONEDX_VERSION) (once; it compiles for a few minutes)"
+	GOBIN=$(CURDIR)/$(dir $(CYCLONEDX)) CGO_ENABLED=0 $(GO) install github.com/CycloneDX/cyclonedx-gomod/cmd/cyclonedx-gomod@$(CYCLONEDX_VERSION)
+sbom: $(CYCLONEDX)
+	@mkdir -p $(BIN)
+	$(CYCLONEDX) mod -test -json -noserial -notimestamp -output $(SBOM) .
+	@echo "SBOM: $(SBOM)"
+
+## vuln: govulncheck's report on the code (the vulnerabilities its call graph reaches). It needs the
+## Go vulnerability database online; where that cannot be reached (as on the build machines of
+## this project) it says so and makes no report rather than fail the build. VULN_STRICT=1 fails then.
+GOVULNCHECK_VERSION := v1.9.0
+GOVULNCHECK := tools/bin/govulncheck-$(GOVULNCHECK_VERSION)/govulncheck
+VULN_REPORT := $(BIN)/cramp-cds-$(VERSION).govulncheck.txt
+$(GOVULNCHECK):
+	GOBIN=$(CURDIR)/$(dir $(GOVULNCHECK)) CGO_ENABLED=0 $(GO) install golang.org/x/vuln/cmd/govulncheck@$(GOVULNCHECK_VERSION)
+vuln: $(GOVULNCHECK)
+	@mkdir -p $(BIN)
+	@$(GOVULNCHECK) -format text ./... > $(VULN_REPORT) 2>&1; rc=$$?; \
+	if [ $$rc -eq 0 ]; then echo "govulncheck: no known vulnerability reaches the code ($(VULN_REPORT))"; \
+	elif grep -q "fetching vulnerabilities" $(VULN_REPORT); then \
+		echo "govulncheck: the Go vulnerability database cannot be reached from here, so NO vulnerability report was made:"; \
+		sed 's/^/  /' $(VULN_REPORT); \
+		echo "  run 'make vuln' where it can be reached (or set GOVULNDB to a mirror) before publishing an image"; \
+		[ -z "$(VULN_STRICT)" ]; \
+	else cat $(VULN_REPORT); echo "govulncheck: see $(VULN_REPORT)"; exit $$rc; fi
+
+## image: the container image, reproducibly: deploy/Dockerfile's bases are pinned by digest, and
+## SOURCE_DATE_EPOCH (the last commit's time) fixes every timestamp in it, so a commit gives the
+## same image. Writes the SBOM and the vulnerability report beside it first. Needs Docker with
+## buildx (BuildKit >= 0.13 for rewrite-timestamp).
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+image: sbom vuln
+	@docker buildx version >/dev/null 2>&1 || { echo "image: docker buildx is not available here: the SBOM and report are written, build the image where Docker runs"; exit 1; }
+	SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) docker buildx build -f deploy/Dockerfile \
+		--build-arg VERSION=$(VERSION) --build-arg SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) \
+		--output type=docker,name=$(IMAGE):$(VERSION),rewrite-timestamp=true .
+	@echo "image: $(IMAGE):$(VERSION) (sign and publish it: README, Image supply chain)"
 
 ## lint-dockerfile: BuildKit's Dockerfile lint rules (as `docker build --check`), offline, from the
 ## tools module. Not part of `make test`: its first build takes ~2 minutes on two cores.

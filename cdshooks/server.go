@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"slices"
 	"sync/atomic"
@@ -54,6 +55,10 @@ type Config struct {
 	// call that does not fit is answered 503 with Retry-After. 0 means
 	// DefaultInFlightMemory.
 	InFlightMemory int64
+	// DiscoveryExtension is added to every discovery entry's "extension"
+	// object (the spec's one sanctioned place for fields of our own, §11),
+	// e.g. the software's version; a key a service sets itself wins.
+	DiscoveryExtension Extension
 	// AnswerDeadline is the time a service or feedback call has to be
 	// answered, from its arrival, unless it carries a trusted deadline of its
 	// own (DeadlineHeader): the FHIR fallback, the store and the writing of
@@ -194,6 +199,7 @@ func NewServer(cfg Config, deps Deps) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	defs = withExtension(defs, cfg.DiscoveryExtension)
 	s := &Server{
 		cfg:      cfg,
 		auth:     deps.Authenticator,
@@ -304,6 +310,23 @@ func writeStatus(w http.ResponseWriter, status int, body string) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	_, _ = io.WriteString(w, body)
+}
+
+// withExtension returns defs with ext's keys added to each entry's
+// extension, without changing the services' own definitions.
+func withExtension(defs []ServiceDefinition, ext Extension) []ServiceDefinition {
+	if len(ext) == 0 {
+		return defs
+	}
+	out := make([]ServiceDefinition, len(defs))
+	for i, d := range defs {
+		merged := make(Extension, len(ext)+len(d.Extension))
+		maps.Copy(merged, ext)
+		maps.Copy(merged, d.Extension)
+		d.Extension = merged
+		out[i] = d
+	}
+	return out
 }
 
 // handleDiscovery answers GET /cds-services.

@@ -90,6 +90,7 @@ type rendered struct {
 	netpols         []*networkingv1.NetworkPolicy
 	ingresses       []*networkingv1.Ingress
 	serviceMonitors []*manifest.ServiceMonitor
+	prometheusRules []*manifest.PrometheusRule
 	jobs            []*batchv1.Job
 	kinds           []string // in rendering order
 }
@@ -128,6 +129,8 @@ func mustRender(t *testing.T, args ...string) rendered {
 			r.serviceMonitors = append(r.serviceMonitors, v)
 		case *batchv1.Job:
 			r.jobs = append(r.jobs, v)
+		case *manifest.PrometheusRule:
+			r.prometheusRules = append(r.prometheusRules, v)
 		default:
 			t.Fatalf("%s %q: no check for this kind", o.Kind, o.Name)
 		}

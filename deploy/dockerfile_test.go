@@ -7,6 +7,7 @@ package deploy_test
 
 import (
 	"os"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -80,7 +81,7 @@ func TestDockerfile(t *testing.T) {
 
 	t.Run("runtime stage", func(t *testing.T) {
 		t.Parallel()
-		base := strings.Fields(final[0].args)[0]
+		base, _, _ := strings.Cut(strings.Fields(final[0].args)[0], "@")
 		if !strings.HasPrefix(base, "gcr.io/distroless/static") || !strings.HasSuffix(base, ":nonroot") {
 			t.Errorf("runtime base %q, want gcr.io/distroless/static...:nonroot (no shell, no libc needed)", base)
 		}
@@ -110,6 +111,39 @@ func TestDockerfile(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestDockerfileBasesPinnedByDigest: a tag moves, so an image built from a tag today differs from
+// one built tomorrow; every FROM names its base by digest (a FROM naming an earlier stage aside).
+func TestDockerfileBasesPinnedByDigest(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile("Dockerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	digest := regexp.MustCompile(`@sha256:[0-9a-f]{64}$`)
+	var names []string
+	for _, stage := range stages(t, string(b)) {
+		var image string
+		for _, f := range strings.Fields(stage[0].args) {
+			if !strings.HasPrefix(f, "--") {
+				image = f
+				break
+			}
+		}
+		if slices.Contains(names, image) {
+			continue // an earlier stage
+		}
+		if !digest.MatchString(image) {
+			t.Errorf("FROM %s is not pinned by digest (image@sha256:...)", image)
+		}
+		if fields := strings.Fields(stage[0].args); len(fields) >= 3 && strings.EqualFold(fields[len(fields)-2], "AS") {
+			names = append(names, fields[len(fields)-1])
+		}
+	}
+	if len(names) == 0 {
+		t.Error("no named build stage found: did the parsing break?")
+	}
 }
 
 // instructions returns the arguments of every instruction with the given keyword.

@@ -267,6 +267,11 @@ func (is *Issuer) staticJWKS() []byte {
 	return nil
 }
 
+// StaticJWKS is the issuer's JWK Set as the trust file gives it, inline (a
+// JSON object, or a JSON string holding one) or in its jwks_file; nil when its
+// keys are fetched. The server reads it to warn about keys known to be public.
+func (is *Issuer) StaticJWKS() []byte { return is.staticJWKS() }
+
 // anyFHIRServer reports whether the issuer may name any fhirServer.
 func (is *Issuer) anyFHIRServer() bool {
 	return len(is.FHIRServers) == 1 && is.FHIRServers[0] == AnyFHIRServer

@@ -5,6 +5,10 @@
 //	cramp-cds evaluate [flags] FILE  run the service on a request or a FHIR Bundle, print the cards
 //	cramp-cds report [flags]         what the store remembers: cards, feedback, snoozes per topic
 //	cramp-cds population [flags]     run the service in silent mode over a population export
+//	cramp-cds version                print the software and knowledge versions
+//	cramp-cds demo [flags]           send every example, dated as of today, to a server, print the cards
+//	cramp-cds token [flags] URL      print a JWT signed by the local development key, for curl
+//	cramp-cds examples --out DIR     write the examples with their dates moved to today
 package main
 
 import (
@@ -43,7 +47,15 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runReport(ctx, args, os.Getenv, stdout, stderr)
 	case "population":
 		return runPopulation(ctx, args, stdout, stderr)
+	case "version":
+		return runVersion(args, stdout)
+	case "demo":
+		return runDemo(ctx, args, stdout, stderr)
+	case "token":
+		return runToken(args, stdout, stderr)
+	case "examples":
+		return runExamples(args, stdout, stderr)
 	default:
-		return fmt.Errorf("unknown command %q (want serve, knowledge, evaluate, report or population)", cmd)
+		return fmt.Errorf("unknown command %q (want serve, knowledge, evaluate, report, population, version, demo, token or examples)", cmd)
 	}
 }

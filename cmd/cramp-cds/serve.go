@@ -42,6 +42,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := m.Open(ctx); err != nil {
 		return err
 	}
+	// One plain line for the person at the terminal; the log is JSON on stdout.
+	fmt.Fprintln(stderr, m.readyLine())
 	return m.Run(ctx)
 }
 
@@ -127,6 +129,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		if err != nil {
 			return fmt.Errorf("loading trust file: %w", err)
 		}
+		warnPublishedKeys(trust, m.Logger)
 		m.verifier, err = auth.NewVerifier(ctx, trust, auth.Options{
 			Algorithms: cfg.JWTAlgs, Logger: m.Logger, SharedReplay: m.memory.sharedReplay(),
 		})
@@ -171,6 +174,8 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		QueueBudget:    cfg.QueueBudget,
 		DeadlineHeader: cfg.DeadlineHeader,
 		AuthDiscovery:  cfg.AuthDiscovery,
+		// The versions, where CDS Hooks allows fields of our own (§11).
+		DiscoveryExtension: discoveryExtension(kb.Version()),
 	}, deps)
 	if err != nil {
 		return fmt.Errorf("building the server: %w", err)

@@ -26,6 +26,7 @@ import (
 
 	"github.com/cramp-cds/cramp-cds/cdshooks"
 	"github.com/cramp-cds/cramp-cds/fhir"
+	"github.com/cramp-cds/cramp-cds/internal/version"
 )
 
 // serviceName is the OpenTelemetry service.name unless OTEL_SERVICE_NAME or
@@ -65,7 +66,8 @@ func openTelemetry(ctx context.Context, getenv func(string) string) (*telemetry,
 		return nil, err
 	}
 	res, err := resource.New(ctx,
-		resource.WithAttributes(attribute.String("service.name", serviceName)),
+		resource.WithAttributes(attribute.String("service.name", serviceName),
+			attribute.String("service.version", version.Version())),
 		resource.WithTelemetrySDK(),
 		resource.WithFromEnv(), // last, so that OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES win
 	)

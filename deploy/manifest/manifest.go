@@ -59,6 +59,8 @@ func newValue(apiVersionKind string) (any, bool) {
 		return new(networkingv1.Ingress), true
 	case "monitoring.coreos.com/v1/ServiceMonitor":
 		return new(ServiceMonitor), true
+	case "monitoring.coreos.com/v1/PrometheusRule":
+		return new(PrometheusRule), true
 	default:
 		return nil, false
 	}

@@ -81,6 +81,12 @@ binary refuses to start without one (the audience is never taken from the Host h
 Checks of values that would produce a broken or unsafe pod. Helm fails the render with the message.
 */}}
 {{- define "cramp-cds.validate" -}}
+{{- if and .Values.caBundle.existingSecret .Values.caBundle.existingConfigMap }}
+{{- fail "caBundle: set existingSecret or existingConfigMap, not both" }}
+{{- end }}
+{{- if and (not .Values.allowSandboxTrust) (include "cramp-cds.sandboxTrust" .) }}
+{{- fail "trust: this trust file trusts the public CDS Hooks sandbox, whose private signing key is published: anyone could call the service and have it send their access token to any FHIR server. Use your EHR's issuer (deploy/trust/example.yaml); for a throwaway test cluster only, set allowSandboxTrust=true" }}
+{{- end }}
 {{- if and .Values.trust.existingSecret .Values.trust.existingConfigMap }}
 {{- fail "trust: set existingSecret or existingConfigMap, not both" }}
 {{- end }}
@@ -218,5 +224,27 @@ spec:
 {{- end }}
 {{- if and $p.idKeySecret.name (not $p.idKeySecret.key) }}
 {{- fail "population.idKeySecret: set key with name" }}
+{{- end }}
+{{- end }}
+
+{{/*
+The CA bundle is mounted when one of its sources is set; "" otherwise.
+*/}}
+{{- define "cramp-cds.caBundle" -}}
+{{- if or .Values.caBundle.existingSecret .Values.caBundle.existingConfigMap }}true{{ end }}
+{{- end }}
+
+{{/*
+"true" when the chart's own trust files trust the public CDS Hooks sandbox: its issuer, or its
+public key (whose private half is published, deploy/trust/sandbox.yaml). A trust file in an
+existing Secret or ConfigMap cannot be read here; the service itself warns at start about it.
+*/}}
+{{- define "cramp-cds.sandboxTrust" -}}
+{{- if include "cramp-cds.ownTrust" . }}
+{{- $files := list .Values.trust.content }}
+{{- range $name, $content := .Values.trust.extraFiles }}{{ $files = append $files $content }}{{ end }}
+{{- range $files }}
+{{- if or (contains "sandbox.cds-hooks.org" (toString .)) (contains "dw_JGR8nB2I6XveNxUOl2qk699ZPLM2nYI5STSdiEl9avAkrm3CkfYMbrrjr8laB" (toString .)) }}true{{ end }}
+{{- end }}
 {{- end }}
 {{- end }}
