@@ -14,6 +14,7 @@ type Base struct {
 
 	sources      []*Source
 	sourceBySeed map[string]*Source
+	publications []*Publication
 
 	triggers   TriggerSet
 	trigSNOMED map[string]*Code
@@ -127,6 +128,7 @@ func newBase(c *content, version string) (*Base, error) {
 	b := &Base{
 		version:      version,
 		sources:      c.sources.Sources,
+		publications: c.sources.Publications,
 		sourceBySeed: map[string]*Source{},
 		triggers:     c.triggers.Triggers,
 		trigSNOMED:   map[string]*Code{},
@@ -191,16 +193,28 @@ func newBase(c *content, version string) (*Base, error) {
 
 // resolveCitations fills in the titles of every citation from its source.
 func (b *Base) resolveCitations(c *content) {
+	pubs := map[string]*Publication{}
+	for _, p := range c.sources.Publications {
+		pubs[p.ID] = p
+	}
+	resolve := func(ct *Citation, p *Publication) {
+		ct.Cite, ct.Primary, ct.Resolved = p.Cite, true, p
+	}
 	fill := func(cs []Citation) {
 		for i := range cs {
+			if cs[i].Seed == "" {
+				cs[i].SourceTitle = pubs[cs[i].Publication].Title
+				resolve(&cs[i], pubs[cs[i].Publication])
+				continue
+			}
 			s := b.sourceBySeed[cs[i].Seed]
 			cs[i].SourceTitle = s.Title
 			cs[i].Cite = s.Cite
 			for _, r := range s.Refs {
 				if r.ID == cs[i].Ref {
 					cs[i].RefTitle = r.Title
-					if r.Cite != "" {
-						cs[i].Cite, cs[i].Primary = r.Cite, true
+					if p := pubs[r.Publication]; p != nil {
+						resolve(&cs[i], p)
 					}
 				}
 			}
@@ -415,6 +429,9 @@ func (b *Base) Version() string { return b.version }
 
 // Sources lists the seed documents the content cites, in file order.
 func (b *Base) Sources() []*Source { return b.sources }
+
+// Publications returns the primary sources: those seed references resolve to and those cited beyond the seeds.
+func (b *Base) Publications() []*Publication { return b.publications }
 
 // Source returns the seed document with the given file name, or nil.
 func (b *Base) Source(seed string) *Source { return b.sourceBySeed[seed] }

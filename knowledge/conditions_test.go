@@ -1,6 +1,7 @@
 package knowledge_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -146,5 +147,36 @@ func BenchmarkAppendConditionsICDPrefix(b *testing.B) {
 	dst := make([]*knowledge.Condition, 0, 8)
 	for b.Loop() {
 		dst = kb.AppendConditions(dst[:0], c)
+	}
+}
+
+// TestGradeFollowsTheSources: the grade a card and the page print follows the
+// kind of document behind the item. An associated condition or a drug class
+// that no clinical summary and no publication names is graded reported (review
+// finding: heart failure was graded reported, hypothyroidism and diabetes,
+// named only by patient leaflets too, were not).
+func TestGradeFollowsTheSources(t *testing.T) {
+	t.Parallel()
+	b := mustLoad(t)
+	onlyLeaflets := func(cs []knowledge.Citation) bool {
+		for _, c := range cs {
+			if c.Resolved != nil {
+				return false
+			}
+			if s := b.Source(c.Seed); s != nil && strings.HasPrefix(s.Kind, "clinical summary") {
+				return false
+			}
+		}
+		return true
+	}
+	for _, c := range b.Conditions() {
+		if c.Associated && onlyLeaflets(c.Evidence) && c.Strength != knowledge.StrengthReported {
+			t.Errorf("condition %s: named only by patient information pages, graded %q, want reported", c.ID, c.Strength)
+		}
+	}
+	for _, cl := range b.Classes() {
+		if onlyLeaflets(cl.StrengthEvidence) && cl.Strength != knowledge.StrengthReported {
+			t.Errorf("class %s: its grade rests only on patient information pages, graded %q, want reported", cl.ID, cl.Strength)
+		}
 	}
 }

@@ -244,6 +244,9 @@ func TestEveryCitationPointsAtARealLine(t *testing.T) {
 	seeds := seedLines(t)
 	check := func(where string, cs []knowledge.Citation) {
 		for _, c := range cs {
+			if c.Seed == "" { // a publication beyond the seeds: checked in sources.yaml
+				continue
+			}
 			lines := seeds[c.Seed[:3]]
 			if c.Line > len(lines) || strings.TrimSpace(lines[c.Line-1]) == "" {
 				t.Errorf("%s: %s line %d is blank or past the end", where, c.Seed, c.Line)

@@ -35,8 +35,9 @@ const (
 var dataFiles = []string{fileSources, fileTriggers, fileMedications, fileLabs, fileConditions, filePearls}
 
 type sourcesFile struct {
-	Version string    `json:"version"`
-	Sources []*Source `json:"sources"`
+	Version      string         `json:"version"`
+	Sources      []*Source      `json:"sources"`
+	Publications []*Publication `json:"publications"`
 }
 
 type triggersFile struct {

@@ -30,7 +30,7 @@ func mustLoad(t testing.TB) *knowledge.Base {
 func TestLoadEmbeddedData(t *testing.T) {
 	t.Parallel()
 	b := mustLoad(t)
-	if got, want := b.Version(), regexp.MustCompile(`^1\.3\.0\+[0-9a-f]{8}$`); !want.MatchString(got) {
+	if got, want := b.Version(), regexp.MustCompile(`^1\.4\.0\+[0-9a-f]{8}$`); !want.MatchString(got) {
 		t.Errorf("Version() = %q, want semver+8 hex digits", got)
 	}
 	if got, want := len(b.Sources()), 5; got != want {

@@ -22,25 +22,53 @@ type Ref struct {
 	ID     string `json:"id"`
 	Title  string `json:"title,omitempty"`
 	Detail string `json:"detail,omitempty"`
-	// Cite is the primary source the document names for this reference, in a few words
-	// ("Am Fam Physician 2012"); empty when the document does not name one.
-	Cite string `json:"cite,omitempty"`
+	// Publication is the id of the publication behind this reference (a Publication of sources.yaml), when
+	// the seed's text and a public bibliographic record identify it with confidence; empty otherwise, and
+	// then the reference's primary source is unidentified and cards cite the seed document itself.
+	Publication string `json:"publication,omitempty"`
 }
 
-// Citation points at the statement in a seed that supports an item.
-// Load guarantees that Seed names a Source and Ref one of its Refs.
+// Publication is a primary source: a published article a seed reference resolves to, or (BeyondSeeds) one
+// cited directly for a fact the seeds do not state. IdentifiedBy says how it was matched and checked.
+type Publication struct {
+	ID      string `json:"id"`
+	Authors string `json:"authors"`
+	Title   string `json:"title"`
+	Journal string `json:"journal"`
+	Year    int    `json:"year"`
+	// Issue is volume, issue and pages as the journal prints them ("86(4):350-355"), when checked.
+	Issue string `json:"issue,omitempty"`
+	// PMID and DOI are given only when a public record confirmed them.
+	PMID string `json:"pmid,omitempty"`
+	DOI  string `json:"doi,omitempty"`
+	// Record is the address of the public bibliographic record (or copy of the article) that was read.
+	Record string `json:"record"`
+	// Cite names it on a card in a few words ("Allen & Kirby, Am Fam Physician 2012").
+	Cite string `json:"cite"`
+	// IdentifiedBy says what matched the seed's reference to this record, and which public record was read.
+	IdentifiedBy string `json:"identified_by"`
+	// BeyondSeeds marks a publication no seed reference names: the curator cites it for what Supports says.
+	BeyondSeeds bool   `json:"beyond_seeds,omitempty"`
+	Supports    string `json:"supports,omitempty"`
+}
+
+// Citation points at the statement in a seed that supports an item, or (Publication without Seed) at a
+// publication beyond the seeds. Load guarantees that Seed names a Source and Ref one of its Refs, or that
+// Publication names a publication marked beyond_seeds.
 type Citation struct {
-	Seed string `json:"seed"`
-	Ref  string `json:"ref"`
-	Line int    `json:"line"` // 1-based line in the seed file
+	Seed        string `json:"seed,omitempty"`
+	Ref         string `json:"ref,omitempty"`
+	Line        int    `json:"line,omitempty"` // 1-based line in the seed file
+	Publication string `json:"publication,omitempty"`
 	// SourceTitle and RefTitle are filled in at load from the Source, for display.
 	SourceTitle string `json:"-"`
 	RefTitle    string `json:"-"`
-	// Cite is filled in at load: the primary source the seed names for the ref (Ref.Cite), else the
-	// document itself (Source.Cite). It is how a card names the source to a clinician.
+	// Cite is filled in at load: the publication behind the ref (its Publication.Cite), else the document
+	// itself (Source.Cite, its own title). It is how a card names the source to a clinician.
 	Cite string `json:"-"`
-	// Primary is true when Cite names a primary source the seed lists (Ref.Cite), not the seed itself.
-	Primary bool `json:"-"`
+	// Primary is true when Cite names a publication, not the seed itself; Resolved is that publication.
+	Primary  bool         `json:"-"`
+	Resolved *Publication `json:"-"`
 }
 
 // Code is one code of a terminology with where it was checked.

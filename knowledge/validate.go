@@ -11,6 +11,7 @@ import (
 type checker struct {
 	errs    []error
 	sources map[string]map[string]bool // seed -> ref ids
+	pubs    map[string]*Publication    // publication id -> publication
 	claims  map[claimKey]claim
 }
 
@@ -32,7 +33,7 @@ func (c *checker) fail(format string, args ...any) {
 // check (validate_<file>.go); sources come first because every other file cites them, value sets next
 // because the YAML files name them.
 func validate(ct *content) error {
-	c := &checker{sources: map[string]map[string]bool{}, claims: map[claimKey]claim{}}
+	c := &checker{sources: map[string]map[string]bool{}, pubs: map[string]*Publication{}, claims: map[claimKey]claim{}}
 	c.checkSources(&ct.sources)
 	vs := c.checkValueSets(ct.valueSets)
 	ix := indexIDs(ct)
@@ -79,6 +80,18 @@ func (c *checker) checkCitations(where string, cs []Citation) {
 		c.fail("%s: no evidence (every item must cite a seed)", where)
 	}
 	for _, ct := range cs {
+		if ct.Publication != "" {
+			p := c.pubs[ct.Publication]
+			switch {
+			case ct.Seed != "" || ct.Ref != "" || ct.Line != 0:
+				c.fail("%s: a citation names either a seed reference or a publication, not both", where)
+			case p == nil:
+				c.fail("%s: cites unknown publication %q", where, ct.Publication)
+			case !p.BeyondSeeds:
+				c.fail("%s: cites publication %q directly; cite the seed reference it resolves, or mark it beyond_seeds", where, ct.Publication)
+			}
+			continue
+		}
 		refs, ok := c.sources[ct.Seed]
 		switch {
 		case !ok:

@@ -26,7 +26,7 @@ func (r cardRenderer) withAssociated(cards []cdshooks.Card, cs []knowledge.Condi
 			entries.add(recordText(e.Text) + graded)
 		}
 	}
-	line := "Also on record, associated with cramps: " + entries.join("; ", "more entries") + "."
+	line := associatedLead + entries.join("; ", "more entries") + "."
 	// Made even when the line goes on another card, so a snooze lookup asks
 	// about it before a render where that card is snoozed.
 	uuid := r.ids.Card(TopicAssociatedCondition, "", conditionsAbout(cs)...)
@@ -54,6 +54,6 @@ func (r cardRenderer) withAssociated(cards []cdshooks.Card, cs []knowledge.Condi
 			break
 		}
 	}
-	cards[host].Detail = insertBeforeSources(cards[host].Detail, line)
+	cards[host].Detail = fitDetail(insertBeforeSources(cards[host].Detail, line), cards[host].Indicator)
 	return cards
 }

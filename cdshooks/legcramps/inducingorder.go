@@ -294,7 +294,7 @@ func (s *InducingOrder) card(ids *kit.CardIDs, o orderedDrug, cramps []knowledge
 		fmt.Fprintf(&d, "Already taking drugs that can cause cramps: %s.", drugs.join(", ", "more"))
 	}
 	d.WriteString(" Consider whether the benefit outweighs more cramps.\n")
-	d.WriteString(sourcesLine(s.sources, evidence))
+	d.WriteString(sourcesLine(evidence))
 
 	summary := name + " can worsen this patient's leg cramps"
 	if utf8.RuneCountInString(summary) > maxSummary {

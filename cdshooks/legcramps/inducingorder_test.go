@@ -213,8 +213,9 @@ func TestOrderCardSaysWhatIsOrderedWhyAndWhatThePatientTakes(t *testing.T) {
 		"hydrochlorothiazide (thiazide and thiazide-like diuretics) can cause leg cramps, and the patient has them (Cramp in lower leg).",
 		// The cramp drug they already take, as the record names it.
 		"Already taking drugs that can cause cramps: **Furosemide 40 MG Oral Tablet** (loop diuretics).",
-		// The sources: the thiazide class cites seed 000 (no named references) first.
-		"Sources: [Review\\: causes of nocturnal cramps](" + testPublicURL + "/knowledge#ref-000-3)",
+		// The sources: the publication first (Garrison 2012, beyond the seeds), then seed 000 by its title
+		// (its references are unlisted), as plain text.
+		"Sources: Garrison et al., Arch Intern Med 2012; Causes of Nocturnal Muscle Cramps (summary)",
 	} {
 		if !strings.Contains(c.Detail, want) {
 			t.Errorf("detail lacks %q:\n%s", want, c.Detail)

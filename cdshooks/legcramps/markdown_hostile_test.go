@@ -49,7 +49,7 @@ func foreignLinks(t *testing.T, md string) []string {
 	}
 	var out []string
 	for _, a := range reHref.FindAllString(r.HTML, -1) {
-		if !strings.HasPrefix(a, `<a href="`+testPublicURL+`/knowledge#ref-`) || strings.Count(a, `"`) != 2 {
+		if !strings.HasPrefix(a, `<a href="`+testPublicURL+`/knowledge#ref-`) && !strings.HasPrefix(a, `<a href="`+testPublicURL+`/knowledge#pub-`) || strings.Count(a, `"`) != 2 {
 			out = append(out, a)
 		}
 	}

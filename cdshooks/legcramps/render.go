@@ -108,7 +108,7 @@ func (r cardRenderer) card(uuid, topic, summary, detail string, indicator cdshoo
 // newCard assembles a card of topic about one knowledge-page entry (anchor):
 // its source and its one link point there.
 func newCard(sources kit.Sources, uuid, topic, summary, detail string, indicator cdshooks.Indicator, anchor, linkLabel string) cdshooks.Card {
-	return sources.Card(uuid, topic, fitSummary(summary), detail, indicator, anchor, linkLabel)
+	return sources.Card(uuid, topic, fitSummary(summary), fitDetail(detail, indicator), indicator, anchor, linkLabel)
 }
 
 // sourcesLead starts the sources line of every card.
@@ -124,14 +124,16 @@ func insertBeforeSources(detail, paragraph string) string {
 
 // writeSources appends the sources line of cs to a detail.
 func (r cardRenderer) writeSources(d *strings.Builder, cs []knowledge.Citation) {
-	d.WriteString(sourcesLine(r.sources, cs))
+	d.WriteString(sourcesLine(cs))
 }
 
 // sourcesLine is the last paragraph of a card: the distinct short citations
-// of cs (primary sources a seed's reference list names first), at most
-// maxSourcesShown, each linked to its reference on the knowledge page when the
-// page has a public URL. It is "" without citations.
-func sourcesLine(sources kit.Sources, cs []knowledge.Citation) string {
+// of cs (publications first, then seed documents by their own titles), at
+// most maxSourcesShown. It is plain text: a link inside the detail would take
+// the EHR's whole tab away, so the card's one link (kit.Sources.Card) opens
+// the knowledge page, where each source has its entry. It is "" without
+// citations.
+func sourcesLine(cs []knowledge.Citation) string {
 	cites := page.Cites(cs)
 	if len(cites) == 0 {
 		return ""
@@ -144,9 +146,6 @@ func sourcesLine(sources kit.Sources, cs []knowledge.Citation) string {
 	parts := make([]string, len(cites))
 	for i, c := range cites {
 		parts[i] = cdshooks.Markdown(c.Cite)
-		if sources.KnowledgeURL != "" {
-			parts[i] = "[" + parts[i] + "](" + page.URL(sources.KnowledgeURL, page.CitationAnchor(c)) + ")"
-		}
 	}
 	return "\n" + sourcesLead + strings.Join(parts, "; ") + "\n"
 }

@@ -134,8 +134,8 @@ func TestRenalFunctionIsOneCardPerDraw(t *testing.T) {
 		// The lab's name, never its LOINC code or long name.
 		"; same draw: creatinine 1.5 mg/dL",
 		"one reduced result is not chronic kidney disease",
-		// The seeds tie cramps to CKD requiring hemodialysis: seed 001 line 36 is on the sources line.
-		"/knowledge#ref-001-",
+		// The seeds tie cramps to CKD requiring hemodialysis: seed 001 line 36 (ref 2) is on the sources line.
+		"Sources: Allen \\& Kirby, Am Fam Physician 2012",
 	} {
 		if !strings.Contains(lab.Detail, want) {
 			t.Errorf("detail lacks %q:\n%s", want, lab.Detail)
@@ -265,7 +265,7 @@ func TestMissingLabsCardConsidersCitesBothSidesAndRecommends(t *testing.T) {
 			// line (seed 000 always checks; seed 001, citing Am Fam Physician
 			// 2012, tests only when a cause is suspected).
 			for _, want := range []string{"Sources differ: test everyone, or only when a cause is suspected.",
-				"/knowledge#ref-000-", "[Am Fam Physician 2012]("} {
+				"Sources: Allen \\& Kirby, Am Fam Physician 2012; Causes of Nocturnal Muscle Cramps (summary)"} {
 				if !strings.Contains(c.Detail, want) {
 					t.Errorf("detail lacks %q:\n%s", want, c.Detail)
 				}

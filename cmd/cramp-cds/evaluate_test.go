@@ -222,7 +222,7 @@ func TestEvaluateTextFormat(t *testing.T) {
 		"1. [WARNING] Drugs that can cause leg cramps: hydrochlorothiazide, atorvastatin\n",
 		"\n   • hydrochlorothiazide 12.5 MG / lisinopril 10 MG Oral Tablet (thiazide and thiazide-like diuretics, recorded 2022-08-30)\n",
 		"\n  *[ Order magnesium ]\n", // hydrochlorothiazide points to magnesium (knowledge/data/labs.yaml)
-		"\n   Sources: Am Fam Physician 2012; ",
+		"\n   Sources: Allen & Kirby, Am Fam Physician 2012; ",
 		"\n   -> Why these tests\n",
 	} {
 		if !strings.Contains(string(out), s) {

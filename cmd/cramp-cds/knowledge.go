@@ -165,12 +165,29 @@ func writeKnowledgeTables(w io.Writer, kb *knowledge.Base) error {
 	for _, s := range kb.Sources() {
 		p("%s\t\t%s\n", s.Seed, s.Title)
 		for _, r := range s.Refs {
-			if r.Title != "" || r.Detail != "" {
-				p("\t%s\t%s\n", r.ID, strings.TrimSpace(r.Title+" "+r.Detail))
+			if r.Title != "" || r.Detail != "" || r.Publication != "" {
+				p("\t%s\t%s\n", r.ID, strings.TrimSpace(r.Title+" "+r.Detail+" -> "+primarySource(r)))
 			}
 		}
 	}
+
+	p("\nPUBLICATIONS (primary sources)\nID\tCITATION\tPMID\tDOI\n")
+	for _, pb := range kb.Publications() {
+		beyond := ""
+		if pb.BeyondSeeds {
+			beyond = " [beyond the seeds]"
+		}
+		p("%s\t%s. %s %s %d;%s%s\t%s\t%s\n", pb.ID, pb.Authors, pb.Title, pb.Journal, pb.Year, pb.Issue, beyond, pb.PMID, pb.DOI)
+	}
 	return tw.Flush()
+}
+
+// primarySource names the publication behind a seed reference, or says that it is unidentified.
+func primarySource(r knowledge.Ref) string {
+	if r.Publication == "" {
+		return "primary source unidentified"
+	}
+	return "publication " + r.Publication
 }
 
 func codeText(c knowledge.Code) string {
@@ -195,6 +212,10 @@ func codesText(cs []knowledge.Code) string {
 func evidence(cs []knowledge.Citation) string {
 	out := make([]string, len(cs))
 	for i, c := range cs {
+		if c.Seed == "" { // a publication beyond the seeds
+			out[i] = c.Cite
+			continue
+		}
 		out[i] = fmt.Sprintf("%s#%s:%d", c.Seed[:3], c.Ref, c.Line)
 	}
 	return strings.Join(out, "; ")

@@ -56,7 +56,7 @@ func TestRunKnowledgeTable(t *testing.T) {
 	}
 	s := out.String()
 	for _, want := range []string{
-		"cramp-cds knowledge base 1.3.0+",
+		"cramp-cds knowledge base 1.4.0+",
 		"furosemide", "Lasix", "4603", "C03CA01", // class, ingredient, codes, brand
 		"000#3:11", // evidence of the diuretics
 		"hypomagnesemia < 1.6 mg/dL",

@@ -146,7 +146,8 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	deps.Documents = map[string]http.Handler{kit.KnowledgePath: knowledgePage}
+	// The EHRs allowed to call us may show the page in their frame, where a card's link opens it.
+	deps.Documents = map[string]http.Handler{kit.KnowledgePath: knowledgePage.FramedBy(cfg.CORSOrigins)}
 	// Each value set at GET /knowledge/ValueSet/{id}, for a terminology team to review.
 	deps.FHIRDocuments = map[string][]byte{}
 	for _, vs := range kb.ValueSets() {

@@ -11,6 +11,7 @@ import (
 // card shown yesterday links to them), so an anchor is never renamed.
 const (
 	AnchorSources       = "sources"
+	AnchorPublications  = "publications"
 	AnchorRules         = "rules"
 	AnchorTriggers      = "triggers"
 	AnchorMedications   = "medications"
@@ -47,8 +48,16 @@ func RuleAnchor(id string) string { return "rule-" + id }
 func SourceAnchor(seed string) string { return "source-" + seedKey(seed) }
 
 // CitationAnchor is the anchor of the reference a citation names, in the list
-// of its seed's references.
-func CitationAnchor(c knowledge.Citation) string { return RefAnchor(c.Seed, c.Ref) }
+// of its seed's references, or of the publication it cites beyond the seeds.
+func CitationAnchor(c knowledge.Citation) string {
+	if c.Seed == "" {
+		return PublicationAnchor(c.Publication)
+	}
+	return RefAnchor(c.Seed, c.Ref)
+}
+
+// PublicationAnchor is the anchor of a publication (a primary source).
+func PublicationAnchor(id string) string { return "pub-" + slug(id) }
 
 // RefAnchor is the anchor of one reference (a numbered reference, list item
 // or section) of a seed.

@@ -13,6 +13,7 @@ import (
 	"html/template"
 	"mime"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -27,6 +28,7 @@ var templates embed.FS
 type Page struct {
 	html []byte
 	json []byte
+	csp  string
 }
 
 // New renders the page of kb. It fails only when the template cannot render
@@ -44,15 +46,51 @@ func New(kb *knowledge.Base) (*Page, error) {
 	if err := t.Execute(&b, view{KB: kb, Rules: Rules(kb)}); err != nil {
 		return nil, fmt.Errorf("rendering the knowledge page: %w", err)
 	}
-	return &Page{html: b.Bytes(), json: js}, nil
+	return &Page{html: b.Bytes(), json: js, csp: policy(nil)}, nil
+}
+
+// FramedBy returns the page allowing the given origins (the EHRs configured
+// with --cors-origins) to show it in a frame, so that a card's link opened
+// inside the EHR's frame shows the page rather than a browser error. "*"
+// allows any origin: the page is public, read-only, without script or form,
+// so framing it lets nobody act on the clinician's behalf. An origin that is
+// not a plain scheme://host[:port] is left out. No origin: no framing.
+func (p *Page) FramedBy(origins []string) *Page {
+	q := *p
+	q.csp = policy(origins)
+	return &q
+}
+
+// policy is the Content-Security-Policy allowing the page nothing but its own
+// inline style, and framing by the given origins only.
+func policy(origins []string) string {
+	var allowed []string
+	for _, o := range origins {
+		if o == "*" {
+			allowed = []string{"*"}
+			break
+		}
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Path != "" ||
+			u.RawQuery != "" || u.User != nil || strings.ContainsAny(u.Host, " ;,'\"") {
+			continue
+		}
+		allowed = append(allowed, u.Scheme+"://"+u.Host)
+	}
+	ancestors := "'none'"
+	if len(allowed) > 0 {
+		ancestors = strings.Join(allowed, " ")
+	}
+	return contentSecurityPolicy + ancestors
 }
 
 // HTML returns the page as served to a browser.
 func (p *Page) HTML() []byte { return p.html }
 
 // contentSecurityPolicy allows the page nothing but its own inline style: no
-// script, no image, font or style from anywhere else.
-const contentSecurityPolicy = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+// script, no image, font or style from anywhere else; the frame-ancestors
+// sources follow it (policy).
+const contentSecurityPolicy = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors "
 
 // ServeHTTP serves the page: HTML by default, JSON when the query says
 // format=json or the Accept header asks for application/json and not for
@@ -69,7 +107,7 @@ func (p *Page) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Content-Security-Policy", contentSecurityPolicy)
+	h.Set("Content-Security-Policy", p.csp)
 	_, _ = w.Write(p.html)
 }
 
@@ -107,6 +145,7 @@ func accepts(header []string, mediaType string) bool {
 type machineView struct {
 	Version           string                       `json:"version"`
 	Sources           []*knowledge.Source          `json:"sources"`
+	Publications      []*knowledge.Publication     `json:"publications"`
 	Rules             []Rule                       `json:"rules"`
 	Triggers          knowledge.TriggerSet         `json:"triggers"`
 	Classes           []*knowledge.DrugClass       `json:"classes"`
@@ -135,7 +174,7 @@ type valueSetSummary struct {
 // ?format=json and printed by `cramp-cds knowledge --json`.
 func JSON(kb *knowledge.Base) ([]byte, error) {
 	out, err := json.MarshalIndent(machineView{
-		Version: kb.Version(), Sources: kb.Sources(), Rules: Rules(kb), Triggers: kb.Triggers(), Classes: kb.Classes(),
+		Version: kb.Version(), Sources: kb.Sources(), Publications: kb.Publications(), Rules: Rules(kb), Triggers: kb.Triggers(), Classes: kb.Classes(),
 		CombinationBrands: kb.CombinationBrands(), Products: kb.Products(), LookbackMonths: kb.LookbackMonths(),
 		Workup: kb.Workups(), Panels: kb.Panels(), Labs: kb.Labs(), Conditions: kb.Conditions(), Pearls: kb.Pearls(),
 		ValueSets: valueSets(kb),
@@ -160,11 +199,23 @@ type view struct {
 	Rules []Rule
 }
 
+// Grade is the grade of a drug class or condition as the page and the cards
+// print it: a condition without one is strong.
+func Grade(s knowledge.Strength) string {
+	if s == "" {
+		return string(knowledge.StrengthStrong)
+	}
+	return string(s)
+}
+
 // Strength says how strongly the sources back a drug class, from the kind of
 // document that names it: a clinical summary citing references, or only
-// patient information pages.
+// patient information pages; a publication beyond the seeds counts as a study.
 func Strength(kb *knowledge.Base, cs []knowledge.Citation) string {
 	for _, c := range cs {
+		if c.Seed == "" && c.Resolved != nil {
+			return "named by a published study"
+		}
 		if s := kb.Source(c.Seed); s != nil && strings.HasPrefix(s.Kind, "clinical summary") {
 			return "named by clinical summaries citing their references"
 		}
@@ -188,17 +239,27 @@ func Cites(cs []knowledge.Citation) []knowledge.Citation {
 
 func funcs(kb *knowledge.Base) template.FuncMap {
 	return template.FuncMap{
-		"classAnchor":      ClassAnchor,
-		"ingredientAnchor": IngredientAnchor,
-		"workupAnchor":     WorkupAnchor,
-		"panelAnchor":      PanelAnchor,
-		"labAnchor":        LabAnchor,
-		"conditionAnchor":  ConditionAnchor,
-		"ruleAnchor":       RuleAnchor,
-		"sourceAnchor":     SourceAnchor,
-		"refAnchor":        RefAnchor,
-		"citationAnchor":   CitationAnchor,
-		"strength":         func(cs []knowledge.Citation) string { return Strength(kb, cs) },
+		"classAnchor":       ClassAnchor,
+		"ingredientAnchor":  IngredientAnchor,
+		"workupAnchor":      WorkupAnchor,
+		"panelAnchor":       PanelAnchor,
+		"labAnchor":         LabAnchor,
+		"conditionAnchor":   ConditionAnchor,
+		"ruleAnchor":        RuleAnchor,
+		"sourceAnchor":      SourceAnchor,
+		"refAnchor":         RefAnchor,
+		"citationAnchor":    CitationAnchor,
+		"strength":          func(cs []knowledge.Citation) string { return Strength(kb, cs) },
+		"grade":             Grade,
+		"publicationAnchor": PublicationAnchor,
+		"publication": func(id string) *knowledge.Publication {
+			for _, p := range kb.Publications() {
+				if p.ID == id {
+					return p
+				}
+			}
+			return nil
+		},
 		"codes": func(cs []knowledge.Code) string {
 			parts := make([]string, len(cs))
 			for i, c := range cs {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -154,6 +155,9 @@ func TestEveryItemHasOneAnchor(t *testing.T) {
 	for _, r := range page.Rules(kb) {
 		want = append(want, page.RuleAnchor(r.ID))
 	}
+	for _, pb := range kb.Publications() {
+		want = append(want, page.PublicationAnchor(pb.ID))
+	}
 	for _, s := range kb.Sources() {
 		want = append(want, page.SourceAnchor(s.Seed))
 		for _, r := range s.Refs {
@@ -194,6 +198,9 @@ func TestEveryCitationShowsSeedRefAndLine(t *testing.T) {
 	for _, c := range cs {
 		want := fmt.Sprintf(`<a href="#%s">%s</a>: seed <code>%s</code>, ref %s, line %d`,
 			page.CitationAnchor(c), template(c.Cite), c.Seed, template(c.Ref), c.Line)
+		if c.Seed == "" {
+			want = fmt.Sprintf(`<a href="#%s">%s</a>: publication beyond the seeds`, page.CitationAnchor(c), template(c.Cite))
+		}
 		if !strings.Contains(html, want) {
 			t.Errorf("the page lacks %s", want)
 		}
@@ -229,5 +236,145 @@ func TestStrengthFollowsTheKindOfDocument(t *testing.T) {
 	}
 	if got := page.Strength(kb, []knowledge.Citation{patientPage, summary}); strings.HasPrefix(got, "reported") {
 		t.Errorf("with a clinical summary: got %q, want named by clinical summaries", got)
+	}
+}
+
+// TestEveryRuleHasAPageEntry: every rule the service applies is stated on the
+// page, with where it comes from; the page states no rule the service lacks.
+func TestEveryRuleHasAPageEntry(t *testing.T) {
+	t.Parallel()
+	kb, _ := newPage(t)
+	stated := map[string]page.Rule{}
+	for _, r := range page.Rules(kb) {
+		stated[r.ID] = r
+	}
+	ids := knowledge.RuleIDs()
+	for _, id := range ids {
+		r, ok := stated[id]
+		switch {
+		case !ok:
+			t.Errorf("rule %q has no entry on the knowledge page", id)
+		case r.Title == "" || len(r.Text) < 80 || r.Source == "" || len(r.Basis) == 0:
+			t.Errorf("rule %q: title %q, text of %d characters, source %q, basis %v: want all stated", id, r.Title, len(r.Text), r.Source, r.Basis)
+		}
+		for _, b := range r.Basis {
+			if b != page.BasisSeeds && b != page.BasisPublication && b != page.BasisPractice && b != page.BasisReview {
+				t.Errorf("rule %q: basis %q is none of seeds, publication, standard practice, clinical review", id, b)
+			}
+		}
+		delete(stated, id)
+	}
+	for id := range stated {
+		t.Errorf("the page states rule %q, which knowledge.RuleIDs does not list", id)
+	}
+}
+
+// TestRulesStateTheNumbersTheRulesRead: each rule's limits come from the data
+// the rules read, so the page cannot drift from what the service does.
+func TestRulesStateTheNumbersTheRulesRead(t *testing.T) {
+	t.Parallel()
+	kb, _ := newPage(t)
+	text := map[string]string{}
+	for _, r := range page.Rules(kb) {
+		text[r.ID] = r.Text
+	}
+	num := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+	type want struct{ rule, says string }
+	wants := []want{
+		{knowledge.RuleAdults, fmt.Sprintf("younger than %d", knowledge.AdultAge)},
+		{knowledge.RuleTrigger, fmt.Sprintf("last %d months", kb.Triggers().RecentMonths)},
+		{knowledge.RuleMissingLabs, fmt.Sprintf("last %d months", kb.LookbackMonths())},
+	}
+	for _, cl := range kb.Classes() {
+		if cl.RecentDays > 0 {
+			wants = append(wants, want{knowledge.RuleMedications, fmt.Sprintf("last %d days", cl.RecentDays)})
+		}
+	}
+	for _, l := range kb.Labs() {
+		for _, c := range l.Critical {
+			wants = append(wants, want{knowledge.RuleCriticalLimits, fmt.Sprintf("%s %s %s %s", l.Name, c.Op, num(c.Value), l.CanonicalUnit)})
+		}
+		if ac := l.AlbuminCorrection; ac != nil {
+			wants = append(wants, want{knowledge.RuleCalcium, fmt.Sprintf("measured + %s x (%s - albumin", num(ac.Factor), num(ac.Reference))},
+				want{knowledge.RuleCalcium, fmt.Sprintf("within %d days", ac.WithinDays)})
+		}
+		if l.Chronic != nil {
+			wants = append(wants, want{knowledge.RuleRenal, fmt.Sprintf("at least %d months before", l.Chronic.Months)})
+		}
+	}
+	for _, c := range kb.Conditions() {
+		if c.RecentMonths > 0 {
+			wants = append(wants, want{knowledge.RuleConditions, fmt.Sprintf("%s counts only when dated (onset, else recorded) within the last %d months", c.Name, c.RecentMonths)})
+		}
+		if pl := c.Plausible; pl != nil {
+			wants = append(wants, want{knowledge.RuleConditions, fmt.Sprintf("age %d to %d", pl.MinAge, pl.MaxAge)})
+		}
+		if tr := c.Transient; tr != nil {
+			wants = append(wants, want{knowledge.RuleConditions, fmt.Sprintf("within the last %d months, and an electrolyte", tr.Months)})
+		}
+	}
+	if len(wants) < 12 {
+		t.Fatalf("%d numbers to check: the data lost its limits or this test its reach", len(wants))
+	}
+	for _, w := range wants {
+		if !strings.Contains(text[w.rule], w.says) {
+			t.Errorf("rule %q does not say %q: %s", w.rule, w.says, text[w.rule])
+		}
+	}
+	// Review finding: the page said the laboratory's range overrules ours "only when it says the result is
+	// normal", but a flagged L (magnesium 1.65 mg/dL, L) is reported although our threshold calls it normal.
+	if a := text[knowledge.RuleAbnormalLabs]; strings.Contains(a, "never the other way round") || !strings.Contains(a, "L or H is reported even when our threshold would call the value normal") {
+		t.Errorf("the abnormal-result rule misstates who wins: %s", a)
+	}
+}
+
+// TestGradesOnThePage: every drug class and associated condition shows the
+// grade the cards use (the data's), a condition without one being strong.
+func TestGradesOnThePage(t *testing.T) {
+	t.Parallel()
+	kb, p := newPage(t)
+	html := string(p.HTML())
+	for _, cl := range kb.Classes() {
+		want := fmt.Sprintf("Grade: <strong>%s</strong>", cl.Strength)
+		i := strings.Index(html, `id="`+page.ClassAnchor(cl.ID)+`"`)
+		if i < 0 || !strings.Contains(html[i:i+min(len(html)-i, 600)], want) {
+			t.Errorf("class %s: the page does not show %q", cl.ID, want)
+		}
+	}
+	for _, c := range kb.Conditions() {
+		if !c.Associated {
+			continue
+		}
+		want := fmt.Sprintf("grade <strong>%s</strong>", page.Grade(c.Strength))
+		i := strings.Index(html, `id="`+page.ConditionAnchor(c.ID)+`"`)
+		if i < 0 || !strings.Contains(html[i:i+min(len(html)-i, 400)], want) {
+			t.Errorf("condition %s: the page does not show %q", c.ID, want)
+		}
+	}
+}
+
+// TestUnidentifiedPrimarySourcesAreSaid: every seed reference either names
+// the publication behind it on the page or says its primary source is
+// unidentified.
+func TestUnidentifiedPrimarySourcesAreSaid(t *testing.T) {
+	t.Parallel()
+	kb, p := newPage(t)
+	html := string(p.HTML())
+	for _, s := range kb.Sources() {
+		for _, r := range s.Refs {
+			i := strings.Index(html, `id="`+page.RefAnchor(s.Seed, r.ID)+`"`)
+			if i < 0 {
+				t.Errorf("%s ref %s: no entry", s.Seed, r.ID)
+				continue
+			}
+			entry, _, _ := strings.Cut(html[i:], "</li>")
+			want := "primary source unidentified"
+			if r.Publication != "" {
+				want = `href="#` + page.PublicationAnchor(r.Publication) + `"`
+			}
+			if !strings.Contains(entry, want) {
+				t.Errorf("%s ref %s: entry lacks %q: %s", s.Seed, r.ID, want, entry)
+			}
+		}
 	}
 }
