@@ -392,6 +392,9 @@ func (b *Base) judge(lab *Lab, o fhir.Observation, ctx *labContext) (AbnormalLab
 		if !onThresholdSide {
 			return AbnormalLabFinding{}, false
 		}
+		if t.Strict && !surelyCrossed(t, comparator, v) {
+			return AbnormalLabFinding{}, false
+		}
 		for _, id := range t.KnownBy {
 			if _, known := ctx.present[b.condByID[id]]; known {
 				return AbnormalLabFinding{}, false

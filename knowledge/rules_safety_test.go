@@ -53,6 +53,12 @@ func TestCriticalOnBothSides(t *testing.T) {
 		{"K 6.5 flagged N is still critical", nil, flagged(k(6.5), "N"), "potassium", "critical", "high", true, nil, nil},
 		{"K 5.6 is high", nil, k(5.6), "potassium", "abnormal", "high", false, nil, nil},
 		{"K 5.5 is not high", nil, k(5.5), "potassium", "", "", false, nil, nil},
+		// The review's boundary holds whatever the laboratory says below it: a
+		// flag or a reference range alone does not make 5.1-5.5 a warning.
+		{"K 5.5 flagged H is not high", nil, flagged(k(5.5), "H"), "potassium", "", "", false, nil, nil},
+		{"K 5.3 above the laboratory's range 3.5-5.1 is not high", nil, ranged(k(5.3), 3.5, 5.1), "potassium", "", "", false, nil, nil},
+		{"K 5.6 flagged H is high", nil, flagged(k(5.6), "H"), "potassium", "abnormal", "high", false, nil, nil},
+		{"K 3.4 flagged L is still low: the laboratory decides the low side", nil, flagged(k(3.4), "L"), "potassium", "abnormal", "low", false, nil, nil},
 		{"K 5.8 flagged HH: the laboratory wins", nil, flagged(k(5.8), "HH"), "potassium", "critical", "high", false, nil, nil},
 		{"K 2.6 flagged LL: the laboratory wins", nil, flagged(k(2.6), "LL"), "potassium", "critical", "low", false, nil, nil},
 		{"K 2.4 critical low carries its action", []fhir.Medication{furosemide}, k(2.4), "potassium", "critical", "low", true, nil, []string{"furosemide"}},

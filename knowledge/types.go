@@ -343,6 +343,10 @@ type Threshold struct {
 	// Action, on a critical limit, is what a clinician is expected to do
 	// (repeat or confirm, treat, consider an ECG...), as the card says it.
 	Action string `json:"action,omitempty"`
+	// Strict makes the value itself decide this side: the laboratory's flag
+	// or reference range alone does not make a finding short of the threshold
+	// (a potassium of 5.3 flagged H is not the review's 5.6 warning).
+	Strict bool `json:"strict,omitempty"`
 }
 
 // LabDrugs are drugs, cramp-inducing or not, known to move an analyte to one
