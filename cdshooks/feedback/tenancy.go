@@ -2,6 +2,7 @@ package feedback
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -33,6 +34,8 @@ func (r *Recorder) RecordFeedback(ctx context.Context, issuer string, outcomes [
 	if r == nil || len(outcomes)+len(snoozes) == 0 {
 		return
 	}
+	// Each card is looked up once: a call naming one card in many outcomes and
+	// snoozes (or repeating a forged uuid) must not cost a query per mention.
 	var cards []string
 	for _, o := range outcomes {
 		cards = append(cards, o.Card)
@@ -40,6 +43,8 @@ func (r *Recorder) RecordFeedback(ctx context.Context, issuer string, outcomes [
 	for _, z := range snoozes {
 		cards = append(cards, z.Card)
 	}
+	slices.Sort(cards)
+	cards = slices.Compact(cards)
 	issued, err := r.issued(ctx, issuer, cards)
 	if err != nil {
 		r.ignored(ctx, "unverified", len(outcomes)+len(snoozes))
